@@ -1,0 +1,111 @@
+"""Ending runs that the program did not finish: normal exit, an uncaught exception,
+Ctrl-C, SIGTERM, and forked children.
+
+Installed once, on the first run's start, and chained to whatever was there before:
+
+* an uncaught exception ends active runs as ``failed`` (``interrupted`` for
+  KeyboardInterrupt) with the error's type and message, then the previous hook runs;
+* SIGTERM ends them as ``interrupted``, then the previous handler runs (the default one
+  ends the process as SIGTERM would have);
+* a normal exit ends them as ``finished``;
+* a forked child (a DataLoader worker) forgets its parent's runs instead of writing them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import traceback
+from types import FrameType, TracebackType
+from typing import Any, Protocol
+
+__all__ = ["Finishable", "register", "unregister"]
+
+
+class Finishable(Protocol):
+    """What the hooks need of a run."""
+
+    def _end_from_hook(self, status: str, error: str | None) -> None: ...
+
+    def _forget_after_fork(self) -> None: ...
+
+
+_active: dict[int, Finishable] = {}
+_lock = threading.Lock()
+_installed = False
+_previous_excepthook = sys.excepthook
+_previous_sigterm: Any = None
+
+
+def register(run: Finishable, *, handle_signals: bool) -> None:
+    """Have the hooks end ``run`` if the program does not."""
+    with _lock:
+        _active[id(run)] = run
+        _install(handle_signals)
+
+
+def unregister(run: Finishable) -> None:
+    """The run ended: the hooks leave it alone."""
+    with _lock:
+        _active.pop(id(run), None)
+
+
+def _install(handle_signals: bool) -> None:
+    global _installed, _previous_excepthook, _previous_sigterm
+    if _installed:
+        return
+    _installed = True
+    atexit.register(_at_exit)
+    _previous_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    os.register_at_fork(after_in_child=_after_fork)
+    if handle_signals and threading.current_thread() is threading.main_thread():
+        _previous_sigterm = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _end_all(status: str, error: str | None) -> None:
+    with _lock:
+        runs = list(_active.values())
+    for run in runs:
+        run._end_from_hook(status, error)  # noqa: SLF001 - the hook's own entry point
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` and the last frames of the traceback."""
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-8)
+    return "".join(frames).strip()
+
+
+def _excepthook(
+    kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    status = "interrupted" if issubclass(kind, KeyboardInterrupt) else "failed"
+    _end_all(status, describe(exc))
+    _previous_excepthook(kind, exc, tb)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _end_all("interrupted", "SIGTERM: the process was asked to stop")
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _at_exit() -> None:
+    _end_all("finished", None)
+
+
+def _after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # the parent's may have been held by another thread
+    runs = list(_active.values())
+    _active.clear()
+    for run in runs:
+        run._forget_after_fork()  # noqa: SLF001

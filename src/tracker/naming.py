@@ -1,0 +1,80 @@
+"""The one metric naming scheme every adapter maps into.
+
+A metric name is ``<section>/<name>``:
+
+==============  ===========================================================================
+``train/``      training: ``train/loss``, ``train/learning_rate``, ``train/grad_norm``,
+                ``train/epoch``, ``train/num_input_tokens_seen``,
+                ``train/tokens_per_second``, TRL's keys such as ``train/rewards/chosen``
+``eval/``       evaluation: ``eval/loss``, ``eval/<metric>``, ``eval/rewards/chosen``
+``predict/``    prediction: ``predict/<metric>`` (``predict_bleu-4`` → ``predict/bleu-4``)
+``system/``     hardware: ``system/gpu/0/utilization``, ``system/cpu/percent``, ...
+==============  ===========================================================================
+
+Framework keys are translated by `split_metrics`: a key that already has a section is
+kept; ``eval_x``, ``predict_x`` and ``test_x`` go to ``eval/x``, ``predict/x`` and
+``predict/x``; other keys go to the section of the phase that logged them, after the
+aliases below (``lr`` is ``learning_rate``). End-of-phase figures (runtime, throughput,
+total FLOPs, the mean training loss) are not curves: they go to the run's summary, under
+the same names (``train/runtime``, ``train/total_flos``, ``train/mean_loss``,
+``eval/runtime``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["SECTIONS", "split_metrics"]
+
+SECTIONS = ("train", "eval", "predict", "system")
+
+_PREFIXES = {"eval_": "eval", "predict_": "predict", "test_": "predict", "train_": "train"}
+_ALIASES = {
+    "lr": "learning_rate",
+    "tokens_per_second_per_gpu": "tokens_per_second",
+    "num_tokens": "num_input_tokens_seen",
+}
+_ALWAYS_TRAIN = {"epoch", "num_input_tokens_seen", "learning_rate"}
+_SUMMARY = {
+    "runtime": "runtime",
+    "samples_per_second": "samples_per_second",
+    "steps_per_second": "steps_per_second",
+    "total_flos": "total_flos",
+    "loss": "mean_loss",  # only as ``train_loss``: the mean loss of the whole training
+}
+_DROPPED = {"step", "global_step"}
+
+
+def split_metrics(
+    logs: Mapping[str, Any], section: str = "train"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Translate a framework's flat ``logs`` into ``(metrics, summary)`` of the scheme.
+
+    ``section`` is where keys without a prefix belong (``"train"`` inside training,
+    ``"eval"`` for an evaluation's output). Values are passed through untouched.
+    """
+    metrics: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+    for key, value in logs.items():
+        if key in _DROPPED:
+            continue
+        head, slash, rest = key.partition("/")
+        if slash and head in SECTIONS:
+            metrics[key] = value
+            continue
+        target, name = section, key
+        for prefix, prefix_section in _PREFIXES.items():
+            if key.startswith(prefix):
+                target, name = prefix_section, key[len(prefix) :]
+                break
+        name = _ALIASES.get(name, name)
+        if name in _SUMMARY and (name != "loss" or key == "train_loss"):
+            summary[f"{target}/{_SUMMARY[name]}"] = value
+        elif name == "total_flos":
+            summary["train/total_flos"] = value
+        elif name in _ALWAYS_TRAIN and target != "predict":
+            metrics[f"train/{name}"] = value
+        else:
+            metrics[f"{target}/{name}"] = value
+    return metrics, summary

@@ -1,0 +1,118 @@
+"""The records a store holds and hands back: runs, events and batches of metric points."""
+
+from __future__ import annotations
+
+import enum
+import time
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+__all__ = [
+    "Event",
+    "MetricBatch",
+    "MetricPoint",
+    "RunRecord",
+    "RunStatus",
+    "Series",
+    "effective_status",
+]
+
+
+class RunStatus(enum.StrEnum):
+    """The states of a run. ``crashed`` is what readers see of a ``running`` run whose
+    process stopped sending heartbeats (killed with SIGKILL, lost its machine)."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    CRASHED = "crashed"
+
+
+STALE_HEARTBEATS = 3.0
+"""A running run whose last heartbeat is older than this many intervals has crashed."""
+
+
+def effective_status(status: str, heartbeat_at: float | None, interval: float | None) -> str:
+    """The status a reader should show: ``crashed`` for a running run gone silent."""
+    if status != RunStatus.RUNNING or heartbeat_at is None or not interval:
+        return status
+    stale_after = max(STALE_HEARTBEATS * interval, interval + 5.0)
+    if time.time() - heartbeat_at > stale_after:
+        return RunStatus.CRASHED.value
+    return status
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One run as the store holds it."""
+
+    run_id: str
+    project: str
+    name: str
+    status: str = RunStatus.RUNNING.value
+    tags: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    framework: str | None = None
+    error: str | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+    heartbeat_at: float | None = None
+    heartbeat_interval: float | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or to the last heartbeat of an unfinished run."""
+        end = self.ended_at or self.heartbeat_at
+        return None if end is None else max(0.0, end - self.started_at)
+
+
+@dataclass(slots=True)
+class Event:
+    """Something that happened in a run: a checkpoint, an error, a resume."""
+
+    kind: str
+    at: float
+    step: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class MetricPoint(NamedTuple):
+    """One logged value of one metric."""
+
+    key: str
+    step: int
+    value: float
+    timestamp: float
+
+
+@dataclass(slots=True)
+class Series:
+    """Points of one metric in logging order, as three columns."""
+
+    steps: array[int] = field(default_factory=lambda: array("q"))
+    values: array[float] = field(default_factory=lambda: array("d"))
+    times: array[float] = field(default_factory=lambda: array("d"))
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+@dataclass(slots=True)
+class MetricBatch:
+    """The metric points a writer hands to a backend at once, grouped by key."""
+
+    series: dict[str, Series] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.series.values())
+
+    def points(self) -> Iterator[MetricPoint]:
+        """Every point of the batch, key by key, each key's points in logging order."""
+        for key, s in self.series.items():
+            for step, value, ts in zip(s.steps, s.values, s.times, strict=True):
+                yield MetricPoint(key, step, value, ts)

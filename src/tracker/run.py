@@ -1,0 +1,394 @@
+"""`CustomTracker`: one run's lifecycle, from `start` to `finish`."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from tracker import lifecycle
+from tracker.distributed import ProcessInfo, process_info
+from tracker.environment import capture
+from tracker.ids import new_run_id, new_run_name
+from tracker.records import Event, RunRecord, RunStatus
+from tracker.settings import TrackerSettings
+from tracker.store.base import Backend, RunNotFoundError, Store
+from tracker.store.registry import _factory, _scheme
+from tracker.values import NotAScalar, deep_merge, flatten, redact, to_json, to_scalar
+from tracker.writer import WAKE_AT, Op, WriteReport, Writer
+
+__all__ = ["CustomTracker"]
+
+log = logging.getLogger("tracker")
+
+_FAST_TYPES = frozenset({float, int, bool})
+_END_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value, RunStatus.CRASHED.value}
+
+StoreSpec = str | Backend | Sequence[str | Backend] | None
+ResumeMode = Literal["allow", "must", "never"]
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    FINISHED = "finished"
+    INACTIVE = "inactive"  # disabled, another rank's process, or a forked child
+
+
+class CustomTracker:
+    """One tracked run.
+
+    ``project``, ``run_name``, ``run_id`` and ``tags`` default to the settings
+    (``TRACKER_PROJECT``, ...). ``store`` is where the run is written: a store URI, a
+    `Backend` instance, or a list of them to write to several at once; by default the
+    settings' store (``TRACKER_URI``, else the SQLite file in ``TRACKER_DIR``).
+
+    With ``run_id`` of an existing run, `start` continues that run (``resume="allow"``);
+    ``resume="must"`` raises if it does not exist, ``"never"`` if it does.
+
+    Only the process of global rank 0 writes: on other ranks, and with
+    ``TRACKER_DISABLED=1``, every method is a cheap no-op.
+    """
+
+    def __init__(
+        self,
+        project: str | None = None,
+        run_name: str | None = None,
+        *,
+        run_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        config: Mapping[str, Any] | None = None,
+        store: StoreSpec = None,
+        resume: ResumeMode = "allow",
+        framework: str | None = None,
+        settings: TrackerSettings | None = None,
+    ) -> None:
+        self.settings = settings or TrackerSettings()
+        self.project = project or self.settings.project
+        self.name = run_name or self.settings.run_name
+        self._run_id = run_id or self.settings.run_id
+        self.tags = list(tags if tags is not None else self.settings.tags)
+        self.framework = framework
+        self.process: ProcessInfo = process_info(self.settings)
+        if resume not in ("allow", "must", "never"):
+            raise ValueError(f"resume must be 'allow', 'must' or 'never', not {resume!r}")
+        self._resume: ResumeMode = resume
+        self._store_spec = store
+        self._initial_config = config
+        self._state = _State.NEW
+        self._writer: Writer | None = None
+        self._queue: Any = None  # the writer's deque while running, else None
+        self._next_step = 0
+        self._known_keys: set[str] = set()
+        self._warned_keys: set[str] = set()
+        self._dropped_calls = 0
+        self.config: dict[str, Any] = {}
+
+    # -- properties ------------------------------------------------------------------------
+    @property
+    def run_id(self) -> str | None:
+        """The run's id: known after `start` on the main process."""
+        return self._run_id
+
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this process writes the run (global rank 0)."""
+        return self.process.is_main
+
+    @property
+    def active(self) -> bool:
+        """Whether the run is started and writing."""
+        return self._state is _State.RUNNING
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Self:
+        """Create (or continue) the run and start the background writer. Idempotent."""
+        if self._state is _State.RUNNING or self._state is _State.INACTIVE:
+            return self
+        if self.settings.disabled or not self.process.is_main:
+            self._state = _State.INACTIVE
+            return self
+        backends = self._backends()
+        resuming = self._state is _State.FINISHED or self._prepare_resume(backends)
+        if self._run_id is None:
+            self._run_id = new_run_id()
+        if self.name is None:
+            self.name = new_run_name()
+        now = time.time()
+        record = RunRecord(
+            run_id=self._run_id,
+            project=self.project,
+            name=self.name,
+            tags=sorted(set(self.tags)),
+            environment=capture(self.process),
+            framework=self.framework,
+            started_at=now,
+            heartbeat_at=now,
+            heartbeat_interval=self.settings.heartbeat_interval,
+        )
+        writer = Writer(
+            record,
+            backends,
+            flush_interval=self.settings.flush_interval,
+            heartbeat_interval=self.settings.heartbeat_interval,
+            max_pending_points=self.settings.max_pending * 10,
+            rescue_dir=self.settings.dir / "unsent",
+        )
+        writer.queue.append(Op("start_run", record, resume=resuming))
+        if resuming:
+            writer.queue.append(Op("log_event", record.run_id, Event("resumed", now)))
+        self._writer, self._queue = writer, writer.queue
+        self._state = _State.RUNNING
+        lifecycle.register(self, handle_signals=self.settings.handle_signals)
+        writer.start()
+        if self._initial_config:
+            self.log_config(self._initial_config)
+            self._initial_config = None
+        return self
+
+    def _backends(self) -> list[tuple[str, Callable[[str], Backend]]]:
+        spec = self._store_spec
+        items: Sequence[str | Backend]
+        if spec is None:
+            items = self.settings.store_uris
+        elif isinstance(spec, str) or not isinstance(spec, Sequence):
+            items = [spec]
+        else:
+            items = spec
+        out: list[tuple[str, Callable[[str], Backend]]] = []
+        for item in items:
+            if isinstance(item, str):
+                out.append((item, _factory(_scheme(item))))  # an unknown scheme raises here
+            else:
+                out.append((getattr(item, "uri", type(item).__name__), _constant(item)))
+        if not out:
+            raise ValueError("store= names no backend; give a URI or a Backend")
+        return out
+
+    def _prepare_resume(self, backends: list[tuple[str, Callable[[str], Backend]]]) -> bool:
+        """Whether the run of ``run_id`` exists (and so is continued); where it stopped."""
+        if self._run_id is None:
+            return False
+        store = _first_readable(backends)
+        if store is None:
+            return self._resume != "never"
+        try:
+            existing = store.get_run(self._run_id)
+        except RunNotFoundError:
+            if self._resume == "must":
+                raise ValueError(
+                    f"cannot resume run {self._run_id!r}: {store.uri} has no such run"
+                ) from None
+            return False
+        if self._resume == "never":
+            raise ValueError(
+                f"run {self._run_id!r} already exists in {store.uri}: pass another run_id "
+                "or resume='allow' to continue it"
+            )
+        self.name = self.name or existing.name
+        self.project = existing.project
+        self.config = existing.config
+        stats = store.metric_stats(self._run_id)
+        if stats:
+            self._next_step = max(s.last_step for s in stats.values()) + 1
+        return True
+
+    def finish(self, status: str = "finished", error: str | None = None) -> WriteReport | None:
+        """End the run: write what is queued (waiting at most ``finish_timeout``) and
+        record ``status`` (``finished``, ``failed`` or ``interrupted``). Idempotent.
+
+        Returns what could not be written, or ``None`` where nothing was running.
+        """
+        if status not in _END_STATUSES:
+            raise ValueError(f"status must be one of {sorted(_END_STATUSES)}, not {status!r}")
+        if self._state is not _State.RUNNING:
+            return None
+        writer = self._writer
+        assert writer is not None
+        self._state = _State.FINISHED
+        self._queue = None
+        lifecycle.unregister(self)
+        if self._dropped_calls:
+            writer.queue.append(
+                Op("log_summary", writer.record.run_id, {"tracker/dropped_calls": self._dropped_calls})
+            )
+        writer.queue.append(Op("finish_run", writer.record.run_id, status, time.time(), error))
+        report = writer.close(self.settings.finish_timeout)
+        report.dropped_points += self._dropped_calls
+        self._writer = None
+        if not report.complete:
+            log.warning(
+                "tracker: run %s ended with %d points unwritten and %d dropped%s",
+                writer.record.run_id,
+                report.unwritten_points,
+                report.dropped_points,
+                f"; saved in {report.rescue_file}" if report.rescue_file else "",
+            )
+        return report
+
+    def _end_from_hook(self, status: str, error: str | None) -> None:
+        try:
+            self.finish(status, error)
+        except Exception:  # an exit hook must never raise
+            log.exception("tracker: could not finish run %s", self._run_id)
+
+    def _forget_after_fork(self) -> None:
+        self._state = _State.INACTIVE
+        self._writer = None
+        self._queue = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.finish()
+        elif isinstance(exc, KeyboardInterrupt):
+            self.finish("interrupted", lifecycle.describe(exc))
+        else:
+            self.finish("failed", lifecycle.describe(exc))
+
+    # -- logging ---------------------------------------------------------------------------
+    def _ready(self) -> bool:
+        if self._state is _State.RUNNING:
+            return True
+        if self._state is _State.NEW:
+            raise RuntimeError("this run is not started: call start() first, or use `with`")
+        if self._state is _State.FINISHED:  # evaluation after training ended: same run
+            self.start()
+            return True
+        return False
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Record metric values at ``step`` (default: one past the last step).
+
+        Only checks and queues: the background writer stores them. Values are numbers,
+        numpy scalars or 0-d tensors; nested dicts are flattened with ``/``. Values that
+        are not numbers are skipped with one warning per key (strings go to the summary).
+        """
+        queue = self._queue
+        if queue is None:
+            if not self._ready():
+                return
+            queue = self._queue
+        known = self._known_keys
+        for key, value in metrics.items():
+            if type(value) not in _FAST_TYPES or key not in known:
+                values = self._clean(metrics)
+                break
+        else:
+            values = dict(metrics)
+        if not values:
+            return
+        if step is None:
+            step = self._next_step
+        elif type(step) is not int:
+            step = _as_step(step)
+        self._next_step = step + 1
+        n = len(queue)
+        if n >= WAKE_AT:
+            if n == WAKE_AT:
+                self._writer.wake()  # type: ignore[union-attr]
+            elif n > self.settings.max_pending:
+                self._dropped_calls += len(values)
+                return
+        queue.append((step, time.time(), values))
+
+    def _clean(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+        clean: dict[str, float] = {}
+        strings: dict[str, str] = {}
+        for raw_key, value in flatten(metrics):
+            key = str(raw_key).strip("/")
+            if not key:
+                self._warn_once(repr(raw_key), "an empty metric name is not allowed")
+                continue
+            try:
+                clean[key] = to_scalar(value)
+            except NotAScalar as why:
+                if isinstance(value, str):
+                    strings[key] = value
+                    self._warn_once(key, "a string is not a metric; it is kept in the summary")
+                else:
+                    self._warn_once(key, f"{why}; the value is skipped")
+                continue
+            self._known_keys.add(key)
+        if strings:
+            self.log_summary(strings)
+        return clean
+
+    def _warn_once(self, key: str, why: str) -> None:
+        if key not in self._warned_keys:
+            self._warned_keys.add(key)
+            log.warning("tracker: metric %s: %s (warned once per metric)", key, why)
+
+    def log_config(self, config: Mapping[str, Any]) -> None:
+        """Merge ``config`` into the run's config (nested dicts merge, later wins).
+
+        Any values are accepted and converted to JSON by documented rules
+        (`tracker.values`); keys that look like secrets are redacted unless
+        ``TRACKER_REDACT=0``.
+        """
+        if not self._ready():
+            return
+        clean = to_json(config)
+        if not isinstance(clean, dict):
+            raise TypeError(f"log_config takes a mapping, not {type(config).__name__}")
+        if self.settings.redact:
+            clean = redact(clean)
+        self.config = deep_merge(self.config, clean)
+        self._queue.append(Op("log_config", self._run_id, clean))
+
+    def log_summary(self, summary: Mapping[str, Any]) -> None:
+        """Merge values into the run's summary: final figures that are not curves."""
+        if not self._ready():
+            return
+        clean = to_json(summary)
+        if not isinstance(clean, dict):
+            raise TypeError(f"log_summary takes a mapping, not {type(summary).__name__}")
+        self._queue.append(Op("log_summary", self._run_id, clean))
+
+    def log_event(
+        self, kind: str, payload: Mapping[str, Any] | None = None, *, step: int | None = None
+    ) -> None:
+        """Record something that happened: a checkpoint saved, a phase begun."""
+        if not self._ready():
+            return
+        event = Event(kind, time.time(), step, to_json(dict(payload or {})))
+        self._queue.append(Op("log_event", self._run_id, event))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything logged so far is written (for tests and notebooks)."""
+        writer = self._writer
+        if writer is None:
+            return
+        writer.sync(timeout)
+
+
+def _as_step(step: Any) -> int:
+    try:
+        return int(step.item() if hasattr(step, "item") else step)
+    except (TypeError, ValueError):
+        raise TypeError(f"step must be an integer, not {type(step).__name__}") from None
+
+
+def _constant(backend: Backend) -> Callable[[str], Backend]:
+    return lambda _uri: backend
+
+
+def _first_readable(backends: list[tuple[str, Callable[[str], Backend]]]) -> Store | None:
+    for uri, factory in backends:
+        try:
+            backend = factory(uri)
+        except Exception:
+            continue
+        if isinstance(backend, Store):
+            return backend
+    return None

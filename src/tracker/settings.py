@@ -1,0 +1,121 @@
+"""`TrackerSettings`: the one place that reads the environment.
+
+Every option has a ``TRACKER_`` variable (``TRACKER_URI``, ``TRACKER_DIR``, ...). The
+launcher variables that say which process this is (``RANK``, ``WORLD_SIZE``, ...) are read
+here too, under their usual names, so that no other module touches ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["TrackerSettings", "default_dir"]
+
+
+def default_dir() -> Path:
+    """The folder of the embedded store when ``TRACKER_DIR`` is not set.
+
+    ``$XDG_DATA_HOME/tracker``, which is ``~/.local/share/tracker`` on most systems.
+    """
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "tracker"
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class TrackerSettings(BaseSettings):
+    """Settings of `tracker`, read from ``TRACKER_*`` variables and constructor arguments.
+
+    Constructor arguments win over the environment, which wins over the defaults.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore", populate_by_name=True)
+
+    uri: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Store URI(s), comma separated: `sqlite:///path.db`, `jsonl:///dir`, "
+        "`memory://name`, or a scheme registered by a plugin. Several URIs fan out.",
+    )
+    dir: Path = Field(
+        default_factory=default_dir,
+        description="Folder of the embedded default store (`tracker.db` inside it).",
+    )
+    project: str = Field(default="default", description="Project of new runs.")
+    run_name: str | None = Field(default=None, description="Name of the next run.")
+    run_id: str | None = Field(default=None, description="Id of a run to resume or create.")
+    tags: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Tags of new runs, comma separated."
+    )
+    disabled: bool = Field(default=False, description="Make every tracker call a no-op.")
+    flush_interval: float = Field(
+        default=1.0, ge=0.01, description="Seconds between background writes to the store."
+    )
+    heartbeat_interval: float = Field(
+        default=10.0, ge=0.05, description="Seconds between heartbeats of a running run."
+    )
+    finish_timeout: float = Field(
+        default=30.0, ge=0.0, description="Most seconds `finish()` waits for pending writes."
+    )
+    max_pending: int = Field(
+        default=200_000,
+        ge=1_000,
+        description="Most `log_metrics` calls held in memory while the store is unreachable.",
+    )
+    redact: bool = Field(default=True, description="Redact config keys that look like secrets.")
+    system_interval: float = Field(
+        default=10.0, ge=0.0, description="Seconds between system metric samples; 0 turns it off."
+    )
+    handle_signals: bool = Field(
+        default=True, description="Record SIGTERM as `interrupted` before the process ends."
+    )
+
+    # What the launcher (torchrun, accelerate, deepspeed, SLURM, MPI) says about this process.
+    rank: int = Field(
+        default=0,
+        validation_alias=AliasChoices(
+            "TRACKER_RANK", "RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID"
+        ),
+    )
+    local_rank: int = Field(
+        default=0,
+        validation_alias=AliasChoices(
+            "TRACKER_LOCAL_RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"
+        ),
+    )
+    world_size: int = Field(
+        default=1,
+        validation_alias=AliasChoices(
+            "TRACKER_WORLD_SIZE", "WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS"
+        ),
+    )
+    local_world_size: int = Field(
+        default=1,
+        validation_alias=AliasChoices(
+            "TRACKER_LOCAL_WORLD_SIZE", "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE"
+        ),
+    )
+    cuda_visible_devices: str | None = Field(
+        default=None, validation_alias=AliasChoices("CUDA_VISIBLE_DEVICES")
+    )
+
+    @field_validator("uri", "tags", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @property
+    def store_uris(self) -> list[str]:
+        """The store URIs in effect: ``TRACKER_URI``, else the embedded SQLite store."""
+        if self.uri:
+            return list(self.uri)
+        return [f"sqlite:///{self.dir / 'tracker.db'}"]

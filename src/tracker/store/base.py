@@ -1,0 +1,159 @@
+"""What a backend implements to receive runs, and what a store implements to read them back.
+
+A *backend* is where a run is written: the embedded SQLite store, a JSON-lines folder, a
+team's own tracking platform. The writer thread calls it with batches, never the training
+thread. A *store* is a backend that can also be read back (`open_store`, the CLI, the UI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from tracker.records import Event, MetricBatch, RunRecord
+
+__all__ = [
+    "Backend",
+    "BackendBase",
+    "History",
+    "MetricStats",
+    "RunNotFoundError",
+    "Store",
+    "StoreError",
+]
+
+History = list[tuple[int, float, float]]
+"""A metric's points as ``(step, value, timestamp)`` tuples."""
+
+
+class StoreError(RuntimeError):
+    """A store could not be opened or read."""
+
+
+class RunNotFoundError(StoreError, KeyError):
+    """No run matches the given id, id prefix or name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "run not found"
+
+
+@dataclass(slots=True, frozen=True)
+class MetricStats:
+    """What a store knows of a metric without reading its points."""
+
+    count: int
+    last_step: int
+    last_value: float
+    last_time: float
+    min: float
+    max: float
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Receives one process's runs. Subclass `BackendBase` and override what you need.
+
+    Calls come from the writer thread, in order. ``log_config`` and ``log_summary`` carry
+    the keys that changed (merge them: nested dicts merge, later values win). An exception
+    is never lost: the writer keeps the call and retries it.
+    """
+
+    def start_run(self, run: RunRecord, *, resume: bool) -> None:
+        """Create ``run``, or with ``resume`` continue the run of that id if it exists."""
+
+    def log_config(self, run_id: str, config: dict[str, Any]) -> None:
+        """Merge ``config`` into the run's config."""
+
+    def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
+        """Append a batch of metric points (``batch.points()`` yields them one by one)."""
+
+    def log_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Merge ``summary`` into the run's summary."""
+
+    def log_event(self, run_id: str, event: Event) -> None:
+        """Append an event (checkpoint, error, resume) to the run."""
+
+    def heartbeat(self, run_id: str, at: float) -> None:
+        """Record that the run's process is alive at ``at``."""
+
+    def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
+        """Record the run's end."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+class BackendBase:
+    """A `Backend` whose methods do nothing: override the ones your platform needs."""
+
+    def start_run(self, run: RunRecord, *, resume: bool) -> None:
+        """Create or continue a run (default: nothing)."""
+
+    def log_config(self, run_id: str, config: dict[str, Any]) -> None:
+        """Merge config (default: nothing)."""
+
+    def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
+        """Append metric points (default: nothing)."""
+
+    def log_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Merge summary values (default: nothing)."""
+
+    def log_event(self, run_id: str, event: Event) -> None:
+        """Append an event (default: nothing)."""
+
+    def heartbeat(self, run_id: str, at: float) -> None:
+        """Record liveness (default: nothing)."""
+
+    def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
+        """Record the end (default: nothing)."""
+
+    def close(self) -> None:
+        """Release resources (default: nothing)."""
+
+
+@runtime_checkable
+class Store(Backend, Protocol):
+    """A backend that can be read back."""
+
+    uri: str
+
+    def runs(
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        tags: Sequence[str] = (),
+        framework: str | None = None,
+        name_contains: str | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first. ``status`` matches what
+        readers see, so ``status="crashed"`` finds running runs gone silent."""
+        ...
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run of this exact id; `RunNotFoundError` if there is none."""
+        ...
+
+    def keys(self, run_id: str) -> list[str]:
+        """The metric names the run has, sorted."""
+        ...
+
+    def history(self, run_id: str, key: str, *, raw: bool = False) -> History:
+        """A metric's points in step order, one per step: where a step was logged more
+        than once (a resume that went back), the point logged last wins. With ``raw``,
+        every point ever logged, in logging order."""
+        ...
+
+    def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
+        """Count, last value and range of each metric of the run."""
+        ...
+
+    def events(self, run_id: str) -> list[Event]:
+        """The run's events in the order they happened."""
+        ...
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run and everything logged to it."""
+        ...

@@ -1,0 +1,198 @@
+"""A folder of JSON-lines files, one per run (``jsonl:///DIR``): plain text anyone can read.
+
+Each line is one call the writer made, ``{"op": ..., ...}``, appended in order; reading a
+run replays its file. Floats that JSON lacks are written as ``NaN``, ``Infinity`` and
+``-Infinity``, as Python's `json` module does. Made for portability and for rescuing
+data, not for speed: use the SQLite store for large runs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
+
+from tracker.records import Event, MetricBatch, RunRecord, Series
+from tracker.store.base import History, MetricStats, RunNotFoundError, StoreError
+from tracker.store.memory import MemoryStore
+
+__all__ = ["JsonlStore"]
+
+
+class JsonlStore:
+    """Runs as ``DIR/<run_id>.jsonl`` files."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory).expanduser()
+        self.uri = f"jsonl:///{self.directory}"
+        self._files: dict[str, IO[str]] = {}
+        self._lock = threading.Lock()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the JSON-lines store at {self.directory}: {exc}") from exc
+
+    @classmethod
+    def from_uri(cls, uri: str) -> JsonlStore:
+        """Open ``jsonl:///DIR`` (``jsonl:///relative`` or ``jsonl:////absolute``)."""
+        rest = uri.partition("://")[2]
+        if not rest.startswith("/"):
+            raise StoreError(f"bad JSON-lines URI {uri!r}: write jsonl:///path/to/folder")
+        return cls(rest[1:] or ".")
+
+    # -- writing -------------------------------------------------------------------------
+    def _write(self, run_id: str, record: dict[str, Any]) -> None:
+        with self._lock:
+            handle = self._files.get(run_id)
+            if handle is None:
+                handle = self._files[run_id] = open(  # noqa: SIM115 - kept open for appends
+                    self.directory / f"{run_id}.jsonl", "a", encoding="utf-8"
+                )
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+
+    def start_run(self, run: RunRecord, *, resume: bool) -> None:
+        """Append the run's start."""
+        if not resume:
+            (self.directory / f"{run.run_id}.jsonl").unlink(missing_ok=True)
+        self._write(run.run_id, {"op": "start", "resume": resume, "run": asdict(run)})
+
+    def log_config(self, run_id: str, config: dict[str, Any]) -> None:
+        """Append a config update."""
+        self._write(run_id, {"op": "config", "config": config})
+
+    def log_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Append a summary update."""
+        self._write(run_id, {"op": "summary", "summary": summary})
+
+    def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
+        """Append a batch of points, one line per metric."""
+        for key, s in batch.series.items():
+            self._write(
+                run_id,
+                {
+                    "op": "metrics",
+                    "key": key,
+                    "steps": s.steps.tolist(),
+                    "values": s.values.tolist(),
+                    "times": s.times.tolist(),
+                },
+            )
+
+    def log_event(self, run_id: str, event: Event) -> None:
+        """Append an event."""
+        self._write(run_id, {"op": "event", "event": asdict(event)})
+
+    def heartbeat(self, run_id: str, at: float) -> None:
+        """Append a heartbeat."""
+        self._write(run_id, {"op": "heartbeat", "at": at})
+
+    def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
+        """Append the run's end."""
+        self._write(run_id, {"op": "finish", "status": status, "at": ended_at, "error": error})
+
+    def close(self) -> None:
+        """Close the open files."""
+        with self._lock:
+            for handle in self._files.values():
+                handle.close()
+            self._files.clear()
+
+    # -- reading -------------------------------------------------------------------------
+    def _replay(self, run_ids: Sequence[str] | None = None) -> MemoryStore:
+        memory = MemoryStore()
+        paths = (
+            sorted(self.directory.glob("*.jsonl"))
+            if run_ids is None
+            else [self.directory / f"{r}.jsonl" for r in run_ids]
+        )
+        for path in paths:
+            if path.exists():
+                _replay_file(path, memory)
+        return memory
+
+    def runs(
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        tags: Sequence[str] = (),
+        framework: str | None = None,
+        name_contains: str | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching the filters, newest first."""
+        return self._replay().runs(
+            project=project,
+            status=status,
+            tags=tags,
+            framework=framework,
+            name_contains=name_contains,
+            limit=limit,
+        )
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run of this id."""
+        return self._replay([run_id]).get_run(run_id)
+
+    def keys(self, run_id: str) -> list[str]:
+        """Metric names, sorted."""
+        return self._replay([run_id]).keys(run_id)
+
+    def history(self, run_id: str, key: str, *, raw: bool = False) -> History:
+        """Points in step order, last write per step wins (or all, in logging order)."""
+        return self._replay([run_id]).history(run_id, key, raw=raw)
+
+    def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
+        """Count, last value and range per metric."""
+        return self._replay([run_id]).metric_stats(run_id)
+
+    def events(self, run_id: str) -> list[Event]:
+        """Events in order."""
+        return self._replay([run_id]).events(run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove the run's file."""
+        with self._lock:
+            handle = self._files.pop(run_id, None)
+            if handle is not None:
+                handle.close()
+        path = self.directory / f"{run_id}.jsonl"
+        if not path.exists():
+            raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
+        path.unlink()
+
+
+def _replay_file(path: Path, memory: MemoryStore) -> None:
+    run_id = path.stem
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a crash: the rest is intact
+                continue
+            op = _OPS.get(record.get("op"))
+            if op is not None:
+                op(memory, run_id, record)
+
+
+def _metrics(memory: MemoryStore, run_id: str, record: dict[str, Any]) -> None:
+    series = Series(
+        array("q", record["steps"]), array("d", record["values"]), array("d", record["times"])
+    )
+    memory.log_metrics(run_id, MetricBatch({record["key"]: series}))
+
+
+_OPS: dict[Any, Callable[[MemoryStore, str, dict[str, Any]], None]] = {
+    "start": lambda m, _, r: m.start_run(RunRecord(**r["run"]), resume=r["resume"]),
+    "config": lambda m, run_id, r: m.log_config(run_id, r["config"]),
+    "summary": lambda m, run_id, r: m.log_summary(run_id, r["summary"]),
+    "metrics": _metrics,
+    "event": lambda m, run_id, r: m.log_event(run_id, Event(**r["event"])),
+    "heartbeat": lambda m, run_id, r: m.heartbeat(run_id, r["at"]),
+    "finish": lambda m, run_id, r: m.finish_run(run_id, r["status"], r["at"], r["error"]),
+}

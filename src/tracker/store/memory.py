@@ -1,0 +1,205 @@
+"""An in-process store: ``memory://NAME``. Every opening of one name shares its runs.
+
+Made for tests (`tracker.testing`), and the reader of the JSON-lines store.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from tracker.records import Event, MetricBatch, RunRecord, RunStatus, effective_status
+from tracker.store.base import History, MetricStats, RunNotFoundError
+from tracker.values import deep_merge
+
+__all__ = ["MemoryStore"]
+
+
+@dataclass
+class _RunData:
+    record: RunRecord
+    metrics: dict[str, tuple[array[int], array[float], array[float]]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+
+class MemoryStore:
+    """Runs held in this process's memory."""
+
+    _shared: ClassVar[dict[str, dict[str, _RunData]]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, name: str = "") -> None:
+        self.uri = f"memory://{name}"
+        self._lock = threading.RLock()
+        if name:
+            with self._shared_lock:
+                self._runs = self._shared.setdefault(name, {})
+        else:
+            self._runs = {}
+
+    @classmethod
+    def from_uri(cls, uri: str) -> MemoryStore:
+        """Open ``memory://NAME``."""
+        return cls(uri.partition("://")[2])
+
+    # -- writing -------------------------------------------------------------------------
+    def start_run(self, run: RunRecord, *, resume: bool) -> None:
+        """Create the run, or continue it on resume."""
+        with self._lock:
+            data = self._runs.get(run.run_id)
+            if data is None or not resume:
+                self._runs[run.run_id] = _RunData(copy.deepcopy(run))
+                return
+            old = data.record
+            old.status = RunStatus.RUNNING.value
+            old.ended_at = None
+            old.error = None
+            old.heartbeat_at = run.heartbeat_at
+            old.heartbeat_interval = run.heartbeat_interval
+            old.tags = sorted(set(old.tags) | set(run.tags))
+            old.environment = copy.deepcopy(run.environment)
+            old.framework = run.framework or old.framework
+
+    def _data(self, run_id: str) -> _RunData:
+        try:
+            return self._runs[run_id]
+        except KeyError:
+            raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}") from None
+
+    def log_config(self, run_id: str, config: dict[str, Any]) -> None:
+        """Merge into the config."""
+        with self._lock:
+            record = self._data(run_id).record
+            record.config = deep_merge(record.config, copy.deepcopy(config))
+
+    def log_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Merge into the summary."""
+        with self._lock:
+            record = self._data(run_id).record
+            record.summary = deep_merge(record.summary, copy.deepcopy(summary))
+
+    def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
+        """Append points."""
+        with self._lock:
+            metrics = self._data(run_id).metrics
+            for key, series in batch.series.items():
+                columns = metrics.setdefault(key, (array("q"), array("d"), array("d")))
+                columns[0].extend(series.steps)
+                columns[1].extend(series.values)
+                columns[2].extend(series.times)
+
+    def log_event(self, run_id: str, event: Event) -> None:
+        """Append an event."""
+        with self._lock:
+            self._data(run_id).events.append(copy.deepcopy(event))
+
+    def heartbeat(self, run_id: str, at: float) -> None:
+        """Record liveness."""
+        with self._lock:
+            self._data(run_id).record.heartbeat_at = at
+
+    def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
+        """Record the end."""
+        with self._lock:
+            record = self._data(run_id).record
+            record.status, record.ended_at, record.error = status, ended_at, error
+            record.heartbeat_at = ended_at
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    # -- reading -------------------------------------------------------------------------
+    def runs(
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        tags: Sequence[str] = (),
+        framework: str | None = None,
+        name_contains: str | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching the filters, newest first."""
+        with self._lock:
+            found = [self._public(d.record) for d in self._runs.values()]
+        found = [
+            r
+            for r in found
+            if (project is None or r.project == project)
+            and (status is None or r.status == status)
+            and set(tags) <= set(r.tags)
+            and (framework is None or r.framework == framework)
+            and (name_contains is None or name_contains.lower() in r.name.lower())
+        ]
+        found.sort(key=lambda r: r.started_at, reverse=True)
+        return found if limit is None else found[:limit]
+
+    @staticmethod
+    def _public(record: RunRecord) -> RunRecord:
+        public = copy.deepcopy(record)
+        public.status = effective_status(
+            record.status, record.heartbeat_at, record.heartbeat_interval
+        )
+        return public
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run of this id."""
+        with self._lock:
+            return self._public(self._data(run_id).record)
+
+    def keys(self, run_id: str) -> list[str]:
+        """Metric names, sorted."""
+        with self._lock:
+            return sorted(self._data(run_id).metrics)
+
+    def history(self, run_id: str, key: str, *, raw: bool = False) -> History:
+        """Points in step order, last write per step wins (or all, in logging order)."""
+        with self._lock:
+            columns = self._data(run_id).metrics.get(key)
+            if columns is None:
+                return []
+            points = list(zip(*columns, strict=True))
+        return points if raw else last_per_step(points)
+
+    def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
+        """Count, last value and range per metric."""
+        with self._lock:
+            metrics = self._data(run_id).metrics
+            return {key: stats_of(*columns) for key, columns in metrics.items()}
+
+    def events(self, run_id: str) -> list[Event]:
+        """Events in order."""
+        with self._lock:
+            return copy.deepcopy(self._data(run_id).events)
+
+    def delete_run(self, run_id: str) -> None:
+        """Forget the run."""
+        with self._lock:
+            self._data(run_id)
+            del self._runs[run_id]
+
+
+def last_per_step(points: list[tuple[int, float, float]]) -> History:
+    """Points sorted by step, keeping the one logged last for each step."""
+    steps = [p[0] for p in points]
+    if all(a < b for a, b in zip(steps, steps[1:], strict=False)):
+        return points
+    latest = {p[0]: p for p in points}
+    return [latest[step] for step in sorted(latest)]
+
+
+def stats_of(steps: array[int], values: array[float], times: array[float]) -> MetricStats:
+    """`MetricStats` of one metric's columns."""
+    finite = [v for v in values if v == v] or [float("nan")]
+    return MetricStats(
+        count=len(steps),
+        last_step=steps[-1],
+        last_value=values[-1],
+        last_time=times[-1],
+        min=min(finite),
+        max=max(finite),
+    )

@@ -1,0 +1,96 @@
+"""Backends by URI scheme: the built-ins, `register_backend`, and plugins' entry points.
+
+A package that ships a backend declares it in its own ``pyproject.toml``::
+
+    [project.entry-points."tracker.backends"]
+    myplatform = "my_package.tracking:MyBackend"
+
+and ``TRACKER_URI=myplatform://...`` then reaches ``MyBackend.from_uri(uri)`` (or
+``MyBackend(uri)`` if it has no ``from_uri``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, cast
+
+from tracker.store.base import Backend, Store, StoreError
+
+__all__ = ["open_backend", "open_store", "register_backend", "registered_schemes"]
+
+BackendFactory = Callable[[str], Backend]
+
+ENTRY_POINT_GROUP = "tracker.backends"
+_BUILTIN = {
+    "sqlite": "tracker.store.sqlite:SqliteStore",
+    "jsonl": "tracker.store.jsonl:JsonlStore",
+    "memory": "tracker.store.memory:MemoryStore",
+}
+_registry: dict[str, BackendFactory] = {}
+
+
+def register_backend(scheme: str, factory: BackendFactory | type) -> None:
+    """Make ``scheme://...`` URIs open with ``factory`` (a class or a callable taking the
+    URI). Registering a scheme again replaces it."""
+    _registry[scheme.lower()] = _as_factory(factory)
+
+
+def registered_schemes() -> list[str]:
+    """Every scheme a URI may use: built-ins, registered ones and installed plugins."""
+    plugins = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(set(_BUILTIN) | set(_registry) | plugins)
+
+
+def _as_factory(target: Any) -> BackendFactory:
+    from_uri = getattr(target, "from_uri", None)
+    return cast(BackendFactory, from_uri if callable(from_uri) else target)
+
+
+def _scheme(uri: str) -> str:
+    scheme, sep, _ = uri.partition("://")
+    if not sep:
+        return "sqlite"  # a plain path is an SQLite file
+    return scheme.lower().split("+", 1)[0]
+
+
+def _factory(scheme: str) -> BackendFactory:
+    if scheme in _registry:
+        return _registry[scheme]
+    target: Any = None
+    if scheme in _BUILTIN:
+        module, _, name = _BUILTIN[scheme].partition(":")
+        target = getattr(importlib.import_module(module), name)
+    else:
+        for ep in entry_points(group=ENTRY_POINT_GROUP, name=scheme):
+            target = ep.load()
+            break
+    if target is None:
+        raise StoreError(
+            f"no backend for {scheme}:// URIs; known schemes: {', '.join(registered_schemes())}. "
+            "Install the package that provides it, or call tracker.register_backend()."
+        )
+    _registry[scheme] = factory = _as_factory(target)
+    return factory
+
+
+def open_backend(uri: str) -> Backend:
+    """Open the backend a URI names (``sqlite:///f.db``, ``jsonl:///dir``, a plain path...)."""
+    return _factory(_scheme(uri))(uri)
+
+
+def open_store(uri: str | None = None) -> Store:
+    """Open a store to read runs back: by default the one new runs write to.
+
+    ``uri`` is a store URI or an SQLite file path; without it, the first of the settings'
+    store URIs (``TRACKER_URI``, else ``$TRACKER_DIR/tracker.db``) is opened.
+    """
+    if uri is None:
+        from tracker.settings import TrackerSettings
+
+        uri = TrackerSettings().store_uris[0]
+    backend = open_backend(uri)
+    if not isinstance(backend, Store):
+        raise StoreError(f"the backend of {uri!r} can be written to but not read back")
+    return backend
