@@ -8,24 +8,32 @@ A metric name is ``<section>/<name>``:
                 ``train/tokens_per_second``, TRL's keys such as ``train/rewards/chosen``
 ``eval/``       evaluation: ``eval/loss``, ``eval/<metric>``, ``eval/rewards/chosen``
 ``predict/``    prediction: ``predict/<metric>`` (``predict_bleu-4`` → ``predict/bleu-4``)
-``system/``     hardware: ``system/gpu/0/utilization``, ``system/cpu/percent``, ...
+``system/``     hardware: ``system/gpu/0/utilization``, ``system/cpu/percent``, ...; the
+                training device's peak memory in GiB as torchtune reports it:
+                ``system/peak_memory_active``, ``system/peak_memory_allocated``,
+                ``system/peak_memory_reserved``
 ==============  ===========================================================================
 
 Framework keys are translated by `split_metrics`: a key that already has a section is
 kept; ``eval_x``, ``predict_x`` and ``test_x`` go to ``eval/x``, ``predict/x`` and
 ``predict/x``; other keys go to the section of the phase that logged them, after the
-aliases below (``lr`` is ``learning_rate``). End-of-phase figures (runtime, throughput,
+aliases below (``lr`` is ``learning_rate``, torchtune's ``tokens_per_second_per_gpu`` is
+``tokens_per_second``, its ``peak_memory_alloc`` is ``peak_memory_allocated``); peak memory
+always goes to ``system/``. End-of-phase figures (runtime, throughput,
 total FLOPs, the mean training loss) are not curves: they go to the run's summary, under
 the same names (``train/runtime``, ``train/total_flos``, ``train/mean_loss``,
-``eval/runtime``, ...).
+``eval/runtime``, ...). `log_framework_metrics` records both halves on a run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["SECTIONS", "split_metrics"]
+if TYPE_CHECKING:
+    from tracker.run import CustomTracker
+
+__all__ = ["SECTIONS", "log_framework_metrics", "split_metrics"]
 
 SECTIONS = ("train", "eval", "predict", "system")
 
@@ -34,8 +42,10 @@ _ALIASES = {
     "lr": "learning_rate",
     "tokens_per_second_per_gpu": "tokens_per_second",
     "num_tokens": "num_input_tokens_seen",
+    "peak_memory_alloc": "peak_memory_allocated",
 }
 _ALWAYS_TRAIN = {"epoch", "num_input_tokens_seen", "learning_rate"}
+_ALWAYS_SYSTEM = {"peak_memory_active", "peak_memory_allocated", "peak_memory_reserved"}
 _SUMMARY = {
     "runtime": "runtime",
     "samples_per_second": "samples_per_second",
@@ -59,7 +69,7 @@ def split_metrics(
     for key, value in logs.items():
         if key in _DROPPED:
             continue
-        head, slash, rest = key.partition("/")
+        head, slash, _rest = key.partition("/")
         if slash and head in SECTIONS:
             metrics[key] = value
             continue
@@ -73,8 +83,22 @@ def split_metrics(
             summary[f"{target}/{_SUMMARY[name]}"] = value
         elif name == "total_flos":
             summary["train/total_flos"] = value
+        elif name in _ALWAYS_SYSTEM:
+            metrics[f"system/{name}"] = value
         elif name in _ALWAYS_TRAIN and target != "predict":
             metrics[f"train/{name}"] = value
         else:
             metrics[f"{target}/{name}"] = value
     return metrics, summary
+
+
+def log_framework_metrics(
+    run: CustomTracker, logs: Mapping[str, Any], step: int | None = None, *, section: str = "train"
+) -> None:
+    """Record a framework's flat ``logs`` on ``run`` under the scheme: the curves at
+    ``step`` with `CustomTracker.log_metrics`, end-of-phase figures in the summary."""
+    metrics, summary = split_metrics(logs, section)
+    if metrics:
+        run.log_metrics(metrics, step)
+    if summary:
+        run.log_summary(summary)
