@@ -18,7 +18,7 @@ from tracker.settings import TrackerSettings
 from tracker.store.base import Backend, RunNotFoundError, Store
 from tracker.store.registry import _factory, _scheme
 from tracker.values import NotAScalar, deep_merge, flatten, redact, to_json, to_scalar
-from tracker.writer import WAKE_AT, Op, WriteReport, Writer
+from tracker.writer import HIGH_WATER, WAKE_AT, Op, WriteReport, Writer
 
 __all__ = ["CustomTracker"]
 
@@ -97,6 +97,16 @@ class CustomTracker:
     def is_main_process(self) -> bool:
         """Whether this process writes the run (global rank 0)."""
         return self.process.is_main
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this process records anything: the main process, tracking not disabled.
+
+        Adapters check it before building costly payloads (configs, parameter counts).
+        """
+        return (
+            self.process.is_main and not self.settings.disabled and self._state is not _State.INACTIVE
+        )
 
     @property
     def active(self) -> bool:
@@ -293,14 +303,25 @@ class CustomTracker:
         elif type(step) is not int:
             step = _as_step(step)
         self._next_step = step + 1
-        n = len(queue)
-        if n >= WAKE_AT:
-            if n == WAKE_AT:
-                self._writer.wake()  # type: ignore[union-attr]
-            elif n > self.settings.max_pending:
-                self._dropped_calls += len(values)
-                return
+        if len(queue) >= WAKE_AT and not self._make_room(len(queue)):
+            self._dropped_calls += 1
+            return
         queue.append((step, time.time(), values))
+
+    def _make_room(self, queued: int) -> bool:
+        """Keep the queue short: wake the writer as it fills; past `HIGH_WATER`, wait for
+        one flush (backpressure, only for floods of millions of points a second); refuse
+        the call only when the writer is stuck on a hung store and the queue is full."""
+        writer = self._writer
+        assert writer is not None
+        if queued % WAKE_AT == 0:
+            writer.wake()
+        if queued <= HIGH_WATER:
+            return True
+        if queued > self.settings.max_pending:
+            return False
+        writer.wait_for_flush()
+        return True
 
     def _clean(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         clean: dict[str, float] = {}

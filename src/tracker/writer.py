@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,8 +28,12 @@ __all__ = ["Op", "WriteReport", "Writer"]
 
 log = logging.getLogger("tracker")
 
-WAKE_AT = 2048
-"""Queued calls at which the writer is woken before its interval is up."""
+WAKE_AT = 1024
+"""Every this many queued calls, the writer is woken before its interval is up."""
+HIGH_WATER = 2 * WAKE_AT
+"""Queued calls past which the logging thread waits for the writer's next flush."""
+STALL_S = 0.5
+"""A flush slower than this means a stuck store: the logging thread stops waiting."""
 
 
 class Op:
@@ -164,6 +169,8 @@ class Writer:
         self._max_pending_points = max_pending_points
         self._rescue_dir = rescue_dir
         self._wake = threading.Event()
+        self._flushed = threading.Event()
+        self._stalled = False
         self._stopping = False
         self._last_heartbeat = 0.0
         self._thread = threading.Thread(target=self._loop, name="tracker-writer", daemon=True)
@@ -183,35 +190,44 @@ class Writer:
         self._wake.set()
         return done.wait(max(0.0, timeout))
 
+    def wait_for_flush(self) -> None:
+        """Block until the writer completes a flush, unless it is stuck (then return)."""
+        if self._stalled:
+            return
+        self._flushed.clear()
+        self._wake.set()
+        if not self._flushed.wait(STALL_S):
+            self._stalled = True
+
     def _loop(self) -> None:
         while not self._stopping:
             self._wake.wait(self._flush_interval)
             self._wake.clear()
             self.flush()
+            self._stalled = False
+            self._flushed.set()
 
     def flush(self) -> None:
         """Send everything queued so far (called on the writer thread)."""
         for slot in self._slots:
             if slot.pending:
                 slot.retry()
-        batch: MetricBatch | None = None
+        calls: list[tuple[int, float, dict[str, float]]] = []
         queue = self.queue
         while queue:
             item = queue.popleft()
             if type(item) is tuple:
-                if batch is None:
-                    batch = MetricBatch()
-                _add(batch.series, item)
+                calls.append(item)
                 continue
-            if batch is not None:
-                self._send(Op("log_metrics", self.record.run_id, batch))
-                batch = None
+            if calls:
+                self._send(Op("log_metrics", self.record.run_id, group(calls)))
+                calls = []
             if item.method == "sync":
                 item.args[0].set()
             else:
                 self._send(item)
-        if batch is not None:
-            self._send(Op("log_metrics", self.record.run_id, batch))
+        if calls:
+            self._send(Op("log_metrics", self.record.run_id, group(calls)))
         now = time.time()
         if now - self._last_heartbeat >= self._heartbeat_interval:
             self._last_heartbeat = now
@@ -281,12 +297,42 @@ class Writer:
         return path
 
 
-def _add(series: dict[str, Series], item: tuple[int, float, dict[str, float]]) -> None:
-    step, ts, values = item
-    for key, value in values.items():
-        s = series.get(key)
-        if s is None:
-            s = series[key] = Series()
-        s.steps.append(step)
-        s.values.append(value)
-        s.times.append(ts)
+def group(calls: list[tuple[int, float, dict[str, float]]]) -> MetricBatch:
+    """Turn ``log_metrics`` calls into one batch of per-key columns.
+
+    Consecutive calls with the same keys (the usual case) are transposed at C speed:
+    each call adds one tuple of values, and each key's column is cut out at the end.
+    """
+    batch = MetricBatch()
+    block_keys: tuple[str, ...] = ()
+    rows: list[tuple[float, ...]] = []
+    steps: array[int] = array("q")
+    times: array[float] = array("d")
+    for step, ts, values in calls:
+        keys = tuple(values)
+        if keys != block_keys:
+            _cut(batch, block_keys, rows, steps, times)
+            block_keys, rows, steps, times = keys, [], array("q"), array("d")
+        rows.append(tuple(values.values()))
+        steps.append(step)
+        times.append(ts)
+    _cut(batch, block_keys, rows, steps, times)
+    return batch
+
+
+def _cut(
+    batch: MetricBatch,
+    keys: tuple[str, ...],
+    rows: list[tuple[float, ...]],
+    steps: array[int],
+    times: array[float],
+) -> None:
+    if not rows:
+        return
+    for key, column in zip(keys, zip(*rows, strict=True), strict=True):
+        series = batch.series.get(key)
+        if series is None:
+            series = batch.series[key] = Series()
+        series.steps.extend(steps)
+        series.values.extend(array("d", column))
+        series.times.extend(times)

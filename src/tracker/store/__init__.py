@@ -1,6 +1,7 @@
 """Where runs are written and read back: the backend protocol, the registry, the built-ins."""
 
 from tracker.store.base import (
+    AmbiguousRunError,
     Backend,
     BackendBase,
     History,
@@ -10,8 +11,10 @@ from tracker.store.base import (
     StoreError,
 )
 from tracker.store.registry import open_backend, open_store, register_backend, registered_schemes
+from tracker.store.resolve import resolve_run
 
 __all__ = [
+    "AmbiguousRunError",
     "Backend",
     "BackendBase",
     "History",
@@ -23,4 +26,5 @@ __all__ = [
     "open_store",
     "register_backend",
     "registered_schemes",
+    "resolve_run",
 ]

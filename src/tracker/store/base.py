@@ -7,13 +7,15 @@ thread. A *store* is a backend that can also be read back (`open_store`, the CLI
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from tracker.records import Event, MetricBatch, RunRecord
+from tracker.records import Event, MetricBatch, RunRecord, Series
 
 __all__ = [
+    "HISTORY_CHUNK",
+    "AmbiguousRunError",
     "Backend",
     "BackendBase",
     "History",
@@ -26,6 +28,9 @@ __all__ = [
 History = list[tuple[int, float, float]]
 """A metric's points as ``(step, value, timestamp)`` tuples."""
 
+HISTORY_CHUNK = 65_536
+"""Most points in one chunk that `Store.iter_history` yields."""
+
 
 class StoreError(RuntimeError):
     """A store could not be opened or read."""
@@ -36,6 +41,19 @@ class RunNotFoundError(StoreError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "run not found"
+
+
+class AmbiguousRunError(StoreError):
+    """A run reference (id prefix or name) matches several runs."""
+
+    def __init__(self, ref: str, candidates: Sequence[RunRecord]) -> None:
+        self.ref = ref
+        self.candidates = list(candidates)
+        shown = ", ".join(f"{r.run_id} ({r.name}, {r.project})" for r in self.candidates[:10])
+        more = f" and {len(self.candidates) - 10} more" if len(self.candidates) > 10 else ""
+        super().__init__(
+            f"{ref!r} matches {len(self.candidates)} runs: {shown}{more}; name one by its id"
+        )
 
 
 @dataclass(slots=True, frozen=True)
@@ -136,6 +154,11 @@ class Store(Backend, Protocol):
         """The run of this exact id; `RunNotFoundError` if there is none."""
         ...
 
+    def find_runs(self, ref: str) -> list[RunRecord]:
+        """Runs whose id is or starts with ``ref``, or whose name is ``ref``, newest first.
+        `tracker.store.resolve_run` picks one of them."""
+        ...
+
     def keys(self, run_id: str) -> list[str]:
         """The metric names the run has, sorted."""
         ...
@@ -144,6 +167,12 @@ class Store(Backend, Protocol):
         """A metric's points in step order, one per step: where a step was logged more
         than once (a resume that went back), the point logged last wins. With ``raw``,
         every point ever logged, in logging order."""
+        ...
+
+    def iter_history(self, run_id: str, key: str, *, raw: bool = False) -> Iterator[Series]:
+        """The points `history` returns, as column chunks of at most `HISTORY_CHUNK`
+        points, read from the store chunk by chunk where it can: a metric of millions of
+        points is exported without being held whole."""
         ...
 
     def metric_stats(self, run_id: str) -> dict[str, MetricStats]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
@@ -139,6 +139,10 @@ class JsonlStore:
         """The run of this id."""
         return self._replay([run_id]).get_run(run_id)
 
+    def find_runs(self, ref: str) -> list[RunRecord]:
+        """Runs whose id is or starts with ``ref``, or whose name is ``ref``."""
+        return self._replay().find_runs(ref)
+
     def keys(self, run_id: str) -> list[str]:
         """Metric names, sorted."""
         return self._replay([run_id]).keys(run_id)
@@ -146,6 +150,10 @@ class JsonlStore:
     def history(self, run_id: str, key: str, *, raw: bool = False) -> History:
         """Points in step order, last write per step wins (or all, in logging order)."""
         return self._replay([run_id]).history(run_id, key, raw=raw)
+
+    def iter_history(self, run_id: str, key: str, *, raw: bool = False) -> Iterator[Series]:
+        """`history` in column chunks (the run's file is replayed whole first)."""
+        return self._replay([run_id]).iter_history(run_id, key, raw=raw)
 
     def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
         """Count, last value and range per metric."""

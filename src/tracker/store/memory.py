@@ -6,17 +6,18 @@ Made for tests (`tracker.testing`), and the reader of the JSON-lines store.
 from __future__ import annotations
 
 import copy
+import operator
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tracker.records import Event, MetricBatch, RunRecord, RunStatus, effective_status
-from tracker.store.base import History, MetricStats, RunNotFoundError
+from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series, effective_status
+from tracker.store.base import HISTORY_CHUNK, History, MetricStats, RunNotFoundError
 from tracker.values import deep_merge
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "chunks", "in_step_order", "last_per_step", "stats_of"]
 
 
 @dataclass
@@ -151,6 +152,16 @@ class MemoryStore:
         with self._lock:
             return self._public(self._data(run_id).record)
 
+    def find_runs(self, ref: str) -> list[RunRecord]:
+        """Runs whose id is or starts with ``ref``, or whose name is ``ref``."""
+        with self._lock:
+            found = [
+                self._public(d.record)
+                for run_id, d in self._runs.items()
+                if run_id.startswith(ref) or d.record.name == ref
+            ]
+        return sorted(found, key=lambda r: r.started_at, reverse=True)
+
     def keys(self, run_id: str) -> list[str]:
         """Metric names, sorted."""
         with self._lock:
@@ -164,6 +175,16 @@ class MemoryStore:
                 return []
             points = list(zip(*columns, strict=True))
         return points if raw else last_per_step(points)
+
+    def iter_history(self, run_id: str, key: str, *, raw: bool = False) -> Iterator[Series]:
+        """`history` in column chunks."""
+        with self._lock:
+            columns = self._data(run_id).metrics.get(key)
+            if columns is None:
+                return
+            steps, values, times = columns
+            series = Series(steps[:], values[:], times[:])
+        yield from chunks(series if raw else in_step_order(series))
 
     def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
         """Count, last value and range per metric."""
@@ -190,6 +211,27 @@ def last_per_step(points: list[tuple[int, float, float]]) -> History:
         return points
     latest = {p[0]: p for p in points}
     return [latest[step] for step in sorted(latest)]
+
+
+def in_step_order(series: Series) -> Series:
+    """`last_per_step` for columns: sorted by step, the point logged last for each step."""
+    steps = series.steps
+    if all(map(operator.lt, steps, steps[1:])):
+        return series
+    latest = {step: i for i, step in enumerate(steps)}
+    order = [latest[step] for step in sorted(latest)]
+    return Series(
+        array("q", (steps[i] for i in order)),
+        array("d", (series.values[i] for i in order)),
+        array("d", (series.times[i] for i in order)),
+    )
+
+
+def chunks(series: Series, size: int = HISTORY_CHUNK) -> Iterator[Series]:
+    """``series`` cut into consecutive pieces of at most ``size`` points."""
+    for start in range(0, len(series), size):
+        end = start + size
+        yield Series(series.steps[start:end], series.values[start:end], series.times[start:end])
 
 
 def stats_of(steps: array[int], values: array[float], times: array[float]) -> MetricStats:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import sqlite3
 import sys
 import threading
@@ -19,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series, effective_status
-from tracker.store.base import History, MetricStats, RunNotFoundError, StoreError
+from tracker.store.base import HISTORY_CHUNK, History, MetricStats, RunNotFoundError, StoreError
+from tracker.store.memory import chunks, in_step_order
 from tracker.store.schema import CHUNK_POINTS, MIGRATIONS, SCHEMA_VERSION
 from tracker.values import deep_merge
 
 __all__ = ["SqliteStore", "path_from_uri"]
 
 _BUSY_TIMEOUT_S = 30.0
+_CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
     "started_at, ended_at, heartbeat_at, heartbeat_interval"
@@ -224,7 +227,7 @@ class SqliteStore:
         db: sqlite3.Connection, run_id: str, key: str, seq: int, series: Series, n: int
     ) -> None:
         steps = series.steps[:n]
-        ordered = all(a < b for a, b in zip(steps, steps[1:], strict=False))
+        ordered = all(map(operator.lt, steps, steps[1:]))
         db.execute(
             "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
             "steps, vals, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -369,6 +372,15 @@ class SqliteStore:
             raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
         return self._record(rows[0])
 
+    def find_runs(self, ref: str) -> list[RunRecord]:
+        """Runs whose id is or starts with ``ref``, or whose name is ``ref``."""
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE substr(run_id, 1, ?) = ? OR name = ? "
+            "ORDER BY started_at DESC",
+            (len(ref), ref, ref),
+        )
+        return [self._record(row) for row in rows]
+
     def keys(self, run_id: str) -> list[str]:
         """Metric names, sorted."""
         rows = self._query("SELECT key FROM metrics WHERE run_id = ? ORDER BY key", (run_id,))
@@ -376,19 +388,40 @@ class SqliteStore:
 
     def history(self, run_id: str, key: str, *, raw: bool = False) -> History:
         """Points in step order, last write per step wins (or all, in logging order)."""
-        rows = self._query(
-            "SELECT step_min, step_max, ordered, steps, vals, times FROM metric_chunks "
-            "WHERE run_id = ? AND key = ? ORDER BY seq",
-            (run_id, key),
-        )
-        steps = _unpack("q", [r[3] for r in rows])
-        values = _unpack("d", [r[4] for r in rows])
-        times = _unpack("d", [r[5] for r in rows])
-        points = list(zip(steps, values, times, strict=True))
+        rows = self._chunk_rows(run_id, key)
+        series = _series(rows)
+        points = list(zip(series.steps, series.values, series.times, strict=True))
         if raw or _increasing(rows):
             return points
         latest = {p[0]: p for p in points}
         return [latest[step] for step in sorted(latest)]
+
+    def iter_history(self, run_id: str, key: str, *, raw: bool = False) -> Iterator[Series]:
+        """`history` in column chunks, read a page of stored chunks at a time. Where a
+        resume went back in steps, the points are ordered in memory first."""
+        layout = self._query(
+            "SELECT step_min, step_max, ordered FROM metric_chunks "
+            "WHERE run_id = ? AND key = ? ORDER BY seq",
+            (run_id, key),
+        )
+        if not raw and not _increasing(layout):
+            yield from chunks(in_step_order(_series(self._chunk_rows(run_id, key))))
+            return
+        seq = -1
+        while True:
+            rows = self._chunk_rows(run_id, key, after=seq, limit=_CHUNK_ROWS_PER_PAGE)
+            if not rows:
+                return
+            seq = rows[-1][6]
+            yield _series(rows)
+
+    def _chunk_rows(self, run_id: str, key: str, *, after: int = -1, limit: int = -1) -> list[Any]:
+        """Stored chunks ``(step_min, step_max, ordered, steps, vals, times, seq)``."""
+        return self._query(
+            "SELECT step_min, step_max, ordered, steps, vals, times, seq FROM metric_chunks "
+            "WHERE run_id = ? AND key = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, key, after, limit),
+        )
 
     def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
         """Count, last value and range per metric."""
@@ -419,6 +452,15 @@ class SqliteStore:
     def _delete(db: sqlite3.Connection, run_id: str) -> None:
         for table in ("metric_chunks", "metrics", "events", "run_tags", "runs"):
             db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+
+
+def _series(rows: Sequence[Sequence[Any]]) -> Series:
+    """The points of chunk rows ``(step_min, step_max, ordered, steps, vals, times, ...)``."""
+    return Series(
+        _unpack("q", [r[3] for r in rows]),
+        _unpack("d", [r[4] for r in rows]),
+        _unpack("d", [r[5] for r in rows]),
+    )
 
 
 def _increasing(rows: Sequence[Sequence[Any]]) -> bool:

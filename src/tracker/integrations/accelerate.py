@@ -1,0 +1,98 @@
+"""accelerate: `CustomTracker`, a `GeneralTracker` that writes a tracker run.
+
+Pass an instance, alone or in a list with other trackers::
+
+    accelerator = Accelerator(log_with=CustomTracker(run_name="baseline"))
+    accelerator.init_trackers("demo", config={"lr": 1e-3})  # "demo" is the run's project
+    accelerator.log({"train/loss": loss}, step=step)
+    accelerator.end_training()
+
+Where accelerate has ``register_tracker_class``, importing this module registers the class
+under its `name`, so ``Accelerator(log_with="tracker")`` works too, with
+``init_kwargs={"tracker": {...}}`` reaching the constructor. Logged keys go through the
+naming scheme (`tracker.naming`): ``loss`` is ``train/loss``, ``eval_loss`` is ``eval/loss``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tracker.integrations import requires_extra
+from tracker.naming import log_framework_metrics
+from tracker.run import CustomTracker as Run
+
+with requires_extra("accelerate"):
+    import accelerate.tracking
+    from accelerate.tracking import GeneralTracker
+
+__all__ = ["CustomTracker"]
+
+
+class CustomTracker(GeneralTracker):  # type: ignore[misc]  # accelerate ships no type hints
+    """An accelerate tracker backed by a `tracker.CustomTracker` run.
+
+    ``project`` defaults to the ``project_name`` given to ``Accelerator.init_trackers``;
+    ``options`` are those of `tracker.CustomTracker` (``run_id``, ``tags``, ``store``,
+    ``resume``, ``settings``). The run is created in `start`, which accelerate calls from
+    ``init_trackers`` on the main process, after the process group exists.
+    """
+
+    name = "tracker"
+    requires_logging_directory = False
+
+    def __init__(
+        self, project: str | None = None, run_name: str | None = None, **options: Any
+    ) -> None:
+        super().__init__()
+        self._project = project
+        self._run_name = run_name
+        self._options = options
+        self._run: Run | None = None
+
+    @property
+    def tracker(self) -> Run:
+        """The core run, once ``init_trackers`` has started it."""
+        if self._run is None:
+            raise RuntimeError(
+                "the tracker run starts in Accelerator.init_trackers(); call it first"
+            )
+        return self._run
+
+    def start(self) -> None:
+        """Create and start the run (accelerate calls this from ``init_trackers``)."""
+        if self._run is not None:
+            return
+        project = self._project or _init_trackers_project()
+        run = Run(project, self._run_name, framework="accelerate", **self._options)
+        self._run = run.start()
+
+    def store_init_configuration(self, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the run's config."""
+        self.tracker.log_config(values)
+
+    def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
+        """Record ``values`` (numbers or 0-d tensors) at ``step``; ``kwargs`` are unused."""
+        log_framework_metrics(self.tracker, values, step)
+
+    def finish(self) -> None:
+        """Finish the run (``Accelerator.end_training`` calls this)."""
+        if self._run is not None:
+            self._run.finish()
+
+
+def _init_trackers_project() -> str | None:
+    """The ``project_name`` of the ``Accelerator.init_trackers`` call now starting us.
+
+    accelerate hands that name to the trackers it creates by name, but calls ``start()``
+    of a tracker given as an instance without it; it is read from the caller's frame.
+    """
+    caller = sys._getframe(2)  # 0: here, 1: start(), 2: its caller
+    if caller.f_code.co_name != "init_trackers":
+        return None
+    project = caller.f_locals.get("project_name")
+    return project if isinstance(project, str) else None
+
+
+if hasattr(accelerate.tracking, "register_tracker_class"):  # newer accelerate; not 1.11
+    accelerate.tracking.register_tracker_class(CustomTracker)

@@ -1,0 +1,240 @@
+"""Hugging Face ``Trainer`` → tracker: `CustomTrackerCallback`, for transformers, TRL and
+LLaMA-Factory alike.
+
+It only translates the Trainer's events into core calls: the run's config at
+``on_train_begin``, ``on_log``/``on_evaluate``/``on_predict`` through the naming scheme
+(`tracker.naming`) at the trainer's global step, ``on_save`` as a ``checkpoint`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from tracker.integrations import requires_extra
+from tracker.naming import log_framework_metrics
+from tracker.run import CustomTracker, StoreSpec
+from tracker.settings import TrackerSettings
+
+with requires_extra("transformers"):
+    from transformers import Trainer, TrainerCallback
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+
+__all__ = ["RUN_FILE", "CustomTrackerCallback"]
+
+log = logging.getLogger("tracker")
+
+RUN_FILE = "tracker_run.json"
+"""Written into each checkpoint folder: the id of the run that a resume continues."""
+
+_FRAMEWORKS = ("llamafactory", "trl")  # most specific first; anything else is transformers
+_MAX_FRAMES = 64
+
+
+class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc]  # transformers is untyped
+    """Record a ``Trainer`` run: ``Trainer(..., callbacks=[CustomTrackerCallback()])``.
+
+    Takes `CustomTracker`'s options. The run starts at the first event (normally
+    ``on_train_begin``), is finished at ``on_train_end`` and transparently re-opened by an
+    ``evaluate()`` or ``predict()`` after it. A ``train(resume_from_checkpoint=...)``
+    continues the run that wrote the checkpoint.
+    """
+
+    def __init__(
+        self,
+        project: str | None = None,
+        run_name: str | None = None,
+        *,
+        run_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        config: Mapping[str, Any] | None = None,
+        store: StoreSpec = None,
+        settings: TrackerSettings | None = None,
+    ) -> None:
+        self._options: dict[str, Any] = {
+            "project": project,
+            "run_name": run_name,
+            "run_id": run_id,
+            "tags": tags,
+            "config": config,
+            "store": store,
+            "settings": settings,
+        }
+        self._run: CustomTracker | None = None
+        self._seen: tuple[int, set[str]] = (-1, set())  # raw keys logged at one step
+
+    @property
+    def tracker(self) -> CustomTracker | None:
+        """The run, once the first Trainer event has started it."""
+        return self._run
+
+    # -- Trainer events ------------------------------------------------------------------
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Start (or continue) the run and record the configuration."""
+        self._open(args, state, kwargs.get("model"))
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        """Record what the Trainer logs at its global step."""
+        run = self._open(args, state, kwargs.get("model"))
+        if not run.enabled or not logs:
+            return
+        logs = dict(logs)  # other callbacks may change it in place
+        if "train_runtime" in logs:  # the end of training: PrinterCallback pops total_flos
+            logs.setdefault("total_flos", state.total_flos)
+        self._record(run, logs, state.global_step, "train")
+
+    def on_evaluate(
+        self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
+    ) -> None:
+        """Record evaluation metrics that did not already come through ``on_log``."""
+        self._record_output(args, state, kwargs.get("model"), metrics, "eval")
+
+    def on_predict(
+        self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
+    ) -> None:
+        """Record ``predict()``'s metrics, which never pass through ``on_log``."""
+        self._record_output(args, state, kwargs.get("model"), metrics, "predict")
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Record the checkpoint and leave the run's id beside it for a resume."""
+        run = self._open(args, state, kwargs.get("model"))
+        if not run.enabled:
+            return
+        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        run.log_event("checkpoint", {"path": str(folder)}, step=state.global_step)
+        if folder.is_dir():
+            try:
+                (folder / RUN_FILE).write_text(json.dumps({"run_id": run.run_id}) + "\n")
+            except OSError as exc:
+                log.warning("tracker: could not write %s: %s", folder / RUN_FILE, exc)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Record the final state and finish the run (a later evaluation re-opens it)."""
+        run = self._run
+        if run is None or not run.enabled:
+            return
+        summary = {"train/global_step": state.global_step, "train/total_flos": state.total_flos}
+        if state.best_metric is not None:
+            summary["train/best_metric"] = state.best_metric
+            summary["train/best_model_checkpoint"] = state.best_model_checkpoint
+        run.log_summary(summary)
+        run.finish()
+
+    # -- translation ---------------------------------------------------------------------
+    def _open(self, args: Any, state: Any, model: Any) -> CustomTracker:
+        """The run, created and started with its configuration on the first event."""
+        if self._run is not None:
+            return self._run
+        trainer = _calling_trainer()
+        options = dict(self._options, framework=_framework(trainer, args))
+        options["run_id"] = options["run_id"] or _resumed_run_id(args, state)
+        run = self._run = CustomTracker(**options)
+        if not run.enabled:
+            return run
+        if run.name is None and args.run_name:
+            run.name = str(args.run_name)
+        run.start()
+        run.log_config(_config(args, model, trainer))
+        return run
+
+    def _record(self, run: CustomTracker, logs: Mapping[str, Any], step: int, section: str) -> None:
+        seen_step, seen = self._seen
+        if seen_step != step:
+            seen = set()
+            self._seen = (step, seen)
+        seen.update(logs)
+        log_framework_metrics(run, logs, step, section=section)
+
+    def _record_output(
+        self, args: Any, state: Any, model: Any, metrics: Mapping[str, Any] | None, section: str
+    ) -> None:
+        run = self._open(args, state, model)
+        if not run.enabled or not metrics:
+            return
+        seen_step, seen = self._seen
+        if seen_step != state.global_step:
+            seen = set()
+        fresh = {k: v for k, v in metrics.items() if k not in seen}
+        if fresh:
+            self._record(run, fresh, state.global_step, section)
+
+
+def _calling_trainer() -> Any:
+    """The `Trainer` whose callback handler is calling: callbacks are not handed it."""
+    frame: FrameType | None = sys._getframe(1)
+    for _ in range(_MAX_FRAMES):
+        if frame is None:
+            break
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, Trainer):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def _framework(trainer: Any, args: Any) -> str:
+    """``llamafactory``, ``trl`` or ``transformers``: whose classes run the training."""
+    packages = {type(obj).__module__.partition(".")[0] for obj in (trainer, args)}
+    return next((name for name in _FRAMEWORKS if name in packages), "transformers")
+
+
+def _resumed_run_id(args: Any, state: Any) -> str | None:
+    """The run id saved in the checkpoint this training resumes from, if any."""
+    candidates = []
+    if isinstance(args.resume_from_checkpoint, str):
+        candidates.append(Path(args.resume_from_checkpoint))
+    if state.global_step > 0:  # the Trainer loaded a checkpoint's state before this event
+        output_dir = Path(args.output_dir)
+        candidates.append(output_dir / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+        if output_dir.is_dir() and (last := get_last_checkpoint(str(output_dir))):
+            candidates.append(Path(last))
+    for folder in candidates:
+        try:
+            run_id = json.loads((folder / RUN_FILE).read_text())["run_id"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(run_id, str):
+            return run_id
+    return None
+
+
+def _config(args: Any, model: Any, trainer: Any) -> dict[str, Any]:
+    """The run's configuration: arguments, model, adapters, generation, sizes."""
+    config: dict[str, Any] = {
+        "args": args.to_dict(),
+        "trainer": {
+            "trainer_class": _qualname(trainer) if trainer is not None else None,
+            "args_class": _qualname(args),
+            "world_size": args.world_size,
+        },
+    }
+    if model is None:
+        return config
+    for key, attribute in (
+        ("model", "config"),
+        ("peft", "peft_config"),
+        ("generation", "generation_config"),
+    ):
+        value = getattr(model, attribute, None)
+        if value is not None:
+            config[key] = value
+    parameters = list(model.parameters())
+    config["trainer"]["parameters"] = {
+        "total": sum(_numel(p) for p in parameters),
+        "trainable": sum(_numel(p) for p in parameters if p.requires_grad),
+    }
+    return config
+
+
+def _numel(parameter: Any) -> int:
+    return int(getattr(parameter, "ds_numel", 0) or parameter.numel())  # DeepSpeed ZeRO-3
+
+
+def _qualname(obj: Any) -> str:
+    kind = type(obj)
+    return f"{kind.__module__}.{kind.__qualname__}"

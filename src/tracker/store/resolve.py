@@ -1,0 +1,26 @@
+"""Naming a run the way people do: by id, by a unique start of its id, or by its name."""
+
+from __future__ import annotations
+
+from tracker.records import RunRecord
+from tracker.store.base import AmbiguousRunError, RunNotFoundError, Store
+
+__all__ = ["resolve_run"]
+
+
+def resolve_run(store: Store, ref: str) -> RunRecord:
+    """The run ``ref`` names: the run of that exact id, else the one run whose id starts
+    with ``ref`` or whose name is ``ref``.
+
+    Raises `RunNotFoundError` when nothing matches and `AmbiguousRunError` (which lists
+    the candidates) when several runs do.
+    """
+    found = store.find_runs(ref)
+    for run in found:
+        if run.run_id == ref:
+            return run
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise RunNotFoundError(f"no run has the id, id prefix or name {ref!r} in {store.uri}")
+    raise AmbiguousRunError(ref, found)

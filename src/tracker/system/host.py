@@ -1,0 +1,79 @@
+"""Host metrics through psutil: CPU, process and system memory, disk and network rates."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import psutil
+
+__all__ = ["HostSource"]
+
+
+class HostSource:
+    """CPU percent, memory, disk usage, and disk and network throughput as rates.
+
+    Rates are bytes per second since the previous sample, so the first sample has none.
+    ``disk_path`` is the folder whose filesystem's usage is reported (the run's store).
+    """
+
+    name = "host"
+
+    def __init__(self, disk_path: Path | None = None) -> None:
+        self._process = psutil.Process(os.getpid())
+        self._disk_path = str(disk_path) if disk_path is not None else os.getcwd()
+        self._last: dict[str, float] = {}
+        self._last_time = 0.0
+        psutil.cpu_percent(interval=None)  # the first reading of both is meaningless:
+        self._process.cpu_percent(interval=None)  # prime them so the first sample is not 0
+
+    def sample(self) -> dict[str, float]:
+        """One reading; each part on its own so a missing counter loses only itself."""
+        out: dict[str, float] = {}
+        parts = (self._cpu, self._memory, self._disk_usage, self._counters)
+        for part in parts:
+            try:
+                out.update(part())
+            except (OSError, psutil.Error, AttributeError, ValueError):
+                continue
+        return out
+
+    def _cpu(self) -> dict[str, float]:
+        return {
+            "cpu/percent": psutil.cpu_percent(interval=None),
+            "cpu/process_percent": self._process.cpu_percent(interval=None),
+        }
+
+    def _memory(self) -> dict[str, float]:
+        memory = psutil.virtual_memory()
+        return {
+            "memory/process_rss_bytes": float(self._process.memory_info().rss),
+            "memory/used_bytes": float(memory.total - memory.available),
+            "memory/total_bytes": float(memory.total),
+            "memory/percent": memory.percent,
+        }
+
+    def _disk_usage(self) -> dict[str, float]:
+        return {"disk/used_percent": psutil.disk_usage(self._disk_path).percent}
+
+    def _counters(self) -> dict[str, float]:
+        now = time.monotonic()
+        current: dict[str, float] = {}
+        disk = psutil.disk_io_counters()
+        if disk is not None:
+            current["disk/read_bytes_per_second"] = disk.read_bytes
+            current["disk/write_bytes_per_second"] = disk.write_bytes
+        net = psutil.net_io_counters()
+        if net is not None:
+            current["network/sent_bytes_per_second"] = net.bytes_sent
+            current["network/recv_bytes_per_second"] = net.bytes_recv
+        last, elapsed = self._last, now - self._last_time
+        self._last, self._last_time = current, now
+        if not last or elapsed <= 0:
+            return {}
+        return {
+            key: max(0.0, value - last[key]) / elapsed
+            for key, value in current.items()
+            if key in last
+        }
