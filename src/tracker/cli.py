@@ -1,60 +1,77 @@
-"""``tracker`` and ``python -m tracker.cli``: one subcommand per module.
+"""``tracker`` and ``python -m tracker.cli``: a thin dispatcher to one module per command.
 
-``tracker NAME ARGS...`` imports the module of ``NAME`` only when it runs and calls its
-``main(argv) -> int``. Every module of the `tracker.commands` package is a command of its
-name (``tracker/commands/runs.py`` is ``tracker runs``); ``train`` is LLaMA-Factory
-training (`tracker.integrations.llamafactory`).
-Like ``llamafactory-cli``, a first argument that is a config file or an option means
-``train``: ``python -m tracker.cli config.yaml key=value``.
+* ``train`` is LLaMA-Factory training, tracked (`tracker.integrations.llamafactory`). Like
+  ``llamafactory-cli train`` it takes a config file and ``key=value`` overrides, or
+  ``--key value`` options; the word ``train`` may be left out:
+  ``python -m tracker.cli config.yaml key=value``.
+* Every module of the `tracker.commands` package that defines ``NAME`` is a subcommand:
+  it provides ``NAME``, ``HELP``, ``configure(parser)`` and ``run(ctx) -> int``
+  (`tracker.commands.app.CommandModule`), and runs through ``tracker.commands.app.handler``.
+  Adding a module there adds a command; nothing here changes.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import ModuleType
 
-__all__ = ["commands", "main"]
+__all__ = ["build_parser", "main"]
 
-_BUILTIN = {"train": "tracker.integrations.llamafactory"}
-_TRAIN_FILES = (".yaml", ".yml", ".json")
-
-
-def commands() -> dict[str, str]:
-    """Command name → the module that runs it."""
-    found = dict(_BUILTIN)
-    try:
-        package = importlib.import_module("tracker.commands")
-    except ImportError:
-        return found
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
-            found[module.name.replace("_", "-")] = f"{package.__name__}.{module.name}"
-    return found
+_COMMANDS_PACKAGE = "tracker.commands"
+_TRAIN_HELP = "fine-tune with LLaMA-Factory, tracked (llamafactory-cli train's arguments)"
+_CONFIG_FILES = (".yaml", ".yml", ".json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the subcommand named by ``argv`` (default: the command line)."""
+    """Run the command named by ``argv`` (default: the command line); its exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    table = commands()
-    if args and args[0] in table:
-        name, rest = args[0], args[1:]
-    elif args and (args[0].endswith(_TRAIN_FILES) or args[0].startswith("--")):
-        name, rest = "train", args
-    else:
-        asked = args[:1] in (["-h"], ["--help"])
-        print(_usage(table), file=sys.stdout if asked else sys.stderr)
-        return 0 if asked else 2
-    module = importlib.import_module(table[name])
-    return int(module.main(rest) or 0)
+    if args and (args[0] == "train" or args[0].endswith(_CONFIG_FILES)):
+        return _train(args[1:] if args[0] == "train" else args)
+    if args and args[0].startswith("--") and args[0] != "--help":  # llamafactory's --key value
+        return _train(args)
+    parser = build_parser()
+    namespace = parser.parse_args(args)
+    if not hasattr(namespace, "func"):
+        parser.print_help()
+        return 2
+    return int(namespace.func(namespace))
 
 
-def _usage(table: dict[str, str]) -> str:
-    lines = ["usage: tracker COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<10} {table[name]}" for name in sorted(table)]
-    lines += ["", "tracker COMMAND --help describes a command."]
-    return "\n".join(lines)
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command (``train`` only for its help: it is dispatched first)."""
+    parser = argparse.ArgumentParser(
+        prog="tracker", description="Experiment tracking for LLM fine-tuning."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("train", help=_TRAIN_HELP, add_help=False)
+    for module in _command_modules():
+        from tracker.commands.app import handler
+
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.configure(command)
+        command.set_defaults(func=handler(module.NAME, module.run))
+    return parser
+
+
+def _command_modules() -> Iterator[ModuleType]:
+    try:
+        package = importlib.import_module(_COMMANDS_PACKAGE)
+    except ImportError:
+        return
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{_COMMANDS_PACKAGE}.{info.name}")
+        if hasattr(module, "NAME"):
+            yield module
+
+
+def _train(argv: list[str]) -> int:
+    from tracker.integrations import llamafactory  # LLaMA-Factory loads only for training
+
+    return llamafactory.main(argv)
 
 
 if __name__ == "__main__":
