@@ -69,11 +69,17 @@ class TrackerSettings(BaseSettings):
     max_pending: int = Field(
         default=200_000,
         ge=1_000,
-        description="Most `log_metrics` calls held in memory while the store is unreachable.",
+        description="Most `log_metrics` calls queued in memory (and ten times as many points "
+        "kept per failing backend); past it new calls are dropped, counted and reported.",
     )
     redact: bool = Field(default=True, description="Redact config keys that look like secrets.")
     system_interval: float = Field(
         default=10.0, ge=0.0, description="Seconds between system metric samples; 0 turns it off."
+    )
+    node_name: str | None = Field(
+        default=None,
+        description="This node's name in the system metric keys of a job of several nodes "
+        "(default: the host name).",
     )
     handle_signals: bool = Field(
         default=True, description="Record SIGTERM as `interrupted` before the process ends."
