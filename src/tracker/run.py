@@ -17,6 +17,8 @@ from tracker.records import Event, RunRecord, RunStatus
 from tracker.settings import TrackerSettings
 from tracker.store.base import Backend, RunNotFoundError, Store
 from tracker.store.registry import _factory, _scheme
+from tracker.system.attach import SystemMetrics, samples_node
+from tracker.system.efficiency import with_figures
 from tracker.values import NotAScalar, deep_merge, flatten, redact, to_json, to_scalar
 from tracker.writer import HIGH_WATER, WAKE_AT, Op, WriteReport, Writer
 
@@ -85,6 +87,7 @@ class CustomTracker:
         self._known_keys: set[str] = set()
         self._warned_keys: set[str] = set()
         self._dropped_calls = 0
+        self._system: SystemMetrics | None = None
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -113,6 +116,11 @@ class CustomTracker:
         """Whether the run is started and writing."""
         return self._state is _State.RUNNING
 
+    @property
+    def last_step(self) -> int:
+        """The step of the last `log_metrics` call (-1 before the first)."""
+        return self._next_step - 1
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
         """Create (or continue) the run and start the background writer. Idempotent."""
@@ -120,6 +128,10 @@ class CustomTracker:
             return self
         if self.settings.disabled or not self.process.is_main:
             self._state = _State.INACTIVE
+            if samples_node(self.settings, self.process):  # this node's hardware, rank 0's run
+                self._system = SystemMetrics.for_node(self.settings, self.process, self._backends())
+                self._system.start()
+                lifecycle.register(self, handle_signals=self.settings.handle_signals)
             return self
         backends = self._backends()
         resuming = self._state is _State.FINISHED or self._prepare_resume(backends)
@@ -139,9 +151,12 @@ class CustomTracker:
             heartbeat_at=now,
             heartbeat_interval=self.settings.heartbeat_interval,
         )
+        system = SystemMetrics.for_run(
+            self.settings, self.process, self._run_id, lambda: self.last_step
+        )
         writer = Writer(
             record,
-            backends,
+            with_figures(backends, self.process.world_size, system.device_name),
             flush_interval=self.settings.flush_interval,
             heartbeat_interval=self.settings.heartbeat_interval,
             max_pending_points=self.settings.max_pending * 10,
@@ -154,6 +169,8 @@ class CustomTracker:
         self._state = _State.RUNNING
         lifecycle.register(self, handle_signals=self.settings.handle_signals)
         writer.start()
+        system.start(writer.queue.append)
+        self._system = system
         if self._initial_config:
             self.log_config(self._initial_config)
             self._initial_config = None
@@ -214,6 +231,9 @@ class CustomTracker:
         """
         if status not in _END_STATUSES:
             raise ValueError(f"status must be one of {sorted(_END_STATUSES)}, not {status!r}")
+        if self._system is not None:  # its last sample goes in before the run ends
+            self._system.stop()
+            self._system = None
         if self._state is not _State.RUNNING:
             return None
         writer = self._writer
@@ -249,6 +269,7 @@ class CustomTracker:
         self._state = _State.INACTIVE
         self._writer = None
         self._queue = None
+        self._system = None
 
     def __enter__(self) -> Self:
         return self.start()

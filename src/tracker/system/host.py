@@ -39,6 +39,9 @@ class HostSource:
                 continue
         return out
 
+    def close(self) -> None:
+        """Nothing to release."""
+
     def _cpu(self) -> dict[str, float]:
         return {
             "cpu/percent": psutil.cpu_percent(interval=None),
