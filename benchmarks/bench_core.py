@@ -107,17 +107,26 @@ def main() -> None:
         result = bench_tracker(directory / "store", args.steps)
         raw = bench_raw_sqlite(directory, args.steps)
     import_ms = bench_import() * 1000
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
     print(f"workload: {args.steps:,} steps x {len(KEYS)} float scalars")
-    print(f"log_metrics caller cost: median {result['median_us']:.2f} us, p99 {result['p99_us']:.2f} us")
-    print(f"durable ingest: {result['ingest_points_s']:,.0f} points/s "
-          f"(raw sqlite3 floor {raw['ingest_points_s']:,.0f}; "
-          f"ratio {result['ingest_points_s'] / raw['ingest_points_s']:.2f})")
+    print(
+        f"log_metrics caller cost: median {result['median_us']:.2f} us, "
+        f"p99 {result['p99_us']:.2f} us"
+    )
+    print(
+        f"durable ingest: {result['ingest_points_s']:,.0f} points/s "
+        f"(raw sqlite3 floor {raw['ingest_points_s']:,.0f}; "
+        f"ratio {result['ingest_points_s'] / raw['ingest_points_s']:.2f})"
+    )
     print(f"finish(): {result['finish_ms']:.1f} ms after the last call")
     print(f"import tracker: {import_ms:.1f} ms")
-    print(f"read one metric ({args.steps:,} points): {result['read_ms']:.1f} ms "
-          f"(raw sqlite3 {raw['read_ms']:.1f} ms; ratio {result['read_ms'] / raw['read_ms']:.2f})")
+    print(
+        f"read one metric ({args.steps:,} points): {result['read_ms']:.1f} ms "
+        f"(raw sqlite3 {raw['read_ms']:.1f} ms; ratio {result['read_ms'] / raw['read_ms']:.2f})"
+    )
     print(f"peak resident memory of the process until finish(): {result['peak_mb']:.1f} MB")
 
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 def train(workdir: Path) -> str:
     """Fine-tune the tiny model for a few dozen steps; return the run id."""
     from datasets import Dataset
+    from tests.assets import build_corpus, build_hf_model
     from transformers import (
         AutoModelForCausalLM,
         AutoTokenizer,
@@ -30,7 +31,6 @@ def train(workdir: Path) -> str:
         TrainingArguments,
     )
 
-    from tests.assets import build_corpus, build_hf_model
     from tracker.integrations.transformers import CustomTrackerCallback
 
     model_dir = build_hf_model(workdir / "tiny-llama")

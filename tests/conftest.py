@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @pytest.fixture
-def tracker_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh TRACKER_DIR (and no TRACKER_URI) for this test; its store is tracker.db."""
+def tracker_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh TRACKER_DIR (and no TRACKER_URI) for this test; its store is tracker.db.
+
+    System sampling is off unless a test sets TRACKER_SYSTEM_INTERVAL itself."""
     directory = tmp_path / "tracker-store"
     monkeypatch.setenv("TRACKER_DIR", str(directory))
     monkeypatch.delenv("TRACKER_URI", raising=False)
     monkeypatch.setenv("TRACKER_FLUSH_INTERVAL", "0.05")
-    yield directory
+    monkeypatch.setenv("TRACKER_SYSTEM_INTERVAL", "0")  # tests of system metrics turn it on
+    return directory
 
 
 @pytest.fixture

@@ -82,11 +82,16 @@ def test_sigterm_is_interrupted_and_flushed(tracker_dir: Path, store: Store) -> 
     assert len(store.history(run.run_id, "train/loss")) == 200
 
 
-def test_sigkill_shows_as_crashed_once_the_heartbeat_is_stale(tracker_dir: Path, store: Store) -> None:
+def test_sigkill_shows_as_crashed_once_the_heartbeat_is_stale(
+    tracker_dir: Path, store: Store
+) -> None:
     """A process killed with SIGKILL loses at most the last flush interval and reads as crashed."""
     process = _spawn(
-        tracker_dir, "killed", "time.sleep(60)",
-        TRACKER_HEARTBEAT_INTERVAL="0.1", TRACKER_FLUSH_INTERVAL="0.1",
+        tracker_dir,
+        "killed",
+        "time.sleep(60)",
+        TRACKER_HEARTBEAT_INTERVAL="0.1",
+        TRACKER_FLUSH_INTERVAL="0.1",
     )
     assert process.stdout is not None
     process.stdout.readline()
@@ -120,11 +125,14 @@ def test_several_processes_write_one_store_at_once(
         """
     )
     environ = {
-        **os.environ, "TRACKER_DIR": str(tracker_dir), "TRACKER_SYSTEM_INTERVAL": "0",
+        **os.environ,
+        "TRACKER_DIR": str(tracker_dir),
+        "TRACKER_SYSTEM_INTERVAL": "0",
         "TRACKER_FLUSH_INTERVAL": "0.01",
     }
     workers = [
-        subprocess.Popen([sys.executable, "-c", code, f"w{i}"], env=environ) for i in range(processes)
+        subprocess.Popen([sys.executable, "-c", code, f"w{i}"], env=environ)
+        for i in range(processes)
     ]
     assert [w.wait(timeout=120) for w in workers] == [0] * processes
     runs = store.runs(project="many")

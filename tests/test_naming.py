@@ -31,7 +31,12 @@ def test_eval_and_predict_prefixes_become_sections() -> None:
 def test_end_of_training_figures_go_to_the_summary() -> None:
     """train_runtime, total_flos and train_loss are summary values, not curves."""
     metrics, summary = split_metrics(
-        {"train_runtime": 10.0, "train_samples_per_second": 5.0, "total_flos": 1e9, "train_loss": 1.2}
+        {
+            "train_runtime": 10.0,
+            "train_samples_per_second": 5.0,
+            "total_flos": 1e9,
+            "train_loss": 1.2,
+        }
     )
     assert metrics == {}
     assert summary == {

@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tracker import BackendBase, CustomTracker, MetricBatch, TrackerSettings, open_store, register_backend
+from tracker import (
+    BackendBase,
+    CustomTracker,
+    MetricBatch,
+    TrackerSettings,
+    open_store,
+    register_backend,
+)
 from tracker.store import Store
 
 
@@ -38,7 +45,17 @@ def test_environment_is_captured(store: Store) -> None:
     with CustomTracker(project="p") as run:
         pass
     env = store.get_run(run.run_id).environment
-    assert {"host", "pid", "user", "python", "command", "packages", "git", "world_size", "rank"} <= set(env)
+    assert {
+        "host",
+        "pid",
+        "user",
+        "python",
+        "command",
+        "packages",
+        "git",
+        "world_size",
+        "rank",
+    } <= set(env)
     assert env["world_size"] == 1 and env["rank"] == 0
 
 
@@ -68,7 +85,11 @@ def test_steps_auto_increment_and_values_are_converted(store: Store) -> None:
         run.log_metrics({"a": 1})
         run.log_metrics({"a": np.float32(2.5), "flag": True}, step=10)
         run.log_metrics({"a": np.array(3.0), "eval": {"loss": np.int64(4)}})
-    assert [(s, v) for s, v, _ in store.history(run.run_id, "a")] == [(0, 1.0), (10, 2.5), (11, 3.0)]
+    assert [(s, v) for s, v, _ in store.history(run.run_id, "a")] == [
+        (0, 1.0),
+        (10, 2.5),
+        (11, 3.0),
+    ]
     assert store.history(run.run_id, "flag")[0][1] == 1.0
     assert store.history(run.run_id, "eval/loss")[0][:2] == (11, 4.0)
 
@@ -100,10 +121,15 @@ def test_non_scalars_warn_once_per_key_and_never_raise(
 
 def test_secrets_in_config_are_redacted_and_configs_merge(store: Store) -> None:
     """Configs logged twice merge (later wins) and secret keys are masked."""
-    with CustomTracker(project="p", config={"lr": 1, "hub_token": "hf_x", "opt": {"b1": 0.9}}) as run:
+    with CustomTracker(
+        project="p", config={"lr": 1, "hub_token": "hf_x", "opt": {"b1": 0.9}}
+    ) as run:
         run.log_config({"lr": 2, "opt": {"b2": 0.99}, "s": {"b", "a"}})
     assert store.get_run(run.run_id).config == {
-        "lr": 2, "hub_token": "***REDACTED***", "opt": {"b1": 0.9, "b2": 0.99}, "s": ["a", "b"]
+        "lr": 2,
+        "hub_token": "***REDACTED***",
+        "opt": {"b1": 0.9, "b2": 0.99},
+        "s": ["a", "b"],
     }
 
 
@@ -124,7 +150,11 @@ def test_resume_by_id_continues_the_same_record(store: Store) -> None:
     assert [r.run_id for r in store.runs()] == [first.run_id]
     record = store.get_run(first.run_id)
     assert (record.name, record.project, record.config) == ("r", "p", {"lr": 1})
-    assert [(s, v) for s, v, _ in store.history(first.run_id, "loss")] == [(0, 1.0), (1, 0.9), (2, 0.8)]
+    assert [(s, v) for s, v, _ in store.history(first.run_id, "loss")] == [
+        (0, 1.0),
+        (1, 0.9),
+        (2, 0.8),
+    ]
     assert [e.kind for e in store.events(first.run_id)] == ["resumed"]
 
 
@@ -204,7 +234,9 @@ class Down(BackendBase):
         raise ConnectionError("unreachable")
 
 
-def test_unwritable_data_is_rescued_to_a_file(tracker_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unwritable_data_is_rescued_to_a_file(
+    tracker_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """What a dead backend never took is saved as JSON lines, and finish() says where."""
     settings = TrackerSettings(finish_timeout=0.2)
     run = CustomTracker(project="p", store=Down(), settings=settings).start()

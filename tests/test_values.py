@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import json
@@ -88,7 +89,12 @@ def test_nan_in_config_is_kept() -> None:
 
 
 json_leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(), st.binary(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
+    st.binary(max_size=8),
     st.sampled_from([Color.RED, Path("/x"), int, np.int64(3), np.float64(2.5)]),
 )
 configs = st.recursive(
@@ -114,10 +120,19 @@ def test_any_config_becomes_json(config: Any) -> None:
 @pytest.mark.parametrize(
     ("key", "secret"),
     [
-        ("hub_token", True), ("hf_hub_token", True), ("token", True), ("api_key", True),
-        ("password", True), ("aws_secret_access_key", True), ("push_to_hub_token", True),
-        ("pad_token", False), ("eos_token", False), ("max_new_tokens", False),
-        ("num_input_tokens_seen", False), ("pad_token_id", False), ("tokenizer", False),
+        ("hub_token", True),
+        ("hf_hub_token", True),
+        ("token", True),
+        ("api_key", True),
+        ("password", True),
+        ("aws_secret_access_key", True),
+        ("push_to_hub_token", True),
+        ("pad_token", False),
+        ("eos_token", False),
+        ("max_new_tokens", False),
+        ("num_input_tokens_seen", False),
+        ("pad_token_id", False),
+        ("tokenizer", False),
     ],
 )
 def test_secret_keys(key: str, secret: bool) -> None:
@@ -129,7 +144,10 @@ def test_redaction_keeps_unset_secrets_and_finds_token_values() -> None:
     """Set secrets are masked, None ones kept; a value shaped like an access token is masked."""
     config = {"hub_token": "abc", "api_key": None, "x": {"password": "p"}, "note": "hf_" + "a" * 34}
     assert redact(config) == {
-        "hub_token": REDACTED, "api_key": None, "x": {"password": REDACTED}, "note": REDACTED
+        "hub_token": REDACTED,
+        "api_key": None,
+        "x": {"password": REDACTED},
+        "note": REDACTED,
     }
 
 
@@ -149,17 +167,21 @@ def test_non_scalars_say_why(value: Any) -> None:
         to_scalar(value)
 
 
-@given(st.one_of(st.integers(), st.floats(), st.booleans(), st.none(), st.text(), st.lists(st.floats())))
+@given(
+    st.one_of(
+        st.integers(), st.floats(), st.booleans(), st.none(), st.text(), st.lists(st.floats())
+    )
+)
 def test_to_scalar_returns_a_float_or_says_why(value: Any) -> None:
     """to_scalar never raises anything but NotAScalar."""
-    try:
+    with contextlib.suppress(NotAScalar):
         assert isinstance(to_scalar(value), float)
-    except NotAScalar:
-        pass
 
 
 def test_flatten_joins_nested_keys_with_slash() -> None:
     """Nested metric dicts flatten to slash-separated names."""
     assert dict(flatten({"eval": {"loss": 1, "acc": {"top1": 2}}, "x": 3})) == {
-        "eval/loss": 1, "eval/acc/top1": 2, "x": 3
+        "eval/loss": 1,
+        "eval/acc/top1": 2,
+        "x": 3,
     }

@@ -46,7 +46,25 @@ _EXPORTS = {
     "register_backend": "tracker.store",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [
+    "Backend",
+    "BackendBase",
+    "CustomTracker",
+    "Event",
+    "MetricBatch",
+    "MetricPoint",
+    "MetricStats",
+    "RunNotFoundError",
+    "RunRecord",
+    "RunStatus",
+    "Store",
+    "StoreError",
+    "TrackerSettings",
+    "__version__",
+    "open_backend",
+    "open_store",
+    "register_backend",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -71,7 +71,7 @@ def _end_all(status: str, error: str | None) -> None:
     with _lock:
         runs = list(_active.values())
     for run in runs:
-        run._end_from_hook(status, error)  # noqa: SLF001 - the hook's own entry point
+        run._end_from_hook(status, error)
 
 
 def describe(exc: BaseException) -> str:
@@ -80,9 +80,7 @@ def describe(exc: BaseException) -> str:
     return "".join(frames).strip()
 
 
-def _excepthook(
-    kind: type[BaseException], exc: BaseException, tb: TracebackType | None
-) -> None:
+def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     status = "interrupted" if issubclass(kind, KeyboardInterrupt) else "failed"
     _end_all(status, describe(exc))
     _previous_excepthook(kind, exc, tb)
@@ -108,4 +106,4 @@ def _after_fork() -> None:
     runs = list(_active.values())
     _active.clear()
     for run in runs:
-        run._forget_after_fork()  # noqa: SLF001
+        run._forget_after_fork()

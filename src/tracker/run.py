@@ -20,7 +20,7 @@ from tracker.store.registry import _factory, _scheme
 from tracker.system.attach import SystemMetrics, samples_node
 from tracker.system.efficiency import with_figures
 from tracker.values import NotAScalar, deep_merge, flatten, redact, to_json, to_scalar
-from tracker.writer import HIGH_WATER, WAKE_AT, Op, WriteReport, Writer
+from tracker.writer import HIGH_WATER, WAKE_AT, Op, Writer, WriteReport
 
 __all__ = ["CustomTracker"]
 
@@ -108,7 +108,9 @@ class CustomTracker:
         Adapters check it before building costly payloads (configs, parameter counts).
         """
         return (
-            self.process.is_main and not self.settings.disabled and self._state is not _State.INACTIVE
+            self.process.is_main
+            and not self.settings.disabled
+            and self._state is not _State.INACTIVE
         )
 
     @property
@@ -243,7 +245,11 @@ class CustomTracker:
         lifecycle.unregister(self)
         if self._dropped_calls:
             writer.queue.append(
-                Op("log_summary", writer.record.run_id, {"tracker/dropped_calls": self._dropped_calls})
+                Op(
+                    "log_summary",
+                    writer.record.run_id,
+                    {"tracker/dropped_calls": self._dropped_calls},
+                )
             )
         writer.queue.append(Op("finish_run", writer.record.run_id, status, time.time(), error))
         report = writer.close(self.settings.finish_timeout)

@@ -114,7 +114,7 @@ def to_json(value: Any) -> Any:
     return _to_json(value, set(), 0)
 
 
-def _to_json(value: Any, seen: set[int], depth: int) -> Any:  # noqa: PLR0911
+def _to_json(value: Any, seen: set[int], depth: int) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         if isinstance(value, enum.Enum):
             return _to_json(value.value, seen, depth)
@@ -145,7 +145,7 @@ def _to_json(value: Any, seen: set[int], depth: int) -> Any:  # noqa: PLR0911
         seen.discard(marker)
 
 
-def _container_to_json(value: Any, seen: set[int], depth: int) -> Any:  # noqa: PLR0911
+def _container_to_json(value: Any, seen: set[int], depth: int) -> Any:
     if isinstance(value, Mapping):
         return {_key(k): _to_json(v, seen, depth) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -196,7 +196,9 @@ _SECRET_KEY = re.compile(
     r"[_-]?token$",
     re.IGNORECASE,
 )
-_SECRET_VALUE = re.compile(r"^(hf_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|gh[pous]_[A-Za-z0-9]{30,})$")
+_SECRET_VALUE = re.compile(
+    r"^(hf_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|gh[pous]_[A-Za-z0-9]{30,})$"
+)
 
 
 def is_secret_key(key: str) -> bool:
@@ -216,8 +218,10 @@ def redact(config: Any) -> Any:
     if isinstance(config, dict):
         out: dict[str, Any] = {}
         for key, value in config.items():
-            if is_secret_key(key) and value not in (None, "", [], {}) and not isinstance(
-                value, dict | bool
+            if (
+                is_secret_key(key)
+                and value not in (None, "", [], {})
+                and not isinstance(value, dict | bool)
             ):
                 out[key] = REDACTED
             else:
@@ -240,4 +244,3 @@ def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any
         else:
             merged[key] = value
     return merged
-

@@ -106,14 +106,14 @@ class _Slot:
                     self.backend = self.factory(self.uri)
                 getattr(self.backend, op.method)(*op.args, **op.kwargs)
             except Exception as exc:  # any backend failure: keep the call, retry later
-                self._failed(exc)
+                self.failed(exc)
                 return False
             self.pending.popleft()
             self.pending_points -= _points(op)
         self._recovered()
         return True
 
-    def _failed(self, exc: Exception) -> None:
+    def failed(self, exc: Exception) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"
         if self.failing_since is None:
             self.failing_since = time.time()
@@ -244,7 +244,7 @@ class Writer:
             try:
                 slot.backend.heartbeat(self.record.run_id, now)
             except Exception as exc:  # a missed heartbeat is retried on the next one
-                slot._failed(exc)  # noqa: SLF001 - the slot's own bookkeeping
+                slot.failed(exc)
 
     def close(self, timeout: float) -> WriteReport:
         """Stop the thread after a last flush; rescue what could not be written."""

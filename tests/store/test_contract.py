@@ -61,7 +61,11 @@ def test_a_run_reads_back_as_written(any_store: Store) -> None:
     assert any_store.events("r1")[0].payload == {"path": "/ckpt/3"}
     stats = any_store.metric_stats("r1")["train/loss"]
     assert (stats.count, stats.last_step, stats.last_value, stats.min, stats.max) == (
-        4, 3, 0.5, 0.5, 3.0
+        4,
+        3,
+        0.5,
+        0.5,
+        3.0,
     )
 
 
@@ -79,7 +83,11 @@ def test_repeated_steps_keep_the_last_value_unless_raw(any_store: Store) -> None
     any_store.log_metrics("r", _batch("loss", [0, 1, 2, 3], [4.0, 3.0, 2.0, 1.0]))
     any_store.log_metrics("r", _batch("loss", [2, 3, 4], [2.5, 1.5, 0.5]))
     assert [(s, v) for s, v, _ in any_store.history("r", "loss")] == [
-        (0, 4.0), (1, 3.0), (2, 2.5), (3, 1.5), (4, 0.5)
+        (0, 4.0),
+        (1, 3.0),
+        (2, 2.5),
+        (3, 1.5),
+        (4, 0.5),
     ]
     raw = [(s, v) for s, v, _ in any_store.history("r", "loss", raw=True)]
     assert raw == [(0, 4.0), (1, 3.0), (2, 2.0), (3, 1.0), (2, 2.5), (3, 1.5), (4, 0.5)]
@@ -118,7 +126,11 @@ def test_resume_continues_the_same_record(any_store: Store) -> None:
 def test_runs_filter_and_sort_newest_first(any_store: Store) -> None:
     """runs() filters by project, status, tags, framework and name text; newest first."""
     for i, (project, name, tags, framework) in enumerate(
-        [("a", "lr-sweep-1", ["x"], "trl"), ("a", "lr-sweep-2", ["x", "y"], None), ("b", "base", [], "torchtune")]
+        [
+            ("a", "lr-sweep-1", ["x"], "trl"),
+            ("a", "lr-sweep-2", ["x", "y"], None),
+            ("b", "base", [], "torchtune"),
+        ]
     ):
         record = _record(f"r{i}", project, name, started=1000.0 + i)
         record.tags, record.framework = tags, framework

@@ -34,7 +34,9 @@ class JsonlStore:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the JSON-lines store at {self.directory}: {exc}") from exc
+            raise StoreError(
+                f"cannot create the JSON-lines store at {self.directory}: {exc}"
+            ) from exc
 
     @classmethod
     def from_uri(cls, uri: str) -> JsonlStore:

@@ -6,6 +6,8 @@ Made for tests (`tracker.testing`), and the reader of the JSON-lines store.
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 import operator
 import threading
 from array import array
@@ -207,7 +209,7 @@ class MemoryStore:
 def last_per_step(points: list[tuple[int, float, float]]) -> History:
     """Points sorted by step, keeping the one logged last for each step."""
     steps = [p[0] for p in points]
-    if all(a < b for a, b in zip(steps, steps[1:], strict=False)):
+    if all(a < b for a, b in itertools.pairwise(steps)):
         return points
     latest = {p[0]: p for p in points}
     return [latest[step] for step in sorted(latest)]
@@ -236,7 +238,7 @@ def chunks(series: Series, size: int = HISTORY_CHUNK) -> Iterator[Series]:
 
 def stats_of(steps: array[int], values: array[float], times: array[float]) -> MetricStats:
     """`MetricStats` of one metric's columns."""
-    finite = [v for v in values if v == v] or [float("nan")]
+    finite = [v for v in values if not math.isnan(v)] or [math.nan]
     return MetricStats(
         count=len(steps),
         last_step=steps[-1],

@@ -252,8 +252,8 @@ class SqliteStore:
     @staticmethod
     def _update_stats(db: sqlite3.Connection, run_id: str, key: str, new: Series) -> None:
         lo, hi = min(new.values), max(new.values)
-        if lo != lo or hi != hi:  # a leading NaN poisons min/max: drop NaNs and retry
-            finite = [v for v in new.values if v == v]
+        if math.isnan(lo) or math.isnan(hi):  # a leading NaN poisons min/max: drop NaNs
+            finite = [v for v in new.values if not math.isnan(v)]
             lo, hi = (min(finite), max(finite)) if finite else (math.nan, math.nan)
         db.execute(
             "INSERT INTO metrics (run_id, key, count, last_step, last_value, last_time, "
