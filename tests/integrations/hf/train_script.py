@@ -1,0 +1,64 @@
+"""Run by the tests in a subprocess (under ``torchrun`` for the distributed ones).
+
+Usage: train_script.py MODE MODEL_DIR DATA_DIR OUTPUT_DIR, MODE one of:
+
+* ``trainer`` -- a `Trainer` for 4 steps with a `CustomTrackerCallback`;
+* ``sft`` -- TRL's `SFTTrainer` for 4 steps with a `CustomTrackerCallback`;
+* ``crash`` -- a `Trainer` whose step 2 raises ``RuntimeError("boom at step 2")``, uncaught.
+
+Not a test module (no ``test_`` prefix): pytest does not collect it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import transformers
+from kit import make_trainer, training_args
+
+from tracker.integrations.transformers import CustomTrackerCallback
+
+
+class Boom(transformers.TrainerCallback):
+    """Fails the training at step 2, as a bug in a training step would."""
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step == 2:
+            raise RuntimeError("boom at step 2")
+
+
+def sft_trainer(model_dir: str, data_dir: str, args: dict[str, Any]) -> Any:
+    import datasets
+    import trl
+
+    data = datasets.load_dataset("json", data_files=f"{data_dir}/sft.json", split="train")
+    data = data.map(
+        lambda r: {"prompt": f"{r['instruction']} {r['input']}", "completion": r["output"]},
+        remove_columns=["instruction", "input", "output"],
+    )
+    return trl.SFTTrainer(
+        model=model_dir,
+        args=trl.SFTConfig(**args, max_length=32),
+        train_dataset=data,
+        callbacks=[CustomTrackerCallback(project="script")],
+    )
+
+
+def main(mode: str, model_dir: str, data_dir: str, output_dir: str) -> None:
+    distributed = {"ddp_backend": "gloo"} if "WORLD_SIZE" in os.environ else {}
+    args = training_args(Path(output_dir), **distributed)
+    if mode == "sft":
+        trainer = sft_trainer(model_dir, data_dir, args)
+    else:
+        callbacks = [CustomTrackerCallback(project="script")]
+        if mode == "crash":
+            callbacks.append(Boom())
+        trainer = make_trainer(Path(model_dir), callbacks, **args)
+    trainer.train()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
