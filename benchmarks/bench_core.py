@@ -34,7 +34,6 @@ def bench_import() -> float:
 def bench_tracker(directory: Path, steps: int) -> dict[str, float]:
     """Log ``steps`` steps of 10 scalars and time every phase."""
     os.environ["TRACKER_DIR"] = str(directory)
-    os.environ["TRACKER_SYSTEM_INTERVAL"] = "0"
     from tracker import CustomTracker, open_store
 
     run = CustomTracker(project="bench", run_name="core").start()

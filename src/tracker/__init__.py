@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # `typing` itself costs milliseconds to import: not needed at runtime
 if TYPE_CHECKING:
+    from typing import Any
+
     from tracker.records import Event, MetricBatch, MetricPoint, RunRecord, RunStatus
     from tracker.run import CustomTracker
     from tracker.settings import TrackerSettings
