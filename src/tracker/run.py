@@ -192,7 +192,7 @@ class CustomTracker:
             if isinstance(item, str):
                 out.append((item, _factory(_scheme(item))))  # an unknown scheme raises here
             else:
-                out.append((getattr(item, "uri", type(item).__name__), _constant(item)))
+                out.append((getattr(item, "uri", type(item).__name__), _Given(item)))
         if not out:
             raise ValueError("store= names no backend; give a URI or a Backend")
         return out
@@ -201,9 +201,18 @@ class CustomTracker:
         """Whether the run of ``run_id`` exists (and so is continued); where it stopped."""
         if self._run_id is None:
             return False
-        store = _first_readable(backends)
-        if store is None:
+        found = _first_readable(backends)
+        if found is None:
             return self._resume != "never"
+        store, opened_here = found
+        try:
+            return self._continue_from(store)
+        finally:
+            if opened_here:
+                store.close()
+
+    def _continue_from(self, store: Store) -> bool:
+        assert self._run_id is not None
         try:
             existing = store.get_run(self._run_id)
         except RunNotFoundError:
@@ -427,16 +436,25 @@ def _as_step(step: Any) -> int:
         raise TypeError(f"step must be an integer, not {type(step).__name__}") from None
 
 
-def _constant(backend: Backend) -> Callable[[str], Backend]:
-    return lambda _uri: backend
+class _Given:
+    """The factory of a backend instance the user passed in: theirs to close, not ours."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def __call__(self, _uri: str) -> Backend:
+        return self.backend
 
 
-def _first_readable(backends: list[tuple[str, Callable[[str], Backend]]]) -> Store | None:
+def _first_readable(
+    backends: list[tuple[str, Callable[[str], Backend]]],
+) -> tuple[Store, bool] | None:
+    """The first backend that can be read back, and whether it was opened here."""
     for uri, factory in backends:
         try:
             backend = factory(uri)
         except Exception:
             continue
         if isinstance(backend, Store):
-            return backend
+            return backend, not isinstance(factory, _Given)
     return None
