@@ -1,0 +1,47 @@
+"""One process of the job test_torchrun launches: gloo on CPU, a tracked run, ten steps.
+
+With FAKE_NODES=1 each process plays the only process of its own node.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import torch
+import torch.distributed as dist
+
+from tracker import CustomTracker
+
+if os.environ.get("FAKE_NODES") == "1":
+    os.environ["TRACKER_LOCAL_RANK"] = "0"
+    os.environ["TRACKER_LOCAL_WORLD_SIZE"] = "1"
+    os.environ["TRACKER_NODE_NAME"] = f"node{os.environ['RANK']}"
+
+
+def main() -> None:
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    model = torch.nn.Linear(8, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    run = CustomTracker(project="torchrun").start()
+    for step in range(10):
+        loss = model(torch.randn(16, 8)).pow(2).mean()
+        loss.backward()
+        for parameter in model.parameters():
+            dist.all_reduce(parameter.grad)  # type: ignore[arg-type]
+        optimizer.step()
+        optimizer.zero_grad()
+        run.log_metrics({"train/loss": loss.item()}, step=step)
+        time.sleep(0.05)
+    sampling = any(t.name == "tracker-system" for t in threading.enumerate())
+    print(f"RANK {rank} SAMPLING {sampling} RUN {run.run_id}", flush=True)
+    dist.barrier()
+    run.finish()
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
