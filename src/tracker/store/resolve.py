@@ -15,6 +15,8 @@ def resolve_run(store: Store, ref: str) -> RunRecord:
     Raises `RunNotFoundError` when nothing matches and `AmbiguousRunError` (which lists
     the candidates) when several runs do.
     """
+    if not ref:
+        raise RunNotFoundError("an empty name names no run")
     found = store.find_runs(ref)
     for run in found:
         if run.run_id == ref:

@@ -1,0 +1,54 @@
+"""``tracker ui``: serve the dashboard over the store until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+
+from tracker.commands.app import CommandError, Context, add_common_options
+
+NAME = "ui"
+HELP = "open the local dashboard (needs tracker[ui])"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Address, port and access token."""
+    add_common_options(parser)
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other needs an access token)",
+    )
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+    parser.add_argument(
+        "--token",
+        help="access token; on an address other than loopback one is made up when not given",
+    )
+
+
+def run(ctx: Context) -> int:
+    """Serve until interrupted."""
+    try:
+        from tracker.ui.server import Dashboard, is_loopback
+    except ImportError as exc:
+        raise ImportError(
+            f"the dashboard needs the ui extra ({exc.name}): pip install 'tracker[ui]'"
+        ) from None
+    args = ctx.args
+    token = args.token
+    if token is None and not is_loopback(args.host):
+        token = secrets.token_urlsafe(24)
+    try:
+        dashboard = Dashboard(ctx.store, args.host, args.port, token=token)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    print(
+        f"tracker ui: serving {ctx.store.uri} at {dashboard.url} (Ctrl-C to stop)", file=sys.stderr
+    )
+    with dashboard:
+        try:
+            dashboard.serve_forever()
+        except KeyboardInterrupt:
+            return 0
+    return 0

@@ -1,0 +1,138 @@
+"""Runs as plain data: what ``--json`` prints and what the dashboard's API returns.
+
+JSON has no NaN or infinity. Wherever a float is not finite it is written as the string
+``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (what JavaScript's ``Number()`` reads back).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tracker.records import RunRecord
+from tracker.store.base import MetricStats, Store
+
+__all__ = [
+    "config_diff",
+    "dumps",
+    "flatten_config",
+    "jsonable",
+    "lower_is_better",
+    "metrics_side_by_side",
+    "run_detail",
+    "run_row",
+]
+
+_NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "err", "wer", "cer")
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by its name (``"NaN"``, ...)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NONFINITE.get(value, "NaN")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as strict JSON text (non-finite floats named, never bare ``NaN``)."""
+    return json.dumps(jsonable(value), indent=indent, allow_nan=False, ensure_ascii=False)
+
+
+def run_row(run: RunRecord, stats: Mapping[str, MetricStats]) -> dict[str, Any]:
+    """One line of the runs table: who, how it went, how far, final losses."""
+    return {
+        "id": run.run_id,
+        "project": run.project,
+        "name": run.name,
+        "framework": run.framework,
+        "status": run.status,
+        "tags": run.tags,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "duration": run.duration,
+        "step": max((s.last_step for s in stats.values()), default=None),
+        "train_loss": _last(stats, "train/loss"),
+        "eval_loss": _last(stats, "eval/loss"),
+    }
+
+
+def _last(stats: Mapping[str, MetricStats], key: str) -> float | None:
+    found = stats.get(key)
+    return None if found is None else found.last_value
+
+
+def run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
+    """Everything `tracker show` tells of a run."""
+    stats = store.metric_stats(run.run_id)
+    return {
+        **run_row(run, stats),
+        "error": run.error,
+        "config": run.config,
+        "summary": run.summary,
+        "environment": run.environment,
+        "metrics": {key: dataclasses.asdict(s) for key, s in stats.items()},
+        "events": [dataclasses.asdict(e) for e in store.events(run.run_id)],
+    }
+
+
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config as ``{"optim.lr": 0.1, ...}``; lists stay values."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_config(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def config_diff(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
+    """The config keys whose values differ between ``runs`` (a key a run lacks is
+    ``None`` for it), as ``{"key": ..., "values": [one per run]}`` sorted by key."""
+    flats = [flatten_config(r.config) for r in runs]
+    keys = sorted(set().union(*flats))
+    rows = []
+    for key in keys:
+        values = [flat.get(key) for flat in flats]
+        texts = {json.dumps(v, sort_keys=True, default=str) for v in values}
+        if len(texts) > 1 or any(key not in flat for flat in flats):
+            rows.append({"key": key, "values": values})
+    return rows
+
+
+def lower_is_better(key: str) -> bool:
+    """Whether the best value of metric ``key`` is its lowest (losses, error rates)."""
+    last = key.rsplit("/", 1)[-1].lower()
+    return any(last == word or last.endswith(("_" + word, "-" + word)) for word in _LOWER_IS_BETTER)
+
+
+def metrics_side_by_side(
+    stats: Sequence[Mapping[str, MetricStats]],
+) -> list[dict[str, Any]]:
+    """For each training/evaluation metric of any run: its final and best value in each
+    run (``None`` where a run lacks it). System metrics are left out."""
+    keys = sorted({k for s in stats for k in s if not k.startswith("system/")})
+    rows = []
+    for key in keys:
+        found = [s.get(key) for s in stats]
+        rows.append(
+            {
+                "key": key,
+                "final": [None if m is None else m.last_value for m in found],
+                "best": [None if m is None else _best(key, m) for m in found],
+            }
+        )
+    return rows
+
+
+def _best(key: str, stats: MetricStats) -> float:
+    return stats.min if lower_is_better(key) else stats.max

@@ -1,0 +1,68 @@
+"""`tracker runs`: the table of runs, its filters and its JSON."""
+
+from __future__ import annotations
+
+import json
+
+from tracked_runs import Cli, track
+
+
+def test_table_lists_runs_newest_first_with_final_losses(cli: Cli, runs: dict[str, str]) -> None:
+    """Every run is a row, newest first, with its status, last step and final losses."""
+    result = cli("runs")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split()[:5] == ["ID", "PROJECT", "NAME", "FRAMEWORK", "STATUS"]
+    names = [line.split()[2] for line in lines[1:]]
+    assert names == ["gamma", "beta", "alpha"]
+    alpha = lines[3].split()
+    assert alpha[0] == runs["alpha"]
+    assert alpha[4] == "finished"
+    assert alpha[-3:] == ["19", "0.1", "0.0625"]  # last step, train loss 2/20, eval 1/16
+
+
+def test_filters_narrow_the_table(cli: Cli, runs: dict[str, str]) -> None:
+    """--project, --status, --tag, --framework and --name each keep only matching runs."""
+
+    def names(*args: str) -> list[str]:
+        return [row["name"] for row in json.loads(cli("runs", "--json", *args).out)]
+
+    assert names("--project", "demo") == ["beta", "alpha"]
+    assert names("--status", "failed") == ["gamma"]
+    assert names("--tag", "sweep") == ["beta"]
+    assert names("--framework", "torchtune") == ["gamma"]
+    assert names("--name", "ALP") == ["alpha"]
+    assert names("--limit", "1") == ["gamma"]
+
+
+def test_json_rows_carry_the_run_fields(cli: Cli, runs: dict[str, str]) -> None:
+    """--json prints one object per run with ids, status, step and losses as numbers."""
+    rows = json.loads(cli("runs", "--json").out)
+    beta = next(r for r in rows if r["name"] == "beta")
+    assert beta["id"] == runs["beta"]
+    assert beta["status"] == "finished"
+    assert beta["tags"] == ["sweep"]
+    assert beta["step"] == 19
+    assert beta["train_loss"] == 2.0 / 20 + 0.5
+
+
+def test_piped_output_is_plain_and_color_can_be_forced(cli: Cli, runs: dict[str, str]) -> None:
+    """Without a terminal there are no escape codes; --color always adds them."""
+    assert "\x1b[" not in cli("runs").out
+    assert "\x1b[32mfinished\x1b[0m" in cli("runs", "--color", "always").out
+
+
+def test_control_characters_in_names_are_escaped(cli: Cli, tracker_dir: object) -> None:
+    """A run name holding a terminal escape sequence is shown escaped, never sent raw."""
+    track("evil\x1b[2Jname")
+    out = cli("runs").out
+    assert "\x1b" not in out
+    assert "evil\\x1b[2Jname" in out
+
+
+def test_an_empty_store_prints_only_the_header(cli: Cli, tracker_dir: object) -> None:
+    """No runs yet is not an error."""
+    result = cli("runs")
+    assert result.code == 0
+    assert result.out.splitlines()[0].startswith("ID")
+    assert len(result.out.splitlines()) == 1
