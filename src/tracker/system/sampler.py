@@ -76,11 +76,17 @@ class Sampler:
         """The sources opened so far (empty until the thread has started them)."""
         return self._sources
 
-    def _loop(self) -> None:
+    def open(self) -> bool:
+        """Open the sources (done by the thread); whether there is anything to sample."""
         try:
             self._sources = self._open_sources()
         except Exception as exc:  # a broken source set must not end the run
             log.warning("tracker: system metrics are off: %s: %s", type(exc).__name__, exc)
+            return False
+        return True
+
+    def _loop(self) -> None:
+        if not self.open():
             return
         try:
             while True:
