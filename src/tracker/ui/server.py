@@ -1,0 +1,174 @@
+"""The dashboard's HTTP server: pages, static files and the JSON API over one store.
+
+Built on the standard library's `ThreadingHTTPServer`, so ``tracker ui`` needs no web
+framework. Safe by default:
+
+* it binds 127.0.0.1 and answers only requests addressed to a loopback name (a web page
+  elsewhere cannot reach it through DNS rebinding);
+* on any other address it requires an access token: open ``/?token=TOKEN`` once and a
+  cookie carries it after that (API clients send ``Authorization: Bearer TOKEN``);
+* pages draw every name and value as text, and a Content-Security-Policy allows scripts
+  from the server itself only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tracker.store.base import Store, StoreError
+from tracker.ui.api import ApiError, dispatch
+from tracker.ui.assets import Asset, load_assets
+from tracker.views import dumps
+
+__all__ = ["Dashboard", "is_loopback"]
+
+_COOKIE = "tracker_token"
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+_PAGES = ("/", "/compare")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only."""
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Dashboard(ThreadingHTTPServer):
+    """``tracker ui``: serves the pages and API over ``store`` at ``(host, port)``.
+
+    ``token`` is required (a non-empty string) unless ``host`` is a loopback address.
+    """
+
+    daemon_threads = True
+
+    def __init__(
+        self, store: Store, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None
+    ) -> None:
+        if not is_loopback(host) and not token:
+            raise ValueError(f"serving on {host} needs an access token")
+        self.store = store
+        self.host = host
+        self.token = token
+        self.loopback_only = is_loopback(host)
+        self.assets = load_assets()
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        """The address to open, with the token where one is needed."""
+        port = self.server_address[1]
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        query = f"?{urlencode({'token': self.token})}" if self.token else ""
+        return f"http://{shown}:{port}/{query}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Dashboard
+    protocol_version = "HTTP/1.1"
+    server_version = "tracker-ui"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the dashboard does not log every request."""
+
+    def do_GET(self) -> None:
+        """Answer a page, a static file or an API call."""
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if self.server.loopback_only and not self._addressed_to_loopback():
+            self._send_text(HTTPStatus.FORBIDDEN, "this dashboard answers only on localhost")
+            return
+        if not self._authorized(url.path, query):
+            return
+        if url.path.startswith("/api/"):
+            self._api(url.path, query)
+        elif url.path.startswith("/static/"):
+            self._static(url.path.removeprefix("/static/"))
+        elif url.path in _PAGES or url.path.startswith("/runs/"):
+            self._send(HTTPStatus.OK, self.server.assets["index.html"], cache=False)
+        else:
+            self._send_text(HTTPStatus.NOT_FOUND, "not found")
+
+    # -- access --------------------------------------------------------------------------
+    def _addressed_to_loopback(self) -> bool:
+        host = self.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return is_loopback(name)
+
+    def _authorized(self, path: str, query: dict[str, list[str]]) -> bool:
+        token = self.server.token
+        if token is None:
+            return True
+        given = query.get("token", [None])[-1]
+        if given is not None and hmac.compare_digest(given, token):
+            self.send_response(HTTPStatus.SEE_OTHER)
+            self.send_header("Set-Cookie", f"{_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/")
+            self.send_header("Location", path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return False
+        if hmac.compare_digest(self._presented_token(), token):
+            return True
+        self._send_text(
+            HTTPStatus.UNAUTHORIZED, "open the link with ?token=... that tracker ui printed"
+        )
+        return False
+
+    def _presented_token(self) -> str:
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return auth.removeprefix("Bearer ")
+        for part in self.headers.get("Cookie", "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == _COOKIE:
+                return value
+        return ""
+
+    # -- answers -------------------------------------------------------------------------
+    def _api(self, path: str, query: dict[str, list[str]]) -> None:
+        try:
+            status, payload = HTTPStatus.OK, dispatch(self.server.store, path, query)
+        except ApiError as exc:
+            status, payload = HTTPStatus(exc.status), exc.payload
+        except StoreError as exc:
+            status, payload = HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)}
+        body = dumps(payload).encode()
+        self._send(status, Asset(body, "application/json"), cache=False)
+
+    def _static(self, name: str) -> None:
+        asset = self.server.assets.get(name)
+        if asset is None or name == "index.html":
+            self._send_text(HTTPStatus.NOT_FOUND, "not found")
+            return
+        self._send(HTTPStatus.OK, asset, cache=True)
+
+    def _send_text(self, status: HTTPStatus, text: str) -> None:
+        self._send(status, Asset(text.encode(), "text/plain; charset=utf-8"), cache=False)
+
+    def _send(self, status: HTTPStatus, asset: Asset, *, cache: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", asset.content_type)
+        self.send_header("Content-Length", str(len(asset.body)))
+        self.send_header("Cache-Control", "private, max-age=3600" if cache else "no-store")
+        for name, value in _SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(asset.body)

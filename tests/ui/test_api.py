@@ -1,0 +1,149 @@
+"""The dashboard's JSON API over real tracked runs: content, thinning, encoding, errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import (
+    HOSTILE_CONFIG,
+    HOSTILE_METRIC,
+    HOSTILE_NAME,
+    LONG_POINTS,
+    SPIKE_EVERY,
+    Served,
+)
+from tracked_runs import track
+
+pytest.importorskip("plotly")
+
+
+def _strict(body: bytes) -> Any:
+    """Parse JSON refusing the NaN/Infinity extensions that JSON does not have."""
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"bare {name} in JSON")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+def test_runs_lists_every_run_with_names_as_given(served: Served) -> None:
+    """Hostile names come back byte for byte, newest first, as JSON."""
+    reply = served.get("/api/runs")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/json"
+    runs = _strict(reply.body)["runs"]
+    assert [r["name"] for r in runs] == [HOSTILE_NAME, "beta", "alpha"]
+
+
+def test_runs_filters_by_query(served: Served) -> None:
+    """name= keeps runs whose name contains the text."""
+    runs = _strict(served.get("/api/runs?name=alp").body)["runs"]
+    assert [r["id"] for r in runs] == [served.runs["alpha"]]
+
+
+def test_run_detail_keeps_hostile_config_intact(served: Served) -> None:
+    """HTML, very long strings and unicode in keys and values round-trip exactly."""
+    detail = _strict(served.get(f"/api/runs/{served.runs['hostile']}").body)
+    assert detail["name"] == HOSTILE_NAME
+    assert detail["config"] == HOSTILE_CONFIG
+    assert set(detail["metrics"]) >= {HOSTILE_METRIC, "train/loss"}
+
+
+def test_non_finite_values_are_named_strings(served: Served) -> None:
+    """A metric's NaN/inf stats are "NaN"/"Infinity"; its curve leaves them out and counts them."""
+    run_id = served.runs["hostile"]
+    stats = _strict(served.get(f"/api/runs/{run_id}").body)["metrics"][HOSTILE_METRIC]
+    assert (stats["count"], stats["last_value"], stats["max"]) == (4, 2.0, "Infinity")
+    curve = _strict(served.get(f"/api/runs/{run_id}/curve?key=train/%3Ci%3Eodd%3C/i%3E").body)
+    assert curve["key"] == HOSTILE_METRIC
+    assert (curve["count"], curve["nonfinite"]) == (4, 2)
+    assert curve["values"] == [1.0, 2.0]
+
+
+def test_long_curves_are_thinned_on_the_server(served: Served) -> None:
+    """points=N returns N points keeping the first, the last and every spike."""
+    reply = served.get(f"/api/runs/{served.runs['alpha']}/curve?key=train/long&points=500")
+    curve = _strict(reply.body)
+    assert curve["count"] == LONG_POINTS
+    assert len(curve["steps"]) == len(curve["values"]) == len(curve["times"]) == 500
+    assert curve["steps"][0] == 0 and curve["steps"][-1] == LONG_POINTS - 1
+    assert curve["steps"] == sorted(curve["steps"])
+    points = zip(curve["steps"], curve["values"], strict=True)
+    spikes = [step for step, value in points if value == 1.0]
+    assert spikes == list(range(0, LONG_POINTS, SPIKE_EVERY))  # every 40th point would miss most
+
+
+def test_short_curves_come_back_whole(served: Served) -> None:
+    """A curve shorter than points= is not thinned."""
+    curve = _strict(served.get(f"/api/runs/{served.runs['beta']}/curve?key=train/loss").body)
+    assert curve["steps"] == list(range(20))
+    assert curve["values"][0] == 2.5
+
+
+def test_compare_has_config_diff_metrics_and_keys(served: Served) -> None:
+    """Two runs: differing config keys, final/best values, each run's metric names."""
+    alpha, beta = served.runs["alpha"], served.runs["beta"]
+    data = _strict(served.get(f"/api/compare?run={alpha}&run=beta").body)
+    assert [r["id"] for r in data["runs"]] == [alpha, beta]
+    assert data["config"] == [
+        {"key": "lr", "values": [0.1, 0.2]},
+        {"key": "model.layers", "values": [2, 4]},
+    ]
+    assert "train/long" in data["runs"][0]["keys"]
+    assert "train/long" not in data["runs"][1]["keys"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/api/runs/nosuchrun", 404, "no run has the id, id prefix or name 'nosuchrun'"),
+        ("/api/runs/alpha/curve", 400, "key= names the metric"),
+        ("/api/runs/alpha/curve?key=nope", 404, "has no metric 'nope'"),
+        ("/api/runs/alpha/curve?key=train/loss&points=many", 400, "points must be an integer"),
+        ("/api/runs?status=sleeping", 400, "status must be one of"),
+        ("/api/compare?run=alpha", 400, "name at least two runs"),
+        ("/api/nothing", 404, "no API endpoint /api/nothing"),
+    ],
+)
+def test_errors_are_json_with_a_status(
+    served: Served, path: str, status: int, message: str
+) -> None:
+    """Bad requests get a JSON error and the matching HTTP status."""
+    reply = served.get(path)
+    assert reply.status == status
+    assert message in _strict(reply.body)["error"]
+
+
+def test_an_ambiguous_run_is_409_with_candidates(served: Served) -> None:
+    """A name two runs share is answered 409 with both as candidates."""
+    first, second = track("twin"), track("twin")
+    reply = served.get("/api/runs/twin")
+    assert reply.status == 409
+    assert [c["id"] for c in _strict(reply.body)["candidates"]] == [second, first]
+
+
+def test_pages_and_assets_are_served_by_the_app(served: Served) -> None:
+    """Pages are the app shell; plotly.js comes from the installed plotly package."""
+    import plotly
+
+    for page in ("/", f"/runs/{served.runs['alpha']}", "/compare?run=a&run=b"):
+        reply = served.get(page)
+        assert reply.status == 200
+        assert b'<script src="/static/app.js" defer></script>' in reply.body
+        assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    js = served.get("/static/plotly.min.js")
+    assert js.status == 200
+    assert js.headers["Content-Type"].startswith("text/javascript")
+    assert plotly.__name__ and len(js.body) > 1_000_000
+    assert served.get("/static/../server.py").status == 404
+    assert served.get("/nowhere").status == 404
+
+
+def test_requests_for_another_host_name_are_refused(served: Served) -> None:
+    """A Host header that is not a loopback name (DNS rebinding) gets 403."""
+    assert served.get("/api/runs", {"Host": "attacker.example:8765"}).status == 403
+    assert served.get("/api/runs", {"Host": "localhost:8765"}).status == 200
