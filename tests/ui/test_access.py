@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from conftest import Served, serve
+from ui_kit import Served, serve
 
 pytest.importorskip("plotly")
 

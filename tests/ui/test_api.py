@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 import pytest
-
-from conftest import (
+from ui_kit import (
     HOSTILE_CONFIG,
     HOSTILE_METRIC,
     HOSTILE_NAME,
@@ -15,6 +14,7 @@ from conftest import (
     SPIKE_EVERY,
     Served,
 )
+
 from tracked_runs import track
 
 pytest.importorskip("plotly")
