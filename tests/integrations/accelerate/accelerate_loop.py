@@ -1,0 +1,46 @@
+"""A real accelerate training loop of a tiny model, shared by the tests and run by torchrun.
+
+``python -m torch.distributed.run --nproc_per_node 2 accelerate_loop.py PROJECT`` trains
+with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+
+STEPS = 6
+CONFIG = {"lr": 0.05, "batch_size": 4, "model": {"in": 4, "out": 1}}
+
+
+def train(accelerator: Accelerator, project: str, **init: Any) -> list[float]:
+    """Train a linear regression for `STEPS` steps, logging each one; the losses logged."""
+    torch.manual_seed(0)
+    inputs = torch.randn(STEPS * 4 * accelerator.num_processes, 4)
+    targets = inputs.sum(dim=1, keepdim=True)
+    data = torch.utils.data.TensorDataset(inputs, targets)
+    loader = torch.utils.data.DataLoader(data, batch_size=CONFIG["batch_size"])
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=CONFIG["lr"])
+    model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
+    accelerator.init_trackers(project, config=CONFIG, **init)
+    losses = []
+    for step, (x, y) in enumerate(loader):
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        accelerator.backward(loss)
+        optimizer.step()
+        optimizer.zero_grad()
+        mean = accelerator.reduce(loss.detach(), reduction="mean")
+        accelerator.log({"train/loss": mean, "lr": CONFIG["lr"]}, step=step)
+        losses.append(mean.item())
+    accelerator.end_training()
+    return losses
+
+
+if __name__ == "__main__":
+    from tracker.integrations.accelerate import CustomTracker
+
+    train(Accelerator(cpu=True, log_with=CustomTracker(run_name="ddp")), sys.argv[1])

@@ -1,0 +1,130 @@
+"""The accelerate adapter against the real accelerate, on the CPU."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("accelerate")
+
+import accelerate.tracking
+from accelerate import Accelerator
+from accelerate.tracking import GeneralTracker
+from accelerate_loop import CONFIG, STEPS, train
+
+from tracker import Store
+from tracker.integrations.accelerate import CustomTracker
+
+HERE = Path(__file__).resolve().parent
+
+
+class Recorder(GeneralTracker):
+    """Another tracker next to ours: remembers what accelerate handed it."""
+
+    name = "recorder"
+    requires_logging_directory = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[int | None] = []
+
+    @property
+    def tracker(self) -> Recorder:
+        return self
+
+    def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
+        self.steps.append(step)
+
+
+def only_run(store: Store, project: str) -> Any:
+    """The single run of ``project``, asserting there is exactly one."""
+    runs = store.runs(project=project)
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def assert_every_step_once(store: Store, run_id: str, losses: list[float] | None = None) -> None:
+    """``train/loss`` and ``train/learning_rate`` hold steps 0..STEPS-1, once each."""
+    for key in ("train/loss", "train/learning_rate"):
+        raw = store.history(run_id, key, raw=True)
+        assert [step for step, _, _ in raw] == list(range(STEPS)), key
+    loss = [value for _, value, _ in store.history(run_id, "train/loss")]
+    if losses is not None:
+        assert loss == pytest.approx(losses)
+    assert all(isinstance(v, float) for v in loss)
+    assert {v for _, v, _ in store.history(run_id, "train/learning_rate")} == {CONFIG["lr"]}
+
+
+def test_instance_in_log_with(store: Store) -> None:
+    """An instance in log_with records the loop: project from init_trackers, config, every
+    step's tensor loss as a float, finished by end_training."""
+    accelerator = Accelerator(cpu=True, log_with=CustomTracker(run_name="single"))
+    losses = train(accelerator, "acc-single")
+    run = only_run(store, "acc-single")
+    assert (run.name, run.framework, run.status) == ("single", "accelerate", "finished")
+    assert run.config == CONFIG
+    assert store.keys(run.run_id) == ["train/learning_rate", "train/loss"]
+    assert_every_step_once(store, run.run_id, losses)
+
+
+def test_in_a_list_with_another_tracker(store: Store) -> None:
+    """In a list with another tracker both get every step; ours is the one run, and
+    get_tracker unwraps it to the core run."""
+    ours, other = CustomTracker(run_name="listed", tags=["a"]), Recorder()
+    accelerator = Accelerator(cpu=True, log_with=[other, ours])
+    train(accelerator, "acc-list")
+    assert other.steps == list(range(STEPS))
+    assert accelerator.get_tracker("tracker", unwrap=True) is ours.tracker
+    run = only_run(store, "acc-list")
+    assert (run.name, run.tags, run.status) == ("listed", ["a"], "finished")
+    assert_every_step_once(store, run.run_id)
+
+
+def test_explicit_project_wins(store: Store) -> None:
+    """A project given to the constructor wins over init_trackers' project_name."""
+    train(Accelerator(cpu=True, log_with=CustomTracker("mine")), "theirs")
+    assert only_run(store, "mine").status == "finished"
+    assert store.runs(project="theirs") == []
+
+
+@pytest.mark.skipif(
+    not hasattr(accelerate.tracking, "register_tracker_class"),
+    reason="this accelerate has no register_tracker_class",
+)
+def test_by_registered_name(store: Store) -> None:
+    """log_with="tracker" works, with init_kwargs reaching our constructor."""
+    accelerator = Accelerator(cpu=True, log_with="tracker")
+    init = {"init_kwargs": {"tracker": {"run_name": "by-name", "tags": ["x"]}}}
+    train(accelerator, "acc-name", **init)
+    run = only_run(store, "acc-name")
+    assert (run.name, run.tags, run.status) == ("by-name", ["x"], "finished")
+    assert run.config == CONFIG
+    assert_every_step_once(store, run.run_id)
+
+
+def test_tracker_before_init_trackers_says_what_to_do() -> None:
+    """Using the run before init_trackers raises with the call to make."""
+    with pytest.raises(RuntimeError, match=r"init_trackers\(\)"):
+        CustomTracker().log({"loss": 1.0}, step=0)
+
+
+@pytest.mark.slow
+def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
+    """Under torchrun with 2 processes (gloo) there is one run, each step logged once."""
+    env = {**os.environ, "TRACKER_DIR": str(tracker_dir), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    command += ["--standalone", str(HERE / "accelerate_loop.py"), "acc-ddp"]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    run = only_run(store, "acc-ddp")
+    assert (run.name, run.status) == ("ddp", "finished")
+    assert run.environment["world_size"] == 2
+    assert run.config == CONFIG
+    assert_every_step_once(store, run.run_id)
