@@ -68,7 +68,7 @@ def run_script(
     """Run train_script.py with ``argv``, under ``torchrun`` when ``nproc`` > 1."""
     if nproc > 1:
         torchrun = Path(sys.executable).with_name("torchrun")
-        command = [str(torchrun), "--nproc_per_node", str(nproc), "--master_port", "0"]
+        command = [str(torchrun), "--standalone", "--nproc_per_node", str(nproc)]
     else:
         command = [sys.executable]
     env = {
