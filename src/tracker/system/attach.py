@@ -61,7 +61,7 @@ def _open_sources(settings: TrackerSettings) -> list[Source]:
     sources: list[Source] = [HostSource(settings.dir if settings.dir.is_dir() else None)]
     gpus, why = open_gpus(settings.cuda_visible_devices)
     if gpus is None:
-        log.info("tracker: no GPU metrics (%s); recording host metrics only", why)
+        log.info("tracker: no GPU metrics: %s; recording host metrics only", why)
     else:
         sources.append(gpus)
     sources.append(TorchMemorySource())

@@ -194,11 +194,11 @@ def open_gpus(cuda_visible_devices: str | None) -> tuple[NvmlSource | None, str]
     try:
         nvml.nvmlInit()
     except Exception as exc:
-        return None, f"NVML did not start ({type(exc).__name__}: {exc}); no NVIDIA driver?"
+        return None, f"NVML did not start, no NVIDIA driver? ({type(exc).__name__}: {exc})"
     try:
         handles = visible_devices(nvml, cuda_visible_devices)
     except Exception as exc:
-        handles, why = [], f"listing GPUs failed ({type(exc).__name__}: {exc})"
+        handles, why = [], f"NVML could not list the GPUs ({type(exc).__name__}: {exc})"
     else:
         why = (
             f"CUDA_VISIBLE_DEVICES={cuda_visible_devices!r} shows no GPU"
