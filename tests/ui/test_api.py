@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -132,12 +133,15 @@ def test_pages_and_assets_are_served_by_the_app(served: Served) -> None:
     for page in ("/", f"/runs/{served.runs['alpha']}", "/compare?run=a&run=b"):
         reply = served.get(page)
         assert reply.status == 200
-        assert b'<script src="/static/app.js" defer></script>' in reply.body
+        assert re.search(
+            rb'<script src="/static/app.js\?v=[0-9a-f]{16}" defer></script>', reply.body
+        )
         assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
         assert reply.headers["X-Content-Type-Options"] == "nosniff"
     js = served.get("/static/plotly.min.js")
     assert js.status == 200
     assert js.headers["Content-Type"].startswith("text/javascript")
+    assert "immutable" in js.headers["Cache-Control"]
     assert plotly.__name__ and len(js.body) > 1_000_000
     assert served.get("/static/../server.py").status == 404
     assert served.get("/nowhere").status == 404

@@ -7,6 +7,7 @@ copy lives in this repository.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
@@ -17,7 +18,8 @@ _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
-_OWN = ("index.html", "app.js", "app.css")
+_OWN = ("app.js", "app.css")
+_PAGE = "index.html"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +39,18 @@ def _plotly_js() -> bytes:
 
 
 def load_assets() -> dict[str, Asset]:
-    """Every static file by its URL path under ``/static/``, read once at start."""
+    """Every static file by its name under ``/static/``, read once at start, and the page
+    (``index.html``), whose ``{{NAME}}`` marks become a hash of that file's content: a
+    browser may cache the files for good and still never runs a stale one."""
     static = resources.files("tracker.ui").joinpath("static")
     assets = {
         name: Asset(static.joinpath(name).read_bytes(), _TYPES[name[name.rindex(".") :]])
         for name in _OWN
     }
     assets["plotly.min.js"] = Asset(_plotly_js(), _TYPES[".js"])
+    page = static.joinpath(_PAGE).read_bytes()
+    for name, asset in assets.items():
+        digest = hashlib.sha256(asset.body).hexdigest()[:16]
+        page = page.replace(b"{{" + name.encode() + b"}}", digest.encode())
+    assets[_PAGE] = Asset(page, _TYPES[".html"])
     return assets

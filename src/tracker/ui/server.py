@@ -167,7 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", asset.content_type)
         self.send_header("Content-Length", str(len(asset.body)))
-        self.send_header("Cache-Control", "private, max-age=3600" if cache else "no-store")
+        # static URLs carry a hash of their content (see load_assets): cache them for good
+        self.send_header(
+            "Cache-Control", "public, max-age=31536000, immutable" if cache else "no-store"
+        )
         for name, value in _SECURITY_HEADERS.items():
             self.send_header(name, value)
         self.end_headers()

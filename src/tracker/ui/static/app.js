@@ -9,6 +9,11 @@ const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
 const REFRESH_MS = 3000;
 const FEW_POINTS = 60;  // curves this short also show their points
 const view = { x: "step", smooth: 0, log: false };
+// app.js runs before plotly.min.js has loaded (so data is fetched meanwhile): wait for it.
+const plotlyReady = new Promise((resolve) => {
+  if (window.Plotly) resolve();
+  else document.getElementById("plotly").addEventListener("load", resolve);
+});
 
 // -- small helpers -------------------------------------------------------------------
 function el(tag, props, ...children) {
@@ -119,7 +124,8 @@ function curvePoints(curve, startedAt) {
 }
 
 // lines: [{name, curve, startedAt}], one trace each (plus a faint raw one when smoothing).
-function drawChart(node, key, lines) {
+async function drawChart(node, key, lines) {
+  await plotlyReady;
   const traces = [];
   lines.forEach((line, i) => {
     const color = PALETTE[i % PALETTE.length];
@@ -381,4 +387,4 @@ function main() {
   page.then(() => { document.body.dataset.ready = "1"; }, showError);
 }
 
-document.addEventListener("DOMContentLoaded", main);
+main();  // deferred: the document is parsed
