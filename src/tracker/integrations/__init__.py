@@ -23,7 +23,7 @@ def requires_extra(extra: str) -> Iterator[None]:
     try:
         yield
     except ImportError as exc:
-        missing = exc.name or extra
+        missing = (exc.name or extra).partition(".")[0]
         raise ImportError(
             f"tracker.integrations.{extra} needs {missing}, which is not installed: "
             f"pip install 'tracker[{extra}]'"

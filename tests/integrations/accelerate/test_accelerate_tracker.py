@@ -128,3 +128,16 @@ def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
     assert run.environment["world_size"] == 2
     assert run.config == CONFIG
     assert_every_step_once(store, run.run_id)
+
+
+def test_missing_accelerate_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without accelerate, importing the adapter says which extra to install."""
+    for name in [m for m in sys.modules if m.startswith(("accelerate.", "tracker.integrations."))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "accelerate", None)
+    with pytest.raises(ImportError) as caught:
+        import tracker.integrations.accelerate  # noqa: F401
+    assert str(caught.value) == (
+        "tracker.integrations.accelerate needs accelerate, which is not installed: "
+        "pip install 'tracker[accelerate]'"
+    )
