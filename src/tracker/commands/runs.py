@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tracker.commands.app import Context, add_common_options
 from tracker.commands.output import fmt_duration, fmt_time, fmt_value, status_cell
@@ -51,6 +52,8 @@ def run(ctx: Context) -> int:
     if args.json:
         ctx.console.json(rows)
         return 0
+    if args.limit and len(rows) == args.limit:
+        print(f"(the newest {args.limit} runs; --limit 0 shows all)", file=sys.stderr)
     ctx.console.table(
         _HEADERS,
         [
