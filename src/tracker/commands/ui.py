@@ -44,7 +44,9 @@ def run(ctx: Context) -> int:
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     print(
-        f"tracker ui: serving {ctx.store.uri} at {dashboard.url} (Ctrl-C to stop)", file=sys.stderr
+        f"tracker ui: serving {ctx.store.uri} at {dashboard.url} (Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
     )
     with dashboard:
         try:
