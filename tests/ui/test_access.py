@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,12 @@ def test_a_token_guards_every_path(filled_store: dict[str, str]) -> None:
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         assert served.get("/api/runs", {"Cookie": cookie.split(";")[0]}).status == 200
         assert served.get("/api/runs", {"Authorization": "Bearer s3cret"}).status == 200
+
+
+def test_ipv6_loopback_is_served(filled_store: dict[str, str]) -> None:
+    """``--host ::1`` listens on IPv6 and needs no token."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    with serve(host="::1") as url:
+        assert url.startswith("http://[::1]:")
+        assert Served(url, filled_store).get("/api/runs").status == 200

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import socket
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -70,7 +71,9 @@ class Dashboard(ThreadingHTTPServer):
         self.token = token
         self.loopback_only = is_loopback(host)
         self.assets = load_assets()
-        super().__init__((host, port), _Handler)
+        if ":" in host:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
+        super().__init__((host.strip("[]"), port), _Handler)
 
     @property
     def url(self) -> str:
