@@ -234,6 +234,15 @@ def test_log_config_stores_the_resolved_config(store: Store) -> None:
     }
 
 
+def test_unresolvable_config_is_stored_as_written(store: Store) -> None:
+    """An interpolation that cannot be resolved does not stop training: the config is
+    stored as written."""
+    logger = CustomTrackerLogger(project="tt-unresolved")
+    logger.log_config(OmegaConf.create({"a": 1, "b": "${nowhere}"}))
+    logger.close()
+    assert only_run(store, "tt-unresolved").config == {"a": 1, "b": "${nowhere}"}
+
+
 def test_missing_torchtune_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without torchtune, importing the adapter says which extra to install."""
     for name in [m for m in sys.modules if m.startswith(("torchtune.", "tracker.integrations."))]:
