@@ -61,8 +61,7 @@ def assert_every_step_once(store: Store, run_id: str, losses: list[float] | None
 
 
 def test_instance_in_log_with(store: Store) -> None:
-    """An instance in log_with records the loop: project from init_trackers, config, every
-    step's tensor loss as a float, finished by end_training."""
+    """An instance in log_with: project from init_trackers, config, tensor losses as floats."""
     accelerator = Accelerator(cpu=True, log_with=CustomTracker(run_name="single"))
     losses = train(accelerator, "acc-single")
     run = only_run(store, "acc-single")
@@ -73,8 +72,7 @@ def test_instance_in_log_with(store: Store) -> None:
 
 
 def test_in_a_list_with_another_tracker(store: Store) -> None:
-    """In a list with another tracker both get every step; ours is the one run, and
-    get_tracker unwraps it to the core run."""
+    """In a list with another tracker both get every step; get_tracker unwraps to our run."""
     ours, other = CustomTracker(run_name="listed", tags=["a"]), Recorder()
     accelerator = Accelerator(cpu=True, log_with=[other, ours])
     train(accelerator, "acc-list")

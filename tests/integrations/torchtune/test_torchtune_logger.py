@@ -68,8 +68,7 @@ def assert_config_resolved(run: RunRecord, out: Path) -> None:
 
 
 def test_full_finetune_single_device(assets: dict[str, Path], store: Store, tmp_path: Path) -> None:
-    """full_finetune_single_device with our logger from the command line: one finished run,
-    resolved config, loss/lr/throughput/grad-norm as floats at steps 1..3."""
+    """Full single-device recipe, logger from the CLI: one run, resolved config, floats at 1..3."""
     out = tmp_path / "out"
     tune(
         "run", "full_finetune_single_device", "--config", str(assets["full_config"]),
@@ -90,8 +89,7 @@ def test_full_finetune_single_device(assets: dict[str, Path], store: Store, tmp_
 def test_lora_finetune_single_device_to_a_given_store(
     assets: dict[str, Path], tracker_dir: Path, tmp_path: Path
 ) -> None:
-    """lora_finetune_single_device writes to the store named by metric_logger.store, the
-    learning rate following the recipe's schedule."""
+    """LoRA single-device recipe writes to metric_logger.store, the lr following its schedule."""
     out, uri = tmp_path / "out", f"sqlite:///{tmp_path / 'lora.db'}"
     tune(
         "run", "lora_finetune_single_device", "--config", str(assets["lora_config"]),
@@ -113,8 +111,7 @@ def test_lora_finetune_single_device_to_a_given_store(
 def test_full_finetune_distributed_two_ranks(
     assets: dict[str, Path], store: Store, tmp_path: Path
 ) -> None:
-    """A 2-rank full_finetune_distributed run on CPU (a `tune cp` copy patched for the CPU
-    here) makes one run, every step once."""
+    """2-rank full_finetune_distributed on CPU (tune cp copy, patched here): one run, steps once."""
     recipe = tmp_path / "full_finetune_distributed_cpu.py"
     tune("cp", "full_finetune_distributed", str(recipe), cwd=tmp_path)
     source = recipe.read_text()
@@ -137,8 +134,7 @@ def test_full_finetune_distributed_two_ranks(
 def test_crash_after_training_fails_the_run(
     assets: dict[str, Path], store: Store, tmp_path: Path
 ) -> None:
-    """A recipe that crashes (its checkpoint folder is taken by a file) never calls close():
-    the run ends failed, with the error and every step logged before it."""
+    """A recipe crashing without close() leaves a failed run with its error and every step."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "epoch_0").write_text("in the way")
@@ -187,8 +183,7 @@ def wait_for_steps(store: Store, project: str, n: int, proc: subprocess.Popen[An
 
 
 def test_logger_maps_keys_and_tensors(store: Store) -> None:
-    """log/log_dict store torchtune's keys under the shared names, 0-d tensors as floats;
-    log_dir and unknown options are accepted; close() finishes the run."""
+    """torchtune's keys land under the shared names, 0-d tensors as floats; unknown keys pass."""
     logger = CustomTrackerLogger(project="tt-unit", log_dir="/nowhere", entity="ignored")
     logger.log_dict(
         {
@@ -235,8 +230,7 @@ def test_log_config_stores_the_resolved_config(store: Store) -> None:
 
 
 def test_unresolvable_config_is_stored_as_written(store: Store) -> None:
-    """An interpolation that cannot be resolved does not stop training: the config is
-    stored as written."""
+    """An unresolvable interpolation does not stop training: the config is stored as written."""
     logger = CustomTrackerLogger(project="tt-unresolved")
     logger.log_config(OmegaConf.create({"a": 1, "b": "${nowhere}"}))
     logger.close()
