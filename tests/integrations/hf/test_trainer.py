@@ -12,6 +12,7 @@ import pytest
 import transformers
 from kit import make_trainer, run_script, training_args
 
+from tracker import BackendBase, TrackerSettings
 from tracker.integrations.transformers import RUN_FILE, CustomTrackerCallback
 
 SECRET = "hf_" + "x" * 34
@@ -160,6 +161,23 @@ def test_crash_inside_train_marks_the_run_failed(
     assert run.status == "failed"
     assert "RuntimeError: boom at step 2" in (run.error or "")
     assert steps(store, run.run_id, "train/loss") == [1]  # step 2 failed before its log
+
+
+class BrokenStore(BackendBase):
+    """A backend whose every metric write fails, as a full disk would."""
+
+    def log_metrics(self, run_id: str, batch: Any) -> None:
+        raise OSError("disk full")
+
+
+def test_store_failure_never_reaches_the_training_loop(model_dir: Path, tmp_path: Path) -> None:
+    """Training completes although the store fails every metric write."""
+    callback = CustomTrackerCallback(
+        store=BrokenStore(), settings=TrackerSettings(finish_timeout=0.5, dir=tmp_path / "t")
+    )
+    trainer = make_trainer(model_dir, [callback], **training_args(tmp_path / "out", max_steps=2))
+    trainer.train()
+    assert trainer.state.global_step == 2
 
 
 def test_missing_transformers_names_the_extra() -> None:

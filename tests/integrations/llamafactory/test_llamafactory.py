@@ -138,3 +138,15 @@ def test_tracker_cli_under_torchrun_makes_one_run(
     assert run.config["trainer"]["world_size"] == 2
     assert steps(store, run.run_id, "train/loss") == [1, 2, 3, 4]
     assert steps(store, run.run_id, "eval/bleu-4") == [4]
+
+
+def test_missing_llamafactory_names_the_extra() -> None:
+    """Without LLaMA-Factory, ``tracker train`` says which extra to install."""
+    code = (
+        "import sys; sys.modules['llamafactory'] = None\n"
+        "from tracker.cli import main\n"
+        "try:\n    main(['train', 'config.yaml'])\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'tracker[llamafactory]'" in out.stdout
