@@ -86,8 +86,7 @@ def test_train_evaluate_predict_land_in_one_run(
 def test_added_after_printer_callback_keeps_total_flos(
     model_dir: Path, tmp_path: Path, store: Any
 ) -> None:
-    """Added with add_callback after PrinterCallback (which pops total_flos), with no
-    on_init_end, the callback still records the run and its total FLOPs."""
+    """Added late (no on_init_end) after PrinterCallback, which pops total_flos: all kept."""
     trainer = make_trainer(model_dir, **training_args(tmp_path / "out"))
     callbacks = trainer.callback_handler.callbacks
     assert any(isinstance(c, transformers.PrinterCallback) for c in callbacks)
@@ -101,8 +100,7 @@ def test_added_after_printer_callback_keeps_total_flos(
 
 
 def test_lora_config_and_trainable_parameters(model_dir: Path, tmp_path: Path, store: Any) -> None:
-    """With a PEFT LoRA model, the adapter config (target_modules a set) and the
-    trainable/total parameter counts are in the run's config."""
+    """A LoRA model's adapter config (a set of target_modules) and parameter counts land."""
     peft = pytest.importorskip("peft")
     trainer = make_trainer(model_dir, **training_args(tmp_path / "out", max_steps=2))
     trainer.model = peft.get_peft_model(
@@ -123,8 +121,7 @@ def test_lora_config_and_trainable_parameters(model_dir: Path, tmp_path: Path, s
 def test_resume_from_checkpoint_continues_the_run(
     model_dir: Path, tmp_path: Path, store: Any, how: str
 ) -> None:
-    """A second Trainer resuming from a checkpoint (given to train(), or as
-    args.resume_from_checkpoint from another output_dir) continues the same run."""
+    """Resuming from a checkpoint (train()'s argument or args') continues the same run."""
     first = make_trainer(
         model_dir,
         [CustomTrackerCallback()],

@@ -82,8 +82,7 @@ def abstains(completions: list[str], **_: Any) -> list[float | None]:
 def test_grpo_trainer_with_none_rewards(
     model_dir: Path, data_dir: Path, tmp_path: Path, store: Any
 ) -> None:
-    """GRPOTrainer with Python reward functions: the reward curves are recorded, and the
-    None that GRPO logs for a reward function with no opinion is skipped."""
+    """GRPO's reward curves land; the None it logs for an abstaining reward is skipped."""
     trainer = trl.GRPOTrainer(
         model=str(model_dir),
         reward_funcs=[digit_share, abstains],

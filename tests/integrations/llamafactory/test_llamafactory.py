@@ -55,8 +55,7 @@ def tracker_cli(
 def test_run_exp_sft_lora_with_eval_and_predict(
     sft_config: dict[str, Any], tmp_path: Path, store: Any
 ) -> None:
-    """run_exp's SFT with LoRA, do_eval and do_predict (with generation) makes one run:
-    training curves, eval and predict metrics after training, checkpoints, LoRA config."""
+    """SFT with LoRA, do_eval and do_predict (generation) through run_exp make one run."""
     callback = CustomTrackerCallback(
         project="lf", config={"llamafactory": own_arguments(sft_config)}
     )
@@ -116,8 +115,7 @@ def test_tracker_cli_single_process(
     tracker_dir: Path,
     store: Any,
 ) -> None:
-    """``python -m tracker.cli train config.yaml max_steps=2`` tracks a run with
-    LLaMA-Factory's own arguments in its config and the override applied."""
+    """``python -m tracker.cli train config.yaml max_steps=2`` tracks the run it trains."""
     config = sft_config if stage == "sft" else dpo_config
     tracker_cli(config, "max_steps=2", tmp_path=tmp_path, tracker_dir=tracker_dir)
 
@@ -130,8 +128,7 @@ def test_tracker_cli_single_process(
 def test_tracker_cli_under_torchrun_makes_one_run(
     sft_config: dict[str, Any], tmp_path: Path, tracker_dir: Path, store: Any
 ) -> None:
-    """``torchrun --nproc_per_node 2 -m tracker.cli train ...``: one run, world size 2,
-    every step once, eval after training in the same run."""
+    """``torchrun --nproc_per_node 2 -m tracker.cli train``: one run, each step once."""
     tracker_cli(sft_config, "do_predict=false", tmp_path=tmp_path, tracker_dir=tracker_dir, nproc=2)
 
     run = only_run(store, sft_config)
