@@ -48,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("train", help=_TRAIN_HELP, add_help=False)
-    for module in _command_modules():
+    modules = list(_command_modules())
+    if modules:
         from tracker.commands.app import handler
-
+    for module in modules:
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(command)
         command.set_defaults(func=handler(module.NAME, module.run))

@@ -33,9 +33,15 @@ def steps(store: Any, run_id: str, key: str) -> list[int]:
 
 
 def tracker_cli(
-    config: dict[str, Any], *overrides: str, tmp_path: Path, tracker_dir: Path, nproc: int = 1
+    config: dict[str, Any],
+    *overrides: str,
+    tmp_path: Path,
+    tracker_dir: Path,
+    nproc: int = 1,
+    command: tuple[str, ...] = ("train",),
 ) -> None:
-    """Run ``python -m tracker.cli CONFIG.yaml KEY=VALUE...`` (``torchrun`` for ``nproc`` > 1)."""
+    """Run ``python -m tracker.cli train CONFIG.yaml KEY=VALUE...`` (``torchrun`` for
+    ``nproc`` > 1; ``command=()`` leaves the word ``train`` out)."""
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     if nproc > 1:
@@ -46,7 +52,7 @@ def tracker_cli(
     env = {**os.environ, "TRACKER_DIR": str(tracker_dir), "OMP_NUM_THREADS": "1"}
     env.pop("TRACKER_URI", None)
     done = subprocess.run(
-        [*launch, "train", str(path), *overrides],
+        [*launch, *command, str(path), *overrides],
         capture_output=True, text=True, timeout=300, env=env, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -117,7 +123,8 @@ def test_tracker_cli_single_process(
 ) -> None:
     """``python -m tracker.cli train config.yaml max_steps=2`` tracks the run it trains."""
     config = sft_config if stage == "sft" else dpo_config
-    tracker_cli(config, "max_steps=2", tmp_path=tmp_path, tracker_dir=tracker_dir)
+    command = ("train",) if stage == "sft" else ()  # the word is optional
+    tracker_cli(config, "max_steps=2", tmp_path=tmp_path, tracker_dir=tracker_dir, command=command)
 
     run = only_run(store, config)
     assert run.config["llamafactory"]["finetuning"]["stage"] == stage
