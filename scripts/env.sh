@@ -106,8 +106,10 @@ post_llamafactory() {
     # LLaMA-Factory imports `torchaudio` when its data/multimodal modules load, although it
     # only uses it for audio inputs. PyPI's torchaudio wheels are built against other torch
     # builds and fail to load beside the CPU torch==2.13.0 wheel, so this env gets a tiny
-    # stand-in package instead: importing it works, using it raises. It has no dist-info, so
-    # importlib.metadata (and transformers' is_torchaudio_available) still report it absent.
+    # stand-in package instead: importing it works, using any attribute raises. It has no
+    # dist-info (importlib.metadata reports torchaudio absent), but transformers'
+    # is_torchaudio_available() only looks for the module and says True: only audio code
+    # paths would touch it, and those fail loudly.
     mkdir -p "$SITE/torchaudio"
     cat > "$SITE/torchaudio/__init__.py" <<'PYEOF'
 """Stand-in for torchaudio, written by scripts/env.sh (tracker test env "llamafactory").

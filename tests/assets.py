@@ -210,7 +210,7 @@ def build_hf_model(
     vocab_size: int = 384,
     seed: int = 0,
 ) -> Path:
-    """Save a random-weight tiny causal LM (``arch``: ``"llama"`` or ``"qwen2"``) with its tokenizer.
+    """Save a random-weight tiny causal LM (``arch``: ``"llama"``/``"qwen2"``) and its tokenizer.
 
     The folder loads offline with ``AutoModelForCausalLM.from_pretrained(path)`` and
     ``AutoTokenizer.from_pretrained(path)``. About 70k parameters, ~300 KB on disk.

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 pytest.importorskip("llamafactory")
-from llamafactory.train.tuner import run_exp  # noqa: E402
+from llamafactory.train.tuner import run_exp
 
-from assets import build_hf_model, build_llamafactory_data  # noqa: E402
+from assets import build_hf_model, build_llamafactory_data
 
 MAX_STEPS = 2
 

@@ -8,6 +8,7 @@ Config keys can be overridden on the command line as ``key=value``.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 pytest.importorskip("torchtune")
 
-from assets import build_torchtune_assets  # noqa: E402
+from assets import build_torchtune_assets
 
 MAX_STEPS = 3
 TUNE = str(Path(sys.executable).with_name("tune"))
@@ -24,7 +25,9 @@ TUNE = str(Path(sys.executable).with_name("tune"))
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_torchtune_assets(tmp_path_factory.mktemp("torchtune"), max_steps_per_epoch=MAX_STEPS)
+    return build_torchtune_assets(
+        tmp_path_factory.mktemp("torchtune"), max_steps_per_epoch=MAX_STEPS
+    )
 
 
 def tune(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -38,14 +41,14 @@ def tune(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedPro
         env=env,
         check=False,
     )
-    assert proc.returncode == 0, f"tune {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, (
+        f"tune {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    )
     return proc
 
 
 def logged_steps(output: str) -> int:
     """Steps whose loss the recipe printed (progress bar lines look like ``1|3|Loss: 5.47``)."""
-    import re
-
     return len(set(re.findall(r"\b1\|(\d+)\|Loss: [0-9.]+", output)))
 
 
@@ -87,8 +90,7 @@ _CPU_PATCHES = [
     # empties the device cache and resets peak memory stats before training: not on CPU
     (
         "        training.cleanup_before_training()",
-        '        if self._device.type != "cpu":\n'
-        "            training.cleanup_before_training()",
+        '        if self._device.type != "cpu":\n            training.cleanup_before_training()',
     ),
 ]
 
