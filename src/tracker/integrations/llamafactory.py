@@ -67,10 +67,8 @@ def own_arguments(args: dict[str, Any] | list[str]) -> dict[str, Any]:
     parser = HfArgumentParser(tuple(_OWN_ARGUMENTS.values()))
     if isinstance(args, dict):
         parsed = parser.parse_dict(args, allow_extra_keys=True)
-    else:
-        *parsed, _unknown = parser.parse_args_into_dataclasses(
-            args=args, return_remaining_strings=True
-        )
+    else:  # the last item is the list of strings that no class here takes
+        parsed = parser.parse_args_into_dataclasses(args=args, return_remaining_strings=True)[:-1]
     return dict(zip(_OWN_ARGUMENTS, parsed, strict=True))
 
 

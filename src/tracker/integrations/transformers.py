@@ -36,7 +36,8 @@ _FRAMEWORKS = ("llamafactory", "trl")  # most specific first; anything else is t
 _MAX_FRAMES = 64
 
 
-class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc]  # transformers is untyped
+# TrainerCallback is Any where mypy runs without transformers installed
+class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
     """Record a ``Trainer`` run: ``Trainer(..., callbacks=[CustomTrackerCallback()])``.
 
     Takes `CustomTracker`'s options. The run starts at the first event (normally
@@ -191,8 +192,10 @@ def _resumed_run_id(args: Any, state: Any) -> str | None:
     if state.global_step > 0:  # the Trainer loaded a checkpoint's state before this event
         output_dir = Path(args.output_dir)
         candidates.append(output_dir / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
-        if output_dir.is_dir() and (last := get_last_checkpoint(str(output_dir))):
-            candidates.append(Path(last))
+        if output_dir.is_dir():
+            last = get_last_checkpoint(str(output_dir))  # type: ignore[no-untyped-call,unused-ignore]
+            if last:
+                candidates.append(Path(last))
     for folder in candidates:
         try:
             run_id = json.loads((folder / RUN_FILE).read_text())["run_id"]
