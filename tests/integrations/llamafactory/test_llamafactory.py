@@ -99,6 +99,26 @@ def test_run_exp_dpo(dpo_config: dict[str, Any], store: Any) -> None:
     assert steps(store, run.run_id, "train/rewards/margins") == [1, 2, 3, 4]
 
 
+def test_resume_from_checkpoint_continues_the_run(
+    base_config: dict[str, Any], tmp_path: Path, store: Any
+) -> None:
+    """``resume_from_checkpoint`` in LLaMA-Factory's config continues the run it names."""
+    config = {**base_config, "stage": "sft", "dataset": "tiny_sft"}
+    config.update(save_strategy="steps", save_steps=2)
+    for extra in (
+        {},
+        {"max_steps": 6, "resume_from_checkpoint": str(tmp_path / "out/checkpoint-4")},
+    ):
+        callback = CustomTrackerCallback()
+        run_exp({**config, **extra}, callbacks=[callback])
+        assert callback.tracker is not None
+        callback.tracker.finish()
+
+    run = only_run(store, config)
+    assert steps(store, run.run_id, "train/loss") == [1, 2, 3, 4, 5, 6]
+    assert [e.step for e in store.events(run.run_id) if e.kind == "checkpoint"] == [2, 4, 6]
+
+
 def test_cli_reads_arguments_like_llamafactory_cli(
     sft_config: dict[str, Any], tmp_path: Path
 ) -> None:
