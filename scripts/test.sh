@@ -13,12 +13,17 @@
 # could not be built. pytest's exit code 5 (no tests collected) is not a failure.
 
 # --- what runs where --------------------------------------------------------------------
-ENVS=(core hf llamafactory torchtune)
+ENVS=(core hf llamafactory torchtune ui)
 declare -A SELECTION=(
     [core]="tests --ignore=tests/integrations --ignore=tests/env_smoke"
-    [hf]="tests/integrations/hf tests/env_smoke/test_hf_smoke.py"
+    [hf]="tests/integrations/hf tests/integrations/accelerate tests/env_smoke/test_hf_smoke.py"
     [llamafactory]="tests/integrations/llamafactory tests/integrations/accelerate tests/env_smoke/test_llamafactory_smoke.py"
     [torchtune]="tests/integrations/torchtune tests/env_smoke/test_torchtune_smoke.py"
+    [ui]="tests/commands tests/ui tests/store/test_reading.py"
+)
+# what an env needs beyond its venv, installed before its tests
+declare -A SETUP=(
+    [ui]="bash scripts/install_browser.sh"
 )
 # per-test time limit (pytest-timeout), so a hung subprocess cannot eat the CI budget
 TEST_TIMEOUT="${TEST_TIMEOUT:-600}"
@@ -107,6 +112,12 @@ for name in "${selected[@]}"; do
         continue
     fi
     tail -n 1 "$build_log"
+    if [[ -n "${SETUP[$name]+x}" ]] && ! ${SETUP[$name]}; then
+        echo "=== $name: FAILED to set up (${SETUP[$name]})"
+        total_failed=$((total_failed + 1))
+        report+=("$name: setup failed")
+        continue
+    fi
     echo "=== $name: pytest ${args[*]} (env ready in $((SECONDS - t0))s)"
 
     t1=$SECONDS

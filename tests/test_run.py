@@ -178,6 +178,7 @@ def test_logging_after_finish_reopens_the_same_run(store: Store) -> None:
     assert store.keys(run.run_id) == ["eval/loss", "train/loss"]
     assert store.get_run(run.run_id).status == "finished"
     assert len(store.runs()) == 1
+    assert [e.kind for e in store.events(run.run_id)] == ["reopened"]
 
 
 def test_disabled_and_other_ranks_do_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -136,7 +136,8 @@ class CustomTracker:
                 lifecycle.register(self, handle_signals=self.settings.handle_signals)
             return self
         backends = self._backends()
-        resuming = self._state is _State.FINISHED or self._prepare_resume(backends)
+        reopening = self._state is _State.FINISHED  # logged to after finish(): same run
+        resuming = reopening or self._prepare_resume(backends)
         if self._run_id is None:
             self._run_id = new_run_id()
         if self.name is None:
@@ -166,7 +167,8 @@ class CustomTracker:
         )
         writer.queue.append(Op("start_run", record, resume=resuming))
         if resuming:
-            writer.queue.append(Op("log_event", record.run_id, Event("resumed", now)))
+            kind = "reopened" if reopening else "resumed"
+            writer.queue.append(Op("log_event", record.run_id, Event(kind, now)))
         self._writer, self._queue = writer, writer.queue
         self._state = _State.RUNNING
         lifecycle.register(self, handle_signals=self.settings.handle_signals)
