@@ -27,6 +27,7 @@ __all__ = ["CustomTracker"]
 log = logging.getLogger("tracker")
 
 _FAST_TYPES = frozenset({float, int, bool})
+_now = time.time  # bound once: log_metrics is the hot path
 _END_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value, RunStatus.CRASHED.value}
 
 StoreSpec = str | Backend | Sequence[str | Backend] | None
@@ -341,10 +342,11 @@ class CustomTracker:
         elif type(step) is not int:
             step = _as_step(step)
         self._next_step = step + 1
-        if len(queue) >= WAKE_AT and not self._make_room(len(queue)):
+        queued = len(queue)
+        if queued >= WAKE_AT and not self._make_room(queued):
             self._dropped_calls += 1
             return
-        queue.append((step, time.time(), values))
+        queue.append((step, _now(), values))
 
     def _make_room(self, queued: int) -> bool:
         """Keep the queue short: wake the writer as it fills; past `HIGH_WATER`, wait for

@@ -390,7 +390,7 @@ class SqliteStore:
         """Points in step order, last write per step wins (or all, in logging order)."""
         rows = self._chunk_rows(run_id, key)
         series = _series(rows)
-        points = list(zip(series.steps, series.values, series.times, strict=True))
+        points = series.tuples()
         if raw or _increasing(rows):
             return points
         latest = {p[0]: p for p in points}
