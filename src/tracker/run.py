@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypedDict
 
 from tracker import lifecycle
 from tracker.distributed import ProcessInfo, process_info
@@ -32,6 +32,18 @@ _END_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value, RunStat
 
 StoreSpec = str | Backend | Sequence[str | Backend] | None
 ResumeMode = Literal["allow", "must", "never"]
+
+
+class TrackerOptions(TypedDict, total=False):
+    """`CustomTracker`'s keyword options, which every adapter passes through unchanged
+    (``adapter(project, run_name, **options)``)."""
+
+    run_id: str | None
+    tags: Sequence[str] | None
+    config: Mapping[str, Any] | None
+    store: StoreSpec
+    resume: ResumeMode
+    settings: TrackerSettings | None
 
 
 class _State(enum.Enum):

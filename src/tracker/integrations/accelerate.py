@@ -16,11 +16,12 @@ naming scheme (`tracker.naming`): ``loss`` is ``train/loss``, ``eval_loss`` is `
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Unpack
 
 from tracker.integrations import requires_extra
 from tracker.naming import log_framework_metrics
 from tracker.run import CustomTracker as Run
+from tracker.run import TrackerOptions
 
 with requires_extra("accelerate"):
     import accelerate.tracking
@@ -42,7 +43,10 @@ class CustomTracker(GeneralTracker):  # type: ignore[misc]  # accelerate ships n
     requires_logging_directory = False
 
     def __init__(
-        self, project: str | None = None, run_name: str | None = None, **options: Any
+        self,
+        project: str | None = None,
+        run_name: str | None = None,
+        **options: Unpack[TrackerOptions],
     ) -> None:
         super().__init__()
         self._project = project

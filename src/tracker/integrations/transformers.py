@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Unpack
 
 from tracker.integrations import requires_extra
 from tracker.naming import log_framework_metrics
-from tracker.run import CustomTracker, StoreSpec
-from tracker.settings import TrackerSettings
+from tracker.run import CustomTracker, TrackerOptions
 
 with requires_extra("transformers"):
     from transformers import Trainer, TrainerCallback
@@ -50,22 +49,11 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         self,
         project: str | None = None,
         run_name: str | None = None,
-        *,
-        run_id: str | None = None,
-        tags: Sequence[str] | None = None,
-        config: Mapping[str, Any] | None = None,
-        store: StoreSpec = None,
-        settings: TrackerSettings | None = None,
+        **options: Unpack[TrackerOptions],
     ) -> None:
-        self._options: dict[str, Any] = {
-            "project": project,
-            "run_name": run_name,
-            "run_id": run_id,
-            "tags": tags,
-            "config": config,
-            "store": store,
-            "settings": settings,
-        }
+        self._project = project
+        self._run_name = run_name
+        self._options = options
         self._run: CustomTracker | None = None
         self._seen: tuple[int, set[str]] = (-1, set())  # raw keys logged at one step
 
@@ -132,9 +120,11 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         if self._run is not None:
             return self._run
         trainer = _calling_trainer()
-        options = dict(self._options, framework=_framework(trainer, args))
-        options["run_id"] = options["run_id"] or _resumed_run_id(args, state)
-        run = self._run = CustomTracker(**options)
+        run_id = self._options.get("run_id") or _resumed_run_id(args, state)
+        options: TrackerOptions = {**self._options, "run_id": run_id}
+        run = self._run = CustomTracker(
+            self._project, self._run_name, framework=_framework(trainer, args), **options
+        )
         if not run.enabled:
             return run
         if run.name is None and args.run_name:
