@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.naming import split_metrics
+from tracker.naming import sampled_by_time, split_metrics
 
 
 def test_trainer_training_logs_go_to_train() -> None:
@@ -59,3 +59,9 @@ def test_keys_already_in_the_scheme_are_kept() -> None:
     """A key with a known section passes through untouched."""
     metrics, _ = split_metrics({"eval/accuracy": 0.9, "system/gpu/0/utilization": 50})
     assert metrics == {"eval/accuracy": 0.9, "system/gpu/0/utilization": 50}
+
+
+def test_system_metrics_are_sampled_by_time() -> None:
+    """system/ metrics are clock samples, read whole; training curves are read per step."""
+    assert sampled_by_time("system/gpu/0/utilization")
+    assert not sampled_by_time("train/loss")

@@ -33,9 +33,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tracker.run import CustomTracker
 
-__all__ = ["SECTIONS", "log_framework_metrics", "split_metrics"]
+__all__ = ["SECTIONS", "log_framework_metrics", "sampled_by_time", "split_metrics"]
 
 SECTIONS = ("train", "eval", "predict", "system")
+_SAMPLED = ("system/",)
+
+
+def sampled_by_time(key: str) -> bool:
+    """Whether a metric is sampled on a clock (``system/``) rather than logged per step:
+    several of its points can share a step, so it is read whole (``raw``), not one per step."""
+    return key.startswith(_SAMPLED)
+
 
 _PREFIXES = {"eval_": "eval", "predict_": "predict", "test_": "predict", "train_": "train"}
 _ALIASES = {

@@ -151,3 +151,21 @@ def test_requests_for_another_host_name_are_refused(served: Served) -> None:
     """A Host header that is not a loopback name (DNS rebinding) gets 403."""
     assert served.get("/api/runs", {"Host": "attacker.example:8765"}).status == 403
     assert served.get("/api/runs", {"Host": "localhost:8765"}).status == 200
+
+
+def test_system_samples_sharing_a_step_are_all_drawn(tracker_dir: Any) -> None:
+    """Clock-sampled system/ points keep every sample even when several share a step."""
+    from ui_kit import serve
+
+    from tracker import CustomTracker
+
+    with CustomTracker(project="sys") as run:
+        run.log_metrics({"train/loss": 1.0}, step=5)
+        for percent in (10.0, 20.0, 30.0):
+            run.log_metrics({"system/cpu/percent": percent}, step=5)
+    with serve() as url:
+        served = Served(url, {})
+        cpu = _strict(served.get(f"/api/runs/{run.run_id}/curve?key=system/cpu/percent").body)
+        loss = _strict(served.get(f"/api/runs/{run.run_id}/curve?key=train/loss").body)
+    assert cpu["values"] == [10.0, 20.0, 30.0]
+    assert loss["values"] == [1.0]

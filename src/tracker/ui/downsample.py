@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from tracker.naming import sampled_by_time
 from tracker.store.base import Store
 
 __all__ = ["Curve", "lttb", "read_curve"]
@@ -39,11 +40,12 @@ class Curve:
 
 
 def read_curve(store: Store, run_id: str, key: str) -> Curve:
-    """Metric ``key`` of the run, read chunk by chunk into arrays."""
+    """Metric ``key`` of the run, read chunk by chunk into arrays: one point per step, or
+    every sample of a metric sampled by time (``system/``)."""
     steps: list[Floats] = []
     values: list[Floats] = []
     times: list[Floats] = []
-    for chunk in store.iter_history(run_id, key):
+    for chunk in store.iter_history(run_id, key, raw=sampled_by_time(key)):
         steps.append(np.asarray(chunk.steps, dtype=np.float64))
         values.append(np.frombuffer(chunk.values, dtype=np.float64))
         times.append(np.frombuffer(chunk.times, dtype=np.float64))
