@@ -160,7 +160,7 @@ verify_torchtune() {
 }
 
 verify_ui() {
-    "$PY" -c 'import plotly, numpy, matplotlib, pyarrow; from playwright.sync_api import sync_playwright'
+    "$PY" -c 'import bokeh, numpy, matplotlib, pyarrow; from playwright.sync_api import sync_playwright'
 }
 
 if declare -F "post_$NAME" >/dev/null; then

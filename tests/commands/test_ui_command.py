@@ -12,7 +12,7 @@ from tracked_runs import Cli
 
 def test_a_port_in_use_is_one_line(cli: Cli, runs: dict[str, str]) -> None:
     """Another program on the port: exit 1 naming the address."""
-    pytest.importorskip("plotly")
+    pytest.importorskip("bokeh")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -22,11 +22,11 @@ def test_a_port_in_use_is_one_line(cli: Cli, runs: dict[str, str]) -> None:
     assert result.err.startswith(f"tracker ui: error: cannot listen on 127.0.0.1:{port}")
 
 
-def test_without_plotly_the_extra_is_named(
+def test_without_bokeh_the_extra_is_named(
     cli: Cli, runs: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No plotly installed: the error says to install tracker[ui]."""
-    monkeypatch.setitem(sys.modules, "plotly", None)
+    """No bokeh installed: the error says to install tracker[ui]."""
+    monkeypatch.setitem(sys.modules, "bokeh", None)
     result = cli("ui", "--port", "0")
     assert result.code == 1
     assert "pip install 'tracker[ui]'" in result.err

@@ -49,6 +49,6 @@ def filled_store(tracker_dir: Path) -> dict[str, str]:
 @pytest.fixture
 def served(filled_store: dict[str, str]) -> Iterator[Served]:
     """The dashboard over ``filled_store`` on 127.0.0.1, any free port."""
-    pytest.importorskip("plotly")
+    pytest.importorskip("bokeh")
     with serve() as url:
         yield Served(url, filled_store)

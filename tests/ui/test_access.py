@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ui_kit import Served, serve
 
-pytest.importorskip("plotly")
+pytest.importorskip("bokeh")
 
 
 def test_other_addresses_need_a_token(tracker_dir: Path) -> None:

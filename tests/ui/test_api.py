@@ -18,7 +18,7 @@ from ui_kit import (
 
 from tracked_runs import track
 
-pytest.importorskip("plotly")
+pytest.importorskip("bokeh")
 
 
 def _strict(body: bytes) -> Any:
@@ -127,8 +127,8 @@ def test_an_ambiguous_run_is_409_with_candidates(served: Served) -> None:
 
 
 def test_pages_and_assets_are_served_by_the_app(served: Served) -> None:
-    """Pages are the app shell; plotly.js comes from the installed plotly package."""
-    import plotly
+    """Pages are the app shell; BokehJS comes from the installed bokeh package."""
+    from importlib import resources
 
     for page in ("/", f"/runs/{served.runs['alpha']}", "/compare?run=a&run=b"):
         reply = served.get(page)
@@ -138,11 +138,13 @@ def test_pages_and_assets_are_served_by_the_app(served: Served) -> None:
         )
         assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
         assert reply.headers["X-Content-Type-Options"] == "nosniff"
-    js = served.get("/static/plotly.min.js")
-    assert js.status == 200
-    assert js.headers["Content-Type"].startswith("text/javascript")
-    assert "immutable" in js.headers["Cache-Control"]
-    assert plotly.__name__ and len(js.body) > 1_000_000
+    shipped = resources.files("bokeh").joinpath("server", "static", "js")
+    for name in ("bokeh.min.js", "bokeh-api.min.js"):
+        js = served.get(f"/static/{name}")
+        assert js.status == 200
+        assert js.headers["Content-Type"].startswith("text/javascript")
+        assert "immutable" in js.headers["Cache-Control"]
+        assert js.body == shipped.joinpath(name).read_bytes()
     assert served.get("/static/../server.py").status == 404
     assert served.get("/nowhere").status == 404
 

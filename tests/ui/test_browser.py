@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_kit import HOSTILE_CONFIG, HOSTILE_NAME, Served
+from ui_kit import HOSTILE_CONFIG, HOSTILE_METRIC, HOSTILE_NAME, Served
 
 from tracked_runs import track
 from tracker import CustomTracker
 
 sync_api = pytest.importorskip("playwright.sync_api")
-pytest.importorskip("plotly")
+pytest.importorskip("bokeh")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -45,7 +45,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, served: Served) -> Iterator[Any]:
-    """A fresh page that fails the test on any script error or request off the app."""
+    """A fresh page that fails the test on any script or console error (a blocked script
+    among them) or request off the app."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     problems: list[str] = []
@@ -55,6 +56,13 @@ def page(browser: Any, served: Served) -> Iterator[Any]:
             problems.append(f"request off the app: {request.url}")
 
     opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    # a Content-Security-Policy violation (BokehJS needing eval, say) is a console error
+    opened.on(
+        "console",
+        lambda message: (
+            problems.append(f"console error: {message.text}") if message.type == "error" else None
+        ),
+    )
     opened.on("request", check_request)
     yield opened
     context.close()
@@ -71,15 +79,47 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def _traces(page: Any, key: str) -> int:
-    """How many line traces the chart of ``key`` has drawn (SVG groups, not data)."""
+_CHART = "key => [...document.querySelectorAll('.chart')].find(c => c.dataset.key === key)"
+
+
+def _chart(page: Any, key: str, expression: str) -> Any:
+    """``expression`` about the chart of ``key``: ``node`` is its element, ``plot`` its
+    BokehJS plot (the model the canvas is drawn from)."""
+    return page.evaluate(
+        f"key => {{ const node = ({_CHART})(key); const plot = node.chart.plot; "
+        f"return {expression}; }}",
+        key,
+    )
+
+
+def _series(page: Any, key: str) -> int:
+    """How many lines the chart of ``key`` draws: visible line renderers with points,
+    once BokehJS has drawn the plot on its canvas."""
+    page.wait_for_function(f"key => ({_CHART})(key)?.dataset.drawn === '1'", arg=key)
+    drawn = _chart(
+        page,
+        key,
+        "(function canvases(root) { return [...root.querySelectorAll('*')].flatMap(e => ["
+        "...(e.tagName === 'CANVAS' ? [e] : []), "
+        "...(e.shadowRoot ? canvases(e.shadowRoot) : [])]); "
+        "})(node).some(c => c.width > 0 && c.height > 0)",
+    )
+    assert drawn, f"no canvas drawn for {key}"
     return int(
-        page.evaluate(
-            "key => [...document.querySelectorAll('.chart')].find(c => c.dataset.key === key)"
-            ".querySelectorAll('g.trace.scatter').length",
+        _chart(
+            page,
             key,
+            "plot.renderers.filter(r => r.visible && r.glyph.constructor.__name__ === 'Line'"
+            " && r.data_source.get_length() > 0).length",
         )
     )
+
+
+def _hover(page: Any, key: str) -> None:
+    """Move the mouse over the chart of ``key``, a third of the way in."""
+    area = page.evaluate(f"key => ({_CHART})(key).getBoundingClientRect().toJSON()", key)
+    page.mouse.move(area["x"] + 10, area["y"] + 10)
+    page.mouse.move(area["x"] + area["width"] / 3, area["y"] + area["height"] / 2, steps=8)
 
 
 def test_runs_page_lists_runs_and_shows_names_as_text(page: Any, served: Served) -> None:
@@ -103,14 +143,21 @@ def test_run_page_draws_one_chart_per_metric(page: Any, served: Served) -> None:
     keys = sorted(charts.evaluate_all("nodes => nodes.map(n => n.dataset.key)"))
     assert keys == ["eval/loss", "train/learning_rate", "train/long", "train/loss"]
     assert page.locator("section.charts h2").all_text_contents() == ["train/", "eval/"]
-    assert all(_traces(page, key) == 1 for key in keys)
+    assert all(_series(page, key) == 1 for key in keys)
     _shot(page, "run.png")
     page.get_by_label("smoothing").fill("0.8")
-    assert _traces(page, "train/loss") == 2
+    page.wait_for_timeout(300)
+    assert _series(page, "train/loss") == 2
     page.get_by_label("x axis").select_option("time")
     page.get_by_label("log scale").check()
-    axis = page.locator('.chart[data-key="train/loss"] .xtitle').text_content()
+    page.wait_for_function(
+        f"() => ({_CHART})('train/loss').chart.plot.yaxes[0]?.constructor.__name__ === 'LogAxis'"
+    )
+    assert _series(page, "train/loss") == 2
+    axis = _chart(page, "train/loss", "plot.xaxes[0].axis_label")
     assert axis == "seconds since start"
+    _hover(page, "train/loss")
+    page.get_by_text("value:", exact=True).first.wait_for(timeout=5_000)  # the tooltip
     _shot(page, "run-smoothed-time-log.png")
 
 
@@ -130,8 +177,11 @@ def test_hostile_run_page_shows_everything_as_text(page: Any, served: Served) ->
     config_text = page.locator(".tree").first.inner_text()
     assert "<b>key</b>" in config_text
     assert HOSTILE_CONFIG["<b>key</b>"] in config_text
-    title = page.locator('.chart[data-key="train/<i>odd</i>"] .gtitle').text_content()
-    assert title.startswith("train/<i>odd</i>")
+    assert _series(page, HOSTILE_METRIC) == 1
+    title = _chart(page, HOSTILE_METRIC, "plot.title.text")
+    assert title == "train/<i>odd</i> (2 NaN/inf hidden)"
+    _hover(page, HOSTILE_METRIC)
+    page.get_by_text("value:", exact=True).first.wait_for(timeout=5_000)
     assert page.locator("img").count() == 0
     assert page.evaluate("window.__pwned") is None
     _shot(page, "hostile.png")
@@ -147,9 +197,9 @@ def test_compare_overlays_selected_runs(page: Any, served: Served) -> None:
     page.locator("#compare").click()
     page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
     assert page.locator("h1").inner_text() == "Compare 2 runs"
-    assert _traces(page, "train/loss") == 2
-    assert _traces(page, "train/long") == 1  # only alpha has it
-    legend = page.locator('.chart[data-key="train/loss"] .legendtext').all_text_contents()
+    assert _series(page, "train/loss") == 2
+    assert _series(page, "train/long") == 1  # only alpha has it
+    legend = _chart(page, "train/loss", "plot.legend.items.map(item => item.label.value)")
     assert legend == ["alpha", "beta"]
     diff = page.locator("table").first.locator("tbody tr").all_inner_texts()
     assert [row.split("\t")[0] for row in diff] == ["lr", "model.layers"]
@@ -163,7 +213,7 @@ def test_run_page_follows_a_running_run(page: Any, served: Served) -> None:
         tracker.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)
     tracker.flush()
     _open(page, f"{served.url}/runs/{tracker.run_id}")
-    points = "document.querySelector('.chart').data[0].x.length"
+    points = "document.querySelector('.chart').chart.sources[0].shown.data.x.length"
     assert page.evaluate(points) == 5
     for step in range(5, 12):
         tracker.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)

@@ -1,8 +1,9 @@
-"""The files the dashboard serves: its own pages and the chart library from `plotly`.
+"""The files the dashboard serves: its own pages and the chart library from `bokeh`.
 
-The chart code is plotly.js as the ``plotly`` package ships it (``package_data/
-plotly.min.js``), read from the installed package: nothing is fetched from a CDN and no
-copy lives in this repository.
+The chart code is BokehJS as the ``bokeh`` package ships it (``server/static/js/
+bokeh.min.js``, the library, and ``bokeh-api.min.js``, its plain-JavaScript plotting API),
+read from the installed package: nothing is fetched from a CDN and no copy lives in this
+repository.
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ class Asset:
     content_type: str
 
 
-def _plotly_js() -> bytes:
+_BOKEH_JS = ("bokeh.min.js", "bokeh-api.min.js")
+
+
+def _bokeh_js() -> dict[str, bytes]:
     try:
-        package = resources.files("plotly")
+        package = resources.files("bokeh")
     except ModuleNotFoundError:
-        raise ImportError("the dashboard needs plotly: pip install 'tracker[ui]'") from None
-    return package.joinpath("package_data", "plotly.min.js").read_bytes()
+        raise ImportError("the dashboard needs bokeh: pip install 'tracker[ui]'") from None
+    folder = package.joinpath("server", "static", "js")
+    return {name: folder.joinpath(name).read_bytes() for name in _BOKEH_JS}
 
 
 def load_assets() -> dict[str, Asset]:
@@ -47,7 +52,8 @@ def load_assets() -> dict[str, Asset]:
         name: Asset(static.joinpath(name).read_bytes(), _TYPES[name[name.rindex(".") :]])
         for name in _OWN
     }
-    assets["plotly.min.js"] = Asset(_plotly_js(), _TYPES[".js"])
+    for name, body in _bokeh_js().items():
+        assets[name] = Asset(body, _TYPES[".js"])
     page = static.joinpath(_PAGE).read_bytes()
     for name, asset in assets.items():
         digest = hashlib.sha256(asset.body).hexdigest()[:16]

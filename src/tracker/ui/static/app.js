@@ -9,11 +9,21 @@ const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
 const REFRESH_MS = 3000;
 const FEW_POINTS = 60;  // curves this short also show their points
 const view = { x: "step", smooth: 0, log: false };
-// app.js runs before plotly.min.js has loaded (so data is fetched meanwhile): wait for it.
-const plotlyReady = new Promise((resolve) => {
-  if (window.Plotly) resolve();
-  else document.getElementById("plotly").addEventListener("load", resolve);
-});
+// BokehJS is preloaded by the page but run only once a page has asked for its charts' data
+// (loadCharts): compiling it takes a few hundred milliseconds of the main thread, which
+// would otherwise delay those requests. Scripts added with async = false run in order.
+let chartsReady = null;
+function loadCharts() {
+  if (!chartsReady) {
+    const urls = [...document.querySelectorAll("link.charts")].map((link) => link.href);
+    chartsReady = Promise.all(urls.map((url) => new Promise((resolve, reject) => {
+      const script = el("script", { src: url, onload: resolve, onerror: reject });
+      script.async = false;
+      document.head.append(script);
+    }))).then(() => Bokeh.set_log_level("error"));  // not a line per chart drawn
+  }
+  return chartsReady;
+}
 
 // -- small helpers -------------------------------------------------------------------
 function el(tag, props, ...children) {
@@ -63,11 +73,6 @@ function fmtDuration(seconds) {
   return `${s}s`;
 }
 
-// Plotly reads a few HTML-like tags in trace names and titles: escape them to show text.
-function plotText(text) {
-  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
 function statusBadge(status) {
   return el("span", { class: `status ${status}` }, status);
 }
@@ -109,12 +114,16 @@ function groupBySection(keys) {
 
 // -- charts ----------------------------------------------------------------------------
 // Exponential moving average with its start-up bias removed, as TensorBoard draws it.
+// The average lies between the lowest and highest value so far: keeping it there stops
+// rounding from turning a flat curve into a wobbly one.
 function smooth(values, weight) {
-  let average = 0, correction = 0;
+  let average = 0, correction = 0, low = Infinity, high = -Infinity;
   return values.map((v) => {
     average = weight * average + (1 - weight) * v;
     correction = weight * correction + (1 - weight);
-    return average / correction;
+    low = Math.min(low, v);
+    high = Math.max(high, v);
+    return Math.min(high, Math.max(low, average / correction));
   });
 }
 
@@ -123,39 +132,117 @@ function curvePoints(curve, startedAt) {
   return { x, y: curve.values.map(num) };
 }
 
-// lines: [{name, curve, startedAt}], one trace each (plus a faint raw one when smoothing).
-async function drawChart(node, key, lines) {
-  await plotlyReady;
-  const traces = [];
-  lines.forEach((line, i) => {
-    const color = PALETTE[i % PALETTE.length];
-    const { x, y } = curvePoints(line.curve, line.startedAt);
-    const name = plotText(line.name);
-    if (view.smooth > 0) {
-      traces.push({ x, y, name, type: "scatter", mode: "lines", opacity: 0.25, showlegend: false,
-                    hoverinfo: "skip", line: { color, width: 1 } });
-    }
-    traces.push({ x, y: view.smooth > 0 ? smooth(y, view.smooth) : y, name, type: "scatter",
-                  mode: x.length < FEW_POINTS ? "lines+markers" : "lines", line: { color, width: 1.6 } });
-  });
+// A chart is a BokehJS plot drawn on a canvas: titles, axis labels, legends and tooltip
+// values are drawn or set as text (tooltips escape their values), never parsed as HTML.
+// node.chart holds the plot and its data sources so that a redraw (smoothing, x axis,
+// new points of a running run) only replaces data; a change of the y scale or of the set of
+// lines builds a new plot.
+function chartTitle(key, lines) {
   const hidden = lines.reduce((n, line) => n + line.curve.nonfinite, 0);
   const shown = lines.reduce((n, line) => n + line.curve.steps.length, 0);
   const total = lines.reduce((n, line) => n + line.curve.count, 0);
   const notes = [];
   if (shown < total - hidden) notes.push(`${shown} of ${total} points`);
   if (hidden) notes.push(`${hidden} NaN/inf hidden`);
-  const layout = {
-    title: { text: plotText(key) + (notes.length ? ` <span style="font-size:11px">(${notes.join(", ")})</span>` : ""),
-             font: { size: 13 }, x: 0.02 },
-    height: 270, margin: { l: 55, r: 12, t: 34, b: 36 },
-    hovermode: "x unified",
-    xaxis: { title: { text: view.x === "time" ? "seconds since start" : "step", font: { size: 11 } } },
-    yaxis: { type: view.log ? "log" : "linear", exponentformat: "e", automargin: true },
-    showlegend: lines.length > 1,
-    legend: { orientation: "h", y: -0.25 },
-  };
+  return key + (notes.length ? ` (${notes.join(", ")})` : "");
+}
+
+function lineData(line) {
+  const { x, y } = curvePoints(line.curve, line.startedAt);
+  const names = new Array(x.length).fill(line.name);
+  const raw = { x, y, name: names };
+  const shown = { x, y: view.smooth > 0 ? smooth(y, view.smooth) : y, name: names };
+  return { raw, shown };
+}
+
+function xLabel() {
+  return view.x === "time" ? "seconds since start" : "step";
+}
+
+function buildChart(lines) {
+  const { Plotting, ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
+  const plot = Plotting.figure({
+    height: 270, sizing_mode: "stretch_width", y_axis_type: view.log ? "log" : "linear",
+    x_axis_label: xLabel(), tools: "pan,wheel_zoom,box_zoom,reset,save",
+    toolbar_location: "right", min_border_left: 50, min_border_right: 12,
+  });
+  plot.toolbar.logo = null;
+  plot.title.text_font_size = "13px";
+  plot.xaxis.axis_label_text_font_size = "11px";
+  plot.xaxis.axis_label_text_font_style = "normal";
+  const sources = [], lineRenderers = [], items = [];
+  lines.forEach((line, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const raw = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
+    const shown = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
+    const faint = plot.line({ x: { field: "x" }, y: { field: "y" }, source: raw,
+      line_color: color, line_width: 1, line_alpha: 0.25 });
+    const main = plot.line({ x: { field: "x" }, y: { field: "y" }, source: shown,
+      line_color: color, line_width: 1.6 });
+    const dots = plot.scatter({ x: { field: "x" }, y: { field: "y" }, source: shown,
+      fill_color: color, line_color: color, size: 5 });
+    sources.push({ raw, shown, faint, dots });
+    lineRenderers.push(main);
+    items.push(new LegendItem({ label: { value: String(line.name) }, renderers: [main] }));
+  });
+  plot.add_tools(new HoverTool({
+    renderers: lineRenderers, mode: "vline", formatters: { "@y": "printf", "@x": "printf" },
+    tooltips: [["run", "@name"], ["x", "@x{%.6g}"], ["value", "@y{%.6g}"]],
+  }));
+  if (lines.length > 1) {
+    plot.add_layout(new Legend({ items, orientation: "horizontal", click_policy: "hide",
+      label_text_font_size: "11px", glyph_width: 16, spacing: 12 }), "below");
+  }
+  return { plot, sources, view: null };
+}
+
+function updateChart(chart, key, lines) {
+  chart.plot.title.text = chartTitle(key, lines);
+  chart.plot.xaxis.axis_label = xLabel();
+  // a flat curve (a constant learning rate) gets a y range around its value, not ±1
+  // (a log axis's default span is in decades: it keeps 2)
+  const top = Math.max(0, ...lines.flatMap((line) => line.curve.values.map((v) => Math.abs(num(v)))));
+  chart.plot.y_range.default_span = !view.log && top > 0 && top < Infinity ? top : 2;
+  lines.forEach((line, i) => {
+    const { raw, shown } = lineData(line);
+    const part = chart.sources[i];
+    part.raw.data = raw;
+    part.shown.data = shown;
+    part.faint.visible = view.smooth > 0;
+    part.dots.visible = shown.x.length < FEW_POINTS;
+  });
+}
+
+// lines: [{name, curve, startedAt}], one line each (plus a faint raw one when smoothing).
+// Draws run one after another per node; a draw asked for meanwhile replaces any waiting.
+async function drawChart(node, key, lines) {
+  await loadCharts();
   node.dataset.series = String(lines.length);
-  return Plotly.react(node, traces, layout, { displaylogo: false, responsive: true });
+  node.wanted = { key, lines };
+  if (node.drawing) return node.drawing;
+  node.drawing = drawWanted(node).finally(() => { node.drawing = null; });
+  return node.drawing;
+}
+
+async function drawWanted(node) {
+  await null;  // node.drawing is set before the first draw
+  while (node.wanted) {
+    const { key, lines } = node.wanted;
+    node.wanted = null;
+    const shape = JSON.stringify([view.log, lines.map((line) => String(line.name))]);
+    if (node.chart && node.chart.shape === shape) {
+      updateChart(node.chart, key, lines);
+      continue;
+    }
+    if (node.chart) node.chart.view.remove();
+    const chart = buildChart(lines);
+    chart.shape = shape;
+    updateChart(chart, key, lines);
+    node.replaceChildren();
+    chart.view = await Bokeh.Plotting.show(chart.plot, node);
+    node.chart = chart;
+  }
+  node.dataset.drawn = "1";
 }
 
 function chartPoints(node) {
@@ -298,23 +385,15 @@ function metricTable(metrics) {
 
 async function runPage(app, runId) {
   let run = await api(`/api/runs/${encodeURIComponent(runId)}`);
-  const header = el("div", {}, runHeader(run));
+  const header = el("div", {});
   const curves = new Map();
   const { parts, nodes } = chartSections(Object.keys(run.metrics));
   const redraw = () => { for (const [key, curve] of curves) drawChart(nodes.get(key), key, [{ name: run.name, curve, startedAt: run.started_at }]); };
-  const summary = el("div", {}, metricTable(run.metrics));
-  const events = el("div", {});
-  const showEvents = () => events.replaceChildren(table(["Time", "Kind", "Step", "Details"], run.events.map((e) =>
-    el("tr", {}, cell(fmtTime(e.at)), cell(e.kind), cell(fmt(e.step), true), cell(JSON.stringify(e.payload))))));
-  showEvents();
   document.title = `${run.name} · tracker`;
-  app.replaceChildren(header, chartControls(redraw), el("div", { id: "charts" }, parts),
-    el("div", { class: "columns" },
-      el("div", {}, el("h2", {}, "Config"), searchableTree(run.config, "config")),
-      el("div", {}, el("h2", {}, "Summary"), searchableTree(run.summary, "summary"),
-        el("h2", {}, "Metrics"), summary)),
-    el("h2", {}, "Events"), events,
-    el("h2", {}, "Environment"), searchableTree(run.environment, "environment"));
+  // The charts go on the page first: their widths say how many points to ask for, and the
+  // curves are asked for before the rest of the page (the header too: formatting its first
+  // date loads the locale's data) is built and BokehJS runs.
+  app.replaceChildren(header, chartControls(redraw), el("div", { id: "charts" }, parts));
 
   async function loadCurves() {
     await Promise.all([...nodes.entries()].map(async ([key, node]) => {
@@ -323,7 +402,22 @@ async function runPage(app, runId) {
       await drawChart(node, key, [{ name: run.name, curve, startedAt: run.started_at }]);
     }));
   }
-  await loadCurves();
+  const loading = loadCurves();
+  loadCharts();
+  header.replaceChildren(...runHeader(run).filter(Boolean));
+  const summary = el("div", {}, metricTable(run.metrics));
+  const events = el("div", {});
+  const showEvents = () => events.replaceChildren(table(["Time", "Kind", "Step", "Details"], run.events.map((e) =>
+    el("tr", {}, cell(fmtTime(e.at)), cell(e.kind), cell(fmt(e.step), true), cell(JSON.stringify(e.payload))))));
+  showEvents();
+  app.append(
+    el("div", { class: "columns" },
+      el("div", {}, el("h2", {}, "Config"), searchableTree(run.config, "config")),
+      el("div", {}, el("h2", {}, "Summary"), searchableTree(run.summary, "summary"),
+        el("h2", {}, "Metrics"), summary)),
+    el("h2", {}, "Events"), events,
+    el("h2", {}, "Environment"), searchableTree(run.environment, "environment"));
+  await loading;
   // Live updates: while the run is running, refresh its numbers and curves.
   const timer = setInterval(async () => {
     if (document.hidden) return;
@@ -366,7 +460,7 @@ async function comparePage(app, refs) {
     table(["Metric", ...runs.map((run) => run.name)], data.metrics.map((row) =>
       el("tr", {}, cell(row.key), row.final.map((final, i) =>
         cell(final === null ? "-" : `${fmt(final)} / ${fmt(row.best[i])}`, true))))));
-  await Promise.all(keys.map(async (key) => {
+  const loading = Promise.all(keys.map(async (key) => {
     const node = nodes.get(key);
     const having = runs.filter((run) => run.keys.includes(key));
     const lines = await Promise.all(having.map(async (run) =>
@@ -374,6 +468,8 @@ async function comparePage(app, refs) {
     curves.set(key, lines);
     await drawChart(node, key, lines);
   }));
+  loadCharts();
+  await loading;
 }
 
 // -- routing --------------------------------------------------------------------------------------
