@@ -88,6 +88,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: Dashboard
     protocol_version = "HTTP/1.1"
     server_version = "tracker-ui"
+    # headers and body go out in two writes: without TCP_NODELAY the body of a kept-alive
+    # connection's answer can wait for the client's delayed ACK (40 ms on Linux)
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the dashboard does not log every request."""
