@@ -44,3 +44,5 @@ if __name__ == "__main__":
     from tracker.integrations.accelerate import CustomTracker
 
     train(Accelerator(cpu=True, log_with=CustomTracker(run_name="ddp")), sys.argv[1])
+    if torch.distributed.is_initialized():  # gloo can abort at exit if the group is left up
+        torch.distributed.destroy_process_group()
