@@ -267,6 +267,16 @@ def build_prompt_dataset(path: str | Path, n: int = 16) -> Path:
     return _write_json(Path(path), [{"prompt": r["prompt"]} for r in preference_records(n)])
 
 
+def build_hf_data(root: str | Path) -> Path:
+    """``sft.json``, ``pref.json`` and ``prompts.json`` in ``root``: tiny instruct,
+    preference and prompt sets for the Trainer and TRL tests."""
+    root = Path(root)
+    build_sft_dataset(root / "sft.json")
+    build_preference_dataset(root / "pref.json")
+    build_prompt_dataset(root / "prompts.json")
+    return root
+
+
 def build_llamafactory_data(path: str | Path, n: int = 16) -> Path:
     """A LLaMA-Factory ``dataset_dir``: ``dataset_info.json`` + ``tiny_sft`` + ``tiny_dpo``.
 

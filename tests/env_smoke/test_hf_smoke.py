@@ -20,10 +20,8 @@ trl = pytest.importorskip("trl")
 datasets = pytest.importorskip("datasets")
 
 from assets import (  # noqa: E402  (after importorskip on purpose)
+    build_hf_data,
     build_hf_model,
-    build_preference_dataset,
-    build_prompt_dataset,
-    build_sft_dataset,
     instruct_records,
 )
 
@@ -37,11 +35,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    build_sft_dataset(root / "sft.json")
-    build_preference_dataset(root / "pref.json")
-    build_prompt_dataset(root / "prompts.json")
-    return root
+    return build_hf_data(tmp_path_factory.mktemp("data"))
 
 
 def common_args(output_dir: Path) -> dict[str, Any]:

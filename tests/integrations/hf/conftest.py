@@ -20,10 +20,8 @@ if find_spec("transformers") is None:  # another test environment: nothing here 
     collect_ignore_glob = ["*.py"]
 
 from assets import (  # noqa: E402  (after the sys.path change)
+    build_hf_data,
     build_hf_model,
-    build_preference_dataset,
-    build_prompt_dataset,
-    build_sft_dataset,
 )
 
 
@@ -36,8 +34,4 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sft.json, pref.json and prompts.json: tiny instruct, preference and prompt sets."""
-    root = tmp_path_factory.mktemp("data")
-    build_sft_dataset(root / "sft.json")
-    build_preference_dataset(root / "pref.json")
-    build_prompt_dataset(root / "prompts.json")
-    return root
+    return build_hf_data(tmp_path_factory.mktemp("data"))
