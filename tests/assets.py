@@ -476,3 +476,31 @@ def build_torchtune_assets(
         "lora_config": lora_cfg,
         "output_dir": output_dir,
     }
+
+
+_RECIPE_CPU_PATCHES = [
+    # logs device memory stats after loading the model: get_memory_stats raises on CPU
+    (
+        "        if self._is_rank_zero:\n"
+        "            memory_stats = training.get_memory_stats(device=self._device)",
+        '        if self._is_rank_zero and self._device.type != "cpu":\n'
+        "            memory_stats = training.get_memory_stats(device=self._device)",
+    ),
+    # empties the device cache and resets peak memory stats before training: not on CPU
+    (
+        "        training.cleanup_before_training()",
+        '        if self._device.type != "cpu":\n            training.cleanup_before_training()',
+    ),
+]
+
+
+def patch_recipe_for_cpu(recipe: Path) -> None:
+    """Make a `tune cp` copy of ``full_finetune_distributed`` run on CPU (gloo): skip the
+    two device-memory calls the CPU lacks. Fails loudly if the recipe changed upstream."""
+    source = recipe.read_text()
+    for old, new in _RECIPE_CPU_PATCHES:
+        assert source.count(old) == 1, (
+            f"the recipe changed upstream, patch no longer applies:\n{old}"
+        )
+        source = source.replace(old, new)
+    recipe.write_text(source)

@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("torchtune")
 
-from assets import build_torchtune_assets
+from assets import build_torchtune_assets, patch_recipe_for_cpu
 
 MAX_STEPS = 3
 TUNE = str(Path(sys.executable).with_name("tune"))
@@ -79,30 +79,12 @@ def test_lora_finetune_single_device(assets: dict[str, Path], tmp_path: Path) ->
 
 # The stock full_finetune_distributed recipe assumes an accelerator in two places. The test
 # patches its own COPY (made with `tune cp`); torchtune itself is left alone.
-_CPU_PATCHES = [
-    # logs device memory stats after loading the model: get_memory_stats raises on CPU
-    (
-        "        if self._is_rank_zero:\n"
-        "            memory_stats = training.get_memory_stats(device=self._device)",
-        '        if self._is_rank_zero and self._device.type != "cpu":\n'
-        "            memory_stats = training.get_memory_stats(device=self._device)",
-    ),
-    # empties the device cache and resets peak memory stats before training: not on CPU
-    (
-        "        training.cleanup_before_training()",
-        '        if self._device.type != "cpu":\n            training.cleanup_before_training()',
-    ),
-]
 
 
 def test_full_finetune_distributed_two_processes(assets: dict[str, Path], tmp_path: Path) -> None:
     recipe = tmp_path / "full_finetune_distributed_cpu.py"
     tune("cp", "full_finetune_distributed", str(recipe), cwd=tmp_path)
-    source = recipe.read_text()
-    for old, new in _CPU_PATCHES:
-        assert source.count(old) == 1, f"recipe changed upstream, patch no longer applies:\n{old}"
-        source = source.replace(old, new)
-    recipe.write_text(source)
+    patch_recipe_for_cpu(recipe)
 
     out = tmp_path / "out"
     # without an explicit rendezvous endpoint `tune run` uses torchrun's --standalone mode

@@ -17,8 +17,7 @@ pytest.importorskip("torchtune")
 import torch
 from omegaconf import OmegaConf
 
-from assets import build_torchtune_assets
-from env_smoke.test_torchtune_smoke import _CPU_PATCHES
+from assets import build_torchtune_assets, patch_recipe_for_cpu
 from tracker import RunRecord, Store, open_store
 from tracker.integrations.torchtune import CustomTrackerLogger
 
@@ -114,11 +113,7 @@ def test_full_finetune_distributed_two_ranks(
     """2-rank full_finetune_distributed on CPU (tune cp copy, patched here): one run, steps once."""
     recipe = tmp_path / "full_finetune_distributed_cpu.py"
     tune("cp", "full_finetune_distributed", str(recipe), cwd=tmp_path)
-    source = recipe.read_text()
-    for old, new in _CPU_PATCHES:
-        assert source.count(old) == 1, f"the recipe changed upstream:\n{old}"
-        source = source.replace(old, new)
-    recipe.write_text(source)
+    patch_recipe_for_cpu(recipe)
     out = tmp_path / "out"
     tune(
         "run", "--nproc_per_node", "2", recipe.name, "--config", str(assets["full_config"]),
