@@ -53,7 +53,6 @@ def main(model_dir: str, output_dir: str) -> None:
     rank, world = dist.get_rank(), dist.get_world_size()
     assert world == int(os.environ["WORLD_SIZE"])
     print(f"DDP_OK rank={rank} world_size={world}", flush=True)
-    dist.destroy_process_group()  # gloo can abort at exit if the group is left up
 
 
 if __name__ == "__main__":

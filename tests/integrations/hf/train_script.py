@@ -58,10 +58,6 @@ def main(mode: str, model_dir: str, data_dir: str, output_dir: str) -> None:
             callbacks.append(Boom())
         trainer = make_trainer(Path(model_dir), callbacks, **args)
     trainer.train()
-    import torch.distributed as dist
-
-    if dist.is_initialized():  # gloo can abort at exit if the group is left up
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
