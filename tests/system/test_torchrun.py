@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +17,10 @@ pytest.importorskip("torch")
 WORKER = Path(__file__).with_name("torchrun_worker.py")
 
 
-def launch(fake_nodes: bool) -> dict[int, tuple[bool, str]]:
-    """Run the job; each rank's (sampling?, run id) as it printed them."""
+def launch(fake_nodes: bool, report_dir: Path) -> dict[int, tuple[bool, str]]:
+    """Run the job; each rank's (sampling?, run id) as it reported them."""
     env = {
+        "REPORT_DIR": str(report_dir),
         **os.environ,
         "TRACKER_SYSTEM_INTERVAL": "0.1",
         "FAKE_NODES": "1" if fake_nodes else "0",
@@ -31,14 +32,14 @@ def launch(fake_nodes: bool) -> dict[int, tuple[bool, str]]:
         command, env=env, capture_output=True, text=True, timeout=180, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    found = re.findall(r"RANK (\d) SAMPLING (True|False) RUN (\S+)", done.stdout)
-    return {int(rank): (sampling == "True", run_id) for rank, sampling, run_id in found}
+    reports = {rank: json.loads((report_dir / f"rank{rank}.json").read_text()) for rank in (0, 1)}
+    return {rank: (report["sampling"], report["run_id"]) for rank, report in reports.items()}
 
 
 @pytest.mark.slow
-def test_one_node_is_sampled_once(tracker_dir: Path) -> None:
+def test_one_node_is_sampled_once(tracker_dir: Path, tmp_path: Path) -> None:
     """On one node only rank 0 samples: one set of host keys, without a node tag."""
-    ranks = launch(fake_nodes=False)
+    ranks = launch(fake_nodes=False, report_dir=tmp_path)
     assert ranks[0][0] is True
     assert ranks[1][0] is False
     run_id = ranks[0][1]
@@ -49,10 +50,10 @@ def test_one_node_is_sampled_once(tracker_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_nodes_land_in_one_run(tracker_dir: Path) -> None:
+def test_two_nodes_land_in_one_run(tracker_dir: Path, tmp_path: Path) -> None:
     """With each process playing a node, both sample, and rank 1 finds rank 0's run
     through torch.distributed's store: both nodes' keys are in the one run."""
-    ranks = launch(fake_nodes=True)
+    ranks = launch(fake_nodes=True, report_dir=tmp_path)
     assert ranks[0][0] is True
     assert ranks[1][0] is True
     run_id = ranks[0][1]

@@ -5,9 +5,11 @@ With FAKE_NODES=1 each process plays the only process of its own node.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -36,7 +38,9 @@ def main() -> None:
         run.log_metrics({"train/loss": loss.item()}, step=step)
         time.sleep(0.05)
     sampling = any(t.name == "tracker-system" for t in threading.enumerate())
-    print(f"RANK {rank} SAMPLING {sampling} RUN {run.run_id}", flush=True)
+    # Each rank reports in its own file: two ranks printing to one pipe can interleave.
+    report = Path(os.environ["REPORT_DIR"]) / f"rank{rank}.json"
+    report.write_text(json.dumps({"sampling": sampling, "run_id": run.run_id}))
     dist.barrier()
     run.finish()
     dist.barrier()
