@@ -20,12 +20,12 @@ import functools
 import io
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from array import array
@@ -76,17 +76,21 @@ def fill_many_runs(store: Store, count: int) -> None:
 
 
 @contextlib.contextmanager
-def dashboard(store: Store) -> Iterator[str]:
-    """The dashboard over ``store`` on a free port; yields its URL."""
-    from tracker.ui.server import Dashboard
-
-    server = Dashboard(store)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def dashboard(uri: str) -> Iterator[str]:
+    """``tracker ui`` over the store at ``uri`` in a process of its own, as a user runs it
+    (in this process it would share the interpreter lock with Playwright's driver);
+    yields its URL."""
+    command = [sys.executable, "-m", "tracker.cli", "ui", "--store", uri, "--port", "0"]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
-        yield server.url.rstrip("/")
+        assert server.stderr is not None
+        line = server.stderr.readline()  # "tracker ui: serving URI at URL (Ctrl-C to stop)"
+        match = re.search(r" at (http://\S+)", line)
+        assert match, f"tracker ui did not start: {line}{server.stderr.read()}"
+        yield match.group(1).rstrip("/")
     finally:
-        server.shutdown()
-        server.server_close()
+        server.terminate()
+        server.wait()
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -187,7 +191,7 @@ def main() -> None:
         fill_many_runs(many_store, args.runs)
         many_store.close()
         results: dict[str, float] = {}
-        with dashboard(long_store) as url:
+        with dashboard(long_uri) as url:
             results |= bench_first_chart(url, run_id)
         results |= bench_runs(many_uri)
         results |= bench_export(long_uri, run_id, args.points, directory)

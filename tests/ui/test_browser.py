@@ -161,6 +161,23 @@ def test_run_page_draws_one_chart_per_metric(page: Any, served: Served) -> None:
     _shot(page, "run-smoothed-time-log.png")
 
 
+def test_charts_follow_the_window_width(page: Any, served: Served) -> None:
+    """A plot fills its box, and a narrower window makes plot and box narrower together."""
+    _open(page, served.url + "/")
+    page.get_by_role("link", name="alpha", exact=True).click()
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
+    _series(page, "train/loss")
+    wide = _chart(page, "train/loss", "[node.clientWidth, plot.width]")
+    assert wide[0] == wide[1]
+    page.set_viewport_size({"width": 1000, "height": 900})  # still two columns
+    page.wait_for_function(
+        f"() => {{ const node = ({_CHART})('train/loss'); "
+        "return node.chart.plot.width === node.clientWidth; }"
+    )
+    narrow = _chart(page, "train/loss", "[node.clientWidth, plot.width]")
+    assert narrow[0] == narrow[1] < wide[0]
+
+
 def test_config_search_filters_the_tree(page: Any, served: Served) -> None:
     """Typing in the config search leaves only matching entries visible."""
     _open(page, f"{served.url}/runs/{served.runs['alpha']}")

@@ -32,3 +32,14 @@ def test_short_series_are_left_whole() -> None:
     x = np.arange(10, dtype=np.float64)
     assert list(lttb(x, x, 50)) == list(range(10))
     assert list(lttb(x, x, 2)) == list(range(10))
+
+
+@pytest.mark.parametrize("spike", [1, 50_000, 99_999, 100_001])
+def test_lttb_keeps_a_spike_anywhere_in_a_long_series(spike: int) -> None:
+    """Long series are cut to each slice's extremes first: a spike in the first slice,
+    the middle, or the short last slice survives both steps."""
+    x = np.arange(100_003, dtype=np.float64)
+    y = np.zeros_like(x)
+    y[spike] = -50.0 if spike % 2 else 50.0
+    keep = lttb(x, y, 300)
+    assert spike in keep and len(keep) == 300

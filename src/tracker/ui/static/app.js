@@ -61,8 +61,13 @@ function fmt(value) {
   return String(Number(value.toPrecision(4)));
 }
 
+// Local time as "2026-11-29 14:03:07": toLocaleString would load the locale's data first,
+// tens of milliseconds of the main thread while the page's first chart waits.
 function fmtTime(seconds) {
-  return seconds ? new Date(seconds * 1000).toLocaleString() : "-";
+  if (!seconds) return "-";
+  const d = new Date(seconds * 1000), two = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
 function fmtDuration(seconds) {
@@ -159,10 +164,24 @@ function xLabel() {
   return view.x === "time" ? "seconds since start" : "step";
 }
 
-function buildChart(lines) {
+// A plot is as wide as its box, given in pixels: left to measure the box itself
+// (sizing_mode "stretch_width"), BokehJS takes about a third longer to draw a first plot.
+// When the box changes width (the window is resized), the plot follows.
+function chartWidth(node) {
+  return Math.max(300, node.clientWidth || 600);
+}
+
+const resized = new ResizeObserver((entries) => {
+  for (const { target } of entries) {
+    const width = chartWidth(target);
+    if (target.chart && target.chart.plot.width !== width) target.chart.plot.width = width;
+  }
+});
+
+function buildChart(node, lines) {
   const { Plotting, ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
   const plot = Plotting.figure({
-    height: 270, sizing_mode: "stretch_width", y_axis_type: view.log ? "log" : "linear",
+    height: 270, width: chartWidth(node), y_axis_type: view.log ? "log" : "linear",
     x_axis_label: xLabel(), tools: "pan,wheel_zoom,box_zoom,reset,save",
     toolbar_location: "right", min_border_left: 50, min_border_right: 12,
   });
@@ -235,12 +254,13 @@ async function drawWanted(node) {
       continue;
     }
     if (node.chart) node.chart.view.remove();
-    const chart = buildChart(lines);
+    const chart = buildChart(node, lines);
     chart.shape = shape;
     updateChart(chart, key, lines);
     node.replaceChildren();
     chart.view = await Bokeh.Plotting.show(chart.plot, node);
     node.chart = chart;
+    resized.observe(node);
   }
   node.dataset.drawn = "1";
 }
