@@ -62,6 +62,32 @@ def test_uncaught_exception_is_failed_with_the_error(tracker_dir: Path, store: S
     assert len(store.history(run.run_id, "train/loss")) == 200
 
 
+WITH = "with CustomTracker(project='life', run_name='{name}'):\n    {call}"
+
+
+@pytest.mark.parametrize(
+    ("name", "ending", "code", "status"),
+    [
+        ("exit-1", "sys.exit(1)", 1, "failed"),
+        ("exit-message", "sys.exit('no data found')", 1, "failed"),
+        ("exit-0", "sys.exit(0)", 0, "finished"),
+        ("with-exit-0", WITH.format(name="with-exit-0", call="sys.exit()"), 0, "finished"),
+        ("with-exit-2", WITH.format(name="with-exit-2", call="sys.exit(2)"), 2, "failed"),
+    ],
+)
+def test_sys_exit_is_judged_by_its_code(
+    tracker_dir: Path, store: Store, name: str, ending: str, code: int, status: str
+) -> None:
+    """sys.exit with a non-zero code or a message fails the run; sys.exit(0) finishes it,
+    at the program's end as at the end of a `with` block."""
+    assert _run(tracker_dir, name, ending) == code
+    runs = [r for r in store.runs(project="life") if r.name == name]  # with: the inner run too
+    assert len(runs) == (2 if name.startswith("with") else 1)
+    for run in runs:
+        assert run.status == status
+        assert ("SystemExit" in (run.error or "")) is (status == "failed")
+
+
 def test_keyboard_interrupt_is_interrupted(tracker_dir: Path, store: Store) -> None:
     """Ctrl-C (KeyboardInterrupt) ends the run as interrupted."""
     _run(tracker_dir, "ctrl-c", "raise KeyboardInterrupt")

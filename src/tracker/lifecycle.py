@@ -7,7 +7,9 @@ Installed once, on the first run's start, and chained to whatever was there befo
   KeyboardInterrupt) with the error's type and message, then the previous hook runs;
 * SIGTERM ends them as ``interrupted``, then the previous handler runs (the default one
   ends the process as SIGTERM would have);
-* a normal exit ends them as ``finished``;
+* a normal exit ends them as ``finished``, or ``failed`` when the program called
+  ``sys.exit`` with a non-zero code (Python tells exit hooks no exit code: ``sys.exit`` is
+  wrapped to note it);
 * a forked child (a DataLoader worker) forgets its parent's runs instead of writing them.
 """
 
@@ -20,9 +22,9 @@ import sys
 import threading
 import traceback
 from types import FrameType, TracebackType
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
-__all__ = ["Finishable", "register", "unregister"]
+__all__ = ["Finishable", "ending", "register", "unregister"]
 
 
 class Finishable(Protocol):
@@ -38,6 +40,8 @@ _lock = threading.Lock()
 _installed = False
 _previous_excepthook = sys.excepthook
 _previous_sigterm: Any = None
+_previous_exit = sys.exit
+_exit_code: str | int | None = None  # the argument of the last sys.exit call
 
 
 def register(run: Finishable, *, handle_signals: bool) -> None:
@@ -54,13 +58,15 @@ def unregister(run: Finishable) -> None:
 
 
 def _install(handle_signals: bool) -> None:
-    global _installed, _previous_excepthook, _previous_sigterm
+    global _installed, _previous_excepthook, _previous_sigterm, _previous_exit
     if _installed:
         return
     _installed = True
     atexit.register(_at_exit)
     _previous_excepthook = sys.excepthook
     sys.excepthook = _excepthook
+    _previous_exit = sys.exit
+    sys.exit = _exit
     os.register_at_fork(after_in_child=_after_fork)
     if handle_signals and threading.current_thread() is threading.main_thread():
         _previous_sigterm = signal.getsignal(signal.SIGTERM)
@@ -80,10 +86,31 @@ def describe(exc: BaseException) -> str:
     return "".join(frames).strip()
 
 
+def _failed_exit(code: object) -> bool:
+    """Whether ``sys.exit(code)`` ends the process with a non-zero status."""
+    return code is not None and code != 0
+
+
+def ending(exc: BaseException) -> tuple[str, str | None]:
+    """The status and error of a run that ``exc`` ended: ``interrupted`` for Ctrl-C,
+    ``finished`` for ``sys.exit(0)``, ``failed`` otherwise."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", describe(exc)
+    if isinstance(exc, SystemExit) and not _failed_exit(exc.code):
+        return "finished", None
+    return "failed", describe(exc)
+
+
 def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-    status = "interrupted" if issubclass(kind, KeyboardInterrupt) else "failed"
-    _end_all(status, describe(exc))
+    _end_all(*ending(exc))
     _previous_excepthook(kind, exc, tb)
+
+
+def _exit(status: str | int | None = None, /) -> NoReturn:
+    global _exit_code
+    if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
+        _exit_code = status
+    _previous_exit(status)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -97,7 +124,10 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def _at_exit() -> None:
-    _end_all("finished", None)
+    if _failed_exit(_exit_code):
+        _end_all("failed", f"SystemExit: the program called sys.exit({_exit_code!r})")
+    else:
+        _end_all("finished", None)
 
 
 def _after_fork() -> None:

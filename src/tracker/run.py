@@ -312,10 +312,8 @@ class CustomTracker:
     ) -> None:
         if exc is None:
             self.finish()
-        elif isinstance(exc, KeyboardInterrupt):
-            self.finish("interrupted", lifecycle.describe(exc))
         else:
-            self.finish("failed", lifecycle.describe(exc))
+            self.finish(*lifecycle.ending(exc))
 
     # -- logging ---------------------------------------------------------------------------
     def _ready(self) -> bool:
