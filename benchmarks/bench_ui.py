@@ -127,20 +127,20 @@ def bench_page(url: str, fresh: int = 7) -> dict[str, float]:
         return {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def first_chart(page: Any) -> None:
+            page.goto(url)
+            # set once BokehJS's show() resolves: the plot is drawn on its canvas
+            page.wait_for_selector(".chart[data-drawn]", state="attached", timeout=30_000)
+
         cold = []
         for _ in range(fresh):
             context = browser.new_context()
             page = context.new_page()
-
-            def first_chart(page: Any = page) -> None:
-                page.goto(url)
-                # set once BokehJS's show() resolves: the plot is drawn on its canvas
-                page.wait_for_selector(".chart[data-drawn]", state="attached", timeout=30_000)
-
-            cold.append(timed(first_chart))
+            cold.append(timed(functools.partial(first_chart, page)))
             if len(cold) < fresh:
                 context.close()
-        warm = statistics.median(timed(first_chart) for _ in range(3))
+        warm = statistics.median(timed(functools.partial(first_chart, page)) for _ in range(3))
         browser.close()
     return {
         "page_first_chart_cold_median_s": statistics.median(cold),

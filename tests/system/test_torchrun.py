@@ -20,8 +20,8 @@ WORKER = Path(__file__).with_name("torchrun_worker.py")
 def launch(fake_nodes: bool, report_dir: Path) -> dict[int, tuple[bool, str]]:
     """Run the job; each rank's (sampling?, run id) as it reported them."""
     env = {
-        "REPORT_DIR": str(report_dir),
         **os.environ,
+        "REPORT_DIR": str(report_dir),
         "TRACKER_SYSTEM_INTERVAL": "0.1",
         "FAKE_NODES": "1" if fake_nodes else "0",
         "OMP_NUM_THREADS": "1",

@@ -63,6 +63,9 @@ def read_curve(store: Store, run_id: str, key: str) -> Curve:
     )
 
 
+PRESELECT = 4  # slices per output point, each giving its lowest and highest point
+
+
 def lttb(x: Floats, y: Floats, points: int) -> npt.NDArray[np.intp]:
     """Indices of at most ``points`` points of ``(x, y)`` that keep its shape (LTTB).
 
@@ -76,9 +79,6 @@ def lttb(x: Floats, y: Floats, points: int) -> npt.NDArray[np.intp]:
         return np.arange(n)
     pool = _extremes(y, PRESELECT * points) if n > 2 * PRESELECT * points else np.arange(n)
     return pool[_lttb(x[pool], y[pool], points)]
-
-
-PRESELECT = 4  # slices per output point, each giving its lowest and highest point
 
 
 def _extremes(y: Floats, slices: int) -> npt.NDArray[np.intp]:
