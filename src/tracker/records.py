@@ -120,9 +120,16 @@ class Series:
 
 @dataclass(slots=True)
 class MetricBatch:
-    """The metric points a writer hands to a backend at once, grouped by key."""
+    """The metric points a writer hands to a backend at once, grouped by key.
+
+    ``writer`` (a random id of one writer) and ``seq`` (1, 2, 3... per writer; a retried
+    batch keeps its number) identify the batch: a store applies each identified batch
+    once, however often it is sent. ``seq`` 0 means no identity.
+    """
 
     series: dict[str, Series] = field(default_factory=dict)
+    writer: str = ""
+    seq: int = 0
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.series.values())

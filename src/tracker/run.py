@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict
 
 from tracker import lifecycle
+from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
 from tracker.ids import new_run_id, new_run_name
 from tracker.records import Event, RunRecord, RunStatus
+from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
 from tracker.store.base import Backend, RunNotFoundError, Store
 from tracker.store.registry import _factory, _scheme
 from tracker.system.attach import SystemMetrics, samples_node
-from tracker.system.efficiency import with_figures
+from tracker.system.efficiency import Figures
 from tracker.values import NotAScalar, deep_merge, flatten, redact, to_json, to_scalar
-from tracker.writer import HIGH_WATER, WAKE_AT, Op, Writer, WriteReport
+from tracker.writer import Channel, Writer, WriteReport
 
 __all__ = ["CustomTracker"]
 
 log = logging.getLogger("tracker")
 
 _FAST_TYPES = frozenset({float, int, bool})
+_MIN_STEP, _MAX_STEP = -(2**63), 2**63 - 1
 _now = time.time  # bound once: log_metrics is the hot path
 _END_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value, RunStatus.CRASHED.value}
 
@@ -95,11 +99,10 @@ class CustomTracker:
         self._initial_config = config
         self._state = _State.NEW
         self._writer: Writer | None = None
-        self._queue: Any = None  # the writer's deque while running, else None
+        self._channel: Channel | None = None  # the writer's channel while running
         self._next_step = 0
         self._known_keys: set[str] = set()
         self._warned_keys: set[str] = set()
-        self._dropped_calls = 0
         self._system: SystemMetrics | None = None
         self.config: dict[str, Any] = {}
 
@@ -172,21 +175,25 @@ class CustomTracker:
         )
         writer = Writer(
             record,
-            with_figures(backends, self.process.world_size, system.device_name),
+            backends,
             flush_interval=self.settings.flush_interval,
             heartbeat_interval=self.settings.heartbeat_interval,
+            max_pending=self.settings.max_pending,
             max_pending_points=self.settings.max_pending * 10,
-            rescue_dir=self.settings.dir / "unsent",
+            spool_bytes=self.settings.spool_max_mb * 2**20,
+            rescue_dirs=rescue_dirs(self.settings.dir / "unsent"),
+            figures=Figures(self.process.world_size, system.device_name),
         )
-        writer.queue.append(Op("start_run", record, resume=resuming))
+        channel = writer.channel
+        channel.put(StartRun(record, resume=resuming))
         if resuming:
             kind = "reopened" if reopening else "resumed"
-            writer.queue.append(Op("log_event", record.run_id, Event(kind, now)))
-        self._writer, self._queue = writer, writer.queue
+            channel.put(LogEvent(Event(kind, now)))
+        self._writer, self._channel = writer, channel
         self._state = _State.RUNNING
         lifecycle.register(self, handle_signals=self.settings.handle_signals)
         writer.start()
-        system.start(writer.queue.append)
+        system.start(channel.put_point)
         self._system = system
         if self._initial_config:
             self.log_config(self._initial_config)
@@ -265,19 +272,15 @@ class CustomTracker:
         writer = self._writer
         assert writer is not None
         self._state = _State.FINISHED
-        self._queue = None
+        self._channel = None
         lifecycle.unregister(self)
-        if self._dropped_calls:
-            writer.queue.append(
-                Op(
-                    "log_summary",
-                    writer.record.run_id,
-                    {"tracker/dropped_calls": self._dropped_calls},
-                )
-            )
-        writer.queue.append(Op("finish_run", writer.record.run_id, status, time.time(), error))
+        channel = writer.channel
+        dropped = channel.dropped_calls
+        if dropped:
+            channel.put(LogSummary({"tracker/dropped_calls": dropped}))
+        channel.put(FinishRun(status, time.time(), error))
         report = writer.close(self.settings.finish_timeout)
-        report.dropped_points += self._dropped_calls
+        report.dropped_points += dropped
         self._writer = None
         if not report.complete:
             log.warning(
@@ -298,7 +301,7 @@ class CustomTracker:
     def _forget_after_fork(self) -> None:
         self._state = _State.INACTIVE
         self._writer = None
-        self._queue = None
+        self._channel = None
         self._system = None
 
     def __enter__(self) -> Self:
@@ -332,46 +335,61 @@ class CustomTracker:
         Only checks and queues: the background writer stores them. Values are numbers,
         numpy scalars or 0-d tensors; nested dicts are flattened with ``/``. Values that
         are not numbers are skipped with one warning per key (strings go to the summary).
+        Nothing raises here: whatever cannot be recorded is skipped with one warning.
         """
-        queue = self._queue
-        if queue is None:
+        channel = self._channel
+        if channel is None:
             if not self._ready():
                 return
-            queue = self._queue
-        known = self._known_keys
-        for key, value in metrics.items():
-            if type(value) not in _FAST_TYPES or key not in known:
-                values = self._clean(metrics)
-                break
-        else:
-            values = dict(metrics)
-        if not values:
+            channel = self._channel
+            assert channel is not None
+        try:
+            known = self._known_keys
+            for key, value in metrics.items():
+                if type(value) not in _FAST_TYPES or key not in known:
+                    values = self._clean(metrics)
+                    break
+            else:
+                values = dict(metrics)
+            if not values:
+                return
+            if step is None:
+                step = self._next_step
+            elif type(step) is not int or not _MIN_STEP <= step <= _MAX_STEP:
+                step = self._as_step(step)
+        except Exception as exc:  # a hostile mapping or value: never the training loop's problem
+            self._warn_once("<call>", f"log_metrics raised {type(exc).__name__}; call skipped")
             return
-        if step is None:
-            step = self._next_step
-        elif type(step) is not int:
-            step = _as_step(step)
         self._next_step = step + 1
-        queued = len(queue)
-        if queued >= WAKE_AT and not self._make_room(queued):
-            self._dropped_calls += 1
-            return
-        queue.append((step, _now(), values))
+        channel.put_point((step, _now(), values))
 
-    def _make_room(self, queued: int) -> bool:
-        """Keep the queue short: wake the writer as it fills; past `HIGH_WATER`, wait for
-        one flush (backpressure, only for floods of millions of points a second); refuse
-        the call only when the writer is stuck on a hung store and the queue is full."""
-        writer = self._writer
-        assert writer is not None
-        if queued % WAKE_AT == 0:
-            writer.wake()
-        if queued <= HIGH_WATER:
-            return True
-        if queued > self.settings.max_pending:
-            return False
-        writer.wait_for_flush()
-        return True
+    def _as_step(self, step: Any) -> int:
+        """The documented step rules (docs/values.md): integral numbers as they are; a
+        fractional one rounded down; a step that is not finite, not a number, or outside
+        int64 is replaced by the next automatic step. One warning each, never silence."""
+        auto = self._next_step
+        try:
+            if type(step) is bool:
+                raise TypeError("a bool is not a step")
+            value = step.item() if hasattr(step, "item") else step
+            if isinstance(value, float):
+                if not math.isfinite(value):
+                    raise ValueError("not finite")
+                if not value.is_integer():
+                    self._warn_once("<step>", f"step {value!r} is not whole: rounded down")
+            number = int(value)
+        except Exception:
+            self._warn_once(
+                "<step>",
+                f"step {_safe_repr(step)} is not an integer: the next step ({auto}) is used",
+            )
+            return auto
+        if not _MIN_STEP <= number <= _MAX_STEP:
+            self._warn_once(
+                "<step>", f"step {number} is outside int64: the next step ({auto}) is used"
+            )
+            return auto
+        return number
 
     def _clean(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         clean: dict[str, float] = {}
@@ -400,31 +418,48 @@ class CustomTracker:
             self._warned_keys.add(key)
             log.warning("tracker: metric %s: %s (warned once per metric)", key, why)
 
+    def _put(self, call: LogConfig | LogSummary | LogEvent) -> None:
+        channel = self._channel
+        if channel is not None:
+            channel.put(call)
+
     def log_config(self, config: Mapping[str, Any]) -> None:
         """Merge ``config`` into the run's config (nested dicts merge, later wins).
 
         Any values are accepted and converted to JSON by documented rules
         (`tracker.values`); keys that look like secrets are redacted unless
-        ``TRACKER_REDACT=0``.
+        ``TRACKER_REDACT=0``. What is not a mapping is skipped with a warning.
         """
         if not self._ready():
             return
-        clean = to_json(config)
-        if not isinstance(clean, dict):
-            raise TypeError(f"log_config takes a mapping, not {type(config).__name__}")
-        if self.settings.redact:
-            clean = redact(clean)
+        clean = self._mapping("log_config", config)
+        if clean is None:
+            return
         self.config = deep_merge(self.config, clean)
-        self._queue.append(Op("log_config", self._run_id, clean))
+        self._put(LogConfig(clean))
 
     def log_summary(self, summary: Mapping[str, Any]) -> None:
         """Merge values into the run's summary: final figures that are not curves."""
         if not self._ready():
             return
-        clean = to_json(summary)
+        clean = self._mapping("log_summary", summary)
+        if clean is not None:
+            self._put(LogSummary(clean))
+
+    def _mapping(self, what: str, given: Any) -> dict[str, Any] | None:
+        """``given`` as clean, redacted JSON; ``None`` (and one warning) if it is not a
+        mapping or cannot be converted."""
+        try:
+            clean = to_json(given)
+            if self.settings.redact:
+                clean = redact(clean)
+        except Exception as exc:
+            log.warning("tracker: %s skipped: converting it raised %s", what, type(exc).__name__)
+            return None
         if not isinstance(clean, dict):
-            raise TypeError(f"log_summary takes a mapping, not {type(summary).__name__}")
-        self._queue.append(Op("log_summary", self._run_id, clean))
+            log.warning("tracker: %s takes a mapping, not %s; skipped", what, type(given).__name__)
+            return None
+        return clean
 
     def log_event(
         self, kind: str, payload: Mapping[str, Any] | None = None, *, step: int | None = None
@@ -432,22 +467,27 @@ class CustomTracker:
         """Record something that happened: a checkpoint saved, a phase begun."""
         if not self._ready():
             return
-        event = Event(kind, time.time(), step, to_json(dict(payload or {})))
-        self._queue.append(Op("log_event", self._run_id, event))
+        data = self._mapping("log_event", {} if payload is None else payload)
+        if data is None:
+            return
+        if step is not None and (type(step) is not int or not _MIN_STEP <= step <= _MAX_STEP):
+            step = self._as_step(step)
+        name = kind if isinstance(kind, str) and kind else _safe_repr(kind)
+        self._put(LogEvent(Event(name, time.time(), step, data)))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything logged so far is written (for tests and notebooks)."""
         writer = self._writer
         if writer is None:
             return
-        writer.sync(timeout)
+        writer.channel.sync(timeout)
 
 
-def _as_step(step: Any) -> int:
+def _safe_repr(value: Any) -> str:
     try:
-        return int(step.item() if hasattr(step, "item") else step)
-    except (TypeError, ValueError):
-        raise TypeError(f"step must be an integer, not {type(step).__name__}") from None
+        return repr(value)[:200]
+    except Exception:
+        return f"<{type(value).__name__}>"
 
 
 class _Given:

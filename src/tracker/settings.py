@@ -72,6 +72,13 @@ class TrackerSettings(BaseSettings):
         description="Most `log_metrics` calls queued in memory (and ten times as many points "
         "kept per failing backend); past it new calls are dropped, counted and reported.",
     )
+    spool_max_mb: int = Field(
+        default=1024,
+        ge=0,
+        description="Most megabytes of metric points spooled to disk per backend while it "
+        "is unreachable (after `max_pending` x 10 points in memory); past it the oldest "
+        "points are dropped and counted.",
+    )
     redact: bool = Field(default=True, description="Redact config keys that look like secrets.")
     system_interval: float = Field(
         default=10.0, ge=0.0, description="Seconds between system metric samples; 0 turns it off."

@@ -45,6 +45,7 @@ __all__ = [
     "flatten",
     "is_secret_key",
     "redact",
+    "redact_uri",
     "to_json",
     "to_scalar",
 ]
@@ -232,6 +233,14 @@ def redact(config: Any) -> Any:
     if isinstance(config, str) and _SECRET_VALUE.match(config):
         return REDACTED
     return config
+
+
+_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)(?P<password>[^@/\s]+)@")
+
+
+def redact_uri(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it hidden."""
+    return _URI_PASSWORD.sub(rf"\g<head>{REDACTED}@", text)
 
 
 def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,30 +1,39 @@
 """The background writer: the only thread that talks to backends.
 
-The training thread appends to a queue (`Writer.queue`) and returns. Every
-``flush_interval`` seconds, or as soon as the queue grows long, the writer drains it,
-groups metric points into one `MetricBatch` per flush and hands each backend its calls
-in order. A backend that fails keeps its calls and gets them again on the next flush
-(one warning when it starts failing, one when it recovers, and an event in the run).
-What still cannot be written when the run finishes is saved to a JSON-lines rescue file,
-and `Writer.close` says where.
+The run talks to it through a `Channel`: ``put_point`` for a ``log_metrics`` call, ``put``
+for any other `tracker.calls.Call`. The channel owns the rules of the training thread's
+side: the writer is woken early as the queue grows (`WAKE_AT`), the logging thread waits
+for one flush past `HIGH_WATER` (backpressure, only for floods), never waits on a writer
+stuck in a hung store (`STALL_S`), and drops calls, counted, once ``max_pending`` are
+queued.
+
+Every ``flush_interval`` seconds the writer drains the channel, groups points into one
+numbered `LogMetrics` batch per flush, adds the derived efficiency figures once
+(`tracker.system.efficiency`), merges consecutive summaries, and hands every backend its
+calls (`tracker.delivery`). Whatever a backend or a batch raises, the thread goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import secrets
 import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tracker.records import Event, MetricBatch, RunRecord, Series
+from tracker.calls import Call, LogMetrics, LogSummary, Point, points_of
+from tracker.delivery import Delivery
+from tracker.records import MetricBatch, RunRecord, Series
 from tracker.store.base import Backend
+from tracker.system.efficiency import Figures
+from tracker.values import deep_merge
 
-__all__ = ["Op", "WriteReport", "Writer"]
+__all__ = ["HIGH_WATER", "STALL_S", "WAKE_AT", "Channel", "WriteReport", "Writer", "group"]
 
 log = logging.getLogger("tracker")
 
@@ -35,16 +44,7 @@ HIGH_WATER = 2 * WAKE_AT
 STALL_S = 0.5
 """A flush slower than this means a stuck store: the logging thread stops waiting."""
 
-
-class Op:
-    """A call other than ``log_metrics`` waiting in the queue: a backend method and args."""
-
-    __slots__ = ("args", "kwargs", "method")
-
-    def __init__(self, method: str, *args: Any, **kwargs: Any) -> None:
-        self.method = method
-        self.args = args
-        self.kwargs = kwargs
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(slots=True)
@@ -53,99 +53,101 @@ class WriteReport:
 
     unwritten_points: int = 0
     dropped_points: int = 0
+    set_aside_points: int = 0
     rescue_file: Path | None = None
     failed_backends: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         """Whether every point reached every backend."""
-        return not (self.unwritten_points or self.dropped_points or self.failed_backends)
+        return not (
+            self.unwritten_points
+            or self.dropped_points
+            or self.set_aside_points
+            or self.failed_backends
+        )
 
 
-def _points(op: Op) -> int:
-    return len(op.args[1]) if op.method == "log_metrics" else 0
+class _Sync:
+    """A marker: the writer sets ``done`` once everything queued before it was sent."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
 
 
-class _Slot:
-    """One backend, opened lazily, with the calls it has not taken yet."""
+class Channel:
+    """The queue between the run (any thread) and its writer thread."""
 
-    def __init__(self, uri: str, factory: Callable[[str], Backend], run_id: str) -> None:
-        self.uri = uri
-        self.factory = factory
-        self.run_id = run_id
-        self.backend: Backend | None = None
-        self.pending: deque[Op] = deque()
-        self.pending_points = 0
-        self.dropped_points = 0
-        self.failing_since: float | None = None
-        self.last_error = ""
+    def __init__(self, max_pending: int) -> None:
+        self._items: deque[Point | Call | _Sync] = deque()
+        self._max_pending = max_pending
+        self._wake = threading.Event()
+        self._flushed = threading.Event()
+        self._stalled = False
+        self.dropped_calls = 0
 
-    def send(self, op: Op, max_points: int) -> None:
-        self.pending.append(op)
-        self.pending_points += _points(op)
-        self.retry()
-        while self.pending_points > max_points and len(self.pending) > 1:
-            self._drop_oldest_metrics()
+    def __len__(self) -> int:
+        return len(self._items)
 
-    def _drop_oldest_metrics(self) -> None:
-        for i, queued in enumerate(self.pending):
-            if queued.method == "log_metrics":
-                del self.pending[i]
-                n = _points(queued)
-                self.pending_points -= n
-                self.dropped_points += n
-                return
-        self.pending_points = 0
+    def put_point(self, point: Point) -> None:
+        """Queue one ``log_metrics`` call (the hot path: a length check and an append)."""
+        items = self._items
+        queued = len(items)
+        if queued >= WAKE_AT and not self._make_room(queued):
+            self.dropped_calls += 1
+            return
+        items.append(point)
 
-    def retry(self) -> bool:
-        """Send the pending calls in order; stop at the first failure."""
-        while self.pending:
-            op = self.pending[0]
-            try:
-                if self.backend is None:
-                    self.backend = self.factory(self.uri)
-                getattr(self.backend, op.method)(*op.args, **op.kwargs)
-            except Exception as exc:  # any backend failure: keep the call, retry later
-                self.failed(exc)
-                return False
-            self.pending.popleft()
-            self.pending_points -= _points(op)
-        self._recovered()
+    def put(self, call: Call) -> None:
+        """Queue any other call; these are never dropped."""
+        self._items.append(call)
+
+    def _make_room(self, queued: int) -> bool:
+        if queued % WAKE_AT == 0:
+            self._wake.set()
+        if queued <= HIGH_WATER:
+            return True
+        if queued > self._max_pending:
+            return False
+        if not self._stalled:  # wait for one flush, unless the writer is stuck
+            self._flushed.clear()
+            self._wake.set()
+            if not self._flushed.wait(STALL_S):
+                self._stalled = True
         return True
 
-    def failed(self, exc: Exception) -> None:
-        self.last_error = f"{type(exc).__name__}: {exc}"
-        if self.failing_since is None:
-            self.failing_since = time.time()
-            log.warning(
-                "tracker: writing to %s failed (%s); training goes on, the data is kept and "
-                "retried",
-                self.uri,
-                self.last_error,
-            )
+    def sync(self, timeout: float) -> bool:
+        """Wait until everything queued before this call has been handed to the backends."""
+        marker = _Sync()
+        self._items.append(marker)
+        self._wake.set()
+        return marker.done.wait(max(0.0, timeout))
 
-    def _recovered(self) -> None:
-        if self.failing_since is None:
-            return
-        log.warning("tracker: writing to %s works again; nothing was lost", self.uri)
-        event = Event(
-            "store_error",
-            time.time(),
-            payload={"uri": self.uri, "error": self.last_error, "since": self.failing_since},
-        )
-        self.failing_since = None
-        try:
-            if self.backend is not None:
-                self.backend.log_event(self.run_id, event)
-        except Exception:  # the event is a courtesy; the data it describes is written
-            log.debug("tracker: could not record the store error event", exc_info=True)
+    def wake(self) -> None:
+        """Have the writer flush now."""
+        self._wake.set()
 
-    def close(self) -> None:
-        if self.backend is not None:
-            try:
-                self.backend.close()
-            except Exception:
-                log.debug("tracker: closing %s failed", self.uri, exc_info=True)
+    # -- the writer's side ----------------------------------------------------------------
+    def wait(self, timeout: float) -> None:
+        """Sleep until woken or ``timeout`` seconds pass."""
+        self._wake.wait(timeout)
+        self._wake.clear()
+
+    def take(self) -> list[Point | Call | _Sync]:
+        """Everything queued so far, oldest first."""
+        items = self._items
+        return [items.popleft() for _ in range(len(items))]
+
+    def flushed(self) -> None:
+        """A flush is done: a waiting logging thread goes on."""
+        self._stalled = False
+        self._flushed.set()
+
+    def queued_points(self) -> int:
+        """Points still queued (for a report when the writer is stuck)."""
+        return sum(len(item[2]) for item in list(self._items) if isinstance(item, tuple))
 
 
 class Writer:
@@ -158,146 +160,201 @@ class Writer:
         *,
         flush_interval: float,
         heartbeat_interval: float,
+        max_pending: int,
         max_pending_points: int,
-        rescue_dir: Path,
+        spool_bytes: int,
+        rescue_dirs: Sequence[Path],
+        figures: Figures | None = None,
     ) -> None:
         self.record = record
-        self.queue: deque[Any] = deque()
-        self._slots = [_Slot(uri, factory, record.run_id) for uri, factory in backends]
+        self.channel = Channel(max_pending)
+        self._id = secrets.token_hex(8)
+        self._seq = 0
+        self._figures = figures
+        self._rescue_dirs = list(rescue_dirs)
+        self._deliveries = [
+            Delivery(
+                uri,
+                factory,
+                record,
+                max_pending_points=max_pending_points,
+                spool_bytes=spool_bytes,
+                spool_name=f"{record.run_id}-{self._id}-{i}",
+                dirs=self._rescue_dirs,
+            )
+            for i, (uri, factory) in enumerate(backends)
+        ]
         self._flush_interval = flush_interval
         self._heartbeat_interval = heartbeat_interval
-        self._max_pending_points = max_pending_points
-        self._rescue_dir = rescue_dir
-        self._wake = threading.Event()
-        self._flushed = threading.Event()
-        self._stalled = False
         self._stopping = False
         self._last_heartbeat = 0.0
+        self._lost_points = 0
+        self._warned_crash = False
         self._thread = threading.Thread(target=self._loop, name="tracker-writer", daemon=True)
 
     def start(self) -> None:
         """Start the thread."""
         self._thread.start()
 
-    def wake(self) -> None:
-        """Flush now rather than at the end of the interval."""
-        self._wake.set()
-
-    def sync(self, timeout: float) -> bool:
-        """Wait until everything queued before this call has been handed to the backends."""
-        done = threading.Event()
-        self.queue.append(Op("sync", done))
-        self._wake.set()
-        return done.wait(max(0.0, timeout))
-
-    def wait_for_flush(self) -> None:
-        """Block until the writer completes a flush, unless it is stuck (then return)."""
-        if self._stalled:
-            return
-        self._flushed.clear()
-        self._wake.set()
-        if not self._flushed.wait(STALL_S):
-            self._stalled = True
-
     def _loop(self) -> None:
         while not self._stopping:
-            self._wake.wait(self._flush_interval)
-            self._wake.clear()
+            self.channel.wait(self._flush_interval)
+            self._flush_safely()
+            self.channel.flushed()
+
+    def _flush_safely(self) -> None:
+        try:
             self.flush()
-            self._stalled = False
-            self._flushed.set()
+        except Exception:  # a bug of ours must not end the thread: say it once, go on
+            if not self._warned_crash:
+                self._warned_crash = True
+                log.exception("tracker: the writer hit an unexpected error; it goes on")
 
     def flush(self) -> None:
         """Send everything queued so far (called on the writer thread)."""
-        for slot in self._slots:
-            if slot.pending:
-                slot.retry()
-        calls: list[tuple[int, float, dict[str, float]]] = []
-        queue = self.queue
-        while queue:
-            item = queue.popleft()
-            if type(item) is tuple:
-                calls.append(item)
-                continue
-            if calls:
-                self._send(Op("log_metrics", self.record.run_id, group(calls)))
-                calls = []
-            if item.method == "sync":
-                item.args[0].set()
+        calls: list[Call] = []
+        points: list[Point] = []
+        summary: dict[str, object] | None = None  # a flush's summaries merge into one
+        markers: list[_Sync] = []
+        for item in self.channel.take():
+            if isinstance(item, tuple):
+                points.append(item)
+            elif isinstance(item, LogSummary):
+                summary = item.summary if summary is None else deep_merge(summary, item.summary)
+            elif isinstance(item, _Sync):
+                markers.append(item)
             else:
-                self._send(item)
-        if calls:
-            self._send(Op("log_metrics", self.record.run_id, group(calls)))
+                if points:
+                    calls.append(self._batch(points))
+                    points = []
+                if summary is not None:
+                    calls.append(LogSummary(summary))
+                    summary = None
+                calls.append(item)
+        if points:
+            calls.append(self._batch(points))
+        if summary is not None:
+            calls.append(LogSummary(summary))
+        if self._figures is not None:
+            calls = [self._with_figures(call) for call in calls]
         now = time.time()
-        if now - self._last_heartbeat >= self._heartbeat_interval:
+        heartbeat = now - self._last_heartbeat >= self._heartbeat_interval
+        if heartbeat:
             self._last_heartbeat = now
-            self._heartbeat(now)
+        for delivery in self._deliveries:
+            delivery.add(calls)
+            delivery.deliver(time.monotonic())
+            if heartbeat:
+                delivery.heartbeat(now)
+        for marker in markers:
+            marker.done.set()
 
-    def _send(self, op: Op) -> None:
-        for slot in self._slots:
-            slot.send(op, self._max_pending_points)
+    def _batch(self, points: list[Point]) -> LogMetrics:
+        self._seq += 1
+        try:
+            batch = group(points)
+        except (OverflowError, TypeError, ValueError):  # the run checks; this is a backstop
+            batch = group(_checked(points))
+            self._lost_points += sum(len(p[2]) for p in points) - len(batch)
+        batch.writer, batch.seq = self._id, self._seq
+        return LogMetrics(batch)
 
-    def _heartbeat(self, now: float) -> None:
-        for slot in self._slots:
-            if slot.pending or slot.backend is None:
-                continue
-            try:
-                slot.backend.heartbeat(self.record.run_id, now)
-            except Exception as exc:  # a missed heartbeat is retried on the next one
-                slot.failed(exc)
+    def _with_figures(self, call: Call) -> Call:
+        figures = self._figures
+        assert figures is not None
+        if isinstance(call, LogMetrics):
+            derived = figures.metrics(call.batch)
+            if derived:
+                batch = call.batch
+                return LogMetrics(
+                    MetricBatch({**batch.series, **derived}, writer=batch.writer, seq=batch.seq)
+                )
+        elif isinstance(call, LogSummary):
+            extra = figures.summary(call.summary)
+            if extra:
+                return LogSummary({**call.summary, **extra})
+        return call
 
     def close(self, timeout: float) -> WriteReport:
         """Stop the thread after a last flush; rescue what could not be written."""
         self._stopping = True
-        self._wake.set()
+        self.channel.wake()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        report = WriteReport()
+        report = WriteReport(dropped_points=self._lost_points)
         if self._thread.is_alive():  # still busy (a hung backend): report, do not race it
-            report.unwritten_points = sum(len(v[2]) for v in self.queue if type(v) is tuple)
-            report.failed_backends = [s.uri for s in self._slots]
+            report.unwritten_points = self.channel.queued_points()
+            report.failed_backends = [d.uri for d in self._deliveries]
             return report
-        self.flush()
+        self._flush_safely()
         deadline = time.monotonic() + min(timeout, 5.0)
-        while any(s.pending for s in self._slots) and time.monotonic() < deadline:
+        while any(d.pending for d in self._deliveries) and time.monotonic() < deadline:
             time.sleep(0.1)
-            for slot in self._slots:
-                slot.retry()
-        for slot in self._slots:
-            report.dropped_points += slot.dropped_points
-            if slot.pending:
-                report.failed_backends.append(slot.uri)
-                report.unwritten_points += slot.pending_points
-                report.rescue_file = self._rescue(slot)
-            slot.close()
+            for delivery in self._deliveries:
+                delivery.deliver(time.monotonic(), patient=False)
+        for delivery in self._deliveries:
+            delivery.last_try()
+            report.dropped_points += delivery.dropped_points
+            report.set_aside_points += delivery.set_aside_points
+            left = delivery.leftovers()
+            if left:
+                report.failed_backends.append(delivery.uri)
+                report.unwritten_points += sum(map(points_of, left))
+                report.rescue_file = self._rescue(delivery, left) or report.rescue_file
+            delivery.close()
         return report
 
-    def _rescue(self, slot: _Slot) -> Path | None:
-        from tracker.store.jsonl import JsonlStore
+    def _rescue(self, delivery: Delivery, calls: list[Call]) -> Path | None:
+        from tracker.rescue import rescue
 
-        try:
-            rescue = JsonlStore(self._rescue_dir)
-            rescue.start_run(self.record, resume=False)
-            for op in slot.pending:
-                if op.method != "start_run":
-                    getattr(rescue, op.method)(*op.args, **op.kwargs)
-            rescue.close()
-        except Exception:
-            log.exception("tracker: could not write the rescue file in %s", self._rescue_dir)
+        path = rescue(self.record, calls, self._rescue_dirs)
+        points = sum(map(points_of, calls))
+        if path is None:
+            log.error(
+                "tracker: %d points of run %s could not be written to %s (%s) nor saved "
+                "anywhere (tried %s)",
+                points,
+                self.record.run_id,
+                delivery.uri,
+                delivery.last_error,
+                ", ".join(map(str, self._rescue_dirs)),
+            )
             return None
-        path = self._rescue_dir / f"{self.record.run_id}.jsonl"
         log.warning(
-            "tracker: %s points of run %s could not be written to %s (%s); they are saved in %s",
-            slot.pending_points,
+            "tracker: %d points of run %s could not be written to %s (%s); they are saved in "
+            "%s (`tracker runs --store jsonl:///%s` reads them)",
+            points,
             self.record.run_id,
-            slot.uri,
-            slot.last_error,
+            delivery.uri,
+            delivery.last_error,
             path,
+            path.parent,
         )
         return path
 
 
-def group(calls: list[tuple[int, float, dict[str, float]]]) -> MetricBatch:
+def _checked(points: list[Point]) -> list[Point]:
+    """The points whose step fits int64, their values as floats (an int too large for a
+    float is ±inf, as `tracker.values.to_scalar` has it)."""
+    lo, hi = _INT64
+    out: list[Point] = []
+    for step, ts, values in points:
+        if type(step) is not int or not lo <= step <= hi or not math.isfinite(ts):
+            continue
+        clean: dict[str, float] = {}
+        for key, value in values.items():
+            try:
+                clean[key] = float(value)
+            except OverflowError:
+                clean[key] = math.inf if value > 0 else -math.inf
+            except (TypeError, ValueError):
+                continue
+        if clean:
+            out.append((step, ts, clean))
+    return out
+
+
+def group(calls: list[Point]) -> MetricBatch:
     """Turn ``log_metrics`` calls into one batch of per-key columns.
 
     Consecutive calls with the same keys (the usual case) are transposed at C speed:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from tracker import distributed
 from tracker.distributed import ProcessInfo
 from tracker.records import RunRecord
+from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
 from tracker.store.base import Backend
 from tracker.system.sampler import Point, Sampler, Source
@@ -88,17 +89,23 @@ class _RemoteRun:
             self._backends,
             flush_interval=settings.flush_interval,
             heartbeat_interval=math.inf,  # liveness is rank 0's to report
+            max_pending=settings.max_pending,
             max_pending_points=settings.max_pending,
-            rescue_dir=settings.dir / "unsent",
+            spool_bytes=settings.spool_max_mb * 2**20,
+            rescue_dirs=rescue_dirs(settings.dir / "unsent"),
         )
-        writer.queue.extend(self._early)
+        for point in self._early:
+            writer.channel.put_point(point)
         writer.start()
         return writer
 
     def append(self, point: Point) -> None:
         if self._writer is None:
             self._writer = self._open()
-        (self._early if self._writer is None else self._writer.queue).append(point)
+        if self._writer is None:
+            self._early.append(point)
+        else:
+            self._writer.channel.put_point(point)
 
     def step(self) -> int:
         shared = distributed.shared("step")

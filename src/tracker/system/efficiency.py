@@ -6,8 +6,9 @@
   cumulative ``train/total_flos`` metric, or at the end from the summary's
   ``train/total_flos`` and ``train/runtime``, where the GPU's peak is known (`PEAK_BF16_TFLOPS`).
 
-`with_figures` wraps each backend, so every adapter gets the figures and the training
-thread does no work for them.
+The writer computes them once per batch, before handing the batch to every backend
+(`tracker.writer.Writer`), so every adapter gets the figures and the training thread does
+no work for them.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tracker.records import Event, MetricBatch, RunRecord, Series
-from tracker.store.base import Backend, BackendBase
+from tracker.records import MetricBatch, Series
 
-__all__ = ["PEAK_BF16_TFLOPS", "Figures", "peak_flops", "with_figures"]
+__all__ = ["PEAK_BF16_TFLOPS", "Figures", "peak_flops"]
 
 TOKENS = "train/num_input_tokens_seen"
 TOKENS_PER_SECOND = "train/tokens_per_second"
@@ -62,7 +62,7 @@ def peak_flops(device_name: str | None) -> float | None:
 
 
 class Figures:
-    """Turns cumulative counters into rates; one instance per backend, fed in order.
+    """Turns cumulative counters into rates; one instance per run, fed in order.
 
     ``gpus`` is how many GPUs the job trains on; ``device_name`` says which GPU (known
     once the sampler has opened NVML).
@@ -122,73 +122,3 @@ class Figures:
         if peak:
             out[MFU] = flos / runtime / peak
         return out
-
-
-class _WithFigures(BackendBase):
-    """A backend that receives the derived figures along with what was logged."""
-
-    def __init__(self, inner: Backend, figures: Figures) -> None:
-        self._inner = inner
-        self._figures = figures
-        self._last: tuple[object, Any] | None = None  # a retried call gets the same figures
-
-    def _derived(self, given: object, make: Callable[[], Any]) -> Any:
-        if self._last is None or self._last[0] is not given:
-            self._last = (given, make())
-        return self._last[1]
-
-    def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
-        """Append the batch and the figures derived from it."""
-
-        def extend() -> MetricBatch:
-            derived = self._figures.metrics(batch)
-            return MetricBatch({**batch.series, **derived}) if derived else batch
-
-        self._inner.log_metrics(run_id, self._derived(batch, extend))
-
-    def log_summary(self, run_id: str, summary: dict[str, Any]) -> None:
-        """Merge the summary and the whole-run figures derived from it."""
-
-        def extend() -> dict[str, Any]:
-            return {**summary, **self._figures.summary(summary)}
-
-        self._inner.log_summary(run_id, self._derived(summary, extend))
-
-    def start_run(self, run: RunRecord, *, resume: bool) -> None:
-        """Pass through."""
-        self._inner.start_run(run, resume=resume)
-
-    def log_config(self, run_id: str, config: dict[str, Any]) -> None:
-        """Pass through."""
-        self._inner.log_config(run_id, config)
-
-    def log_event(self, run_id: str, event: Event) -> None:
-        """Pass through."""
-        self._inner.log_event(run_id, event)
-
-    def heartbeat(self, run_id: str, at: float) -> None:
-        """Pass through."""
-        self._inner.heartbeat(run_id, at)
-
-    def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
-        """Pass through."""
-        self._inner.finish_run(run_id, status, ended_at, error)
-
-    def close(self) -> None:
-        """Pass through."""
-        self._inner.close()
-
-
-Factories = list[tuple[str, Callable[[str], Backend]]]
-
-
-def with_figures(
-    backends: Factories, gpus: int, device_name: Callable[[], str | None]
-) -> Factories:
-    """The same backends, each receiving the efficiency figures too."""
-
-    def wrap(factory: Callable[[str], Backend]) -> Callable[[str], Backend]:
-        figures = Figures(gpus, device_name)
-        return lambda uri: _WithFigures(factory(uri), figures)
-
-    return [(uri, wrap(factory)) for uri, factory in backends]

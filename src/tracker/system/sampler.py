@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from tracker.calls import Point
+
 __all__ = ["Point", "Sampler", "Source"]
 
 log = logging.getLogger("tracker")
 
-Point = tuple[int, float, dict[str, float]]
-"""``(step, time, {key: value})``: the writer queue's format for metric points."""
 
 _STOP_WAIT_S = 2.0
 

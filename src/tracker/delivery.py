@@ -1,0 +1,265 @@
+"""`Delivery`: one backend, opened lazily, and the calls it has not taken yet.
+
+Rules, in the order they apply on every try:
+
+* Calls are sent in order. A failing call stays queued and the next one is tried: when
+  that one fails too the backend is taken to be down (an outage), the try ends and the
+  next waits with exponential backoff (`BACKOFF_S`, capped at `MAX_BACKOFF_S`).
+* A call that fails while the backend takes other calls (in the same try, or a heartbeat)
+  gets a strike; after `STRIKES` strikes it is *set aside*: one warning names it, it goes
+  to the rescue file when the run ends, and everything behind it is written. A record the
+  store can never accept never holds up the rest of the run.
+* ``start_run`` is never passed over: everything else of the run depends on it.
+* Heartbeats are sent on their own schedule, never queued behind data.
+* While the backend is down, calls wait in memory up to ``max_pending_points`` points;
+  past that, the oldest metric batches are spooled to disk (`tracker.spool`), and past the
+  spool's bound the oldest are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from tracker.calls import Call, LogMetrics, StartRun, describe, points_of
+from tracker.records import Event, RunRecord
+from tracker.spool import Spool
+from tracker.store.base import Backend
+from tracker.values import redact_uri
+
+__all__ = ["BACKOFF_S", "MAX_BACKOFF_S", "STRIKES", "Delivery"]
+
+log = logging.getLogger("tracker")
+
+STRIKES = 5
+"""Failures, while the backend takes other calls, after which a call is set aside."""
+BACKOFF_S = 0.25
+"""First wait after a try that found the backend down; doubled each time."""
+MAX_BACKOFF_S = 15.0
+"""Longest wait between tries while a backend is down."""
+
+
+class _Entry:
+    __slots__ = ("call", "strikes")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.strikes = 0
+
+
+class Delivery:
+    """Sends one run's calls to one backend."""
+
+    def __init__(
+        self,
+        uri: str,
+        factory: Callable[[str], Backend],
+        record: RunRecord,
+        *,
+        max_pending_points: int,
+        spool_bytes: int,
+        spool_name: str,
+        dirs: Sequence[Path],
+    ) -> None:
+        self.uri = redact_uri(uri)
+        self._raw_uri = uri
+        self._factory = factory
+        self._run_id = record.run_id
+        self._backend: Backend | None = None
+        self._max_points = max_pending_points
+        self.pending: deque[_Entry] = deque()
+        self.pending_points = 0
+        self._spool = Spool(dirs, spool_name, spool_bytes)
+        self.set_aside: list[Call] = []
+        self.set_aside_points = 0
+        self.dropped_points = 0
+        self._started = False
+        self._alive = False
+        self._retry_at = 0.0
+        self._backoff = BACKOFF_S
+        self.failing_since: float | None = None
+        self.last_error = ""
+
+    # -- queueing ------------------------------------------------------------------------
+    def add(self, calls: Iterable[Call]) -> None:
+        """Queue calls behind those already waiting."""
+        for call in calls:
+            self.pending.append(_Entry(call))
+            self.pending_points += points_of(call)
+        if self.pending_points > self._max_points:
+            self._make_room()
+
+    def _make_room(self) -> None:
+        """Spool (else drop) the oldest metric batches until memory is under its bound."""
+        target = self._max_points // 2
+        kept: deque[_Entry] = deque()
+        for entry in self.pending:
+            call = entry.call
+            if self.pending_points <= target or not isinstance(call, LogMetrics):
+                kept.append(entry)
+                continue
+            n = len(call.batch)
+            self.pending_points -= n
+            if not self._spool.push(call):
+                self.dropped_points += n
+        self.pending = kept
+
+    # -- sending -------------------------------------------------------------------------
+    def deliver(self, now: float, *, patient: bool = True) -> None:
+        """Try the waiting calls (unless backing off, when ``patient``)."""
+        if patient and now < self._retry_at:
+            return
+        if not self.pending and not len(self._spool):
+            return
+        if self._try(final=False):
+            self._backoff = BACKOFF_S
+            self._retry_at = 0.0
+        else:
+            self._retry_at = now + self._backoff
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+
+    def last_try(self) -> None:
+        """At the end: try every waiting call once, each on its own."""
+        if self.pending or len(self._spool):
+            self._try(final=True)
+
+    def _try(self, *, final: bool) -> bool:
+        """One pass over the waiting calls; whether the backend took any."""
+        try:
+            backend = self._open()
+        except Exception as exc:
+            self._failed(exc)
+            return False
+        entries = self._unspool()
+        entries.extend(self.pending)
+        self.pending = deque()
+        failed: list[_Entry] = []
+        took_one = False
+        streak = 0
+        blocked = False
+        for entry in entries:
+            if blocked:
+                self.pending.append(entry)
+                continue
+            try:
+                entry.call.apply(backend, self._run_id)
+            except Exception as exc:  # any backend failure: keep the call
+                self._failed(exc)
+                failed.append(entry)
+                self.pending.append(entry)
+                streak += 1
+                if not final and (streak >= 2 or isinstance(entry.call, StartRun)):
+                    blocked = True
+                continue
+            streak = 0
+            took_one = True
+            self.pending_points -= points_of(entry.call)
+            if isinstance(entry.call, StartRun):
+                self._started = True
+        if took_one or self._alive:
+            self._strike(failed)
+        self._alive = False
+        if took_one and not self.pending:
+            self._recovered()
+        return took_one or not failed
+
+    def _unspool(self) -> deque[_Entry]:
+        entries: deque[_Entry] = deque()
+        room = self._max_points - self.pending_points
+        if len(self._spool) and room > 0:
+            for call in self._spool.pop(room):
+                entries.append(_Entry(call))
+                self.pending_points += len(call.batch)
+        return entries
+
+    def _strike(self, failed: list[_Entry]) -> None:
+        out = [e for e in failed if not isinstance(e.call, StartRun)]
+        for entry in out:
+            entry.strikes += 1
+        poisoned = [e for e in out if e.strikes >= STRIKES]
+        if not poisoned:
+            return
+        ids = {id(e) for e in poisoned}
+        self.pending = deque(e for e in self.pending if id(e) not in ids)
+        for entry in poisoned:
+            n = points_of(entry.call)
+            self.pending_points -= n
+            self.set_aside_points += n
+            self.set_aside.append(entry.call)
+            log.warning(
+                "tracker: %s refused a %s %d times (%s); it is set aside for the rescue file "
+                "and the rest of the run is written",
+                self.uri,
+                describe(entry.call),
+                STRIKES,
+                self.last_error,
+            )
+
+    def heartbeat(self, at: float) -> None:
+        """Record liveness, whatever is waiting."""
+        if not self._started:
+            return
+        try:
+            backend = self._open()
+            backend.heartbeat(self._run_id, at)
+        except Exception as exc:  # a missed heartbeat is sent again next time
+            self._failed(exc)
+            return
+        self._alive = True
+
+    def _open(self) -> Backend:
+        if self._backend is None:
+            self._backend = self._factory(self._raw_uri)
+        return self._backend
+
+    def _failed(self, exc: Exception) -> None:
+        self.last_error = redact_uri(f"{type(exc).__name__}: {exc}")
+        if self.failing_since is None:
+            self.failing_since = time.time()
+            log.warning(
+                "tracker: writing to %s failed (%s); training goes on, the data is kept and "
+                "retried",
+                self.uri,
+                self.last_error,
+            )
+
+    def _recovered(self) -> None:
+        if self.failing_since is None:
+            return
+        log.warning("tracker: writing to %s works again", self.uri)
+        event = Event(
+            "store_error",
+            time.time(),
+            payload={
+                "uri": self.uri,
+                "error": self.last_error,
+                "since": self.failing_since,
+                "until": time.time(),
+                "set_aside_points": self.set_aside_points,
+                "dropped_points": self.dropped_points,
+            },
+        )
+        self.failing_since = None
+        try:
+            if self._backend is not None:
+                self._backend.log_event(self._run_id, event)
+        except Exception:  # the event is a courtesy; the data it describes is written
+            log.debug("tracker: could not record the store error event", exc_info=True)
+
+    # -- the end -------------------------------------------------------------------------
+    def leftovers(self) -> list[Call]:
+        """What was never taken, in order: set aside, spooled, then still waiting."""
+        spooled: list[Call] = list(self._spool.drain())
+        return [*self.set_aside, *spooled, *(e.call for e in self.pending)]
+
+    def close(self) -> None:
+        """Close the backend."""
+        self._spool.close()
+        if self._backend is not None:
+            try:
+                self._backend.close()
+            except Exception:
+                log.debug("tracker: closing %s failed", self.uri, exc_info=True)
