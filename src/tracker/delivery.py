@@ -73,6 +73,7 @@ class Delivery:
         self.pending: deque[_Entry] = deque()
         self.pending_points = 0
         self._spool = Spool(dirs, spool_name, spool_bytes)
+        self._spooled_failure: tuple[int, _Entry] | None = None  # (where it ends, strikes)
         self.set_aside: list[Call] = []
         self.set_aside_points = 0
         self.dropped_points = 0
@@ -107,12 +108,17 @@ class Delivery:
                 self.dropped_points += n
         self.pending = kept
 
+    @property
+    def waiting(self) -> bool:
+        """Whether calls wait to be sent, in memory or in the spool."""
+        return bool(self.pending) or bool(len(self._spool))
+
     # -- sending -------------------------------------------------------------------------
     def deliver(self, now: float, *, patient: bool = True) -> None:
         """Try the waiting calls (unless backing off, when ``patient``)."""
         if patient and now < self._retry_at:
             return
-        if not self.pending and not len(self._spool):
+        if not self.waiting:
             return
         if self._try(final=False):
             self._backoff = BACKOFF_S
@@ -123,33 +129,77 @@ class Delivery:
 
     def last_try(self) -> None:
         """At the end: try every waiting call once, each on its own."""
-        if self.pending or len(self._spool):
+        if self.waiting:
             self._try(final=True)
 
     def _try(self, *, final: bool) -> bool:
-        """One pass over the waiting calls; whether the backend took any."""
+        """One pass over the waiting calls, spooled ones first; whether the backend took
+        any (or had nothing to refuse)."""
         try:
             backend = self._open()
         except Exception as exc:
             self._failed(exc)
             return False
-        entries = self._unspool()
-        entries.extend(self.pending)
-        self.pending = deque()
+        took_one, failed = self._send_spooled(backend)
+        if not len(self._spool):  # the batches in memory are newer: they wait for the spool
+            took, more_failed, self.pending = self._pass(backend, self.pending, final)
+            took_one = took_one or took
+            failed += more_failed
+        if took_one or self._alive:
+            self._strike(failed)
+        self._alive = False
+        if took_one and not self.waiting:
+            self._recovered()
+        return took_one or not failed
+
+    def _send_spooled(self, backend: Backend) -> tuple[bool, list[_Entry]]:
+        """Send spooled batches in order until one fails; whether any was taken, and the
+        one that failed (it stays first in the spool, or is set aside after its strikes)."""
+        took_one = False
+        while len(self._spool):
+            chunk = self._spool.peek(max(1, self._max_points // 2))
+            sent: list[tuple[LogMetrics, int]] = []
+            for call, end in chunk:
+                try:
+                    call.apply(backend, self._run_id)
+                except Exception as exc:
+                    self._failed(exc)
+                    self._spool.advance(sent)
+                    last = self._spooled_failure
+                    if last is None or last[0] != end:
+                        last = self._spooled_failure = (end, _Entry(call))
+                    entry = last[1]
+                    if entry.strikes + 1 >= STRIKES and (took_one or self._alive):
+                        self._spool.advance([(call, end)])  # set aside by _strike below
+                        self.pending_points += len(call.batch)
+                        self.pending.appendleft(entry)
+                        self._spooled_failure = None
+                    return took_one, [entry]
+                sent.append((call, end))
+                took_one = True
+            self._spool.advance(sent)
+        return took_one, []
+
+    def _pass(
+        self, backend: Backend, entries: deque[_Entry], final: bool
+    ) -> tuple[bool, list[_Entry], deque[_Entry]]:
+        """Send ``entries`` in order: whether any was taken, those that failed, and
+        those still waiting (failed or not tried, in order)."""
+        kept: deque[_Entry] = deque()
         failed: list[_Entry] = []
         took_one = False
         streak = 0
         blocked = False
         for entry in entries:
             if blocked:
-                self.pending.append(entry)
+                kept.append(entry)
                 continue
             try:
                 entry.call.apply(backend, self._run_id)
             except Exception as exc:  # any backend failure: keep the call
                 self._failed(exc)
                 failed.append(entry)
-                self.pending.append(entry)
+                kept.append(entry)
                 streak += 1
                 if not final and (streak >= 2 or isinstance(entry.call, StartRun)):
                     blocked = True
@@ -159,21 +209,7 @@ class Delivery:
             self.pending_points -= points_of(entry.call)
             if isinstance(entry.call, StartRun):
                 self._started = True
-        if took_one or self._alive:
-            self._strike(failed)
-        self._alive = False
-        if took_one and not self.pending:
-            self._recovered()
-        return took_one or not failed
-
-    def _unspool(self) -> deque[_Entry]:
-        entries: deque[_Entry] = deque()
-        room = self._max_points - self.pending_points
-        if len(self._spool) and room > 0:
-            for call in self._spool.pop(room):
-                entries.append(_Entry(call))
-                self.pending_points += len(call.batch)
-        return entries
+        return took_one, failed, kept
 
     def _strike(self, failed: list[_Entry]) -> None:
         out = [e for e in failed if not isinstance(e.call, StartRun)]

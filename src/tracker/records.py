@@ -33,15 +33,23 @@ class RunStatus(enum.StrEnum):
 
 
 STALE_HEARTBEATS = 3.0
-"""A running run whose last heartbeat is older than this many intervals has crashed."""
+"""A running run whose last heartbeat is older than this many intervals has crashed..."""
+STORE_WAIT_S = 30.0
+"""...plus as many intervals again, up to this long: the longest a live writer waits on
+a store lock before its heartbeat lands (SQLite's busy timeout). With the default 10 s
+heartbeat, a run reads as crashed after 60 s of silence, and a lock held 30 s never
+makes a live run look crashed."""
 
 
-def effective_status(status: str, heartbeat_at: float | None, interval: float | None) -> str:
+def effective_status(
+    status: str, heartbeat_at: float | None, interval: float | None, *, now: float | None = None
+) -> str:
     """The status a reader should show: ``crashed`` for a running run gone silent."""
     if status != RunStatus.RUNNING or heartbeat_at is None or not interval:
         return status
-    stale_after = max(STALE_HEARTBEATS * interval, interval + 5.0)
-    if time.time() - heartbeat_at > stale_after:
+    waits = STALE_HEARTBEATS * interval
+    stale_after = max(waits, interval + 5.0) + min(waits, STORE_WAIT_S)
+    if (time.time() if now is None else now) - heartbeat_at > stale_after:
         return RunStatus.CRASHED.value
     return status
 

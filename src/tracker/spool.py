@@ -64,31 +64,39 @@ class Spool:
         self.points += len(call.batch)
         return True
 
-    def pop(self, max_points: int) -> list[LogMetrics]:
-        """The oldest batches, up to about ``max_points`` points (at least one)."""
+    def peek(self, max_points: int) -> list[tuple[LogMetrics, int]]:
+        """The oldest batches, up to about ``max_points`` points (at least one), each with
+        the place where it ends; they stay in the spool until `advance` passes them."""
         if not self.batches or self.path is None:
             return []
-        out: list[LogMetrics] = []
+        out: list[tuple[LogMetrics, int]] = []
         taken = 0
         with open(self.path, encoding="utf-8") as handle:
             handle.seek(self._read_at)
-            while self.batches and (not out or taken < max_points):
+            while len(out) < self.batches and (not out or taken < max_points):
                 line = handle.readline()
                 if not line:
                     break
                 batch = _loads(line)
-                out.append(LogMetrics(batch))
+                out.append((LogMetrics(batch), handle.tell()))
                 taken += len(batch)
-                self.batches -= 1
-                self.points -= len(batch)
-            self._read_at = handle.tell()
-        if not self.batches:
-            self.close()
         return out
 
+    def advance(self, taken: list[tuple[LogMetrics, int]]) -> None:
+        """Drop the batches `peek` gave, up to the last of ``taken``."""
+        if not taken:
+            return
+        self._read_at = taken[-1][1]
+        self.batches -= len(taken)
+        self.points -= sum(len(call.batch) for call, _ in taken)
+        if not self.batches:
+            self.close()
+
     def drain(self) -> list[LogMetrics]:
-        """Everything still in the spool, oldest first."""
-        return self.pop(self.points + 1)
+        """Everything still in the spool, oldest first, taken out."""
+        found = self.peek(self.points + 1)
+        self.advance(found)
+        return [call for call, _ in found]
 
     def _open(self) -> IO[str] | None:
         if self._file is not None:

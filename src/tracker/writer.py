@@ -288,7 +288,7 @@ class Writer:
             return report
         self._flush_safely()
         deadline = time.monotonic() + min(timeout, 5.0)
-        while any(d.pending for d in self._deliveries) and time.monotonic() < deadline:
+        while any(d.waiting for d in self._deliveries) and time.monotonic() < deadline:
             time.sleep(0.1)
             for delivery in self._deliveries:
                 delivery.deliver(time.monotonic(), patient=False)
