@@ -22,7 +22,8 @@ def test_trainer_training_logs_go_to_train() -> None:
 def test_eval_and_predict_prefixes_become_sections() -> None:
     """eval_x and predict_x/test_x become eval/x and predict/x; runtimes go to the summary."""
     metrics, summary = split_metrics(
-        {"eval_loss": 2.0, "eval_rewards/chosen": 0.1, "eval_runtime": 3.0, "predict_bleu-4": 9.0}
+        {"eval_loss": 2.0, "eval_rewards/chosen": 0.1, "eval_runtime": 3.0, "predict_bleu-4": 9.0},
+        final=True,
     )
     assert metrics == {"eval/loss": 2.0, "eval/rewards/chosen": 0.1, "predict/bleu-4": 9.0}
     assert summary == {"eval/runtime": 3.0}
@@ -36,7 +37,8 @@ def test_end_of_training_figures_go_to_the_summary() -> None:
             "train_samples_per_second": 5.0,
             "total_flos": 1e9,
             "train_loss": 1.2,
-        }
+        },
+        final=True,
     )
     assert metrics == {}
     assert summary == {
@@ -65,3 +67,26 @@ def test_system_metrics_are_sampled_by_time() -> None:
     """system/ metrics are clock samples, read whole; training curves are read per step."""
     assert sampled_by_time("system/gpu/0/utilization")
     assert not sampled_by_time("train/loss")
+
+
+def test_only_the_end_of_a_phase_fills_the_summary() -> None:
+    """Without final (accelerate's and torchtune's log calls) train_loss is the train/loss
+    curve, as accelerate's tracking example logs it once an epoch."""
+    metrics, summary = split_metrics({"train_loss": 0.7, "epoch": 2, "accuracy": 0.8, "f1": 0.7})
+    assert metrics == {
+        "train/loss": 0.7,
+        "train/epoch": 2,
+        "eval/accuracy": 0.8,
+        "eval/f1": 0.7,
+    }
+    assert summary == {}
+
+
+def test_eval_token_counts_belong_to_eval() -> None:
+    """TRL's eval_num_tokens is eval/num_input_tokens_seen, never a second train point."""
+    metrics, _ = split_metrics({"eval_num_tokens": 512.0, "eval_loss": 1.0, "epoch": 1.0})
+    assert metrics == {
+        "eval/num_input_tokens_seen": 512.0,
+        "eval/loss": 1.0,
+        "train/epoch": 1.0,
+    }

@@ -16,13 +16,23 @@ A metric name is ``<section>/<name>``:
 
 Framework keys are translated by `split_metrics`: a key that already has a section is
 kept; ``eval_x``, ``predict_x`` and ``test_x`` go to ``eval/x``, ``predict/x`` and
-``predict/x``; other keys go to the section of the phase that logged them, after the
-aliases below (``lr`` is ``learning_rate``, torchtune's ``tokens_per_second_per_gpu`` is
-``tokens_per_second``, its ``peak_memory_alloc`` is ``peak_memory_allocated``); peak memory
-always goes to ``system/``. End-of-phase figures (runtime, throughput,
-total FLOPs, the mean training loss) are not curves: they go to the run's summary, under
-the same names (``train/runtime``, ``train/total_flos``, ``train/mean_loss``,
-``eval/runtime``, ...). `log_framework_metrics` records both halves on a run.
+``predict/x``, ``train_x`` to ``train/x``; other keys go to the section of the phase that
+logged them, after the aliases below (``lr`` is ``learning_rate``, torchtune's
+``tokens_per_second_per_gpu`` is ``tokens_per_second``, TRL's ``num_tokens`` is
+``num_input_tokens_seen``, torchtune's ``peak_memory_alloc`` is ``peak_memory_allocated``).
+Peak memory always goes to ``system/``; ``epoch``, ``learning_rate`` and the token count
+logged without a prefix go to ``train/`` (an ``eval_num_tokens`` stays ``eval/``), and the
+usual names of evaluation metrics logged without a prefix (``accuracy``, ``f1``,
+``precision``, ``recall``, ``exact_match``, ``bleu``, ``rouge1``... see `EVAL_NAMES`) go to
+``eval/``.
+
+End-of-phase figures (runtime, throughput, total FLOPs, the mean training loss) are not
+curves, but only the adapter knows when a log is the end of a phase: with ``final=True``
+(the Trainer's end-of-training, ``evaluate()`` and ``predict()`` logs) they go to the
+run's summary, under the same names (``train/runtime``, ``train/total_flos``,
+``train/mean_loss``, ``eval/runtime``, ...); otherwise (accelerate's and torchtune's
+``log`` calls) every key is a curve, so a ``train_loss`` logged each epoch is the
+``train/loss`` curve. `log_framework_metrics` records both halves on a run.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tracker.run import CustomTracker
 
-__all__ = ["SECTIONS", "log_framework_metrics", "sampled_by_time", "split_metrics"]
+__all__ = ["EVAL_NAMES", "SECTIONS", "log_framework_metrics", "sampled_by_time", "split_metrics"]
 
 SECTIONS = ("train", "eval", "predict", "system")
 _SAMPLED = ("system/",)
@@ -53,6 +63,26 @@ _ALIASES = {
     "peak_memory_alloc": "peak_memory_allocated",
 }
 _ALWAYS_TRAIN = {"epoch", "num_input_tokens_seen", "learning_rate"}
+EVAL_NAMES = frozenset(
+    {
+        "accuracy",
+        "f1",
+        "precision",
+        "recall",
+        "exact_match",
+        "matthews_correlation",
+        "auc",
+        "roc_auc",
+        "bleu",
+        "sacrebleu",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "rougeLsum",
+        "perplexity",
+    }
+)
+"""Metric names that mean an evaluation when logged without a section or prefix."""
 _ALWAYS_SYSTEM = {"peak_memory_active", "peak_memory_allocated", "peak_memory_reserved"}
 _SUMMARY = {
     "runtime": "runtime",
@@ -65,12 +95,14 @@ _DROPPED = {"step", "global_step"}
 
 
 def split_metrics(
-    logs: Mapping[str, Any], section: str = "train"
+    logs: Mapping[str, Any], section: str = "train", *, final: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Translate a framework's flat ``logs`` into ``(metrics, summary)`` of the scheme.
 
     ``section`` is where keys without a prefix belong (``"train"`` inside training,
-    ``"eval"`` for an evaluation's output). Values are passed through untouched.
+    ``"eval"`` for an evaluation's output). ``final`` says that ``logs`` is the end of a
+    phase, whose figures (runtime, throughput, ``train_loss``) go to the summary. Values
+    are passed through untouched.
     """
     metrics: dict[str, Any] = {}
     summary: dict[str, Any] = {}
@@ -81,31 +113,39 @@ def split_metrics(
         if slash and head in SECTIONS:
             metrics[key] = value
             continue
-        target, name = section, key
+        target, name, prefixed = section, key, False
         for prefix, prefix_section in _PREFIXES.items():
             if key.startswith(prefix):
-                target, name = prefix_section, key[len(prefix) :]
+                target, name, prefixed = prefix_section, key[len(prefix) :], True
                 break
         name = _ALIASES.get(name, name)
-        if name in _SUMMARY and (name != "loss" or key == "train_loss"):
+        if final and name in _SUMMARY and (name != "loss" or key == "train_loss"):
             summary[f"{target}/{_SUMMARY[name]}"] = value
         elif name == "total_flos":
             summary["train/total_flos"] = value
         elif name in _ALWAYS_SYSTEM:
             metrics[f"system/{name}"] = value
-        elif name in _ALWAYS_TRAIN and target != "predict":
+        elif name in _ALWAYS_TRAIN and not prefixed:
             metrics[f"train/{name}"] = value
+        elif name in EVAL_NAMES and not prefixed and target == "train":
+            metrics[f"eval/{name}"] = value
         else:
             metrics[f"{target}/{name}"] = value
     return metrics, summary
 
 
 def log_framework_metrics(
-    run: CustomTracker, logs: Mapping[str, Any], step: int | None = None, *, section: str = "train"
+    run: CustomTracker,
+    logs: Mapping[str, Any],
+    step: int | None = None,
+    *,
+    section: str = "train",
+    final: bool = False,
 ) -> None:
     """Record a framework's flat ``logs`` on ``run`` under the scheme: the curves at
-    ``step`` with `CustomTracker.log_metrics`, end-of-phase figures in the summary."""
-    metrics, summary = split_metrics(logs, section)
+    ``step`` with `CustomTracker.log_metrics`, end-of-phase figures (``final``) in the
+    summary."""
+    metrics, summary = split_metrics(logs, section, final=final)
     if metrics:
         run.log_metrics(metrics, step)
     if summary:

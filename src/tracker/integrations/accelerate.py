@@ -56,11 +56,16 @@ class CustomTracker(GeneralTracker):  # type: ignore[misc]  # accelerate ships n
 
     @property
     def tracker(self) -> Run:
-        """The core run, once ``init_trackers`` has started it."""
+        """The core run, once ``init_trackers`` has started it; on the other processes
+        (where accelerate starts no tracker) a run whose every call is a no-op, so code
+        that uses it needs no rank check."""
         if self._run is None:
-            raise RuntimeError(
-                "the tracker run starts in Accelerator.init_trackers(); call it first"
-            )
+            run = Run(self._project, self._run_name, framework="accelerate", **self._options)
+            if run.enabled:
+                raise RuntimeError(
+                    "the tracker run starts in Accelerator.init_trackers(); call it first"
+                )
+            self._run = run.start()
         return self._run
 
     def start(self) -> None:

@@ -139,7 +139,9 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
             seen = set()
             self._seen = (step, seen)
         seen.update(logs)
-        log_framework_metrics(run, logs, step, section=section)
+        # the Trainer's end-of-phase logs (train end, evaluate, predict) carry <phase>_runtime
+        final = any(key.endswith("_runtime") for key in logs)
+        log_framework_metrics(run, logs, step, section=section, final=final)
 
     def _record_output(
         self, args: Any, state: Any, model: Any, metrics: Mapping[str, Any] | None, section: str

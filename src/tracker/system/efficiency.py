@@ -71,7 +71,7 @@ class Figures:
     def __init__(self, gpus: int, device_name: Callable[[], str | None]) -> None:
         self._gpus = max(1, gpus)
         self._device_name = device_name
-        self._last: dict[str, tuple[float, float]] = {}
+        self._last: dict[str, tuple[float, float, int]] = {}  # value, time, step
         self._framework_rate = False
 
     def _peak(self) -> float | None:
@@ -79,10 +79,14 @@ class Figures:
         return None if peak is None else peak * self._gpus
 
     def _rates(self, key: str, series: Series) -> Series:
+        """Rates between successive points of a counter; a point at a step already seen (an
+        evaluation repeating the counter) is no new measurement and gives none."""
         out = Series()
         for step, value, at in zip(series.steps, series.values, series.times, strict=True):
             last = self._last.get(key)
-            self._last[key] = (value, at)
+            if last is not None and step <= last[2]:
+                continue
+            self._last[key] = (value, at, step)
             if last is not None and at > last[1] and value >= last[0]:
                 out.steps.append(step)
                 out.values.append((value - last[0]) / (at - last[1]))

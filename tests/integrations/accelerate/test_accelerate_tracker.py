@@ -112,6 +112,43 @@ def test_tracker_before_init_trackers_says_what_to_do() -> None:
 
 
 @pytest.mark.slow
+def test_accelerate_tracking_example_keeps_its_epoch_curves(store: Store) -> None:
+    """As accelerate's examples/by_feature/tracking.py logs: train_loss, accuracy and f1
+    once an epoch at step=epoch are curves (train/loss, eval/accuracy, eval/f1), not a
+    summary value."""
+    accelerator = Accelerator(cpu=True, log_with=CustomTracker(run_name="tracking"))
+    accelerator.init_trackers("example", config={"lr": 2e-5})
+    for epoch in range(3):
+        accelerator.log(
+            {
+                "accuracy": 0.5 + epoch / 10,
+                "f1": 0.4 + epoch / 10,
+                "train_loss": 1.0 / (epoch + 1),
+                "epoch": epoch,
+            },
+            step=epoch,
+        )
+    accelerator.end_training()
+    (run,) = store.runs()
+    assert [s for s, _v, _t in store.history(run.run_id, "train/loss")] == [0, 1, 2]
+    assert [s for s, _v, _t in store.history(run.run_id, "eval/accuracy")] == [0, 1, 2]
+    assert "eval/f1" in store.keys(run.run_id)
+    assert "train/mean_loss" not in run.summary
+
+
+def test_the_adapters_run_is_safe_on_every_rank(
+    tracker_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a process other than the main one, the adapter's .tracker is a no-op run."""
+    for name, value in {"RANK": "1", "LOCAL_RANK": "1", "WORLD_SIZE": "2"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    adapter = CustomTracker(run_name="other-rank")
+    adapter.tracker.log_summary({"best/eval_loss": 1.7})
+    adapter.tracker.log_event("checkpoint", {"path": "x"}, step=1)
+    assert not adapter.tracker.enabled
+
+
 def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
     """Under torchrun with 2 processes (gloo) there is one run, each step logged once."""
     env = {**os.environ, "TRACKER_DIR": str(tracker_dir), "OMP_NUM_THREADS": "1"}
@@ -125,6 +162,8 @@ def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
     assert (run.name, run.status) == ("ddp", "finished")
     assert run.environment["world_size"] == 2
     assert run.config == CONFIG
+    assert "best/loss" in run.summary  # rank 1's .tracker.log_summary did not crash it
+    assert "best/loss" in run.summary  # rank 1's .tracker.log_summary did not crash it
     assert_every_step_once(store, run.run_id)
 
 

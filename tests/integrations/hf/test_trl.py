@@ -47,6 +47,36 @@ def test_sft_trainer(model_dir: Path, data_dir: Path, tmp_path: Path, store: Any
     assert [s for s, _v, _t in store.history(run.run_id, "train/loss")] == [1, 2]
 
 
+def test_sft_evaluation_token_counts_stay_in_eval(
+    model_dir: Path, data_dir: Path, tmp_path: Path, store: Any
+) -> None:
+    """SFTTrainer with evaluation: eval_num_tokens is eval/, the training token count has
+    one point per step, and tokens/s is never computed from a repeated count (no 0.0)."""
+    data = load_json(data_dir / "sft.json").map(
+        lambda r: {"prompt": f"{r['instruction']} {r['input']}", "completion": r["output"]},
+        remove_columns=["instruction", "input", "output"],
+    )
+    trainer = trl.SFTTrainer(
+        model=str(model_dir),
+        args=trl.SFTConfig(
+            **training_args(tmp_path, max_steps=4, eval_strategy="steps", eval_steps=2),
+            max_length=32,
+        ),
+        train_dataset=data,
+        eval_dataset=data.select(range(4)),
+        callbacks=[CustomTrackerCallback(project="trl")],
+    )
+    trainer.train()
+
+    run = finished_run(store)
+    tokens = store.history(run.run_id, "train/num_input_tokens_seen", raw=True)
+    steps = [s for s, _v, _t in tokens]
+    assert steps == sorted(set(steps)), f"one training token count per step, got {steps}"
+    assert [s for s, _v, _t in store.history(run.run_id, "eval/num_input_tokens_seen")] == [2, 4]
+    rates = store.history(run.run_id, "train/tokens_per_second", raw=True)
+    assert rates and all(v > 0 for _s, v, _t in rates)
+
+
 def test_dpo_trainer(model_dir: Path, data_dir: Path, tmp_path: Path, store: Any) -> None:
     """DPOTrainer's rewards and log-probabilities keep their names under train/ and eval/."""
     data = load_json(data_dir / "pref.json")
