@@ -72,7 +72,9 @@ class Delivery:
         self._max_points = max_pending_points
         self.pending: deque[_Entry] = deque()
         self.pending_points = 0
-        self._spool = Spool(dirs, spool_name, spool_bytes)
+        self._spool = Spool(
+            dirs, spool_name, spool_bytes, {"target": self.uri, "run_id": record.run_id}
+        )
         self._spooled_failure: tuple[int, _Entry] | None = None  # (where it ends, strikes)
         self.set_aside: list[Call] = []
         self.set_aside_points = 0

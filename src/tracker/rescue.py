@@ -9,6 +9,7 @@ keeps no partial file. Files are created readable by their owner only.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -48,9 +49,13 @@ def private_file(path: Path) -> None:
     os.close(fd)
 
 
-def rescue(record: RunRecord, calls: Sequence[Call], dirs: Sequence[Path]) -> Path | None:
+def rescue(
+    record: RunRecord, calls: Sequence[Call], dirs: Sequence[Path], target: str
+) -> Path | None:
     """Write ``calls`` of ``record``'s run as a JSON-lines run in the first folder of
-    ``dirs`` that takes them; the path, or ``None`` when no folder did."""
+    ``dirs`` that takes them; the path, or ``None`` when no folder did. A new file's first
+    line names the store they were meant for (``target``, its password hidden), so that
+    `tracker sync` can deliver them."""
     from tracker.store.jsonl import JsonlStore
 
     for directory in dirs:
@@ -60,6 +65,9 @@ def rescue(record: RunRecord, calls: Sequence[Call], dirs: Sequence[Path]) -> Pa
         try:
             private_dir(directory)
             private_file(path)
+            if not existed:
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"op": "target", "target": target}) + "\n")
             store = JsonlStore(directory)
             store.start_run(record, resume=True)  # resume: keep what an earlier rescue saved
             for call in calls:

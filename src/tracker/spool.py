@@ -5,7 +5,8 @@ While a backend is down (a database outage), the writer keeps its calls in memor
 each, and come back in the same order once the backend works again. The file lives in the
 first rescue folder that takes it (see `tracker.rescue.rescue_dirs`) and holds at most
 ``max_bytes``: past that, the oldest points in memory are dropped and counted. Each batch
-keeps its identity (``writer``, ``seq``), so a batch replayed twice is stored once.
+keeps its identity (``writer``, ``seq``), so a batch replayed twice is stored once. The
+first line names the run and the store (its password hidden), for `tracker.sync`.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ log = logging.getLogger("tracker")
 class Spool:
     """An append-only file of metric batches, read back from the front."""
 
-    def __init__(self, dirs: Sequence[Path], name: str, max_bytes: int) -> None:
+    def __init__(
+        self, dirs: Sequence[Path], name: str, max_bytes: int, header: dict[str, str]
+    ) -> None:
         self._dirs = list(dirs)
         self._name = name
+        self._header = json.dumps(header) + "\n"  # which run, which store: for `tracker sync`
         self._max_bytes = max_bytes
         self._file: IO[str] | None = None
         self.path: Path | None = None
@@ -107,6 +111,9 @@ class Spool:
                 private_dir(directory)
                 fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
                 self._file = os.fdopen(fd, "w", encoding="utf-8")
+                self._file.write(self._header)
+                self._file.flush()
+                self._read_at = len(self._header.encode())
             except OSError as exc:
                 log.warning("tracker: cannot spool to %s (%s)", directory, exc)
                 continue

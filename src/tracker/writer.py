@@ -307,7 +307,7 @@ class Writer:
     def _rescue(self, delivery: Delivery, calls: list[Call]) -> Path | None:
         from tracker.rescue import rescue
 
-        path = rescue(self.record, calls, self._rescue_dirs)
+        path = rescue(self.record, calls, self._rescue_dirs, delivery.uri)
         points = sum(map(points_of, calls))
         if path is None:
             log.error(

@@ -72,7 +72,8 @@ class JsonlStore:
         self._write(run_id, {"op": "summary", "summary": summary})
 
     def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
-        """Append a batch of points, one line per metric."""
+        """Append a batch of points, one line per metric, each with the batch's identity
+        (``writer``, ``seq``) so a replay into another store can apply the batch once."""
         for key, s in batch.series.items():
             self._write(
                 run_id,
@@ -82,6 +83,8 @@ class JsonlStore:
                     "steps": s.steps.tolist(),
                     "values": s.values.tolist(),
                     "times": s.times.tolist(),
+                    "writer": batch.writer,
+                    "seq": batch.seq,
                 },
             )
 

@@ -1,0 +1,111 @@
+"""The public API under arbitrary input: nothing raises into the caller, and every
+well-formed point logged afterwards is in the store."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracker import CustomTracker, TrackerSettings, open_store
+
+
+class Hostile:
+    """An object each of whose dunder methods raises ``error``."""
+
+    def __init__(self, error: type[BaseException]) -> None:
+        self._error = error
+
+    def _raise(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._error("hostile")
+
+    __float__ = __int__ = __index__ = __repr__ = __str__ = __len__ = __iter__ = _raise
+    __hash__ = _raise  # type: ignore[assignment]
+    __bool__ = __eq__ = item = numel = to_dict = model_dump = _raise  # type: ignore[assignment]
+
+    def __getattr__(self, name: str) -> Any:
+        raise self._error(f"no {name}")
+
+
+errors = st.sampled_from([ValueError, TypeError, RuntimeError, OverflowError, RecursionError])
+hostile = errors.map(Hostile)
+texts = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=20)
+scalars = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**1100), max_value=2**1100),
+    st.booleans(),
+    st.none(),
+    texts,
+    st.binary(max_size=8),
+    hostile,
+)
+values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)
+    ),
+    max_leaves=8,
+)
+keys = st.one_of(texts, st.integers(), st.none(), st.tuples(st.integers()))
+steps = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    hostile,
+    texts,
+)
+calls = st.lists(
+    st.one_of(
+        st.tuples(st.just("metrics"), st.dictionaries(keys, values, max_size=4), steps),
+        st.tuples(st.just("config"), values, st.none()),
+        st.tuples(st.just("summary"), values, st.none()),
+        st.tuples(st.just("event"), st.one_of(texts, st.none(), hostile), values),
+    ),
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    name=st.one_of(st.none(), texts),
+    tags=st.lists(texts, max_size=3),
+    hostile_calls=calls,
+)
+def test_nothing_raises_and_later_points_are_stored(
+    name: str | None, tags: list[str], hostile_calls: list[tuple[str, Any, Any]]
+) -> None:
+    """Hostile names, tags, keys, values, steps, configs, summaries and events; then 20
+    well-formed points, all of which must be read back."""
+    with tempfile.TemporaryDirectory() as folder:
+        uri = f"sqlite:///{Path(folder) / 't.db'}"
+        config = TrackerSettings(flush_interval=0.02, system_interval=0, dir=Path(folder))
+        run = CustomTracker(project="p", run_name=name, tags=tags, store=uri, settings=config)
+        run.start()
+        for kind, payload, extra in hostile_calls:
+            if kind == "metrics":
+                run.log_metrics(payload, step=extra)
+            elif kind == "config":
+                run.log_config(payload)
+            elif kind == "summary":
+                run.log_summary(payload)
+            else:
+                run.log_event(payload, extra)
+        first = run.last_step + 1
+        for i in range(20):
+            run.log_metrics({"well/formed": float(i)}, step=first + i)
+        report = run.finish()
+        assert report is not None
+        store = open_store(uri)
+        try:
+            history = store.history(run.run_id, "well/formed")
+            assert [v for _s, v, _t in history] == [float(i) for i in range(20)]
+            assert store.get_run(run.run_id).status == "finished"
+        finally:
+            store.close()
