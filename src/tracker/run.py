@@ -20,6 +20,7 @@ from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
 from tracker.store.base import Backend, RunNotFoundError, Store
 from tracker.store.registry import _factory, _scheme
+from tracker.sync import deliver_in_background
 from tracker.system.attach import SystemMetrics, samples_node
 from tracker.system.efficiency import Figures
 from tracker.values import NotAScalar, deep_merge, flatten, redact, to_json, to_scalar
@@ -194,6 +195,9 @@ class CustomTracker:
         lifecycle.register(self, handle_signals=self.settings.handle_signals)
         writer.start()
         system.start(channel.put_point)
+        uris = [uri for uri, factory in backends if not isinstance(factory, _Given)]
+        if uris and self.settings.deliver_unsent:
+            deliver_in_background(uris, rescue_dirs(self.settings.dir / "unsent"), record.run_id)
         self._system = system
         if self._initial_config:
             self.log_config(self._initial_config)

@@ -79,6 +79,11 @@ class TrackerSettings(BaseSettings):
         "is unreachable (after `max_pending` x 10 points in memory); past it the oldest "
         "points are dropped and counted.",
     )
+    deliver_unsent: bool = Field(
+        default=True,
+        description="At a run's start, deliver in the background what earlier runs of this "
+        "machine could not write to the same store (their rescue files and spools).",
+    )
     redact: bool = Field(default=True, description="Redact config keys that look like secrets.")
     system_interval: float = Field(
         default=10.0, ge=0.0, description="Seconds between system metric samples; 0 turns it off."

@@ -28,7 +28,7 @@ from typing import Any
 from tracker.records import Event, MetricBatch, RunRecord, Series
 from tracker.store.base import Backend, RunNotFoundError, Store
 
-__all__ = ["SyncReport", "copy_runs", "deliver_unsent", "unsent_files"]
+__all__ = ["SyncReport", "copy_runs", "deliver_in_background", "deliver_unsent", "unsent_files"]
 
 log = logging.getLogger("tracker")
 
@@ -173,6 +173,41 @@ def deliver_unsent(
         report.files += 1
         report.points += points
     return report
+
+
+def deliver_in_background(uris: Sequence[str], dirs: Sequence[Path], skip_run: str) -> None:
+    """Deliver, on a daemon thread, the unsent files that earlier runs left for these
+    stores (a new run's start does this: an outage's leftovers reach the store with the
+    next run of that machine). Never raises; what fails stays for the next time."""
+    import threading
+
+    from tracker.store.registry import open_backend
+    from tracker.values import redact_uri
+
+    def deliver() -> None:
+        for uri in uris:
+            files = [
+                p for p in unsent_files(dirs, {redact_uri(uri)}) if not p.name.startswith(skip_run)
+            ]
+            if not files:
+                continue
+            try:
+                backend = open_backend(uri)
+            except Exception:
+                continue  # still unreachable: next time
+            try:
+                done = deliver_unsent(files, backend)
+                if done.files:
+                    log.warning(
+                        "tracker: delivered %d points that earlier runs could not write to %s",
+                        done.points,
+                        redact_uri(uri),
+                    )
+            finally:
+                backend.close()
+
+    if any(unsent_files(dirs, {redact_uri(uri)}) for uri in uris):
+        threading.Thread(target=deliver, name="tracker-unsent", daemon=True).start()
 
 
 def _replay(path: Path, target: Backend, progress: Progress | None) -> int:

@@ -102,3 +102,25 @@ def test_unsent_files_are_delivered_once(tracker_dir: Path, tmp_path: Path, cli:
     assert cli("sync", "--to", target).code == 0
     assert len(team.history(run.run_id, "loss", raw=True)) == 100
     assert [e.kind for e in team.events(run.run_id)].count("checkpoint") == 1
+
+
+def test_the_next_run_delivers_what_an_outage_left(tracker_dir: Path, tmp_path: Path) -> None:
+    """A run whose store was unreachable leaves a rescue file; the next run of this
+    machine on that store delivers it in the background."""
+    blocked = tmp_path / "team"
+    blocked.write_text("not a folder yet")
+    target = f"sqlite:///{blocked}/team.db"
+    settings = TrackerSettings(finish_timeout=0.5)
+    with CustomTracker(project="p", run_name="offline", store=target, settings=settings) as first:
+        for step in range(50):
+            first.log_metrics({"loss": float(step)}, step=step)
+    assert list((tracker_dir / "unsent").glob("*.jsonl"))
+    blocked.unlink()
+    with CustomTracker(project="p", run_name="online", store=target):
+        deadline = time.monotonic() + 60
+        while list((tracker_dir / "unsent").glob("*.jsonl")):
+            assert time.monotonic() < deadline, "the rescue file was never delivered"
+            time.sleep(0.1)
+    team = open_store(target)
+    assert {r.name for r in team.runs()} == {"offline", "online"}
+    assert len(team.history(first.run_id, "loss")) == 50
