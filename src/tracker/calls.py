@@ -21,6 +21,7 @@ __all__ = [
     "LogEvent",
     "LogMetrics",
     "LogSummary",
+    "LogTable",
     "Point",
     "StartRun",
 ]
@@ -86,6 +87,19 @@ class LogMetrics:
 
 
 @dataclass(slots=True)
+class LogTable:
+    """Store a table's rows at a step (as the run hands them; the writer cleans them)."""
+
+    key: str
+    step: int
+    rows: list[Any]
+
+    def apply(self, backend: Backend, run_id: str) -> None:
+        """Send to ``backend``."""
+        backend.log_table(run_id, self.key, self.step, self.rows)
+
+
+@dataclass(slots=True)
 class FinishRun:
     """Record the run's end."""
 
@@ -98,7 +112,7 @@ class FinishRun:
         backend.finish_run(run_id, self.status, self.ended_at, self.error)
 
 
-Call = StartRun | LogConfig | LogSummary | LogEvent | LogMetrics | FinishRun
+Call = StartRun | LogConfig | LogSummary | LogEvent | LogMetrics | LogTable | FinishRun
 """Every call a backend receives, in the order the run made them."""
 
 
@@ -119,6 +133,8 @@ def describe(call: Call) -> str:
         data = call.config if isinstance(call, LogConfig) else call.summary
         name = "log_config" if isinstance(call, LogConfig) else "log_summary"
         return f"{name} (keys {', '.join(sorted(data)[:5])})"
+    if isinstance(call, LogTable):
+        return f"log_table ({call.key!r}, step {call.step}, {len(call.rows)} rows)"
     if isinstance(call, StartRun):
         return "start_run"
     return f"finish_run ({call.status})"

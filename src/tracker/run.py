@@ -6,12 +6,12 @@ import enum
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict
 
 from tracker import lifecycle
-from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, StartRun
+from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
 from tracker.ids import new_run_id, new_run_name
@@ -422,7 +422,7 @@ class CustomTracker:
             self._warned_keys.add(key)
             log.warning("tracker: metric %s: %s (warned once per metric)", key, why)
 
-    def _put(self, call: LogConfig | LogSummary | LogEvent) -> None:
+    def _put(self, call: LogConfig | LogSummary | LogEvent | LogTable) -> None:
         channel = self._channel
         if channel is not None:
             channel.put(call)
@@ -478,6 +478,35 @@ class CustomTracker:
             step = self._as_step(step)
         name = kind if isinstance(kind, str) and kind else _safe_repr(kind)
         self._put(LogEvent(Event(name, time.time(), step, data)))
+
+    def log_table(
+        self, key: str, rows: Iterable[Mapping[str, Any]], step: int | None = None
+    ) -> None:
+        """Record rows of text and numbers as the table ``key`` at ``step`` (default: the
+        last step logged): completions, generations, samples. One step's rows replace
+        that step's earlier rows; other steps keep theirs. Only copies the rows here;
+        the writer converts them (`tracker.tables`). Nothing raises.
+        """
+        if not self._ready():
+            return
+        try:
+            name = clean_text(key if type(key) is str else str(key)).strip("/")
+            copied = [dict(row) if isinstance(row, Mapping) else row for row in rows]
+        except Exception as exc:
+            log.warning("tracker: log_table skipped: reading its rows raised %s", type(exc).__name__)
+            return
+        if not name:
+            log.warning("tracker: log_table needs a name, such as 'eval/generations'; skipped")
+            return
+        if step is None:
+            step = max(0, self.last_step)
+        elif type(step) is not int or not _MIN_STEP <= step <= _MAX_STEP:
+            step = self._as_step(step)
+        self._put(LogTable(name, step, copied))
+
+    def log_text(self, key: str, text: str, step: int | None = None) -> None:
+        """Record one text as the table ``key`` of one row and one column, ``text``."""
+        self.log_table(key, [{"text": text}], step)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything logged so far is written (for tests and notebooks)."""

@@ -9,8 +9,8 @@ queued.
 
 Every ``flush_interval`` seconds the writer drains the channel, groups points into one
 numbered `LogMetrics` batch per flush, adds the derived efficiency figures once
-(`tracker.system.efficiency`), merges consecutive summaries, and hands every backend its
-calls (`tracker.delivery`). Whatever a backend or a batch raises, the thread goes on.
+(`tracker.system.efficiency`), cleans tables' rows once (`tracker.tables`), merges a
+flush's summaries into one, and hands every backend its calls (`tracker.delivery`). Whatever a backend or a batch raises, the thread goes on.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tracker.calls import Call, LogMetrics, LogSummary, Point, points_of
+from tracker.calls import Call, LogMetrics, LogSummary, LogTable, Point, points_of
 from tracker.delivery import Delivery
 from tracker.records import MetricBatch, RunRecord, Series
 from tracker.store.base import Backend
 from tracker.system.efficiency import Figures
+from tracker.tables import clean_rows
 from tracker.values import deep_merge
 
 __all__ = ["HIGH_WATER", "STALL_S", "WAKE_AT", "Channel", "WriteReport", "Writer", "group"]
@@ -165,12 +167,15 @@ class Writer:
         spool_bytes: int,
         rescue_dirs: Sequence[Path],
         figures: Figures | None = None,
+        redact: Callable[[Any], Any] | None = None,
     ) -> None:
         self.record = record
         self.channel = Channel(max_pending)
         self._id = secrets.token_hex(8)
         self._seq = 0
         self._figures = figures
+        self._redact = redact
+        self._warned_tables: set[str] = set()
         self._rescue_dirs = list(rescue_dirs)
         self._deliveries = [
             Delivery(
@@ -235,8 +240,7 @@ class Writer:
             calls.append(self._batch(points))
         if summary is not None:
             calls.append(LogSummary(summary))
-        if self._figures is not None:
-            calls = [self._with_figures(call) for call in calls]
+        calls = [self._prepare(call) for call in calls]
         now = time.time()
         heartbeat = now - self._last_heartbeat >= self._heartbeat_interval
         if heartbeat:
@@ -259,20 +263,32 @@ class Writer:
         batch.writer, batch.seq = self._id, self._seq
         return LogMetrics(batch)
 
-    def _with_figures(self, call: Call) -> Call:
+    def _prepare(self, call: Call) -> Call:
+        """What the backends get of ``call``, made once for all of them: metric batches
+        and summaries with the derived figures, tables' rows cleaned and redacted."""
         figures = self._figures
-        assert figures is not None
-        if isinstance(call, LogMetrics):
+        if isinstance(call, LogMetrics) and figures is not None:
             derived = figures.metrics(call.batch)
             if derived:
                 batch = call.batch
                 return LogMetrics(
                     MetricBatch({**batch.series, **derived}, writer=batch.writer, seq=batch.seq)
                 )
-        elif isinstance(call, LogSummary):
+        elif isinstance(call, LogSummary) and figures is not None:
             extra = figures.summary(call.summary)
             if extra:
                 return LogSummary({**call.summary, **extra})
+        elif isinstance(call, LogTable):
+            rows, skipped = clean_rows(call.rows, self._redact)
+            if skipped and call.key not in self._warned_tables:
+                self._warned_tables.add(call.key)
+                log.warning(
+                    "tracker: table %s: %d entries that are not rows (mappings) skipped "
+                    "(warned once per table)",
+                    call.key,
+                    skipped,
+                )
+            return LogTable(call.key, call.step, rows)
         return call
 
     def close(self, timeout: float) -> WriteReport:

@@ -1,0 +1,97 @@
+"""Tables: rows of text and numbers logged at a step (completions, generations, samples).
+
+`CustomTracker.log_table` only copies the rows on the training thread; the writer thread
+makes them what every store holds, by these rules, in order (`clean_rows`):
+
+* rows are mappings; anything else in the list is skipped (counted in one warning);
+* column names are text (other keys by their ``str()``, cleaned as metric keys are); a
+  column named ``step`` is renamed ``step_`` (``step`` is the step the row was logged at);
+* values that are ``None``, ``bool``, ``int`` (within int64; larger ones as their digits),
+  ``float`` or ``str`` are kept; anything else becomes its JSON text (`tracker.values`'
+  rules: a chat message list is its JSON); NaN and ±inf stay floats;
+* a text longer than `MAX_TEXT` characters is cut there, ending in ``… [N more
+  characters]``; secrets are redacted in texts as everywhere (`tracker.values.redact`).
+
+A table's rows are stored per step: logging the same key at another step adds rows, at
+the same step replaces that step's rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tracker.values import clean_text, to_json
+
+__all__ = ["MAX_ROWS", "MAX_TEXT", "Cell", "Row", "clean_rows"]
+
+MAX_TEXT = 262_144
+"""Characters of one cell kept whole (a long completion is ~10,000)."""
+MAX_ROWS = 100_000
+"""Rows of one table at one step kept (more are dropped with a warning)."""
+
+Cell = str | int | float | bool | None
+Row = dict[str, Cell]
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def clean_rows(rows: list[Any], redact: Callable[[Any], Any] | None) -> tuple[list[Row], int]:
+    """Rows as stores hold them, and how many entries were skipped (not mappings)."""
+    out: list[Row] = []
+    skipped = 0
+    for row in rows[:MAX_ROWS]:
+        if not isinstance(row, Mapping):
+            skipped += 1
+            continue
+        try:
+            out.append(_row(row, redact))
+        except Exception:  # a hostile mapping: the row is skipped, never the run
+            skipped += 1
+    return out, skipped + max(0, len(rows) - MAX_ROWS)
+
+
+def _row(row: Mapping[Any, Any], redact: Callable[[Any], Any] | None) -> Row:
+    clean: Row = {}
+    for key, value in row.items():
+        name = key if type(key) is str else _text(key)
+        name = clean_text(name)
+        if name == "step":
+            name = "step_"
+        clean[name] = _cell(value)
+    if redact is not None:
+        clean = redact(clean)
+    return clean
+
+
+def _cell(value: Any) -> Cell:
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return value if _INT64[0] <= value <= _INT64[1] else str(value)  # type: ignore[no-any-return]
+    if kind is str:
+        return _cut(clean_text(value))
+    converted = to_json(value)
+    if converted is None or isinstance(converted, bool | float):
+        return converted  # type: ignore[no-any-return]
+    if isinstance(converted, int):
+        return _cell(converted)
+    if isinstance(converted, str):
+        return _cut(converted)
+    return _cut(json.dumps(converted, ensure_ascii=False, allow_nan=True))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return f"{text[:MAX_TEXT]}… [{len(text) - MAX_TEXT} more characters]"
+
+
+def _text(key: Any) -> str:
+    try:
+        text = str(key)
+    except Exception:
+        return f"<{type(key).__name__}>"
+    return text if isinstance(text, str) else f"<{type(key).__name__}>"
