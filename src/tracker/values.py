@@ -520,7 +520,7 @@ class Redactor:
     records through it; a disabled one (``TRACKER_REDACT=0``) returns everything as given.
     """
 
-    keys: tuple[re.Pattern[str], ...] = ()  # more credential names, searched in key names
+    keys: tuple[re.Pattern[str], ...] = ()  # more credential names (searched as is_secret_key)
     patterns: tuple[re.Pattern[str], ...] = ()  # more value shapes, searched in strings
     enabled: bool = True
 
@@ -534,13 +534,14 @@ class Redactor:
         )
 
     def is_secret_key(self, key: str) -> bool:
-        """Whether a key (``hub_token``, ``wandb.key``) names a credential."""
+        """Whether a key (``hub_token``, ``wandb.key``) names a credential: its name,
+        lowered and with ``-`` read as ``_``, matches a built-in rule or a user's pattern."""
         name = key.lower().replace("-", "_")
         return (
             name in _SECRET_NAMES
             or _SECRET_PART.search(name) is not None
             or (name.endswith(("token", "key")) and _SECRET_SUFFIX.search(name) is not None)
-            or (self.keys != () and any(p.search(key) for p in self.keys))
+            or (self.keys != () and any(p.search(name) for p in self.keys))
         )
 
     def redact(self, value: Any) -> Any:
