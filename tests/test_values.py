@@ -609,33 +609,26 @@ def test_uri_passwords_are_masked_for_log_lines() -> None:
 
 def test_dict_valued_and_nested_secret_keys_are_replaced_whole() -> None:
     """auth_token: {...}, credentials: {...} and wandb: {key: ...} go; tokenizer names stay."""
-    config = {
+    kept = {
+        "use_auth_token": True,
+        "hub_token": None,
+        "pad_token": "<pad>",
+        "eos_token": "</s>",
+        "max_new_tokens": 512,
+        "num_input_tokens_seen": 1000,
+        "pin": 1234,
+    }
+    secret = {
         "auth_token": {"value": "s3cr3t"},
         "credentials": {"user": "u", "password": "p"},
-        "wandb": {"key": "w4ndb", "project": "p"},
         "api_keys": ["a", "b"],
-        "use_auth_token": True,
-        "hub_token": None,
-        "pad_token": "<pad>",
-        "eos_token": "</s>",
-        "max_new_tokens": 512,
-        "num_input_tokens_seen": 1000,
-        "pin": 1234,
         "passphrase": 1234,
     }
-    assert redact(config) == {
-        "auth_token": REDACTED,
-        "credentials": REDACTED,
+    out = redact({**kept, **secret, "wandb": {"key": "w4ndb", "project": "p"}})
+    assert out == {
+        **kept,
+        **dict.fromkeys(secret, REDACTED),
         "wandb": {"key": REDACTED, "project": "p"},
-        "api_keys": REDACTED,
-        "use_auth_token": True,
-        "hub_token": None,
-        "pad_token": "<pad>",
-        "eos_token": "</s>",
-        "max_new_tokens": 512,
-        "num_input_tokens_seen": 1000,
-        "pin": 1234,
-        "passphrase": REDACTED,
     }
 
 
@@ -818,3 +811,15 @@ def test_to_json_and_redact_of_anything_dump_to_utf8_json(value: Any) -> None:
     for clean in (out, redact(out)):
         json.dumps(clean, allow_nan=True).encode("utf-8")
     redact_text(json.dumps(out, allow_nan=True))
+
+
+@settings(deadline=None)
+@given(
+    st.text(alphabet=st.characters(codec=None)), st.sampled_from([s for s, _ in SHAPES.values()])
+)
+def test_redact_text_of_any_text_is_text_and_redacting_twice_changes_nothing(
+    text: str, secret: str
+) -> None:
+    """Any string (surrogates too) is redacted without error, and redaction is idempotent."""
+    once = redact_text(text + secret + text)
+    assert redact_text(once) == once
