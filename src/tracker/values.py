@@ -56,24 +56,28 @@ Config values (`to_json`): a faithful JSON-compatible copy by these rules, in or
 Secrets (`Redactor`; `redact`, `redact_text`, `redact_uri`, `redact_argv` apply the
 built-in rules), on by default (``TRACKER_REDACT``):
 
-* by key name (`is_secret_key`): a set value (not ``None``, a bool, or empty) under a key
-  that names a credential is replaced whole by ``***REDACTED***``, a dict or list as
+* by key name (`is_secret_key`, on the key lowered with ``-`` read as ``_``, and on
+  ``parent.key`` for a nested one): a set value (not ``None``, a bool, or empty) under a
+  key that names a credential is replaced whole by ``***REDACTED***``, a dict or list as
   well. Credential names contain ``password``, ``passwd``, ``passphrase``, ``secret``,
-  ``credential``, ``authorization``, ``cookie``, ``api_key``, ``access_key``,
-  ``private_key``, ``connection_string``; or are ``token``, ``auth``, ``dsn``, a
-  ``*_token`` of a hub, access, auth, api, bearer, refresh, session, id, oauth or
-  provider kind (``hub_token``, ``hf_token``, ``wandb_token``, ...), or a ``*_key`` /
-  ``*.key`` of a provider (``wandb.key``, ``openai_key``, ``ssh_key``). Tokenizer
-  settings (``pad_token``, ``eos_token``, ``max_new_tokens``) are not secrets.
-* by value shape, inside any string: Hugging Face ``hf_...``, OpenAI and Anthropic
-  ``sk-...``, GitHub ``ghp_``/``gho_``/``ghu_``/``ghs_``/``ghr_``/``github_pat_``, GitLab
-  ``glpat-``, Slack ``xox?-``, Google ``AIza...``, AWS access key ids ``AKIA...`` and
-  ``ASIA...``, JWTs, PEM private keys and ``Bearer ...`` credentials become
-  ``***REDACTED***``; the password of a URI becomes ``***``
-  (``postgresql://user:***@host``); the value of ``name=value`` or ``name: value`` whose
-  name is a credential name (``password=...``, ``?token=...``) becomes ``***REDACTED***``.
-* on a command line, the value after a flag that names a credential (``--hub_token X``),
-  and ``--flag=VALUE`` and ``name=VALUE`` arguments, too.
+  ``credential``, ``authorization``, ``cookie``, ``webhook``, ``api_key``,
+  ``access_key``, ``private_key``, ``connection_string``; or are ``token``, ``auth``,
+  ``dsn``; or end in ``token`` after a hub, access, auth, api, bearer, refresh, session,
+  id, oauth or provider name (``hub_token``, ``hf_token``, ``wandb_token``, ...), or in
+  ``key`` after a provider or key kind (``wandb.key``, ``openai_key``, ``ssh_key``).
+  Tokenizer settings (``pad_token``, ``eos_token``, ``max_new_tokens``) are not secrets.
+  A key that is itself a secret's shape is redacted as text.
+* by value shape, inside any string, the secret part after the provider's prefix becomes
+  ``***REDACTED***`` (``hf_***REDACTED***``): Hugging Face ``hf_``, OpenAI and Anthropic
+  ``sk-``, GitHub ``ghp_``/``gho_``/``ghu_``/``ghs_``/``ghr_``/``github_pat_``, GitLab
+  ``glpat-``, Slack ``xox?-``, Google ``AIza``, AWS access key ids ``AKIA``/``ASIA``,
+  JWTs ``eyJ``, the body of PEM private keys, ``Bearer`` credentials; the value of
+  ``name=value`` or ``name: value`` whose name is a credential name (``password=...``,
+  ``?token=...``, ``"api_key": "..."``). The password of a URI becomes ``***``
+  (``postgresql://user:***@host``). Redacting twice changes nothing.
+* on a command line (`Redactor.redact_argv`), the value after a flag that names a
+  credential (``--hub_token X``), and the value of ``--flag=VALUE`` and ``name=VALUE``
+  arguments, too; value shapes anywhere.
 * users add key names (``TRACKER_REDACT_KEYS``) and value patterns
   (``TRACKER_REDACT_PATTERNS``), regular expressions.
 """
