@@ -250,9 +250,15 @@ def _json_key(key: Any) -> str:
     return _unrepresentable(key) if text is None else text
 
 
+_SCALAR_TYPES = frozenset({float, int, bool, str, type(None)})
+
+
 def _is_mapping(value: Any) -> bool:
-    if type(value) is dict:
+    kind = type(value)
+    if kind is dict:
         return True
+    if kind in _SCALAR_TYPES:  # the usual metric values: no isinstance() of an ABC
+        return False
     try:
         return isinstance(value, Mapping)
     except Exception:
@@ -284,7 +290,8 @@ def flatten_metrics(metrics: Mapping[Any, Any]) -> tuple[dict[str, Any], list[Ke
             why = f"reading the mapping raised {_type_name(exc)}; its other entries are skipped"
             problems.append(KeyProblem(prefix.strip("/") or "<metrics>", why))
             continue
-        text = _key_text(key)
+        plain = type(key) is str and key.isascii() and "\x00" not in key  # clean_text's, inline
+        text = key if plain else _key_text(key)
         if text is None:
             why = f"a key of type {_type_name(key)} has no text (its str() failed); skipped"
             problems.append(KeyProblem(f"{prefix}<{_type_name(key)}>", why))
@@ -369,13 +376,13 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
         return value
     if kind is int:
         return value if value in _INT64 else _int_text(value)
+    if kind is dict or kind is list:  # the common containers skip the checks below
+        return _container(value, seen, depth)
     if isinstance(value, enum.Enum):
         return _to_json(value.value, seen, depth)
     for base, plain in _PLAIN_COPIES:  # subclasses: plain copies, not their own methods
         if isinstance(value, base):
             return _convert(plain(value), seen, depth)
-    if depth >= _MAX_DEPTH:
-        return "<too deep>"
     if isinstance(value, PurePath | uuid.UUID):
         return _text(str(value))
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
@@ -384,6 +391,13 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
         return f"<{len(value)} bytes>"
     if isinstance(value, type):
         return _qualified_name(value) or _unrepresentable(value)
+    return _container(value, seen, depth)
+
+
+def _container(value: Any, seen: set[int], depth: int) -> Any:
+    """A value that may hold others, by the depth and cycle rules first."""
+    if depth >= _MAX_DEPTH:
+        return "<too deep>"
     marker = id(value)
     if marker in seen:
         return "<cycle>"
@@ -395,7 +409,7 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
 
 
 def _container_to_json(value: Any, seen: set[int], depth: int) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return {_json_key(k): _to_json(v, seen, depth) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_to_json(v, seen, depth) for v in value]
