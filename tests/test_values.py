@@ -686,9 +686,12 @@ def test_users_add_key_names_and_value_patterns_through_settings() -> None:
 
 
 def test_a_bad_user_pattern_is_refused_with_its_reason() -> None:
-    """A pattern that is not a regular expression fails at settings time, naming it."""
+    """A pattern that is not a regular expression, or matches empty text (it would redact
+    everything), fails at settings time, naming it."""
     with pytest.raises(ValidationError, match="'acme-\\[' is not a regular expression"):
         TrackerSettings(redact_patterns=["acme-["])
+    with pytest.raises(ValidationError, match="'x\\*' matches empty text"):
+        TrackerSettings(redact_keys=["x*"])
 
 
 def test_a_disabled_redactor_keeps_everything() -> None:

@@ -136,9 +136,11 @@ class TrackerSettings(BaseSettings):
     def _regexes(cls, value: list[str]) -> list[str]:
         for pattern in value:
             try:
-                re.compile(pattern)
+                compiled = re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+            if compiled.fullmatch(""):
+                raise ValueError(f"{pattern!r} matches empty text, so it would redact everything")
         return value
 
     @property
