@@ -222,11 +222,9 @@ def test_to_scalar_returns_a_float_or_says_why(value: Any) -> None:
 
 def test_flatten_joins_nested_keys_with_slash() -> None:
     """Nested metric dicts flatten to slash-separated names."""
-    assert dict(flatten({"eval": {"loss": 1, "acc": {"top1": 2}}, "x": 3})) == {
-        "eval/loss": 1,
-        "eval/acc/top1": 2,
-        "x": 3,
-    }
+    flat, problems = flatten_metrics({"eval": {"loss": 1, "acc": {"top1": 2}}, "x": 3})
+    assert flat == {"eval/loss": 1, "eval/acc/top1": 2, "x": 3} and problems == []
+    assert list(flatten({"eval": {"loss": 1}})) == [("eval/loss", 1)]  # as run.py reads it
 
 
 # -- text ----------------------------------------------------------------------------------
