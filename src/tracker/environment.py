@@ -1,4 +1,10 @@
-"""Facts about where a run runs, captured once when it starts."""
+"""Facts about where a run runs, captured once when it starts.
+
+What is captured is made storable and redacted (`tracker.values`): the command line by
+`Redactor.redact_argv` (``--hub_token X``, ``--api-key=Y``), every other string by
+`Redactor.redact`, and text no store can hold (a lone surrogate of a non-UTF-8 argument
+or path) by `to_json`'s rules.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.distributed import ProcessInfo
+from tracker.values import Redactor, to_json
 
 __all__ = ["FRAMEWORK_PACKAGES", "capture", "package_versions"]
 
@@ -84,23 +91,30 @@ def _user() -> str | None:
         return None
 
 
-def capture(process: ProcessInfo) -> dict[str, Any]:
-    """Host, process, Python, package versions, git state, command line and ranks."""
+def capture(process: ProcessInfo, redactor: Redactor | None = None) -> dict[str, Any]:
+    """Host, process, Python, package versions, git state, command line and ranks.
+
+    Secrets are redacted by ``redactor`` (the built-in rules when it is None).
+    """
+    redactor = redactor or Redactor()
     cwd = Path.cwd()
-    return {
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "user": _user(),
-        "python": platform.python_version(),
-        "python_executable": sys.executable,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "command": [sys.executable, *sys.argv],
-        "cwd": str(cwd),
-        "packages": package_versions(),
-        "git": git_state(cwd),
-        "rank": process.rank,
-        "local_rank": process.local_rank,
-        "world_size": process.world_size,
-        "local_world_size": process.local_world_size,
-    }
+    found: dict[str, Any] = to_json(
+        {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "user": _user(),
+            "python": platform.python_version(),
+            "python_executable": sys.executable,
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "command": [sys.executable, *redactor.redact_argv(sys.argv)],
+            "cwd": str(cwd),
+            "packages": package_versions(),
+            "git": git_state(cwd),
+            "rank": process.rank,
+            "local_rank": process.local_rank,
+            "world_size": process.world_size,
+            "local_world_size": process.local_world_size,
+        }
+    )
+    return redactor.redact(found)  # type: ignore[no-any-return]  # a dict in, a dict out

@@ -8,6 +8,7 @@ here too, under their usual names, so that no other module touches ``os.environ`
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,7 +85,18 @@ class TrackerSettings(BaseSettings):
         description="At a run's start, deliver in the background what earlier runs of this "
         "machine could not write to the same store (their rescue files and spools).",
     )
-    redact: bool = Field(default=True, description="Redact config keys that look like secrets.")
+    redact: bool = Field(
+        default=True, description="Redact secrets in everything a run records (docs/values.md)."
+    )
+    redact_keys: list[str] = Field(
+        default_factory=list,
+        description='More key names to redact: regular expressions, a JSON list (`["^my_pass$"]`).',
+    )
+    redact_patterns: list[str] = Field(
+        default_factory=list,
+        description="More secret shapes to redact in text, regular expressions as a JSON list: "
+        '`["acme-[0-9a-f]{32}"]`.',
+    )
     system_interval: float = Field(
         default=10.0, ge=0.0, description="Seconds between system metric samples; 0 turns it off."
     )
@@ -130,6 +142,18 @@ class TrackerSettings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("redact_keys", "redact_patterns")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+            if compiled.fullmatch(""):
+                raise ValueError(f"{pattern!r} matches empty text, so it would redact everything")
+        return value
 
     @property
     def store_uris(self) -> list[str]:
