@@ -23,7 +23,15 @@ from tracker.store.registry import _factory, _scheme
 from tracker.sync import deliver_in_background
 from tracker.system.attach import SystemMetrics, samples_node
 from tracker.system.efficiency import Figures
-from tracker.values import NotAScalar, deep_merge, flatten, redact, to_json, to_scalar
+from tracker.values import (
+    NotAScalar,
+    Redactor,
+    clean_text,
+    deep_merge,
+    flatten_metrics,
+    to_json,
+    to_scalar,
+)
 from tracker.writer import Channel, Writer, WriteReport
 
 __all__ = ["CustomTracker"]
@@ -87,10 +95,15 @@ class CustomTracker:
         settings: TrackerSettings | None = None,
     ) -> None:
         self.settings = settings or TrackerSettings()
-        self.project = project or self.settings.project
-        self.name = run_name or self.settings.run_name
-        self._run_id = run_id or self.settings.run_id
-        self.tags = list(tags if tags is not None else self.settings.tags)
+        self._redactor = Redactor.from_settings(self.settings)
+        self.project = _text_or(project or self.settings.project, "default")
+        name = run_name or self.settings.run_name
+        self.name = _text_or(name, None) if name is not None else None
+        given_id = run_id or self.settings.run_id
+        self._run_id = None if given_id is None else _text_or(given_id, None)
+        self.tags = [
+            clean_text(tag) for tag in _texts(tags if tags is not None else self.settings.tags)
+        ]
         self.framework = framework
         self.process: ProcessInfo = process_info(self.settings)
         if resume not in ("allow", "must", "never"):
@@ -165,7 +178,7 @@ class CustomTracker:
             project=self.project,
             name=self.name,
             tags=sorted(set(self.tags)),
-            environment=capture(self.process),
+            environment=capture(self.process, self._redactor),
             framework=self.framework,
             started_at=now,
             heartbeat_at=now,
@@ -184,6 +197,7 @@ class CustomTracker:
             spool_bytes=self.settings.spool_max_mb * 2**20,
             rescue_dirs=rescue_dirs(self.settings.dir / "unsent"),
             figures=Figures(self.process.world_size, system.device_name),
+            redact=self._redactor.redact,
         )
         channel = writer.channel
         channel.put(StartRun(record, resume=resuming))
@@ -282,6 +296,7 @@ class CustomTracker:
         dropped = channel.dropped_calls
         if dropped:
             channel.put(LogSummary({"tracker/dropped_calls": dropped}))
+        error = None if error is None else self._redactor.redact_text(clean_text(error))
         channel.put(FinishRun(status, time.time(), error))
         report = writer.close(self.settings.finish_timeout)
         report.dropped_points += dropped
@@ -396,13 +411,14 @@ class CustomTracker:
         return number
 
     def _clean(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+        """The slow path: flatten and convert by `tracker.values`' rules, one warning per
+        key for what is skipped or overwritten; strings go to the summary."""
+        flat, problems = flatten_metrics(metrics)
+        for problem in problems:
+            self._warn_once(problem.key, problem.why)
         clean: dict[str, float] = {}
         strings: dict[str, str] = {}
-        for raw_key, value in flatten(metrics):
-            key = str(raw_key).strip("/")
-            if not key:
-                self._warn_once(repr(raw_key), "an empty metric name is not allowed")
-                continue
+        for key, value in flat.items():
             try:
                 clean[key] = to_scalar(value)
             except NotAScalar as why:
@@ -454,9 +470,7 @@ class CustomTracker:
         """``given`` as clean, redacted JSON; ``None`` (and one warning) if it is not a
         mapping or cannot be converted."""
         try:
-            clean = to_json(given)
-            if self.settings.redact:
-                clean = redact(clean)
+            clean = self._redactor.redact(to_json(given))
         except Exception as exc:
             log.warning("tracker: %s skipped: converting it raised %s", what, type(exc).__name__)
             return None
@@ -476,7 +490,8 @@ class CustomTracker:
             return
         if step is not None and (type(step) is not int or not _MIN_STEP <= step <= _MAX_STEP):
             step = self._as_step(step)
-        name = kind if isinstance(kind, str) and kind else _safe_repr(kind)
+        name = _text_or(kind, None) if isinstance(kind, str) else None
+        name = name or _safe_repr(kind)
         self._put(LogEvent(Event(name, time.time(), step, data)))
 
     def log_table(
@@ -493,7 +508,9 @@ class CustomTracker:
             name = clean_text(key if type(key) is str else str(key)).strip("/")
             copied = [dict(row) if isinstance(row, Mapping) else row for row in rows]
         except Exception as exc:
-            log.warning("tracker: log_table skipped: reading its rows raised %s", type(exc).__name__)
+            log.warning(
+                "tracker: log_table skipped: reading its rows raised %s", type(exc).__name__
+            )
             return
         if not name:
             log.warning("tracker: log_table needs a name, such as 'eval/generations'; skipped")
@@ -514,6 +531,25 @@ class CustomTracker:
         if writer is None:
             return
         writer.channel.sync(timeout)
+
+
+def _text_or(value: Any, default: str | None) -> Any:
+    """``value`` as text every store can hold (its ``str()`` for other types); ``default``
+    when that fails or is empty."""
+    try:
+        text = clean_text(value if type(value) is str else str(value)).strip()
+    except Exception:
+        return default
+    return text or default
+
+
+def _texts(values: Any) -> list[str]:
+    """Tags as texts; a tag that cannot be read as text is left out."""
+    try:
+        items = [values] if isinstance(values, str) else list(values)
+    except Exception:
+        return []
+    return [t for t in (_text_or(v, None) for v in items) if t]
 
 
 def _safe_repr(value: Any) -> str:

@@ -70,12 +70,12 @@ def _cell(value: Any) -> Cell:
     if value is None or kind is bool or kind is float:
         return value  # type: ignore[no-any-return]
     if kind is int:
-        return value if _INT64[0] <= value <= _INT64[1] else str(value)  # type: ignore[no-any-return]
+        return value if _INT64[0] <= value <= _INT64[1] else str(value)
     if kind is str:
         return _cut(clean_text(value))
     converted = to_json(value)
     if converted is None or isinstance(converted, bool | float):
-        return converted  # type: ignore[no-any-return]
+        return converted
     if isinstance(converted, int):
         return _cell(converted)
     if isinstance(converted, str):

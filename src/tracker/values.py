@@ -105,7 +105,6 @@ __all__ = [
     "Redactor",
     "clean_text",
     "deep_merge",
-    "flatten",
     "flatten_metrics",
     "is_secret_key",
     "redact",
@@ -325,12 +324,6 @@ def _push(
         problems.append(KeyProblem(prefix.strip("/") or "<metrics>", why))
         return
     stack.append((prefix, entries))
-
-
-def flatten(metrics: Mapping[Any, Any]) -> Iterator[tuple[str, Any]]:
-    """Yield the ``(name, value)`` entries of `flatten_metrics`, without its problems."""
-    flat, _ = flatten_metrics(metrics)
-    yield from flat.items()
 
 
 # -- config values -------------------------------------------------------------------------

@@ -10,7 +10,8 @@ queued.
 Every ``flush_interval`` seconds the writer drains the channel, groups points into one
 numbered `LogMetrics` batch per flush, adds the derived efficiency figures once
 (`tracker.system.efficiency`), cleans tables' rows once (`tracker.tables`), merges a
-flush's summaries into one, and hands every backend its calls (`tracker.delivery`). Whatever a backend or a batch raises, the thread goes on.
+flush's summaries into one, and hands every backend its calls (`tracker.delivery`).
+Whatever a backend or a batch raises, the thread goes on.
 """
 
 from __future__ import annotations
