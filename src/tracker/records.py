@@ -120,9 +120,16 @@ class Series:
 
 @dataclass(slots=True)
 class MetricBatch:
-    """The metric points a writer hands to a backend at once, grouped by key."""
+    """The metric points a writer hands to a backend at once, grouped by key.
+
+    ``writer`` (a random hex id of one writer instance) and ``seq`` (1, 2, 3... per
+    writer; a retried batch keeps its number) identify the batch, so that a store can
+    apply it at most once. ``seq`` 0 is a batch without identity.
+    """
 
     series: dict[str, Series] = field(default_factory=dict)
+    writer: str = ""
+    seq: int = 0
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.series.values())

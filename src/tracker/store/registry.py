@@ -18,7 +18,15 @@ from typing import Any, cast
 
 from tracker.store.base import Backend, Store, StoreError
 
-__all__ = ["open_backend", "open_store", "register_backend", "registered_schemes"]
+__all__ = [
+    "BackendFactory",
+    "open_backend",
+    "open_store",
+    "register_backend",
+    "registered_schemes",
+    "resolve_backend",
+    "uri_scheme",
+]
 
 BackendFactory = Callable[[str], Backend]
 
@@ -27,6 +35,8 @@ _BUILTIN = {
     "sqlite": "tracker.store.sqlite:SqliteStore",
     "jsonl": "tracker.store.jsonl:JsonlStore",
     "memory": "tracker.store.memory:MemoryStore",
+    "postgresql": "tracker.store.postgres:PostgresStore",
+    "postgres": "tracker.store.postgres:PostgresStore",
 }
 _registry: dict[str, BackendFactory] = {}
 
@@ -48,11 +58,23 @@ def _as_factory(target: Any) -> BackendFactory:
     return cast(BackendFactory, from_uri if callable(from_uri) else target)
 
 
-def _scheme(uri: str) -> str:
+def uri_scheme(uri: str) -> str:
+    """The scheme that picks ``uri``'s backend: ``sqlite`` for a plain path, and
+    ``postgresql`` for ``postgresql+psycopg://...`` (a driver suffix is dropped)."""
     scheme, sep, _ = uri.partition("://")
     if not sep:
         return "sqlite"  # a plain path is an SQLite file
     return scheme.lower().split("+", 1)[0]
+
+
+def resolve_backend(uri: str) -> BackendFactory:
+    """What opens ``uri`` (called with the URI), without opening it: a registered
+    factory, a built-in store or an installed plugin. A scheme nobody serves raises
+    `StoreError` listing the known ones."""
+    return _factory(uri_scheme(uri))
+
+
+_scheme = uri_scheme  # the names run.py imports
 
 
 def _factory(scheme: str) -> BackendFactory:
@@ -77,7 +99,7 @@ def _factory(scheme: str) -> BackendFactory:
 
 def open_backend(uri: str) -> Backend:
     """Open the backend a URI names (``sqlite:///f.db``, ``jsonl:///dir``, a plain path...)."""
-    return _factory(_scheme(uri))(uri)
+    return resolve_backend(uri)(uri)
 
 
 def open_store(uri: str | None = None) -> Store:
