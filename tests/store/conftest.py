@@ -13,16 +13,17 @@ if _TESTS not in sys.path:
 
 from pg_server import PostgresServer, pg  # noqa: E402, F401  (pg: the session's server)
 
-BUILT_IN = ["sqlite", "jsonl", "memory", "postgres"]
+BUILT_IN = ["sqlite", "jsonl", "memory", "postgres", "pgbouncer"]
+"""Every built-in store; ``pgbouncer`` is PostgreSQL through PgBouncer in transaction mode."""
 
 
 @pytest.fixture(params=BUILT_IN)
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A URI of each built-in store, empty."""
-    if request.param == "postgres":
+    if request.param in ("postgres", "pgbouncer"):
         server: PostgresServer = request.getfixturevalue("pg")
         server.truncate()
-        return server.uri
+        return server.uri if request.param == "postgres" else server.bouncer_uri
     return {
         "sqlite": f"sqlite:///{tmp_path}/t.db",
         "jsonl": f"jsonl:///{tmp_path}/runs",

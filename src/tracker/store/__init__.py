@@ -15,6 +15,7 @@ from tracker.store.base import (
 from tracker.store.registry import (
     open_backend,
     open_store,
+    redact_uri,
     register_backend,
     registered_schemes,
     resolve_backend,
@@ -35,6 +36,7 @@ __all__ = [
     "StoreError",
     "open_backend",
     "open_store",
+    "redact_uri",
     "register_backend",
     "registered_schemes",
     "resolve_backend",

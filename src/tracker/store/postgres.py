@@ -21,7 +21,7 @@ import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 try:
     import psycopg
@@ -31,32 +31,13 @@ except ImportError as exc:  # pragma: no cover - the extra is installed where te
         "pip install 'tracker[postgres]'"
     ) from exc
 
+from tracker.store.registry import split_password
 from tracker.store.sql import Db, Dialect, SqlStore
 
-__all__ = ["PostgresDialect", "PostgresStore", "split_password"]
+__all__ = ["PostgresDialect", "PostgresStore"]
 
 _CONNECT_TIMEOUT_S = 10
 _MIGRATION_LOCK = 0x7472_6B72  # pg_advisory_xact_lock key of schema migrations ("trkr")
-
-
-def split_password(uri: str) -> tuple[str, str | None]:
-    """``uri`` without its password (in the user part or ``?password=``), and the password.
-
-    The URI keeps everything else libpq reads (hosts, port, database, ``sslmode``...);
-    a driver suffix (``postgresql+psycopg://``) is dropped.
-    """
-    parts = urlsplit(uri)
-    scheme = parts.scheme.split("+", 1)[0]
-    userinfo, at, hosts = parts.netloc.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    secret: str | None = unquote(password) if colon else None
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(name, value) for name, value in query if name != "password"]
-    for name, value in query:
-        if name == "password":
-            secret = value
-    netloc = f"{user}{at}{hosts}" if at else hosts
-    return urlunsplit((scheme, netloc, parts.path, urlencode(kept), parts.fragment)), secret
 
 
 @functools.cache

@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, cast
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from tracker.store.base import Backend, Store, StoreError
 
@@ -22,9 +23,11 @@ __all__ = [
     "BackendFactory",
     "open_backend",
     "open_store",
+    "redact_uri",
     "register_backend",
     "registered_schemes",
     "resolve_backend",
+    "split_password",
     "uri_scheme",
 ]
 
@@ -75,6 +78,34 @@ def resolve_backend(uri: str) -> BackendFactory:
 
 
 _scheme = uri_scheme  # the names run.py imports
+
+
+def split_password(uri: str) -> tuple[str, str | None]:
+    """``uri`` without its password (in the user part or ``?password=``), and the password.
+
+    The URI keeps everything else libpq reads (hosts, port, database, ``sslmode``...);
+    a driver suffix (``postgresql+psycopg://``) is dropped.
+    """
+    parts = urlsplit(uri)
+    scheme = parts.scheme.split("+", 1)[0]
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    secret: str | None = unquote(password) if colon else None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(name, value) for name, value in query if name != "password"]
+    for name, value in query:
+        if name == "password":
+            secret = value
+    netloc = f"{user}{at}{hosts}" if at else hosts
+    return urlunsplit((scheme, netloc, parts.path, urlencode(kept), parts.fragment)), secret
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` as messages and records may show it: without a password. A URI that
+    carries none (a path, ``sqlite:///...``) is returned as it is."""
+    if "://" not in uri or ("@" not in uri and "password" not in uri):
+        return uri
+    return split_password(uri)[0]
 
 
 def _factory(scheme: str) -> BackendFactory:
