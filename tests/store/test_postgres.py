@@ -109,3 +109,19 @@ def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
     monkeypatch.delitem(sys.modules, "tracker.store.postgres", raising=False)
     with pytest.raises(ImportError, match=r"pip install 'tracker\[postgres\]'"):
         importlib.import_module("tracker.store.postgres")
+
+
+def test_a_lost_connection_is_replaced(pg: PostgresServer) -> None:
+    """After its session was terminated, and after a server restart, the store reads at
+    once and writes again from the next call on (the writer retries)."""
+    pg.truncate()
+    store = open_store(pg.uri)
+    store.start_run(RunRecord("x", "p", "x", started_at=1.0), resume=False)
+    for cut in (pg.terminate_backends, lambda: (pg.stop(), pg.start())):
+        cut()
+        assert [r.run_id for r in store.runs()] == ["x"]
+    pg.terminate_backends()
+    with pytest.raises(StoreError, match="connection"):
+        store.log_config("x", {"a": 1})
+    store.log_config("x", {"a": 1})
+    assert store.get_run("x").config == {"a": 1}

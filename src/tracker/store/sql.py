@@ -194,6 +194,14 @@ class SqlStore(StoreBase):
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock, self._errors("read"):
+            db = self._connection()
+            try:
+                return list(db.execute(statement, params).fetchall())
+            except self._dialect.errors:
+                if not self._dialect.broken(db.connection):
+                    raise
+            # lost since the last call (a server restart, a terminated session): a read
+            # changes nothing, so it is simply sent again on a new connection
             return list(self._connection().execute(statement, params).fetchall())
 
     def _migrate(self) -> None:
