@@ -18,7 +18,7 @@ in the URI) work unchanged, since libpq reads them itself.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
@@ -58,6 +58,15 @@ class PostgresDialect(Dialect):
     }
     for_update = " FOR UPDATE"
     instr = "strpos"
+    # Chunks of packed arrays (~24 kB a row) stored as they are: the default, pglz
+    # compression of TOAST, made a batch of 100 chunk rows take ~900 ms instead of ~70 ms
+    # on the server (measured on PostgreSQL 15, 2 cores) for a third of the space.
+    tuning: ClassVar[Mapping[int, Sequence[str]]] = {
+        0: [
+            f"ALTER TABLE metric_chunks ALTER COLUMN {column} SET STORAGE EXTERNAL"
+            for column in ("steps", "vals", "times")
+        ]
+    }
     errors = (psycopg.Error,)
 
     def __init__(self, conninfo: str, password: str | None) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -52,6 +51,8 @@ def register_backend(scheme: str, factory: BackendFactory | type) -> None:
 
 def registered_schemes() -> list[str]:
     """Every scheme a URI may use: built-ins, registered ones and installed plugins."""
+    from importlib.metadata import entry_points  # ~10 ms: only where plugins are looked for
+
     plugins = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
     return sorted(set(_BUILTIN) | set(_registry) | plugins)
 
@@ -116,6 +117,8 @@ def _factory(scheme: str) -> BackendFactory:
         module, _, name = _BUILTIN[scheme].partition(":")
         target = getattr(importlib.import_module(module), name)
     else:
+        from importlib.metadata import entry_points
+
         for ep in entry_points(group=ENTRY_POINT_GROUP, name=scheme):
             target = ep.load()
             break

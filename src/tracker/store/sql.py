@@ -37,7 +37,6 @@ from tracker.store.base import (
 )
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
 from tracker.store.series import chunks, finite_range, in_step_order
-from tracker.values import deep_merge
 
 __all__ = ["Dialect", "SqlStore"]
 
@@ -81,6 +80,9 @@ class Dialect(ABC):
     where a transaction already holds the whole database)."""
     instr: ClassVar[str]
     """The function ``f(text, part)`` giving the position of ``part`` in ``text`` (0: none)."""
+    tuning: ClassVar[Mapping[int, Sequence[str]]] = {}
+    """Statements of this engine's own run after migration ``i``: physical settings the
+    logical schema does not see (how a column is stored), never a table or a column."""
     errors: tuple[type[Exception], ...]
     """The driver's exceptions, reported as `StoreError`."""
 
@@ -213,6 +215,8 @@ class SqlStore(StoreBase):
             for step in range(version, SCHEMA_VERSION):
                 for statement in migration(step, self._dialect.types):
                     db.execute(statement)
+                for statement in self._dialect.tuning.get(step, ()):
+                    db.execute(statement)
             self._dialect.set_schema_version(db, SCHEMA_VERSION)
 
     def _checked_version(self, db: Db) -> int:
@@ -289,6 +293,8 @@ class SqlStore(StoreBase):
             )
 
     def _merge_json(self, run_id: str, column: str, update: dict[str, Any]) -> None:
+        from tracker.values import deep_merge  # not at the top: readers never import uuid
+
         with self._transaction() as db:
             row = db.execute(
                 f"SELECT {column} FROM runs WHERE run_id = ?{self._dialect.for_update}", (run_id,)
