@@ -14,7 +14,8 @@ import pytest
 from pg_server import PASSWORD, PostgresServer
 from tracker import open_store
 from tracker.records import RunRecord
-from tracker.store import StoreError
+from tracker.store import StoreError, redact_uri
+from tracker.store.registry import split_password
 from tracker.store.schema import SCHEMA_VERSION
 
 LOG_PROCESS = str(Path(__file__).with_name("log_process.py"))
@@ -54,6 +55,32 @@ def test_libpq_finds_the_password_itself(
     passfile.chmod(0o600)
     monkeypatch.setenv("PGPASSFILE", str(passfile))
     assert open_store(uri).runs() == []
+    services = tmp_path / "pg_service.conf"
+    services.write_text(
+        f"[tracking]\nhost=127.0.0.1\nport={pg.port}\ndbname=tracker\nuser=tracker\n"
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    assert open_store("postgresql://?service=tracking").runs() == []
+
+
+@pytest.mark.parametrize(
+    ("uri", "clean", "password"),
+    [
+        ("postgresql://u:p%40ss@h:5432/db", "postgresql://u@h:5432/db", "p@ss"),
+        ("postgresql://u@h/db?sslmode=require&password=x%26y",
+         "postgresql://u@h/db?sslmode=require", "x&y"),
+        ("postgresql+psycopg://u:pw@h1:1,h2:2/db", "postgresql://u@h1:1,h2:2/db", "pw"),
+        ("postgresql:///db?host=/run/pg", "postgresql:///db?host=/run/pg", None),
+        ("postgresql://?service=tracking", "postgresql://?service=tracking", None),
+    ],
+)  # fmt: skip
+def test_the_password_is_taken_out_of_every_form_of_uri(
+    uri: str, clean: str, password: str | None
+) -> None:
+    """split_password keeps what libpq reads and takes out the password; redact_uri shows
+    the URI without it."""
+    assert split_password(uri) == (clean, password)
+    assert redact_uri(uri) == (clean if password else uri)
 
 
 def test_a_run_logged_with_a_password_keeps_it_out_of_the_store_and_the_output(

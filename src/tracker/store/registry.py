@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from typing import Any, cast
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from tracker.store.base import Backend, Store, StoreError
 
@@ -91,14 +91,18 @@ def split_password(uri: str) -> tuple[str, str | None]:
     scheme = parts.scheme.split("+", 1)[0]
     userinfo, at, hosts = parts.netloc.rpartition("@")
     user, colon, password = userinfo.partition(":")
-    secret: str | None = unquote(password) if colon else None
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(name, value) for name, value in query if name != "password"]
-    for name, value in query:
-        if name == "password":
-            secret = value
-    netloc = f"{user}{at}{hosts}" if at else hosts
-    return urlunsplit((scheme, netloc, parts.path, urlencode(kept), parts.fragment)), secret
+    secret = unquote(password) if colon else None
+    kept = []
+    for item in parts.query.split("&") if parts.query else []:
+        name, _, value = item.partition("=")
+        if unquote(name) == "password":
+            secret = unquote(value)
+        else:
+            kept.append(item)
+    clean = f"{scheme}://{user}{at}{hosts}{parts.path}"
+    if kept:
+        clean += "?" + "&".join(kept)
+    return clean, secret
 
 
 def redact_uri(uri: str) -> str:
