@@ -167,9 +167,7 @@ def main() -> None:
         f"Python {platform.python_version()}, PostgreSQL {version} on loopback"
     )
     print(f"workload: {args.steps:,} steps x {len(KEYS)} float scalars")
-    print(
-        f"log_metrics caller cost: median {one['median_us']:.2f} us, p99 {one['p99_us']:.2f} us"
-    )
+    print(f"log_metrics caller cost: median {one['median_us']:.2f} us, p99 {one['p99_us']:.2f} us")
     print(
         f"durable ingest, one run: {one['ingest_points_s']:,.0f} points/s "
         f"(raw COPY floor {raw['ingest_points_s']:,.0f}; "
