@@ -269,3 +269,30 @@ def test_an_unknown_scheme_is_a_clear_error() -> None:
     """A URI nobody handles fails at start, naming the known schemes."""
     with pytest.raises(Exception, match="no backend for nope://"):
         CustomTracker(project="p", store="nope://x").start()
+
+
+def test_tables_and_texts_land_per_step(store: Store) -> None:
+    """log_table / log_text: rows per step, values converted, long texts cut, secrets
+    redacted, and a hostile entry skipped without stopping the run."""
+    from tracker.tables import MAX_TEXT
+
+    with CustomTracker(project="p") as run:
+        run.log_metrics({"loss": 1.0}, step=5)
+        run.log_table(
+            "eval/generations",
+            [
+                {"prompt": "2+2", "completion": "4", "score": 1.0, "ok": True},
+                {"prompt": ["a", {"role": "user"}], "completion": "x" * (MAX_TEXT + 10)},
+                {"prompt": "key", "completion": "my token is hf_" + "a" * 34},
+                "not a row",
+            ],
+        )
+        run.log_text("eval/sample", "Once upon a time", step=7)
+    rows = store.table_rows(run.run_id, "eval/generations")
+    assert [r["step"] for r in rows] == [5, 5, 5]
+    assert rows[0] == {"step": 5, "prompt": "2+2", "completion": "4", "score": 1.0, "ok": True}
+    assert rows[1]["prompt"] == '["a", {"role": "user"}]'
+    assert rows[1]["completion"].endswith("… [10 more characters]")
+    assert "a" * 34 not in rows[2]["completion"]
+    assert store.table_rows(run.run_id, "eval/sample") == [{"step": 7, "text": "Once upon a time"}]
+    assert store.table_keys(run.run_id) == ["eval/generations", "eval/sample"]

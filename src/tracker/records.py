@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
+    "Cell",
     "Event",
     "MetricBatch",
     "MetricPoint",
+    "Row",
     "RunRecord",
     "RunStatus",
     "Series",
@@ -124,6 +126,12 @@ class Series:
         finally:
             if paused:
                 gc.enable()
+
+
+Cell = str | int | float | bool | None
+"""One value of a table row."""
+Row = dict[str, Cell]
+"""One row of a table (completions, generations): column name to value."""
 
 
 @dataclass(slots=True)

@@ -4,7 +4,8 @@ Two kinds of source:
 
 * **A store** (`copy_runs`): each run is compared with the target and only what the
   target lacks is copied: the run's record when it has none, then per metric the points
-  past the target's count (in logging order), the events past its count, and the
+  past the target's count (in logging order), the table steps it lacks, the events past
+  its count, and the
   config, summary and end (merges, so sending them again changes nothing). Each batch is
   one transaction in the target, so a sync that is killed leaves a consistent prefix, and
   the next one goes on from there; a second sync copies nothing.
@@ -25,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tracker.records import Event, MetricBatch, RunRecord, Series
+from tracker.records import Event, MetricBatch, Row, RunRecord, Series
 from tracker.store.base import Backend, RunNotFoundError, Store
 
 __all__ = ["SyncReport", "copy_runs", "deliver_in_background", "deliver_unsent", "unsent_files"]
@@ -108,6 +109,12 @@ def copy_run(
             target.log_metrics(run_id, MetricBatch({key: chunk}))
             points += len(chunk)
             _count(progress, len(chunk))
+    for key in source.table_keys(run_id):
+        held = set(target.table_steps(run_id, key)) if existing is not None else set()
+        for step in source.table_steps(run_id, key):
+            if step not in held:
+                rows = source.table_rows(run_id, key, step=step)
+                target.log_table(run_id, key, step, [_without_step(r) for r in rows])
     events = source.events(run_id)
     known = len(target.events(run_id)) if existing is not None else 0
     for event in events[known:]:
@@ -117,6 +124,10 @@ def copy_run(
     elif record.heartbeat_at is not None:
         target.heartbeat(run_id, record.heartbeat_at)
     return points, max(0, len(events) - known)
+
+
+def _without_step(row: Row) -> Row:
+    return {k: v for k, v in row.items() if k != "step"}
 
 
 def _points_after(chunks: Iterable[Series], skip: int) -> Iterator[Series]:
@@ -294,6 +305,8 @@ def _apply(op: str, line: dict[str, Any], run_id: str, target: Backend) -> None:
         target.heartbeat(run_id, line["at"])
     elif op == "finish":
         target.finish_run(run_id, line["status"], line["at"], line["error"])
+    elif op == "table":
+        target.log_table(run_id, line["key"], line["step"], line["rows"])
 
 
 def stderr_progress(total: int) -> Progress | None:

@@ -22,17 +22,15 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tracker.records import Cell, Row
 from tracker.values import clean_text, to_json
 
-__all__ = ["MAX_ROWS", "MAX_TEXT", "Cell", "Row", "clean_rows"]
+__all__ = ["MAX_ROWS", "MAX_TEXT", "clean_rows"]
 
 MAX_TEXT = 262_144
 """Characters of one cell kept whole (a long completion is ~10,000)."""
 MAX_ROWS = 100_000
 """Rows of one table at one step kept (more are dropped with a warning)."""
-
-Cell = str | int | float | bool | None
-Row = dict[str, Cell]
 
 _INT64 = (-(2**63), 2**63 - 1)
 

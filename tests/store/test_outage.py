@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from pg_server import PASSWORD, PostgresServer
 
+from pg_server import PASSWORD, PostgresServer
 from tracker import CustomTracker, TrackerSettings, open_store
 
 pytest.importorskip("psycopg")

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
-from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series
+from tracker.records import Event, MetricBatch, Row, RunRecord, RunStatus, Series
 
 __all__ = [
     "HISTORY_CHUNK",
@@ -148,6 +148,10 @@ class Backend(Protocol):
     def heartbeat(self, run_id: str, at: float) -> None:
         """Record that the run's process is alive at ``at``."""
 
+    def log_table(self, run_id: str, key: str, step: int, rows: list[Row]) -> None:
+        """Store the rows of table ``key`` at ``step``, replacing that step's earlier rows
+        (cells are text, numbers, bools or ``None``: `tracker.tables`)."""
+
     def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
         """Record the run's end."""
 
@@ -175,6 +179,9 @@ class BackendBase:
 
     def heartbeat(self, run_id: str, at: float) -> None:
         """Record liveness (default: nothing)."""
+
+    def log_table(self, run_id: str, key: str, step: int, rows: list[Row]) -> None:
+        """Store a table's rows at a step (default: nothing)."""
 
     def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
         """Record the end (default: nothing)."""
@@ -227,6 +234,21 @@ class Store(Backend, Protocol):
 
     def events(self, run_id: str) -> list[Event]:
         """The run's events in the order they happened."""
+        ...
+
+    def table_keys(self, run_id: str) -> list[str]:
+        """The names of the run's tables, sorted."""
+        ...
+
+    def table_steps(self, run_id: str, key: str) -> list[int]:
+        """The steps at which table ``key`` has rows, in order."""
+        ...
+
+    def table_rows(
+        self, run_id: str, key: str, *, step: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        """The rows of table ``key`` (at ``step`` only, when given), each with its
+        ``step``, in step order then logging order; at most ``limit`` of them."""
         ...
 
     def delete_run(self, run_id: str) -> None:

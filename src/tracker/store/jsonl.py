@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from tracker.records import Event, MetricBatch, RunRecord, Series
+from tracker.records import Event, MetricBatch, Row, RunRecord, Series
 from tracker.store.base import (
     History,
     MetricStats,
@@ -103,6 +103,10 @@ class JsonlStore(StoreBase):
         """Append a heartbeat."""
         self._write(run_id, {"op": "heartbeat", "at": at})
 
+    def log_table(self, run_id: str, key: str, step: int, rows: list[Row]) -> None:
+        """Append a step's rows of a table."""
+        self._write(run_id, {"op": "table", "key": key, "step": step, "rows": rows})
+
     def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
         """Append the run's end."""
         self._write(run_id, {"op": "finish", "status": status, "at": ended_at, "error": error})
@@ -159,6 +163,20 @@ class JsonlStore(StoreBase):
         """Events in order."""
         return self._replay([run_id]).events(run_id)
 
+    def table_keys(self, run_id: str) -> list[str]:
+        """Table names, sorted."""
+        return self._replay([run_id]).table_keys(run_id)
+
+    def table_steps(self, run_id: str, key: str) -> list[int]:
+        """The steps of a table, in order."""
+        return self._replay([run_id]).table_steps(run_id, key)
+
+    def table_rows(
+        self, run_id: str, key: str, *, step: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        """A table's rows (of one step), each with its step."""
+        return self._replay([run_id]).table_rows(run_id, key, step=step, limit=limit)
+
     def delete_run(self, run_id: str) -> None:
         """Remove the run's file."""
         with self._lock:
@@ -199,4 +217,5 @@ _OPS: dict[Any, Callable[[MemoryStore, str, dict[str, Any]], None]] = {
     "event": lambda m, run_id, r: m.log_event(run_id, Event(**r["event"])),
     "heartbeat": lambda m, run_id, r: m.heartbeat(run_id, r["at"]),
     "finish": lambda m, run_id, r: m.finish_run(run_id, r["status"], r["at"], r["error"]),
+    "table": lambda m, run_id, r: m.log_table(run_id, r["key"], r["step"], r["rows"]),
 }

@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series, effective_status
+from tracker.records import (
+    Event,
+    MetricBatch,
+    Row,
+    RunRecord,
+    RunStatus,
+    Series,
+    effective_status,
+)
 from tracker.store.base import History, MetricStats, RunNotFoundError, RunQuery, StoreBase
 from tracker.store.series import chunks, in_step_order, last_per_step, stats_of
 from tracker.values import deep_merge
@@ -25,6 +33,7 @@ class _RunData:
     record: RunRecord
     metrics: dict[str, tuple[array[int], array[float], array[float]]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    tables: dict[str, dict[int, list[Row]]] = field(default_factory=dict)
 
 
 class MemoryStore(StoreBase):
@@ -103,6 +112,12 @@ class MemoryStore(StoreBase):
         with self._lock:
             self._data(run_id).record.heartbeat_at = at
 
+    def log_table(self, run_id: str, key: str, step: int, rows: list[Row]) -> None:
+        """Keep a step's rows, replacing the step's earlier ones."""
+        with self._lock:
+            steps = self._data(run_id).tables.setdefault(key, {})
+            steps[step] = copy.deepcopy(rows)
+
     def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
         """Record the end."""
         with self._lock:
@@ -179,6 +194,26 @@ class MemoryStore(StoreBase):
         """Events in order."""
         with self._lock:
             return copy.deepcopy(self._data(run_id).events)
+
+    def table_keys(self, run_id: str) -> list[str]:
+        """Table names, sorted."""
+        with self._lock:
+            return sorted(self._data(run_id).tables)
+
+    def table_steps(self, run_id: str, key: str) -> list[int]:
+        """The steps of a table, in order."""
+        with self._lock:
+            return sorted(self._data(run_id).tables.get(key, {}))
+
+    def table_rows(
+        self, run_id: str, key: str, *, step: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        """A table's rows (of one step), each with its step."""
+        with self._lock:
+            steps = self._data(run_id).tables.get(key, {})
+            chosen = sorted(steps) if step is None else [step] if step in steps else []
+            rows = [{"step": s, **row} for s in chosen for row in steps[s]]
+        return rows if limit is None else rows[: max(0, limit)]
 
     def delete_run(self, run_id: str) -> None:
         """Forget the run."""

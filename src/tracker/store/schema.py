@@ -17,6 +17,10 @@ lookup in its own transaction, whichever process wrote last.
 A batch that carries an identity (`tracker.records.MetricBatch.writer` and ``seq``) is
 recorded in ``metric_batches`` in the transaction that stores its points: a retried
 batch is recognised and stored once. An event is stored once per run, kind, time and step.
+
+A table's rows (`tracker.tables`) are one ``table_rows`` row each, as JSON, keyed by run,
+table, step and position: a step's rows are one indexed range; ``tables`` lists each
+run's tables with their number of steps.
 """
 
 from __future__ import annotations
@@ -108,6 +112,24 @@ MIGRATIONS: list[list[str]] = [
             GROUP BY run_id, kind, at, COALESCE(step, -1))""",
         "CREATE UNIQUE INDEX events_once ON events (run_id, kind, at, COALESCE(step, -1))",
         "CREATE INDEX runs_by_framework ON runs (framework, started_at)",
+    ],
+    [
+        # tables (completions, generations): rows as JSON, per step; `tables` lists them
+        """CREATE TABLE table_rows (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            step {int} NOT NULL,
+            idx {int} NOT NULL,
+            row TEXT NOT NULL,
+            PRIMARY KEY (run_id, key, step, idx)
+        )""",
+        """CREATE TABLE tables (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            steps {int} NOT NULL,
+            last_step {int} NOT NULL,
+            PRIMARY KEY (run_id, key)
+        )""",
     ],
 ]
 

@@ -25,7 +25,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, ClassVar
 
-from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series, effective_status
+from tracker.records import (
+    Event,
+    MetricBatch,
+    Row,
+    RunRecord,
+    RunStatus,
+    Series,
+    effective_status,
+)
 from tracker.store.base import (
     HISTORY_CHUNK,
     History,
@@ -65,7 +73,16 @@ _UPSERT_STATS = (
     "metrics.max_value THEN excluded.max_value ELSE metrics.max_value END, "
     "tail_seq = excluded.tail_seq, tail_n = excluded.tail_n"
 )
-_TABLES_OF_A_RUN = ("metric_chunks", "metrics", "metric_batches", "events", "run_tags", "runs")
+_TABLES_OF_A_RUN = (
+    "metric_chunks",
+    "metrics",
+    "metric_batches",
+    "events",
+    "table_rows",
+    "tables",
+    "run_tags",
+    "runs",
+)
 
 
 class Dialect(ABC):
@@ -414,6 +431,35 @@ class SqlStore(StoreBase):
                 (run_id, event.kind, event.step, event.at, json.dumps(event.payload)),
             )
 
+    def log_table(self, run_id: str, key: str, step: int, rows: list[Row]) -> None:
+        """Store a step's rows of a table, replacing the step's earlier ones."""
+        with self._transaction() as db:
+            where = (run_id, key, step)
+            new = (
+                db.execute(
+                    "SELECT 1 FROM table_rows WHERE run_id = ? AND key = ? AND step = ? LIMIT 1",
+                    where,
+                ).fetchone()
+                is None
+            )
+            if not new:
+                db.execute(
+                    "DELETE FROM table_rows WHERE run_id = ? AND key = ? AND step = ?", where
+                )
+            db.executemany(
+                "INSERT INTO table_rows (run_id, key, step, idx, row) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (run_id, key, step, i, json.dumps(row, ensure_ascii=False))
+                    for i, row in enumerate(rows)
+                ],
+            )
+            db.execute(
+                "INSERT INTO tables (run_id, key, steps, last_step) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT (run_id, key) DO UPDATE SET "
+                "steps = tables.steps + ?, last_step = excluded.last_step",
+                (run_id, key, step, 1 if new else 0),
+            )
+
     def heartbeat(self, run_id: str, at: float) -> None:
         """Record liveness."""
         with self._transaction() as db:
@@ -565,6 +611,33 @@ class SqlStore(StoreBase):
             "SELECT kind, at, step, payload FROM events WHERE run_id = ? ORDER BY id", (run_id,)
         )
         return [Event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def table_keys(self, run_id: str) -> list[str]:
+        """Table names, sorted."""
+        rows = self._query("SELECT key FROM tables WHERE run_id = ? ORDER BY key", (run_id,))
+        return [row[0] for row in rows]
+
+    def table_steps(self, run_id: str, key: str) -> list[int]:
+        """The steps of a table, in order."""
+        rows = self._query(
+            "SELECT DISTINCT step FROM table_rows WHERE run_id = ? AND key = ? ORDER BY step",
+            (run_id, key),
+        )
+        return [int(row[0]) for row in rows]
+
+    def table_rows(
+        self, run_id: str, key: str, *, step: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        """A table's rows (of one step), each with its step."""
+        where = "run_id = ? AND key = ?"
+        params: list[Any] = [run_id, key]
+        if step is not None:
+            where += " AND step = ?"
+            params.append(step)
+        sql = f"SELECT step, row FROM table_rows WHERE {where} ORDER BY step, idx"
+        if limit is not None:
+            sql += f" LIMIT {max(0, int(limit))}"
+        return [{"step": int(r[0]), **json.loads(r[1])} for r in self._query(sql, params)]
 
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
