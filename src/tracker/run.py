@@ -114,6 +114,7 @@ class CustomTracker:
         self._state = _State.NEW
         self._writer: Writer | None = None
         self._channel: Channel | None = None  # the writer's channel while running
+        self._started_at: float | None = None
         self._next_step = 0
         self._known_keys: set[str] = set()
         self._warned_keys: set[str] = set()
@@ -149,6 +150,11 @@ class CustomTracker:
         return self._state is _State.RUNNING
 
     @property
+    def started_at(self) -> float | None:
+        """Unix time this process started (or continued) the run; ``None`` before."""
+        return self._started_at
+
+    @property
     def last_step(self) -> int:
         """The step of the last `log_metrics` call (-1 before the first)."""
         return self._next_step - 1
@@ -172,7 +178,7 @@ class CustomTracker:
             self._run_id = new_run_id()
         if self.name is None:
             self.name = new_run_name()
-        now = time.time()
+        now = self._started_at = time.time()
         record = RunRecord(
             run_id=self._run_id,
             project=self.project,

@@ -11,13 +11,17 @@ own launcher, without the callback.
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tracker.integrations import requires_extra
 from tracker.integrations.transformers import CustomTrackerCallback
+from tracker.run import CustomTracker
 
 with requires_extra("llamafactory"):
     from llamafactory.hparams import (
@@ -30,7 +34,12 @@ with requires_extra("llamafactory"):
     from llamafactory.train.tuner import run_exp
     from transformers import HfArgumentParser
 
-__all__ = ["main", "train"]
+__all__ = ["GENERATIONS_FILE", "main", "record_generations", "train"]
+
+GENERATIONS_FILE = "generated_predictions.jsonl"
+"""What LLaMA-Factory's ``do_predict`` with ``predict_with_generate`` writes."""
+
+log = logging.getLogger("tracker")
 
 _OWN_ARGUMENTS = {
     "model": ModelArguments,
@@ -50,9 +59,32 @@ def main(argv: Sequence[str]) -> int:
 
 
 def train(args: dict[str, Any] | list[str]) -> None:
-    """Run LLaMA-Factory's ``run_exp`` on ``args`` with a tracking callback."""
+    """Run LLaMA-Factory's ``run_exp`` on ``args`` with a tracking callback; the
+    generations of ``do_predict`` become the run's table ``predict/generations``."""
     callback = CustomTrackerCallback(config={"llamafactory": own_arguments(args)})
     run_exp(args, callbacks=[callback])  # a fresh list: run_exp appends its own callbacks
+    run = callback.tracker
+    if run is not None and run.enabled:
+        record_generations(run)
+
+
+def record_generations(run: CustomTracker) -> None:
+    """Log the ``generated_predictions.jsonl`` that ``do_predict`` with
+    ``predict_with_generate`` wrote in the run's ``output_dir`` (one row per example:
+    prompt, predict, label), as the table ``predict/generations`` at the last step."""
+    output_dir = run.config.get("args", {}).get("output_dir")
+    if not output_dir:
+        return
+    path = Path(output_dir) / GENERATIONS_FILE
+    try:
+        if path.stat().st_mtime < (run.started_at or 0.0):
+            return  # an earlier run's file
+        with path.open(encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+    except (OSError, ValueError) as exc:
+        log.warning("tracker: could not read %s: %s", path, exc)
+        return
+    run.log_table("predict/generations", rows)
 
 
 def read_cli_args(argv: Sequence[str]) -> dict[str, Any] | list[str]:

@@ -3,7 +3,9 @@ LLaMA-Factory alike.
 
 It only translates the Trainer's events into core calls: the run's config at
 ``on_train_begin``, ``on_log``/``on_evaluate``/``on_predict`` through the naming scheme
-(`tracker.naming`) at the trainer's global step, ``on_save`` as a ``checkpoint`` event.
+(`tracker.naming`) at the trainer's global step, ``on_save`` as a ``checkpoint`` event, and
+with TRL's ``log_completions=True`` the completions of each logging step as the table
+``train/completions`` (``eval/completions`` in an evaluation).
 """
 
 from __future__ import annotations
@@ -76,6 +78,11 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         if "train_runtime" in logs:  # the end of training: PrinterCallback pops total_flos
             logs.setdefault("total_flos", state.total_flos)
         self._record(run, logs, state.global_step, "train")
+        trainer = _calling_trainer()
+        rows = _completions(trainer)
+        if rows:
+            section = "train" if getattr(trainer.model, "training", True) else "eval"
+            run.log_table(f"{section}/completions", rows, step=state.global_step)
 
     def on_evaluate(
         self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
@@ -168,6 +175,30 @@ def _calling_trainer() -> Any:
             return candidate
         frame = frame.f_back
     return None
+
+
+def _completions(trainer: Any) -> list[dict[str, Any]] | None:
+    """The completions a TRL trainer that generates (GRPO, RLOO, ...) keeps for its
+    ``log_completions`` table, as rows: prompt, completion, one column per reward function,
+    the advantage and the columns of ``log_extra``. ``None`` where there are none."""
+    if trainer is None or not getattr(trainer, "log_completions", False):
+        return None
+    logs = getattr(trainer, "_logs", None)
+    if not isinstance(logs, dict) or not logs.get("prompt"):
+        return None
+    columns: dict[str, list[Any]] = {
+        "prompt": list(logs["prompt"]),
+        "completion": list(logs.get("completion", ())),
+    }
+    for group in ("rewards", "extra"):
+        for name, values in dict(logs.get(group) or {}).items():
+            columns.setdefault(str(name), list(values))
+    columns["advantage"] = list(logs.get("advantages", ()))
+    n = len(columns["prompt"])
+    return [
+        {name: values[i] if i < len(values) else None for name, values in columns.items()}
+        for i in range(n)
+    ]
 
 
 def _framework(trainer: Any, args: Any) -> str:

@@ -109,6 +109,51 @@ def abstains(completions: list[str], **_: Any) -> list[float | None]:
     return [None] * len(completions)
 
 
+def with_extra(completions: list[str], log_extra: Any = None, **_: Any) -> list[float]:
+    """A reward function that also adds a column to the completions table."""
+    if log_extra is not None:
+        log_extra("length", [len(c) for c in completions])
+    return [0.5] * len(completions)
+
+
+def test_grpo_completions_table(
+    model_dir: Path, data_dir: Path, tmp_path: Path, store: Any
+) -> None:
+    """log_completions=True: every logging step's completions are the table
+    train/completions with a column per reward function (None where it abstains), the
+    advantage and log_extra's column; the whole history is kept, no wandb needed."""
+    trainer = trl.GRPOTrainer(
+        model=str(model_dir),
+        reward_funcs=[digit_share, abstains, with_extra],
+        args=trl.GRPOConfig(
+            **training_args(tmp_path, max_steps=2),
+            num_generations=2,
+            max_completion_length=4,
+            log_completions=True,
+        ),
+        train_dataset=load_json(data_dir / "prompts.json"),
+        callbacks=[CustomTrackerCallback()],
+    )
+    trainer.train()
+
+    run = finished_run(store)
+    assert store.table_keys(run.run_id) == ["train/completions"]
+    assert store.table_steps(run.run_id, "train/completions") == [1, 2]
+    rows = store.table_rows(run.run_id, "train/completions", step=2)
+    assert rows and all(r["step"] == 2 for r in rows)
+    assert {
+        "prompt",
+        "completion",
+        "digit_share",
+        "abstains",
+        "with_extra",
+        "advantage",
+        "length",
+    } <= set(rows[0])
+    assert all(r["abstains"] is None or r["abstains"] != r["abstains"] for r in rows)  # None/NaN
+    assert all(r["with_extra"] == 0.5 and isinstance(r["length"], int) for r in rows)
+
+
 def test_grpo_trainer_with_none_rewards(
     model_dir: Path, data_dir: Path, tmp_path: Path, store: Any
 ) -> None:

@@ -150,6 +150,11 @@ def test_tracker_cli_single_process(
     assert run.config["llamafactory"]["finetuning"]["stage"] == stage
     assert run.config["args"]["max_steps"] == 2
     assert steps(store, run.run_id, "train/loss") == [1, 2]
+    if stage == "sft":  # do_predict with predict_with_generate: its generations, one per row
+        rows = store.table_rows(run.run_id, "predict/generations")
+        written = Path(run.config["args"]["output_dir"]) / "generated_predictions.jsonl"
+        assert len(rows) == len(written.read_text().splitlines()) > 0
+        assert {"step", "prompt", "predict", "label"} <= set(rows[0]) and rows[0]["step"] == 2
 
 
 def test_tracker_cli_under_torchrun_makes_one_run(
