@@ -80,6 +80,7 @@ def run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
         "environment": run.environment,
         "metrics": {key: dataclasses.asdict(s) for key, s in stats.items()},
         "events": [dataclasses.asdict(e) for e in store.events(run.run_id)],
+        "tables": {key: store.table_steps(run.run_id, key) for key in store.table_keys(run.run_id)},
     }
 
 

@@ -1,19 +1,22 @@
-"""``tracker export RUN``: every metric point, streamed as CSV, JSON lines or Parquet."""
+"""``tracker export RUN``: every metric point, streamed as CSV, JSON lines or Parquet; or
+with ``--table KEY`` a table's rows."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
+from typing import IO, Any
 
 from tracker.commands.app import CommandError, Context, add_common_options
-from tracker.commands.exporters import FORMATS
-from tracker.records import Series
+from tracker.commands.exporters import FORMATS, TABLE_FORMATS
+from tracker.records import Row, Series
 from tracker.store.base import Store
 
 NAME = "export"
-HELP = "export a run's metric points (csv, jsonl, parquet)"
+HELP = "export a run's metric points or a table's rows (csv, jsonl, parquet)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,28 +33,45 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="every point ever logged, in logging order (default: one per step, the last)",
     )
     parser.add_argument(
+        "--table", metavar="KEY", help="export this table's rows instead of metric points"
+    )
+    parser.add_argument("--step", type=int, help="with --table: only the rows of this step")
+    parser.add_argument(
         "-o", "--output", type=Path, help="file to write (default: stdout; needed for parquet)"
     )
 
 
 def run(ctx: Context) -> int:
-    """Stream the points to the output."""
+    """Stream the points (or a table's rows) to the output."""
     args = ctx.args
-    exporter = FORMATS[args.format]
-    if args.output is None and not exporter.text:
+    text = (TABLE_FORMATS if args.table else FORMATS)[args.format].text
+    if args.output is None and not text:
         raise CommandError(f"{args.format} is binary: write it to a file with -o PATH")
-    record = ctx.resolve(args.run)
-    keys = _keys(ctx.store, record.run_id, args.metric)
-    chunks = _chunks(ctx.store, record.run_id, keys, raw=args.raw)
+    run_id = ctx.resolve(args.run).run_id
+    write: Callable[[IO[Any]], int]
+    if args.table:
+        rows = _rows(ctx.store, run_id, args.table, args.step)
+        write, what = partial(TABLE_FORMATS[args.format].write, rows), f"rows of {args.table}"
+    else:
+        keys = _keys(ctx.store, run_id, args.metric)
+        chunks = _chunks(ctx.store, run_id, keys, raw=args.raw)
+        write, what = partial(FORMATS[args.format].write, chunks), f"points of {len(keys)} metrics"
     if args.output is None:
-        exporter.write(chunks, sys.stdout)
+        write(sys.stdout)
         return 0
     path: Path = args.output
-    out = path.open("w", encoding="utf-8", newline="") if exporter.text else path.open("wb")
+    out = path.open("w", encoding="utf-8", newline="") if text else path.open("wb")
     with out:
-        count = exporter.write(chunks, out)
-    print(f"wrote {count} points of {len(keys)} metrics to {args.output}", file=sys.stderr)
+        count = write(out)
+    print(f"wrote {count} {what} to {args.output}", file=sys.stderr)
     return 0
+
+
+def _rows(store: Store, run_id: str, key: str, step: int | None) -> list[Row]:
+    if key not in store.table_keys(run_id):
+        tables = ", ".join(store.table_keys(run_id)) or "none"
+        raise CommandError(f"the run has no table {key!r}; it has: {tables}")
+    return store.table_rows(run_id, key, step=step)
 
 
 def _keys(store: Store, run_id: str, wanted: Sequence[str]) -> list[str]:

@@ -1,8 +1,9 @@
-"""Writers of metric points, one per export format, fed chunk by chunk.
+"""Writers of metric points, one per export format, fed chunk by chunk, and of tables.
 
-Each writer takes ``(key, Series)`` chunks and a destination and returns how many points
-it wrote; no writer holds more than one chunk. Columns: ``key, step, value, time`` (time
-as unix seconds).
+Each metric writer takes ``(key, Series)`` chunks and a destination and returns how many
+points it wrote; no writer holds more than one chunk. Columns: ``key, step, value, time``
+(time as unix seconds). A table writer takes the table's rows (each with its ``step``);
+its columns are every column of any row, in the order first seen.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ import json
 import math
 from collections.abc import Callable, Iterable
 from itertools import repeat
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
-from tracker.records import Series
+from tracker.records import Row, Series
 
-__all__ = ["FORMATS", "Chunks", "Exporter"]
+__all__ = ["FORMATS", "TABLE_FORMATS", "Chunks", "Exporter", "Rows"]
 
 Chunks = Iterable[tuple[str, Series]]
+Rows = list[Row]
+T = TypeVar("T")
 
 
-class Exporter:
-    """A format: how to write chunks, and whether it is text (and so may go to stdout)."""
+class Exporter(Generic[T]):
+    """A format: how to write what it exports (metric chunks, a table's rows), and
+    whether it is text (and so may go to stdout)."""
 
-    def __init__(self, write: Callable[[Chunks, IO[Any]], int], *, text: bool) -> None:
+    def __init__(self, write: Callable[[T, IO[Any]], int], *, text: bool) -> None:
         self.write = write
         self.text = text
 
@@ -88,7 +92,52 @@ def _parquet(chunks: Chunks, out: IO[Any]) -> int:
     return count
 
 
-FORMATS: dict[str, Exporter] = {
+def _table_csv(rows: Rows, out: IO[Any]) -> int:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return len(rows)
+
+
+def _table_jsonl(rows: Rows, out: IO[Any]) -> int:
+    out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return len(rows)
+
+
+def _table_parquet(rows: Rows, out: IO[Any]) -> int:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError("exporting parquet needs pyarrow: pip install pyarrow") from None
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    # a column is text unless every value in it is a number or empty (cells may mix types)
+    data = {c: [row.get(c) for row in rows] for c in columns}
+    arrays = {c: _parquet_column(pa, values) for c, values in data.items()}
+    pq.write_table(pa.table(arrays), out)
+    return len(rows)
+
+
+def _parquet_column(pa: Any, values: list[Any]) -> Any:
+    kinds = {type(v) for v in values if v is not None}
+    if kinds <= {bool}:
+        return pa.array(values, pa.bool_())
+    if kinds <= {int}:
+        return pa.array(values, pa.int64())
+    if kinds <= {int, float}:
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+TABLE_FORMATS: dict[str, Exporter[Rows]] = {
+    "csv": Exporter(_table_csv, text=True),
+    "jsonl": Exporter(_table_jsonl, text=True),
+    "parquet": Exporter(_table_parquet, text=False),
+}
+
+
+FORMATS: dict[str, Exporter[Chunks]] = {
     "csv": Exporter(_csv, text=True),
     "jsonl": Exporter(_jsonl, text=True),
     "parquet": Exporter(_parquet, text=False),

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tracker.commands.app import Context, add_common_options
+from tracker.commands.app import CommandError, Context, add_common_options
 from tracker.commands.output import Console, fmt_duration, fmt_time, fmt_value, safe, status_cell
 from tracker.views import dumps, run_detail
 
@@ -19,11 +19,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_common_options(parser)
     parser.add_argument("run", metavar="RUN", help="run id, unique id prefix, or name")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.add_argument(
+        "--table", metavar="KEY", help="show the rows of this table (e.g. train/completions)"
+    )
+    parser.add_argument(
+        "--step", type=int, help="with --table: the rows of this step (default: the last)"
+    )
+    parser.add_argument(
+        "--width", type=int, default=60, help="with --table: characters shown of a cell (60)"
+    )
 
 
 def run(ctx: Context) -> int:
-    """Print the run."""
-    detail = run_detail(ctx.store, ctx.resolve(ctx.args.run))
+    """Print the run, or one step of one of its tables."""
+    record = ctx.resolve(ctx.args.run)
+    if ctx.args.table is not None:
+        return _table(ctx, record.run_id)
+    detail = run_detail(ctx.store, record)
     if ctx.args.json:
         ctx.console.json(detail)
         return 0
@@ -58,8 +70,45 @@ def run(ctx: Context) -> int:
                 for e in detail["events"]
             ],
         )
+    if detail["tables"]:
+        console.line()
+        console.heading("Tables")
+        console.table(
+            ("KEY", "STEPS", "LAST STEP"),
+            [[key, str(len(steps)), str(steps[-1])] for key, steps in detail["tables"].items()],
+        )
     _section(console, "Environment", tree_lines(detail["environment"]))
     return 0
+
+
+def _table(ctx: Context, run_id: str) -> int:
+    """One step of one table: as JSON, or as columns with long texts folded."""
+    key, store = ctx.args.table, ctx.store
+    steps = store.table_steps(run_id, key)
+    if not steps:
+        tables = ", ".join(store.table_keys(run_id)) or "none"
+        raise CommandError(f"the run has no table {key!r}; it has: {tables}")
+    step = steps[-1] if ctx.args.step is None else ctx.args.step
+    if step not in steps:
+        shown = ", ".join(map(str, steps[:20])) + (" ..." if len(steps) > 20 else "")
+        raise CommandError(f"table {key!r} has no rows at step {step}; its steps: {shown}")
+    rows = store.table_rows(run_id, key, step=step)
+    if ctx.args.json:
+        ctx.console.json(rows)
+        return 0
+    columns = [c for c in dict.fromkeys(k for row in rows for k in row) if c != "step"]
+    width = max(8, ctx.args.width)
+    ctx.console.heading(f"{key} at step {step} ({len(rows)} rows; steps {steps[0]}-{steps[-1]})")
+    ctx.console.table(
+        columns, [[_fold(fmt_value(row.get(c)), width) for c in columns] for row in rows]
+    )
+    return 0
+
+
+def _fold(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, control characters made visible."""
+    flat = safe(" ".join(text.split()))
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _header(console: Console, detail: Mapping[str, Any]) -> None:
