@@ -17,8 +17,9 @@ Installed once, on the first run's start, and chained to whatever was there befo
 * a normal exit ends them as ``finished``, or ``failed`` when the program called
   ``sys.exit`` with a non-zero code (Python tells exit hooks no exit code: ``sys.exit`` is
   wrapped to note it);
-* a forked child (a DataLoader worker) forgets its parent's runs instead of writing them,
-  and gives the wakeup fd back.
+* a forked child (a DataLoader worker) forgets its parent's runs instead of writing them;
+  the wakeup fd is let go for the fork, so that the child's signals never reach the
+  parent's watcher.
 
 Each run is ended once, whichever hook comes first: `_end_all` takes the runs it ends out
 of the active ones, and one ending at a time runs (a hook that comes second waits for the
@@ -67,6 +68,7 @@ _previous_sigterm: Any = None
 _previous_exit = sys.exit
 _exit_code: str | int | None = None  # the argument of the last sys.exit call
 _handler_ran = threading.Event()  # the Python-level SIGTERM handler has started
+_pid = os.getpid()  # the process whose runs _active holds
 
 
 def register(run: Finishable, *, handle_signals: bool) -> None:
@@ -92,7 +94,9 @@ def _install(handle_signals: bool) -> None:
     sys.excepthook = _excepthook
     _previous_exit = sys.exit
     sys.exit = _exit
-    os.register_at_fork(after_in_child=_after_fork)
+    os.register_at_fork(
+        before=_Watcher.before_fork, after_in_parent=_Watcher.after_fork, after_in_child=_after_fork
+    )
     if handle_signals and threading.current_thread() is threading.main_thread():
         _previous_sigterm = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -101,6 +105,8 @@ def _install(handle_signals: bool) -> None:
 
 
 def _end_all(status: str, error: str | None) -> None:
+    if os.getpid() != _pid:  # a forked child, before _after_fork: these are its parent's
+        return
     with _ending:
         with _lock:
             runs = list(_active.values())
@@ -161,9 +167,10 @@ def _at_exit() -> None:
 
 
 def _after_fork() -> None:
-    global _lock, _ending
+    global _lock, _ending, _pid
     _lock = threading.Lock()  # the parent's may have been held by another thread
     _ending = threading.RLock()
+    _pid = os.getpid()
     _Watcher.forget()
     runs = list(_active.values())
     _active.clear()
@@ -182,6 +189,7 @@ class _Watcher:
     """
 
     _fds: tuple[int, int] | None = None  # the pipe (read, write) while installed
+    _let_go = False  # the wakeup fd is let go for a fork
 
     @classmethod
     def start(cls) -> None:
@@ -202,16 +210,28 @@ class _Watcher:
         thread.start()
 
     @classmethod
+    def before_fork(cls) -> None:
+        """Let the wakeup fd go while forking: a child that inherited it would send its own
+        signals to our pipe (and the watcher would end this process for the child's
+        SIGTERM). Only the main thread may; a child forked elsewhere lets go in `forget`."""
+        if cls._fds is not None and threading.current_thread() is threading.main_thread():
+            cls._let_go = _release_wakeup_fd(cls._fds[1])
+
+    @classmethod
+    def after_fork(cls) -> None:
+        """In the parent: take the wakeup fd back."""
+        if cls._let_go and cls._fds is not None:
+            signal.set_wakeup_fd(cls._fds[1], warn_on_full_buffer=False)
+        cls._let_go = False
+
+    @classmethod
     def forget(cls) -> None:
-        """In a forked child: the parent's watcher is not here; give the wakeup fd back so
-        that the child's signals do not reach the parent's pipe."""
+        """In a forked child: the parent's watcher is not here; close its pipe."""
         if cls._fds is None:
             return
         read_fd, write_fd = cls._fds
-        cls._fds = None
-        current = signal.set_wakeup_fd(-1)
-        if current != write_fd:  # someone else's by now: put it back
-            signal.set_wakeup_fd(current)
+        cls._fds, cls._let_go = None, False
+        _release_wakeup_fd(write_fd)
         os.close(read_fd)
         os.close(write_fd)
 
@@ -232,6 +252,14 @@ class _Watcher:
             _end_all("interrupted", _SIGTERM_BLOCKED)
             die()
             return
+
+
+def _release_wakeup_fd(ours: int) -> bool:
+    """Unset the wakeup fd if it is still ``ours``; whether it was."""
+    current = signal.set_wakeup_fd(-1)
+    if current != ours:  # someone else's by now (or none): put it back
+        signal.set_wakeup_fd(current)
+    return current == ours
 
 
 def _default_sigterm_action() -> Callable[[], None]:
