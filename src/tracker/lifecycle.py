@@ -11,7 +11,7 @@ Installed once, on the first run's start, and chained to whatever was there befo
   a signal handler only when the main thread returns to the interpreter, so the handler
   would wait with the process until SIGKILL. Where SIGTERM's action was the default one, a
   watcher thread hears of the signal through the wakeup fd (`signal.set_wakeup_fd`, taken
-  only where nobody else holds it, as asyncio does); if the handler has not run within
+  only where nobody else holds it: asyncio's event loops do); if the handler has not run within
   `SIGTERM_GRACE_S`, the watcher ends the runs itself and then takes SIGTERM's default
   action: the process dies of SIGTERM, as it would without `tracker`;
 * a normal exit ends them as ``finished``, or ``failed`` when the program called
