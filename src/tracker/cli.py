@@ -18,6 +18,7 @@ import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
 from types import ModuleType
+from typing import NoReturn
 
 __all__ = ["build_parser", "main"]
 
@@ -43,9 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (``train`` only for its help: it is dispatched first)."""
-    parser = argparse.ArgumentParser(
-        prog="tracker", description="Experiment tracking for LLM fine-tuning."
-    )
+    parser = _Parser(prog="tracker", description="Experiment tracking for LLM fine-tuning.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("train", help=_TRAIN_HELP, add_help=False)
     modules = list(_command_modules())
@@ -56,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         module.configure(command)
         command.set_defaults(func=handler(module.NAME, module.run))
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line, ``tracker ui: error: argument --port: ...``, and exit
+    status 2; the usage is one ``--help`` away. The commands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        """Say what is wrong in one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _command_modules() -> Iterator[ModuleType]:

@@ -4,7 +4,8 @@ Usage: torchrun --nproc_per_node 2 ddp_trainer_script.py MODEL_DIR OUTPUT_DIR
 
 On the CPU, Trainer/accelerate set up torch.distributed with the gloo backend themselves
 (``use_cpu=True``); each rank prints ``DDP_OK rank=R world_size=W`` when training finished.
-Not a test module (no ``test_`` prefix): pytest does not collect it.
+It ends with `workers.exit_now` (torch's exit race: see that function). Not a test module
+(no ``test_`` prefix): pytest does not collect it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import datasets
 import torch.distributed as dist
 import transformers
+
+from workers import exit_now
 
 MAX_STEPS = 2
 
@@ -57,3 +60,4 @@ def main(model_dir: str, output_dir: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
+    exit_now()

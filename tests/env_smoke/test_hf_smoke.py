@@ -7,7 +7,6 @@ Copy these as templates for the adapter tests: build assets once per module, kee
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from assets import (  # noqa: E402  (after importorskip on purpose)
     build_hf_model,
     instruct_records,
 )
+from workers import worker_env  # noqa: E402
 
 MAX_STEPS = 2
 
@@ -155,7 +155,7 @@ DDP_SCRIPT = Path(__file__).with_name("ddp_trainer_script.py")
 def test_torchrun_two_process_trainer(model_dir: Path, tmp_path: Path) -> None:
     """2-process DDP (gloo) of a tiny Trainer on the CPU through torchrun."""
     torchrun = Path(sys.executable).with_name("torchrun")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = worker_env()
     proc = subprocess.run(
         [
             str(torchrun),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tracker import open_store
+from workers import worker_env
 
 pytest.importorskip("torch")
 
@@ -19,13 +19,11 @@ WORKER = Path(__file__).with_name("torchrun_worker.py")
 
 def launch(fake_nodes: bool, report_dir: Path) -> dict[int, tuple[bool, str]]:
     """Run the job; each rank's (sampling?, run id) as it reported them."""
-    env = {
-        **os.environ,
-        "REPORT_DIR": str(report_dir),
-        "TRACKER_SYSTEM_INTERVAL": "0.1",
-        "FAKE_NODES": "1" if fake_nodes else "0",
-        "OMP_NUM_THREADS": "1",
-    }
+    env = worker_env(
+        REPORT_DIR=str(report_dir),
+        TRACKER_SYSTEM_INTERVAL="0.1",
+        FAKE_NODES="1" if fake_nodes else "0",
+    )
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     command += ["--nproc_per_node", "2", str(WORKER)]
     done = subprocess.run(

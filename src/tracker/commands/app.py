@@ -3,17 +3,19 @@
 A command module has ``NAME``, ``HELP``, ``configure(parser)`` (which starts with
 `add_common_options`) and ``run(ctx) -> int``.
 Errors a user can fix reach them as one line on stderr and exit status 1, never a
-traceback.
+traceback; a bad argument value is one line too, and exit status 2 (the option types
+here, such as `port`, say what a good value is).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tracker.commands.output import Console
 from tracker.records import RunRecord
@@ -21,7 +23,19 @@ from tracker.store.base import Store, StoreError
 from tracker.store.registry import open_store
 from tracker.store.resolve import resolve_run
 
-__all__ = ["CommandError", "CommandModule", "Context", "add_common_options", "handler"]
+__all__ = [
+    "CommandError",
+    "CommandModule",
+    "Context",
+    "add_common_options",
+    "count",
+    "handler",
+    "port",
+    "seconds",
+    "token",
+]
+
+_Number = TypeVar("_Number", int, float)
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -84,6 +98,46 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="colour the output (default: only on a terminal)",
     )
+
+
+def port(text: str) -> int:
+    """``--port``'s type: a TCP port, 0 for any free one."""
+    value = _parse(int, text, "a port number")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535 (0: any free one), not {text}")
+    return value
+
+
+def count(text: str) -> int:
+    """A number of things: 0 or more."""
+    value = _parse(int, text, "a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration: a positive, finite number of seconds."""
+    value = _parse(float, text, "a number of seconds")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def token(text: str) -> str:
+    """An access token: not empty (an empty one would let anyone in)."""
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "an empty token would let anyone in: give one, or leave --token out"
+        )
+    return text
+
+
+def _parse(kind: type[_Number], text: str, what: str) -> _Number:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
 
 
 def handler(name: str, run: Callable[[Context], int]) -> Callable[[argparse.Namespace], int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tracker.commands.app import Context, add_common_options
+from tracker.commands.app import Context, add_common_options, count
 from tracker.commands.output import fmt_duration, fmt_time, fmt_value, status_cell
 from tracker.store.base import RunQuery
 from tracker.views import run_row
@@ -32,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--framework", help="only runs of this framework (transformers, ...)")
     parser.add_argument("--name", metavar="TEXT", help="only runs whose name contains TEXT")
     parser.add_argument(
-        "--limit", type=int, default=50, help="show at most N runs (default 50; 0: all)"
+        "--limit", type=count, default=50, help="show at most N runs (default 50; 0: all)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 

@@ -6,31 +6,38 @@ import argparse
 import secrets
 import sys
 
-from tracker.commands.app import CommandError, Context, add_common_options
+from tracker.commands.app import CommandError, Context, add_common_options, port, seconds, token
 
 NAME = "ui"
 HELP = "open the local dashboard (needs tracker[ui])"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Address, port and access token."""
+    """Address, port, access token and idle timeout."""
     add_common_options(parser)
     parser.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1; any other needs an access token)",
     )
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+    parser.add_argument("--port", type=port, default=8765, help="port (default 8765; 0: any)")
     parser.add_argument(
         "--token",
+        type=token,
         help="access token; on an address other than loopback one is made up when not given",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="close a connection that sends nothing for this long (default: a minute)",
     )
 
 
 def run(ctx: Context) -> int:
     """Serve until interrupted."""
     try:
-        from tracker.ui.server import Dashboard, is_loopback
+        from tracker.ui.server import IDLE_TIMEOUT_S, Dashboard, is_loopback
     except ImportError as exc:
         raise ImportError(
             f"the dashboard needs the ui extra ({exc.name}): pip install 'tracker[ui]'"
@@ -40,7 +47,13 @@ def run(ctx: Context) -> int:
     if token is None and not is_loopback(args.host):
         token = secrets.token_urlsafe(24)
     try:
-        dashboard = Dashboard(ctx.store, args.host, args.port, token=token)
+        dashboard = Dashboard(
+            ctx.store,
+            args.host,
+            args.port,
+            token=token,
+            idle_timeout=args.idle_timeout or IDLE_TIMEOUT_S,
+        )
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     print(

@@ -8,7 +8,10 @@ framework. Safe by default:
 * on any other address it requires an access token: open ``/?token=TOKEN`` once and a
   cookie carries it after that (API clients send ``Authorization: Bearer TOKEN``);
 * pages draw every name and value as text, and a Content-Security-Policy allows scripts
-  from the server itself only.
+  from the server itself only;
+* a connection that sends nothing for ``idle_timeout`` seconds (an idle kept-alive one, a
+  client that stopped half-way through a request) is closed: each connection holds a
+  thread, and a client must not be able to hold them forever.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import socket
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,7 +30,7 @@ from tracker.ui.api import ApiError, dispatch
 from tracker.ui.assets import Asset, load_assets
 from tracker.views import dumps
 
-__all__ = ["Dashboard", "is_loopback"]
+__all__ = ["IDLE_TIMEOUT_S", "Dashboard", "is_loopback"]
 
 _COOKIE = "tracker_token"
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -41,6 +45,7 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _PAGES = ("/", "/compare")
+IDLE_TIMEOUT_S = 60.0
 
 
 def is_loopback(host: str) -> bool:
@@ -57,16 +62,30 @@ class Dashboard(ThreadingHTTPServer):
     """``tracker ui``: serves the pages and API over ``store`` at ``(host, port)``.
 
     ``token`` is required (a non-empty string) unless ``host`` is a loopback address.
+    A connection is closed once it has sent nothing for ``idle_timeout`` seconds.
     """
 
     daemon_threads = True
 
     def __init__(
-        self, store: Store, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None
+        self,
+        store: Store,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: str | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_S,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ValueError(f"serving on {host} needs an access token")
+        if token == "":
+            raise ValueError("an empty access token would let anyone in: give a token or None")
+        if not idle_timeout > 0:
+            raise ValueError(
+                f"idle_timeout must be a positive number of seconds, not {idle_timeout}"
+            )
         self.store = store
+        self.idle_timeout = idle_timeout
         self.host = host
         self.token = token
         self.loopback_only = is_loopback(host)
@@ -83,6 +102,12 @@ class Dashboard(ThreadingHTTPServer):
         query = f"?{urlencode({'token': self.token})}" if self.token else ""
         return f"http://{shown}:{port}/{query}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that timed out or went away is no error worth a traceback."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: Dashboard
@@ -91,6 +116,11 @@ class _Handler(BaseHTTPRequestHandler):
     # headers and body go out in two writes: without TCP_NODELAY the body of a kept-alive
     # connection's answer can wait for the client's delayed ACK (40 ms on Linux)
     disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        """Every read and write of the connection times out after the idle timeout."""
+        super().setup()
+        self.connection.settimeout(self.server.idle_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the dashboard does not log every request."""

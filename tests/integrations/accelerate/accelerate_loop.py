@@ -1,7 +1,8 @@
 """A real accelerate training loop of a tiny model, shared by the tests and run by torchrun.
 
 ``python -m torch.distributed.run --nproc_per_node 2 accelerate_loop.py PROJECT`` trains
-with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process.
+with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process, then ends with
+`workers.exit_now` (torch's exit race: see that function).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def train(accelerator: Accelerator, project: str, adapter: Any = None, **init: A
 
 if __name__ == "__main__":
     from tracker.integrations.accelerate import CustomTracker
+    from workers import exit_now
 
     adapter = CustomTracker(run_name="ddp")
     train(Accelerator(cpu=True, log_with=adapter), sys.argv[1], adapter)
-    if torch.distributed.is_initialized():  # gloo can abort at exit if the group is left up
-        torch.distributed.destroy_process_group()
+    exit_now()  # end_training finished the run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from accelerate_loop import CONFIG, STEPS, train
 
 from tracker import Store
 from tracker.integrations.accelerate import CustomTracker
+from workers import worker_env
 
 HERE = Path(__file__).resolve().parent
 
@@ -151,7 +151,7 @@ def test_the_adapters_run_is_safe_on_every_rank(
 
 def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
     """Under torchrun with 2 processes (gloo) there is one run, each step logged once."""
-    env = {**os.environ, "TRACKER_DIR": str(tracker_dir), "OMP_NUM_THREADS": "1"}
+    env = worker_env(TRACKER_DIR=str(tracker_dir))
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     command += ["--standalone", str(HERE / "accelerate_loop.py"), "acc-ddp"]
     done = subprocess.run(

@@ -6,7 +6,8 @@ Usage: train_script.py MODE MODEL_DIR DATA_DIR OUTPUT_DIR, MODE one of:
 * ``sft`` -- TRL's `SFTTrainer` for 4 steps with a `CustomTrackerCallback`;
 * ``crash`` -- a `Trainer` whose step 2 raises ``RuntimeError("boom at step 2")``, uncaught.
 
-Not a test module (no ``test_`` prefix): pytest does not collect it.
+When training ends, the script ends with `workers.exit_now` (torch's exit race under torchrun:
+see that function). Not a test module (no ``test_`` prefix): pytest does not collect it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import transformers
 from kit import make_trainer, training_args
 
 from tracker.integrations.transformers import CustomTrackerCallback
+from workers import exit_now
 
 
 class Boom(transformers.TrainerCallback):
@@ -62,3 +64,4 @@ def main(mode: str, model_dir: str, data_dir: str, output_dir: str) -> None:
 
 if __name__ == "__main__":
     main(*sys.argv[1:5])
+    exit_now()  # the callback finished the run at the end of training
