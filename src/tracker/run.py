@@ -24,6 +24,7 @@ from tracker.sync import deliver_in_background
 from tracker.system.attach import SystemMetrics, samples_node
 from tracker.system.efficiency import Figures
 from tracker.values import (
+    REDACTED,
     NotAScalar,
     Redactor,
     clean_text,
@@ -117,6 +118,8 @@ class CustomTracker:
         self._started_at: float | None = None
         self._next_step = 0
         self._known_keys: set[str] = set()
+        self._string_keys: dict[str, str] = {}  # keys whose values were strings: the last
+        self._secret_keys: dict[str, bool] = {}  # whether such a key names a secret
         self._warned_keys: set[str] = set()
         self._system: SystemMetrics | None = None
         self.config: dict[str, Any] = {}
@@ -419,6 +422,9 @@ class CustomTracker:
     def _clean(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         """The slow path: flatten and convert by `tracker.values`' rules, one warning per
         key for what is skipped or overwritten; strings go to the summary."""
+        quick = self._known_with_strings(metrics)
+        if quick is not None:
+            return quick
         flat, problems = flatten_metrics(metrics)
         for problem in problems:
             self._warn_once(problem.key, problem.why)
@@ -430,6 +436,7 @@ class CustomTracker:
             except NotAScalar as why:
                 if isinstance(value, str):
                     strings[key] = value
+                    self._string_keys[key] = value
                     self._warn_once(key, "a string is not a metric; it is kept in the summary")
                 else:
                     self._warn_once(key, f"{why}; the value is skipped")
@@ -438,6 +445,35 @@ class CustomTracker:
         if strings:
             self.log_summary(strings)
         return clean
+
+    def _known_with_strings(self, metrics: Mapping[str, Any]) -> dict[str, float] | None:
+        """Numbers of known keys and strings of keys already seen holding strings (a phase
+        name logged every step): no flattening, no conversion; ``None`` for anything
+        else."""
+        known, string_keys = self._known_keys, self._string_keys
+        values: dict[str, float] = {}
+        strings: dict[str, str] = {}
+        for key, value in metrics.items():
+            kind = type(value)
+            if kind in _FAST_TYPES and key in known:
+                values[key] = value
+            elif kind is str and key in string_keys:
+                if string_keys[key] != value:  # unchanged: the summary has it already
+                    string_keys[key] = value
+                    strings[key] = self._string_value(key, value)
+            else:
+                return None
+        if strings:
+            self._put(LogSummary(strings))
+        return values
+
+    def _string_value(self, key: str, value: str) -> str:
+        """A string metric value as the summary keeps it: cleaned and redacted (by value
+        shape; the whole value where the key names a secret, as decided once per key)."""
+        secret = self._secret_keys.get(key)
+        if secret is None:
+            secret = self._secret_keys[key] = self._redactor.redact({key: "x"})[key] != "x"
+        return REDACTED if secret else self._redactor.redact_text(clean_text(value))
 
     def _warn_once(self, key: str, why: str) -> None:
         if key not in self._warned_keys:
