@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
@@ -45,6 +45,7 @@ EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
 _TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
 _PASSED_SIGNALS = (*_TERMINAL_SIGNALS, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+_POLL_S = 0.05
 _STOPPING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
 
 
@@ -85,7 +86,7 @@ def run(ctx: Context) -> int:
     returncode = command.wait()
     if not settings.disabled and process_info(settings).is_main:  # node 0's launcher records
         try:
-            record(settings, run_id, started_at, returncode, command.signal)
+            record(settings, run_id, started_at, returncode, command)
         except Exception as exc:  # the command has run: its exit status goes on regardless
             log.warning("tracker run: could not record run %s: %s", run_id, exc)
     return _exit_like(returncode)
@@ -144,6 +145,20 @@ class Command:
             return self._process.wait()
         finally:
             _restore(self._previous)
+
+    def wait_for_the_rest(self, ended: Callable[[], bool], timeout: float) -> None:
+        """Wait until the other processes of the command's group have ended too (a shell
+        that was stopped leaves its children finishing their part of the run), or
+        ``ended()`` says the run is over, at most ``timeout`` seconds."""
+        if self._foreground:  # our own group: its processes cannot be told from ours
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not ended():
+            try:
+                os.killpg(self._process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(_POLL_S)
 
     def _pass_on(self, signum: int, frame: FrameType | None) -> None:
         self.signal = signum
@@ -222,13 +237,14 @@ def record(
     run_id: str,
     started_at: float,
     returncode: int,
-    passed: int | None,
+    command: Command,
 ) -> None:
     """Record the command's end on the run, creating the run if no process did; a store
     that fails is one warning."""
     backends = _open_backends(settings)
+    command.wait_for_the_rest(lambda: _ended(backends, run_id), settings.finish_timeout)
     existing = _existing(backends, run_id)
-    status, error = ending(returncode, passed)
+    status, error = ending(returncode, command.signal)
     environment = capture(process_info(settings))
     summary = {
         "command/line": environment["command"],
@@ -283,6 +299,11 @@ def _open_backends(settings: TrackerSettings) -> list[tuple[str, Backend]]:
         except Exception as exc:
             log.warning("tracker run: could not open the store %s: %s", uri, exc)
     return opened
+
+
+def _ended(backends: list[tuple[str, Backend]], run_id: str) -> bool:
+    existing = _existing(backends, run_id)
+    return existing is not None and existing.status != RunStatus.RUNNING.value
 
 
 def _existing(backends: list[tuple[str, Backend]], run_id: str) -> RunRecord | None:
