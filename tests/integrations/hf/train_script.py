@@ -1,10 +1,13 @@
 """Run by the tests in a subprocess (under ``torchrun`` for the distributed ones).
 
-Usage: train_script.py MODE MODEL_DIR DATA_DIR OUTPUT_DIR, MODE one of:
+Usage: train_script.py MODE MODEL_DIR DATA_DIR OUTPUT_DIR [EXIT_CODE], MODE one of:
 
 * ``trainer`` -- a `Trainer` for 4 steps with a `CustomTrackerCallback`;
 * ``sft`` -- TRL's `SFTTrainer` for 4 steps with a `CustomTrackerCallback`;
-* ``crash`` -- a `Trainer` whose step 2 raises ``RuntimeError("boom at step 2")``, uncaught.
+* ``crash`` -- a `Trainer` whose step 2 raises ``RuntimeError("boom at step 2")``, uncaught;
+* ``untracked`` -- a `Trainer` for 4 steps with no callback of ours (``tracker run`` adds it).
+
+After training, the script exits with ``EXIT_CODE`` (default 0).
 
 Not a test module (no ``test_`` prefix): pytest does not collect it.
 """
@@ -34,11 +37,7 @@ def sft_trainer(model_dir: str, data_dir: str, args: dict[str, Any]) -> Any:
     import datasets
     import trl
 
-    data = datasets.load_dataset("json", data_files=f"{data_dir}/sft.json", split="train")
-    data = data.map(
-        lambda r: {"prompt": f"{r['instruction']} {r['input']}", "completion": r["output"]},
-        remove_columns=["instruction", "input", "output"],
-    )
+    data = datasets.load_dataset(f"{data_dir}/completions", split="train")
     return trl.SFTTrainer(
         model=model_dir,
         args=trl.SFTConfig(**args, max_length=32),
@@ -47,18 +46,19 @@ def sft_trainer(model_dir: str, data_dir: str, args: dict[str, Any]) -> Any:
     )
 
 
-def main(mode: str, model_dir: str, data_dir: str, output_dir: str) -> None:
+def main(mode: str, model_dir: str, data_dir: str, output_dir: str, exit_code: str = "0") -> None:
     distributed = {"ddp_backend": "gloo"} if "WORLD_SIZE" in os.environ else {}
     args = training_args(Path(output_dir), **distributed)
     if mode == "sft":
         trainer = sft_trainer(model_dir, data_dir, args)
     else:
-        callbacks = [CustomTrackerCallback(project="script")]
+        callbacks = [] if mode == "untracked" else [CustomTrackerCallback(project="script")]
         if mode == "crash":
             callbacks.append(Boom())
         trainer = make_trainer(Path(model_dir), callbacks, **args)
     trainer.train()
+    sys.exit(int(exit_code))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:])
