@@ -1,7 +1,8 @@
 """A real accelerate training loop of a tiny model, shared by the tests and run by torchrun.
 
 ``python -m torch.distributed.run --nproc_per_node 2 accelerate_loop.py PROJECT`` trains
-with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process.
+with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process;
+``accelerate_loop.py PROJECT untracked`` without it (``tracker run`` adds it).
 """
 
 from __future__ import annotations
@@ -11,9 +12,28 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
+from accelerate.tracking import GeneralTracker
 
 STEPS = 6
 CONFIG = {"lr": 0.05, "batch_size": 4, "model": {"in": 4, "out": 1}}
+
+
+class Recorder(GeneralTracker):
+    """Another tracker next to ours: remembers what accelerate handed it."""
+
+    name = "recorder"
+    requires_logging_directory = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[int | None] = []
+
+    @property
+    def tracker(self) -> Recorder:
+        return self
+
+    def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
+        self.steps.append(step)
 
 
 def train(accelerator: Accelerator, project: str, **init: Any) -> list[float]:
@@ -41,8 +61,12 @@ def train(accelerator: Accelerator, project: str, **init: Any) -> list[float]:
 
 
 if __name__ == "__main__":
-    from tracker.integrations.accelerate import CustomTracker
+    if sys.argv[2:] == ["untracked"]:
+        accelerator = Accelerator(cpu=True)
+    else:
+        from tracker.integrations.accelerate import CustomTracker
 
-    train(Accelerator(cpu=True, log_with=CustomTracker(run_name="ddp")), sys.argv[1])
+        accelerator = Accelerator(cpu=True, log_with=CustomTracker(run_name="ddp"))
+    train(accelerator, sys.argv[1])
     if torch.distributed.is_initialized():  # gloo can abort at exit if the group is left up
         torch.distributed.destroy_process_group()
