@@ -15,6 +15,9 @@ imports the framework module it names:
 ``torchtune.config``           the metric logger a recipe builds with
                                ``config.instantiate`` also writes to the run, unless it is
                                `CustomTrackerLogger` already (`tracker.autoattach.torchtune`)
+``llamafactory.train.tuner``   ``run_exp`` gets ``tracker train``'s callback, with
+                               LLaMA-Factory's own arguments in the config, unless it was
+                               given one (`tracker.autoattach.llamafactory`)
 =============================  ===========================================================
 
 What is attached is the framework's ordinary adapter, reading the run's id, project, name,

@@ -30,7 +30,7 @@ with requires_extra("llamafactory"):
     from llamafactory.train.tuner import run_exp
     from transformers import HfArgumentParser
 
-__all__ = ["main", "train"]
+__all__ = ["callback_for", "main", "train"]
 
 _OWN_ARGUMENTS = {
     "model": ModelArguments,
@@ -51,8 +51,12 @@ def main(argv: Sequence[str]) -> int:
 
 def train(args: dict[str, Any] | list[str]) -> None:
     """Run LLaMA-Factory's ``run_exp`` on ``args`` with a tracking callback."""
-    callback = CustomTrackerCallback(config={"llamafactory": own_arguments(args)})
-    run_exp(args, callbacks=[callback])  # a fresh list: run_exp appends its own callbacks
+    run_exp(args, callbacks=[callback_for(args)])  # a fresh list: run_exp appends its own
+
+
+def callback_for(args: dict[str, Any] | list[str]) -> CustomTrackerCallback:
+    """A callback whose run's config also holds LLaMA-Factory's own arguments of ``args``."""
+    return CustomTrackerCallback(config={"llamafactory": own_arguments(args)})
 
 
 def read_cli_args(argv: Sequence[str]) -> dict[str, Any] | list[str]:

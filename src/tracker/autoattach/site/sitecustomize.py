@@ -31,6 +31,7 @@ _TARGETS = {
     "transformers.trainer": "transformers",  # Trainer, and so TRL's and LLaMA-Factory's
     "accelerate.accelerator": "accelerate",  # Accelerator
     "torchtune.config": "torchtune",  # config.instantiate, which builds the metric logger
+    "llamafactory.train.tuner": "llamafactory",  # run_exp, for LLaMA-Factory's own config
 }
 
 
