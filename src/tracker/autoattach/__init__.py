@@ -20,6 +20,15 @@ imports the framework module it names:
                                given one (`tracker.autoattach.llamafactory`)
 =============================  ===========================================================
 
+The hook itself (``site/sitecustomize.py``, standard library only, the only file of its
+folder so that it shadows nothing) puts a finder first on ``sys.meta_path``, takes its
+folder off ``sys.path`` again and imports the ``sitecustomize`` it hid, if there is one
+(the user's own, or the Python distribution's), so that one still runs. The finder lets
+every other import pass; for a target it wraps the loader that would have run the module
+anyway and, once the module has run, imports ``tracker.autoattach.<framework>`` and calls
+its ``attach(module)``, which only patches: nothing is built until the framework's class
+is. A process that imports no target imports no tracker at all.
+
 What is attached is the framework's ordinary adapter, reading the run's id, project, name,
 tags and store from `TrackerSettings`: the ``tracker run`` process sets them for the whole
 command, so every process writes one run, and only global rank 0 writes training metrics.
@@ -36,15 +45,32 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SITE_DIR", "attaching", "enabled", "patch"]
+__all__ = ["SITE_DIR", "attaching", "compile_hook", "enabled", "patch"]
 
 log = logging.getLogger("tracker")
 
 SITE_DIR = Path(__file__).resolve().with_name("site")
 """The folder of the hook's ``sitecustomize``, which goes first on ``PYTHONPATH``."""
 
+_HOOK = SITE_DIR / "sitecustomize.py"
 _MARK = "__tracker_attached__"
 _warned: set[str] = set()
+
+
+def compile_hook() -> None:
+    """Write the hook's bytecode beside it if it is missing or stale and the folder is
+    writable: compiling it would otherwise cost every process of a command that runs
+    with ``PYTHONDONTWRITEBYTECODE`` a few milliseconds (loading it costs ~0.3 ms)."""
+    import importlib.util
+    import py_compile
+
+    cached = Path(importlib.util.cache_from_source(str(_HOOK)))
+    try:
+        if cached.exists() and cached.stat().st_mtime >= _HOOK.stat().st_mtime:
+            return
+        py_compile.compile(str(_HOOK), cfile=str(cached), doraise=True)
+    except (OSError, py_compile.PyCompileError):  # a read-only install: compiled each time
+        log.debug("tracker run: could not write %s", cached, exc_info=True)
 
 
 def enabled() -> bool:

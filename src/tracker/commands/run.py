@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
-from tracker.autoattach import SITE_DIR
+from tracker.autoattach import SITE_DIR, compile_hook
 from tracker.commands.app import CommandError, Context
 from tracker.distributed import process_info
 from tracker.environment import capture
@@ -100,6 +100,7 @@ def _as_uri(store: str) -> str:
 def command_env(options: dict[str, Any], run_id: str) -> dict[str, str]:
     """The command's environment: ours, the hook first on ``PYTHONPATH``, the run's id and
     the settings given as options (which so win over the ones it has)."""
+    compile_hook()
     env = dict(os.environ)  # passed on whole, as a shell would; read here for no setting
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITE_DIR), env.get("PYTHONPATH")) if p)
     env["TRACKER_RUN_ID"] = run_id

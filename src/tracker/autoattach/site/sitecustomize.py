@@ -1,26 +1,12 @@
-"""tracker's import hook: first on ``PYTHONPATH`` in every Python process of a
-``tracker run`` command (the only file of its folder, so that it shadows nothing else).
-
-Python imports ``sitecustomize`` at start-up. This one costs a process well under a
-millisecond and imports nothing beyond what start-up already loaded:
-
-1. it puts a finder first on ``sys.meta_path``; it answers only for the modules in
-   `_TARGETS`, which define what tracker attaches to;
-2. it takes its own folder off ``sys.path`` and imports the ``sitecustomize`` it hid, if
-   there is one (the user's own, or the Python distribution's), so that one still runs.
-
-When a target module is imported, the finder hands the import to the loader that would
-have run it anyway and, once the module has run, calls
-``tracker.autoattach.<framework>.attach(module)``. Only then is tracker imported. Any
-failure there is one warning; the module and the process carry on untracked.
-"""
-
-from __future__ import annotations
+"""tracker's import hook (`tracker.autoattach`): a finder first on ``sys.meta_path`` that
+attaches tracker to the modules in `_TARGETS` once they have run; then the
+``sitecustomize`` this one hides runs. Kept small, and standard library only: every
+Python process of a ``tracker run`` command loads it at start-up."""
 
 import os
 import sys
 
-TYPE_CHECKING = False  # `typing` costs milliseconds to import: only for the type checker
+TYPE_CHECKING = False  # neither `typing` nor `__future__` is imported: start-up pays for them
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
@@ -39,8 +25,8 @@ class _Finder:
     """Finds nothing itself: for a target module it wraps the spec the other finders give."""
 
     def find_spec(
-        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
+        self, name: str, path: "Sequence[str] | None" = None, target: "ModuleType | None" = None
+    ) -> "ModuleSpec | None":
         framework = _TARGETS.get(name)
         if framework is None:
             return None
@@ -62,26 +48,26 @@ class _Finder:
 class _Loader:
     """Runs the module with its own loader, then attaches tracker to it."""
 
-    def __init__(self, loader: Any, framework: str) -> None:
+    def __init__(self, loader: "Any", framework: str) -> None:
         self._loader = loader
         self._framework = framework
 
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
         created: ModuleType | None = self._loader.create_module(spec)
         return created
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: "ModuleType") -> None:
         module.__loader__ = self._loader  # the module sees its own loader
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
         self._loader.exec_module(module)
         _attach(self._framework, module)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> "Any":
         return getattr(self._loader, name)
 
 
-def _attach(framework: str, module: ModuleType) -> None:
+def _attach(framework: str, module: "ModuleType") -> None:
     try:
         from importlib import import_module
 
