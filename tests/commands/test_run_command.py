@@ -41,10 +41,8 @@ LOGGING_FOREVER = textwrap.dedent(
 def test_a_command_that_imports_no_framework_is_one_run(tracker_dir: Path, store: Store) -> None:
     """Options make the run's project, name and tags; the command, untouched, sees no tracker."""
     code = "import sys; print('tracker' in sys.modules, any('autoattach' in p for p in sys.path))"
-    done = tracker_run(
-        PY, "-c", code,
-        tracker_dir=tracker_dir, options=["--project", "p", "--name", "n", "--tag", "b", "--tag", "a"],
-    )  # fmt: skip
+    options = ["--project", "p", "--name", "n", "--tag", "b", "--tag", "a"]
+    done = tracker_run(PY, "-c", code, tracker_dir=tracker_dir, options=options)
     assert done.stdout == "False False\n"
     run = only_run(store)
     assert (run.project, run.name, run.tags, run.status) == ("p", "n", ["a", "b"], "finished")
@@ -81,7 +79,8 @@ def test_a_run_the_command_finished_is_failed_by_its_exit_code(
 def test_sigterm_reaches_every_process_and_interrupts_the_run(
     tracker_dir: Path, store: Store, tmp_path: Path
 ) -> None:
-    """SIGTERM to tracker run reaches a grandchild (its run: interrupted); tracker run dies by it."""
+    """SIGTERM to tracker run reaches a grandchild, whose run is interrupted; tracker run
+    dies by it too."""
     ready = tmp_path / "ready"
     launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
     proc = start_tracker_run(
@@ -122,7 +121,7 @@ def test_a_hook_that_cannot_attach_warns_once_and_changes_nothing(
     fake = tmp_path / "transformers"
     fake.mkdir()
     (fake / "__init__.py").write_text("")
-    (fake / "trainer.py").write_text("class Trainer:\n    def __init__(self, n):\n        self.n = n\n")
+    (fake / "trainer.py").write_text("class Trainer:\n    def __init__(self, n): self.n = n\n")
     code = "from transformers.trainer import Trainer\nprint(Trainer(1).n + Trainer(2).n)\nexit(5)"
     done = tracker_run(
         PY, "-c", code, tracker_dir=tracker_dir, env={"PYTHONPATH": str(tmp_path)}, returncode=5
@@ -139,7 +138,10 @@ def test_tracker_disabled_runs_the_command_alone(tracker_dir: Path) -> None:
         tracker_dir=tracker_dir, env={"TRACKER_DISABLED": "1"}, returncode=4,
     )  # fmt: skip
     alone = subprocess.run(
-        [PY, "-c", "import sys; print(len(sys.meta_path))"], capture_output=True, text=True
+        [PY, "-c", "import sys; print(len(sys.meta_path))"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout == alone.stdout
     assert not (tracker_dir / "tracker.db").exists()

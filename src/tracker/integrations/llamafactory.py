@@ -6,7 +6,8 @@ or ``--key value`` options) and runs ``llamafactory.train.tuner.run_exp`` with a
 `CustomTrackerCallback`. The run's config also holds LLaMA-Factory's own model, data,
 fine-tuning and generation arguments. For several processes, start it with
 ``torchrun ... -m tracker.cli train ...``: ``FORCE_TORCHRUN`` relaunches LLaMA-Factory's
-own launcher, without the callback.
+own launcher, without the callback; ``tracker run -- llamafactory-cli train ...``
+(`tracker.autoattach.llamafactory`) tracks that launcher's processes.
 """
 
 from __future__ import annotations
