@@ -4,16 +4,21 @@ The frameworks under it are tested in their own environments (tests/integrations
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import select
 import signal
 import subprocess
 import sys
+import termios
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from tracked_commands import only_run, start_tracker_run, tracker_run
+from tracked_commands import TRACKER_RUN, command_env, only_run, start_tracker_run, tracker_run
 from tracker import Store
 from tracker.autoattach import SITE_DIR
 from tracker.commands.run import ending
@@ -176,3 +181,41 @@ def test_the_hook_folder_holds_only_sitecustomize() -> None:
     assert sorted(p.name for p in SITE_DIR.iterdir() if p.name != "__pycache__") == [
         "sitecustomize.py"
     ]
+
+
+def test_in_a_terminal_the_command_reads_it_and_gets_its_ctrl_c(
+    tracker_dir: Path, store: Store
+) -> None:
+    """In the foreground of a terminal the command reads it as it would alone, Ctrl-C
+    reaches it from the terminal itself, and the run is interrupted."""
+    code = "import time; print('got', input(), flush=True); time.sleep(120)"
+    leader, follower = pty.openpty()
+    # a session of its own whose controlling terminal is the pty, tracker run in its
+    # foreground (the ioctl is one system call, safe between fork and exec)
+    proc = subprocess.Popen(
+        [*TRACKER_RUN, "--", PY, "-c", code],
+        stdin=follower, stdout=follower, stderr=follower, env=command_env(tracker_dir),
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # noqa: PLW1509
+    )  # fmt: skip
+    os.close(follower)
+    try:
+        os.write(leader, b"hello\n")
+        assert "got hello" in read_until(leader, "got hello")
+        os.write(leader, b"\x03")  # Ctrl-C
+        assert proc.wait(60) == -signal.SIGINT
+    finally:
+        proc.kill()
+        os.close(leader)
+    run = only_run(store)
+    assert (run.status, run.summary["command/exit_code"]) == ("interrupted", 128 + signal.SIGINT)
+
+
+def read_until(fd: int, text: str, timeout: float = 60) -> str:
+    """What the terminal shows until ``text`` appears in it."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while text not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.1)[0]:
+            seen += os.read(fd, 1024).decode(errors="replace")
+    return seen
