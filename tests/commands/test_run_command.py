@@ -176,6 +176,20 @@ def test_ending_status(returncode: int, passed: int | None, status: str) -> None
     assert ending(returncode, passed)[0] == status
 
 
+def test_the_hook_imports_nothing_at_start_up() -> None:
+    """A process under the hook has loaded no module more than alone, but the hook itself
+    (what keeps its start-up cost a fraction of a millisecond: docs/benchmarks.md)."""
+    code = "import sys; print(' '.join(sorted(sys.modules)))"
+    loaded = {}
+    for hooked in (False, True):
+        env = command_env(Path("unused"), {"PYTHONPATH": str(SITE_DIR)} if hooked else {})
+        if not hooked:
+            env.pop("PYTHONPATH", None)
+        done = subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True, check=True)
+        loaded[hooked] = set(done.stdout.split())
+    assert loaded[True] - loaded[False] == {"sitecustomize"}
+
+
 def test_the_hook_folder_holds_only_sitecustomize() -> None:
     """Nothing but sitecustomize is put on the command's sys.path, so nothing is shadowed."""
     assert sorted(p.name for p in SITE_DIR.iterdir() if p.name != "__pycache__") == [
