@@ -3,6 +3,7 @@ torchrun by ``FORCE_TORCHRUN=1``, it is one run across its ranks, with its own c
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,19 @@ def test_force_torchrun_llamafactory_cli_is_one_run(
     assert run.summary["command/exit_code"] == 0
     kinds = [e.kind for e in store.events(run.run_id)]
     assert kinds.count("checkpoint") == 2 and "resumed" not in kinds  # one run, made once
+
+
+def test_tracker_train_under_tracker_run_is_one_run(
+    base_config: dict[str, Any], tmp_path: Path, tracker_dir: Path, store: Store
+) -> None:
+    """``tracker run -- python -m tracker.cli train``: tracker train's own callback is the
+    one run_exp and the Trainer keep; each step once."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({**base_config, "stage": "sft", "dataset": "tiny_sft"}))
+    tracker_run(
+        sys.executable, "-m", "tracker.cli", "train", config, "max_steps=2",
+        tracker_dir=tracker_dir, options=["--project", "lf-run"],
+    )  # fmt: skip
+    run = only_run(store, base_config)
+    assert (run.project, run.config["llamafactory"]["finetuning"]["stage"]) == ("lf-run", "sft")
+    assert steps(store, run.run_id, "train/loss") == [1, 2]
