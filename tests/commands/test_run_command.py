@@ -108,6 +108,16 @@ def test_sigterm_reaches_every_process_and_interrupts_the_run(
     assert len(store.history(run.run_id, "train/loss")) >= 4
 
 
+def test_a_signal_ignored_stays_ignored_for_the_command(tracker_dir: Path) -> None:
+    """Under nohup (SIGHUP ignored) the command ignores SIGHUP too, as it would alone."""
+    code = "import signal; print(signal.getsignal(signal.SIGHUP) == signal.SIG_IGN)"
+    done = subprocess.run(
+        ["nohup", *TRACKER_RUN, "--", PY, "-c", code],
+        env=command_env(tracker_dir), capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stdout == "True\n"
+
+
 def test_the_hook_runs_the_users_own_sitecustomize(tracker_dir: Path, tmp_path: Path) -> None:
     """A sitecustomize already on PYTHONPATH still runs, once, under tracker run."""
     (tmp_path / "sitecustomize.py").write_text("import builtins\nbuiltins.MINE = 'ran'\n")

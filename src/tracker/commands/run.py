@@ -45,8 +45,8 @@ EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
 _TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
 _PASSED_SIGNALS = (*_TERMINAL_SIGNALS, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
-_POLL_S = 0.05
 _STOPPING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+_POLL_S = 0.05  # how often the rest of the command's process group is looked for
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -104,7 +104,7 @@ def command_env(options: dict[str, Any], run_id: str) -> dict[str, str]:
     env = dict(os.environ)  # passed on whole, as a shell would; read here for no setting
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITE_DIR), env.get("PYTHONPATH")) if p)
     env["TRACKER_RUN_ID"] = run_id
-    for key, value in options.items():
+    for key, value in options.items():  # the variables TrackerSettings reads them from
         env[f"TRACKER_{key.upper()}"] = ",".join(value) if isinstance(value, list) else value
     return env
 
@@ -124,7 +124,11 @@ class Command:
         self.signal: int | None = None  # the last signal passed on (or sent by the terminal)
         self._pid: int | None = None
         self._foreground = _terminal_foreground()
-        previous = {sig: signal.signal(sig, self._pass_on) for sig in _PASSED_SIGNALS}
+        previous = {  # an ignored signal (nohup, a background job) stays ignored, for both
+            sig: signal.signal(sig, self._pass_on)
+            for sig in _PASSED_SIGNALS
+            if signal.getsignal(sig) != signal.SIG_IGN
+        }
         try:
             self._process = subprocess.Popen(
                 list(argv), env=env, process_group=None if self._foreground else 0

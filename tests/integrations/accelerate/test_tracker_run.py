@@ -26,7 +26,8 @@ def test_accelerate_launch_two_processes_make_one_run(tracker_dir: Path, store: 
     --project over init_trackers' project."""
     tracker_run(
         BIN / "accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", LOOP, "theirs", "untracked",
+        "--main_process_port", "0", "--mixed_precision", "no", "--dynamo_backend", "no",
+        LOOP, "theirs", "untracked",
         tracker_dir=tracker_dir, options=["--project", "ours", "--name", "launched"],
     )  # fmt: skip
     run = only_run(store)
