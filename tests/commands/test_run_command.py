@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tracked_commands import TRACKER_RUN, command_env, only_run, start_tracker_run, tracker_run
-from tracker import Store
+from tracker import Store, open_store
 from tracker.autoattach import SITE_DIR
 from tracker.commands.run import ending
 
@@ -70,15 +70,22 @@ def test_a_failing_command_is_recorded_failed_with_its_code(
 
 
 def test_a_run_the_command_finished_is_failed_by_its_exit_code(
-    tracker_dir: Path, store: Store
+    tracker_dir: Path, tmp_path: Path
 ) -> None:
-    """A process that finished its run and then exits with 3 leaves one run, failed."""
+    """A process that finished its run and then exits with 3 leaves one run, failed, in the
+    store --store names (a plain file)."""
     code = "import sys, tracker\nwith tracker.CustomTracker() as run: run.log_metrics({'a': 1})\n"
-    tracker_run(PY, "-c", code + "sys.exit(3)", tracker_dir=tracker_dir, returncode=3)
+    options = ["--store", str(tmp_path / "other.db")]
+    tracker_run(
+        PY, "-c", code + "sys.exit(3)", tracker_dir=tracker_dir, options=options, returncode=3
+    )
+    assert not (tracker_dir / "tracker.db").exists()
+    store = open_store(str(tmp_path / "other.db"))
     run = only_run(store)
     assert (run.status, run.error) == ("failed", "the command exited with code 3")
     assert store.keys(run.run_id) == ["a"]
     assert store.events(run.run_id) == []  # the command's outcome is no resume
+    store.close()
 
 
 def test_sigterm_reaches_every_process_and_interrupts_the_run(
