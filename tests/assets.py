@@ -10,8 +10,9 @@ Builders (each takes a folder, creates it if needed and returns the path it wrot
 * :func:`build_hf_model` -- a byte-level BPE tokenizer (``tokenizers`` library, wrapped as a
   ``PreTrainedTokenizerFast`` with pad/bos/eos and a chat template) plus a random-weight
   2-layer Llama or Qwen2 model, both saved with ``save_pretrained``.
-* :func:`build_sft_dataset`, :func:`build_preference_dataset`, :func:`build_prompt_dataset`
-  -- small JSON datasets (alpaca/instruct, prompt/chosen/rejected, prompt-only).
+* :func:`build_sft_dataset`, :func:`build_preference_dataset`, :func:`build_prompt_dataset`,
+  :func:`build_completion_dataset` -- small JSON datasets (alpaca/instruct,
+  prompt/chosen/rejected, prompt-only, prompt/completion).
 * :func:`build_llamafactory_data` -- a LLaMA-Factory ``dataset_dir`` with
   ``dataset_info.json``, an alpaca-format SFT set (``tiny_sft``) and a pairwise set
   (``tiny_dpo``).
@@ -29,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "CHAT_TEMPLATE",
+    "build_completion_dataset",
     "build_corpus",
     "build_hf_model",
     "build_llamafactory_data",
@@ -267,13 +269,25 @@ def build_prompt_dataset(path: str | Path, n: int = 16) -> Path:
     return _write_json(Path(path), [{"prompt": r["prompt"]} for r in preference_records(n)])
 
 
+def build_completion_dataset(path: str | Path, n: int = 32) -> Path:
+    """JSON list of ``prompt``/``completion`` records (TRL's SFT format) at ``path``."""
+    records = [
+        {"prompt": f"{r['instruction']} {r['input']}", "completion": r["output"]}
+        for r in instruct_records(n)
+    ]
+    return _write_json(Path(path), records)
+
+
 def build_hf_data(root: str | Path) -> Path:
     """``sft.json``, ``pref.json`` and ``prompts.json`` in ``root``: tiny instruct,
-    preference and prompt sets for the Trainer and TRL tests."""
+    preference and prompt sets for the Trainer and TRL tests; ``completions/train.json``
+    the instruct set as prompts and completions, alone in its folder so that
+    ``load_dataset(root / "completions")`` (``trl sft --dataset_name``) reads it."""
     root = Path(root)
     build_sft_dataset(root / "sft.json")
     build_preference_dataset(root / "pref.json")
     build_prompt_dataset(root / "prompts.json")
+    build_completion_dataset(root / "completions" / "train.json")
     return root
 
 

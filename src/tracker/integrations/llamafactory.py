@@ -6,7 +6,8 @@ or ``--key value`` options) and runs ``llamafactory.train.tuner.run_exp`` with a
 `CustomTrackerCallback`. The run's config also holds LLaMA-Factory's own model, data,
 fine-tuning and generation arguments. For several processes, start it with
 ``torchrun ... -m tracker.cli train ...``: ``FORCE_TORCHRUN`` relaunches LLaMA-Factory's
-own launcher, without the callback.
+own launcher, without the callback; ``tracker run -- llamafactory-cli train ...``
+(`tracker.autoattach.llamafactory`) tracks that launcher's processes.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ with requires_extra("llamafactory"):
     from llamafactory.train.tuner import run_exp
     from transformers import HfArgumentParser
 
-__all__ = ["GENERATIONS_FILE", "main", "record_generations", "train"]
+__all__ = ["GENERATIONS_FILE", "callback_for", "main", "record_generations", "train"]
 
 GENERATIONS_FILE = "generated_predictions.jsonl"
 """What LLaMA-Factory's ``do_predict`` with ``predict_with_generate`` writes."""
@@ -61,11 +62,16 @@ def main(argv: Sequence[str]) -> int:
 def train(args: dict[str, Any] | list[str]) -> None:
     """Run LLaMA-Factory's ``run_exp`` on ``args`` with a tracking callback; the
     generations of ``do_predict`` become the run's table ``predict/generations``."""
-    callback = CustomTrackerCallback(config={"llamafactory": own_arguments(args)})
+    callback = callback_for(args)
     run_exp(args, callbacks=[callback])  # a fresh list: run_exp appends its own callbacks
     run = callback.tracker
     if run is not None and run.enabled:
         record_generations(run)
+
+
+def callback_for(args: dict[str, Any] | list[str]) -> CustomTrackerCallback:
+    """A callback whose run's config also holds LLaMA-Factory's own arguments of ``args``."""
+    return CustomTrackerCallback(config={"llamafactory": own_arguments(args)})
 
 
 def record_generations(run: CustomTracker) -> None:

@@ -2,7 +2,8 @@
 
 ``python -m torch.distributed.run --nproc_per_node 2 accelerate_loop.py PROJECT`` trains
 with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process, then ends with
-`workers.exit_now` (torch's exit race: see that function).
+`workers.exit_now` (torch's exit race: see that function); ``accelerate_loop.py PROJECT
+untracked`` trains without it (``tracker run`` adds it).
 """
 
 from __future__ import annotations
@@ -12,9 +13,28 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
+from accelerate.tracking import GeneralTracker
 
 STEPS = 6
 CONFIG = {"lr": 0.05, "batch_size": 4, "model": {"in": 4, "out": 1}}
+
+
+class Recorder(GeneralTracker):
+    """Another tracker next to ours: remembers what accelerate handed it."""
+
+    name = "recorder"
+    requires_logging_directory = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[int | None] = []
+
+    @property
+    def tracker(self) -> Recorder:
+        return self
+
+    def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
+        self.steps.append(step)
 
 
 def train(accelerator: Accelerator, project: str, adapter: Any = None, **init: Any) -> list[float]:
@@ -45,9 +65,13 @@ def train(accelerator: Accelerator, project: str, adapter: Any = None, **init: A
 
 
 if __name__ == "__main__":
-    from tracker.integrations.accelerate import CustomTracker
     from workers import exit_now
 
-    adapter = CustomTracker(run_name="ddp")
-    train(Accelerator(cpu=True, log_with=adapter), sys.argv[1], adapter)
+    if sys.argv[2:] == ["untracked"]:
+        train(Accelerator(cpu=True), sys.argv[1])
+    else:
+        from tracker.integrations.accelerate import CustomTracker
+
+        adapter = CustomTracker(run_name="ddp")
+        train(Accelerator(cpu=True, log_with=adapter), sys.argv[1], adapter)
     exit_now()  # end_training finished the run

@@ -13,32 +13,13 @@ pytest.importorskip("accelerate")
 
 import accelerate.tracking
 from accelerate import Accelerator
-from accelerate.tracking import GeneralTracker
-from accelerate_loop import CONFIG, STEPS, train
+from accelerate_loop import CONFIG, STEPS, Recorder, train
 
 from tracker import Store
 from tracker.integrations.accelerate import CustomTracker
 from workers import worker_env
 
 HERE = Path(__file__).resolve().parent
-
-
-class Recorder(GeneralTracker):
-    """Another tracker next to ours: remembers what accelerate handed it."""
-
-    name = "recorder"
-    requires_logging_directory = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.steps: list[int | None] = []
-
-    @property
-    def tracker(self) -> Recorder:
-        return self
-
-    def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
-        self.steps.append(step)
 
 
 def only_run(store: Store, project: str) -> Any:

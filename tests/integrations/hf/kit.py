@@ -14,6 +14,8 @@ import transformers
 from assets import instruct_records
 
 SCRIPT = Path(__file__).with_name("train_script.py")
+SCRIPT_PATH = os.pathsep.join([str(SCRIPT.parent), str(SCRIPT.parent.parent.parent)])
+"""The ``PYTHONPATH`` of train_script.py: this folder (``kit``) and ``tests/`` (``assets``)."""
 
 
 def training_args(output_dir: Path, **overrides: Any) -> dict[str, Any]:
@@ -76,7 +78,7 @@ def run_script(
         "TRACKER_DIR": str(tracker_dir),
         "TRACKER_FLUSH_INTERVAL": "0.05",
         "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": os.pathsep.join([str(SCRIPT.parent), str(SCRIPT.parent.parent.parent)]),
+        "PYTHONPATH": SCRIPT_PATH,
     }
     env.pop("TRACKER_URI", None)
     done = subprocess.run(

@@ -27,10 +27,7 @@ def finished_run(store: Any) -> Any:
 
 def test_sft_trainer(model_dir: Path, data_dir: Path, tmp_path: Path, store: Any) -> None:
     """SFTTrainer's loss, token accuracy and config (SFTConfig) are recorded."""
-    data = load_json(data_dir / "sft.json").map(
-        lambda r: {"prompt": f"{r['instruction']} {r['input']}", "completion": r["output"]},
-        remove_columns=["instruction", "input", "output"],
-    )
+    data = datasets.load_dataset(str(data_dir / "completions"), split="train")
     trainer = trl.SFTTrainer(
         model=str(model_dir),
         args=trl.SFTConfig(**training_args(tmp_path, max_steps=2), max_length=32),

@@ -17,20 +17,13 @@ pytest.importorskip("torchtune")
 import torch
 from omegaconf import OmegaConf
 
-from assets import build_torchtune_assets, patch_recipe_for_cpu
+from assets import patch_recipe_for_cpu
 from tracker import RunRecord, Store, open_store
 from tracker.integrations.torchtune import CustomTrackerLogger
 
-STEPS = 3
 TUNE = str(Path(sys.executable).with_name("tune"))
 OURS = "metric_logger._component_=tracker.integrations.torchtune.CustomTrackerLogger"
 RECIPE_KEYS = {"train/loss", "train/learning_rate", "train/tokens_per_second", "train/grad_norm"}
-
-
-@pytest.fixture(scope="module")
-def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny llama2, tokenizer, data and configs, built once for this module."""
-    return build_torchtune_assets(tmp_path_factory.mktemp("tt"), max_steps_per_epoch=STEPS)
 
 
 def tune(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
