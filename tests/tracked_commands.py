@@ -3,7 +3,8 @@ framework under it (importable as ``tracked_commands``: ``tests/`` is on ``sys.p
 
 The command runs with this Python's virtual environment first on ``PATH`` (so ``torchrun``,
 ``accelerate``, ``trl``, ``tune`` and ``llamafactory-cli`` are its own), the test's store
-(``TRACKER_DIR``) and one thread per process.
+(``TRACKER_DIR``), one thread per process and ``tests/`` on ``PYTHONPATH``
+(`workers.worker_env`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker import RunRecord, Store
+from workers import worker_env
 
 __all__ = ["BIN", "command_env", "only_run", "start_tracker_run", "tracker_run"]
 
@@ -25,8 +27,8 @@ TRACKER_RUN = (sys.executable, "-m", "tracker.cli", "run")
 
 def command_env(tracker_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of ``tracker run`` in a test."""
-    env = {**os.environ, "TRACKER_DIR": str(tracker_dir), "TRACKER_FLUSH_INTERVAL": "0.05"}
-    env |= {"OMP_NUM_THREADS": "1", "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}
+    env = worker_env(TRACKER_DIR=str(tracker_dir), TRACKER_FLUSH_INTERVAL="0.05")
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("TRACKER_URI", None)
     return env | dict(extra or {})
 
