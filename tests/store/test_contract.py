@@ -11,7 +11,7 @@ import pytest
 
 from tracker import open_store
 from tracker.records import Event, MetricBatch, RunRecord, Series
-from tracker.store import RunNotFoundError, Store
+from tracker.store import RunNotFoundError, RunQuery, Store
 
 
 @pytest.fixture
@@ -137,6 +137,20 @@ def test_runs_filter_and_sort_newest_first(any_store: Store) -> None:
     assert [r.run_id for r in any_store.runs(name_contains="SWEEP")] == ["r1", "r0"]
     assert [r.run_id for r in any_store.runs(status="finished")] == ["r0"]
     assert [r.run_id for r in any_store.runs(limit=1)] == ["r2"]
+
+
+def test_runs_take_one_query_object(any_store: Store) -> None:
+    """runs(RunQuery(...)) filters as the keywords do; offset and limit page through the
+    newest-first list, also where the status is only known after reading."""
+    for i in range(5):
+        record = _record(f"r{i}", "a" if i % 2 else "b", f"n{i}", started=1000.0 + i)
+        any_store.start_run(record, resume=False)
+    query = RunQuery(project="b", limit=2)
+    assert [r.run_id for r in any_store.runs(query)] == ["r4", "r2"]
+    assert [r.run_id for r in any_store.runs(query, offset=1)] == ["r2", "r0"]
+    assert [r.run_id for r in any_store.runs(RunQuery(offset=3))] == ["r1", "r0"]
+    page = RunQuery(status="crashed", limit=2, offset=2)  # old heartbeats: all crashed
+    assert [r.run_id for r in any_store.runs(page)] == ["r2", "r1"]
 
 
 def test_a_silent_running_run_reads_as_crashed(any_store: Store) -> None:

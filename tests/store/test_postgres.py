@@ -7,6 +7,7 @@ import importlib
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,20 @@ def test_a_database_of_a_newer_tracker_is_refused_with_advice(pg: PostgresServer
     pg.admin(f"UPDATE tracker_schema SET version = {SCHEMA_VERSION + 1}", database="newer")
     with pytest.raises(StoreError, match="upgrade tracker"):
         open_store(uri)
+
+
+def test_jobs_opening_a_new_database_at_once_migrate_it_once(pg: PostgresServer) -> None:
+    """Eight stores opened at the same moment on an empty database all work, and the
+    schema is created once, at the current version."""
+    uri = pg.create_database("racing")
+    with ThreadPoolExecutor(8) as pool:
+        stores = list(pool.map(lambda _: open_store(uri), range(8)))
+    for i, store in enumerate(stores):
+        store.start_run(RunRecord(f"r{i}", "p", "r", started_at=float(i)), resume=False)
+    assert len(stores[0].runs()) == 8
+    assert pg.admin("SELECT version FROM tracker_schema", database="racing") == [(SCHEMA_VERSION,)]
+    for store in stores:
+        store.close()
 
 
 def test_a_read_only_role_reads_and_cannot_write(pg: PostgresServer) -> None:

@@ -221,15 +221,22 @@ class SqlStore(StoreBase):
     def _migrate(self) -> None:
         if self._checked_version(self._connection()) == SCHEMA_VERSION:
             return
-        with self._transaction() as db:
-            self._dialect.lock_schema(db)
-            version = self._checked_version(db)  # another process may have migrated
-            for step in range(version, SCHEMA_VERSION):
-                for statement in migration(step, self._dialect.types):
-                    db.execute(statement)
-                for statement in self._dialect.tuning.get(step, ()):
-                    db.execute(statement)
-            self._dialect.set_schema_version(db, SCHEMA_VERSION)
+        try:
+            with self._transaction() as db:
+                self._dialect.lock_schema(db)
+                version = self._checked_version(db)  # another process may have migrated
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in migration(step, self._dialect.types):
+                        db.execute(statement)
+                    for statement in self._dialect.tuning.get(step, ()):
+                        db.execute(statement)
+                self._dialect.set_schema_version(db, SCHEMA_VERSION)
+        except StoreError:
+            # Another process migrated while this one waited for the lock, and this
+            # transaction did not see it (PostgreSQL's catalog cache is not refreshed by an
+            # advisory lock): its tables then already exist. A new look settles it.
+            if self._checked_version(self._connection()) != SCHEMA_VERSION:
+                raise
 
     def _checked_version(self, db: Db) -> int:
         version = self._dialect.schema_version(db)
