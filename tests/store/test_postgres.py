@@ -154,13 +154,17 @@ def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_lost_connection_is_replaced(pg: PostgresServer) -> None:
-    """After its session was terminated, and after a server restart, the store reads at
-    once and writes again from the next call on (the writer retries)."""
+    """After its session was terminated, a server restart, and a server killed with
+    SIGKILL and started again, the store reads at once and writes again from the next
+    call on (the writer retries); what was committed before the kill is there."""
     pg.truncate()
     store = open_store(pg.uri)
     store.start_run(RunRecord("x", "p", "x", started_at=1.0), resume=False)
-    for cut in (pg.terminate_backends, lambda: (pg.stop(), pg.start())):
-        cut()
+    restart = (pg.stop, pg.start)
+    crash = (pg.kill, pg.start)
+    for cut in ((pg.terminate_backends,), restart, crash):
+        for step in cut:
+            step()
         assert [r.run_id for r in store.runs()] == ["x"]
     pg.terminate_backends()
     with pytest.raises(StoreError, match="connection"):
