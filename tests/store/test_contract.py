@@ -11,7 +11,7 @@ import pytest
 
 from tracker import open_store
 from tracker.records import Event, MetricBatch, RunRecord, Series
-from tracker.store import RunNotFoundError, RunQuery, Store
+from tracker.store import RunNotFoundError, RunQuery, Store, metric_stats_of
 
 
 @pytest.fixture
@@ -174,3 +174,14 @@ def test_delete_removes_everything(any_store: Store) -> None:
     assert any_store.runs() == []
     with pytest.raises(RunNotFoundError):
         any_store.delete_run("r")
+
+
+def test_stats_of_many_runs_match_each_runs_own(any_store: Store) -> None:
+    """metric_stats_of(store, ids) gives each run's metric_stats, runs without metrics too."""
+    for i in range(3):
+        any_store.start_run(_record(f"r{i}"), resume=False)
+        if i:
+            any_store.log_metrics(f"r{i}", _batch("loss", list(range(i * 3)), [1.0] * (i * 3)))
+    many = metric_stats_of(any_store, ["r0", "r1", "r2"])
+    assert many == {f"r{i}": any_store.metric_stats(f"r{i}") for i in range(3)}
+    assert many["r0"] == {} and many["r2"]["loss"].count == 6

@@ -41,6 +41,7 @@ from tracker.store.series import chunks, finite_range, in_step_order
 __all__ = ["Dialect", "SqlStore"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
+_RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
     "started_at, ended_at, heartbeat_at, heartbeat_interval"
@@ -557,14 +558,25 @@ class SqlStore(StoreBase):
 
     def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
         """Count, last value and range per metric."""
-        rows = self._query(
-            "SELECT key, count, last_step, last_value, last_time, min_value, max_value "
-            "FROM metrics WHERE run_id = ? ORDER BY key",
-            (run_id,),
-        )
-        return {
-            r[0]: MetricStats(r[1], r[2], _nan(r[3]), r[4], _nan(r[5]), _nan(r[6])) for r in rows
-        }
+        return self.metric_stats_of([run_id])[run_id]
+
+    def metric_stats_of(self, run_ids: Sequence[str]) -> dict[str, dict[str, MetricStats]]:
+        """`metric_stats` of each run, a few hundred runs a query."""
+        found: dict[str, dict[str, MetricStats]] = {run_id: {} for run_id in run_ids}
+        ids = list(found)
+        for start in range(0, len(ids), _RUNS_PER_QUERY):
+            part = ids[start : start + _RUNS_PER_QUERY]
+            rows = self._query(
+                "SELECT run_id, key, count, last_step, last_value, last_time, min_value, "
+                f"max_value FROM metrics WHERE run_id IN ({', '.join('?' * len(part))}) "
+                "ORDER BY run_id, key",
+                part,
+            )
+            for r in rows:
+                found[r[0]][r[1]] = MetricStats(
+                    r[2], r[3], _nan(r[4]), r[5], _nan(r[6]), _nan(r[7])
+                )
+        return found
 
     def events(self, run_id: str) -> list[Event]:
         """Events in order."""
