@@ -42,8 +42,9 @@ def test_the_password_is_in_no_uri_repr_or_error(pg: PostgresServer) -> None:
 def test_libpq_finds_the_password_itself(
     pg: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PGPASSWORD and a password file (~/.pgpass, here through PGPASSFILE) log in a URI
-    that has no password."""
+    """PGPASSWORD, a password file (~/.pgpass, here through PGPASSFILE) and a service
+    file (PGSERVICEFILE, ``postgresql://?service=...``) log in a URI without a password."""
+    pg.truncate()
     uri = pg.uri_of("tracker", password=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
     with pytest.raises(StoreError, match="password"):
