@@ -588,8 +588,11 @@ class SqlStore(StoreBase):
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
         self._forget_tails(run_id)
-        with self._transaction() as db:
-            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+        with self._transaction() as db:  # the run's row is locked first, as every write does
+            found = db.execute(
+                f"SELECT 1 FROM runs WHERE run_id = ?{self._dialect.for_update}", (run_id,)
+            ).fetchone()
+            if found is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
             self._delete(db, run_id)
 
