@@ -6,7 +6,8 @@
   together, from the first process's first call to the last one's `finish()`, and every
   point checked in the store afterwards;
 * reading one metric's 100,000 points as a user's script does (a fresh process:
-  `open_store()`, `history()`, a list of pairs), median of 5;
+  `open_store()`, `history()`, a list of pairs), median of 5; and the same where the
+  process had imported psycopg before (the driver's import is most of a fresh read);
 * ``tracker runs`` on a store of 10,000 runs, in process (as `bench_ui.py`);
 * the floor, in the same server: plain ``COPY`` of one row per point into a table with an
   index on (run, key, step), and reading 100,000 of those rows back the same way.
@@ -155,6 +156,7 @@ def main() -> None:
         (run,) = store.runs(project="bench", limit=1)
         store.close()
         read_s = read_in_fresh_process(uri, run.run_id, KEYS[0], args.steps)
+        warm_s = read_in_fresh_process(uri, run.run_id, KEYS[0], args.steps, ("psycopg",))
         many = bench_concurrent(uri)
         raw = bench_raw_copy(uri, args.steps)
         print(f"filling {args.runs:,} runs ...", file=sys.stderr)
@@ -180,7 +182,8 @@ def main() -> None:
     )
     print(
         f"read one metric ({args.steps:,} points) in a fresh process: {read_s * 1000:.1f} ms "
-        f"(raw rows {raw['read_s'] * 1000:.1f} ms; ratio {raw['read_s'] / read_s:.1f})"
+        f"(raw rows {raw['read_s'] * 1000:.1f} ms; ratio {raw['read_s'] / read_s:.1f}); "
+        f"{warm_s * 1000:.1f} ms where psycopg was imported already"
     )
     print(
         f"tracker runs on {args.runs:,} runs, in process: {listing['runs_50_s'] * 1000:.1f} ms "

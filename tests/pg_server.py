@@ -99,7 +99,9 @@ class PostgresServer:
         self.bin = _bin_dir()
         self.pgbouncer_bin = _pgbouncer()
         self.user = _server_user()
-        self.root = Path(tempfile.mkdtemp(prefix="tracker-pg-"))
+        # as root, in /tmp: a TMPDIR under /root would not let the server's user in
+        where = "/tmp" if os.geteuid() == 0 else None
+        self.root = Path(tempfile.mkdtemp(prefix="tracker-pg-", dir=where))
         os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
         self.data = self.root / "data"
         self.port = _free_port()

@@ -11,7 +11,7 @@ import pytest
 
 from tracker import open_store
 from tracker.records import Event, MetricBatch, RunRecord, Series
-from tracker.store import RunNotFoundError, Store
+from tracker.store import RunNotFoundError, RunQuery, Store, metric_stats_of
 
 
 @pytest.fixture
@@ -139,6 +139,20 @@ def test_runs_filter_and_sort_newest_first(any_store: Store) -> None:
     assert [r.run_id for r in any_store.runs(limit=1)] == ["r2"]
 
 
+def test_runs_take_one_query_object(any_store: Store) -> None:
+    """runs(RunQuery(...)) filters as the keywords do; offset and limit page through the
+    newest-first list, also where the status is only known after reading."""
+    for i in range(5):
+        record = _record(f"r{i}", "a" if i % 2 else "b", f"n{i}", started=1000.0 + i)
+        any_store.start_run(record, resume=False)
+    query = RunQuery(project="b", limit=2)
+    assert [r.run_id for r in any_store.runs(query)] == ["r4", "r2"]
+    assert [r.run_id for r in any_store.runs(query, offset=1)] == ["r2", "r0"]
+    assert [r.run_id for r in any_store.runs(RunQuery(offset=3))] == ["r1", "r0"]
+    page = RunQuery(status="crashed", limit=2, offset=2)  # old heartbeats: all crashed
+    assert [r.run_id for r in any_store.runs(page)] == ["r2", "r1"]
+
+
 def test_a_silent_running_run_reads_as_crashed(any_store: Store) -> None:
     """A running run whose heartbeat is stale is shown as crashed, and found as such."""
     record = _record("r")
@@ -160,3 +174,14 @@ def test_delete_removes_everything(any_store: Store) -> None:
     assert any_store.runs() == []
     with pytest.raises(RunNotFoundError):
         any_store.delete_run("r")
+
+
+def test_stats_of_many_runs_match_each_runs_own(any_store: Store) -> None:
+    """metric_stats_of(store, ids) gives each run's metric_stats, runs without metrics too."""
+    for i in range(3):
+        any_store.start_run(_record(f"r{i}"), resume=False)
+        if i:
+            any_store.log_metrics(f"r{i}", _batch("loss", list(range(i * 3)), [1.0] * (i * 3)))
+    many = metric_stats_of(any_store, ["r0", "r1", "r2"])
+    assert many == {f"r{i}": any_store.metric_stats(f"r{i}") for i in range(3)}
+    assert many["r0"] == {} and many["r2"]["loss"].count == 6

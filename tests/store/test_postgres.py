@@ -7,6 +7,7 @@ import importlib
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,9 @@ def test_the_password_is_in_no_uri_repr_or_error(pg: PostgresServer) -> None:
 def test_libpq_finds_the_password_itself(
     pg: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PGPASSWORD and a password file (~/.pgpass, here through PGPASSFILE) log in a URI
-    that has no password."""
+    """PGPASSWORD, a password file (~/.pgpass, here through PGPASSFILE) and a service
+    file (PGSERVICEFILE, ``postgresql://?service=...``) log in a URI without a password."""
+    pg.truncate()
     uri = pg.uri_of("tracker", password=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
     with pytest.raises(StoreError, match="password"):
@@ -117,6 +119,20 @@ def test_a_database_of_a_newer_tracker_is_refused_with_advice(pg: PostgresServer
         open_store(uri)
 
 
+def test_jobs_opening_a_new_database_at_once_migrate_it_once(pg: PostgresServer) -> None:
+    """Eight stores opened at the same moment on an empty database all work, and the
+    schema is created once, at the current version."""
+    uri = pg.create_database("racing")
+    with ThreadPoolExecutor(8) as pool:
+        stores = list(pool.map(lambda _: open_store(uri), range(8)))
+    for i, store in enumerate(stores):
+        store.start_run(RunRecord(f"r{i}", "p", "r", started_at=float(i)), resume=False)
+    assert len(stores[0].runs()) == 8
+    assert pg.admin("SELECT version FROM tracker_schema", database="racing") == [(SCHEMA_VERSION,)]
+    for store in stores:
+        store.close()
+
+
 def test_a_read_only_role_reads_and_cannot_write(pg: PostgresServer) -> None:
     """The read-only role lists and reads runs; a write is a StoreError, not a crash."""
     pg.truncate()
@@ -139,13 +155,17 @@ def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_lost_connection_is_replaced(pg: PostgresServer) -> None:
-    """After its session was terminated, and after a server restart, the store reads at
-    once and writes again from the next call on (the writer retries)."""
+    """After its session was terminated, a server restart, and a server killed with
+    SIGKILL and started again, the store reads at once and writes again from the next
+    call on (the writer retries); what was committed before the kill is there."""
     pg.truncate()
     store = open_store(pg.uri)
     store.start_run(RunRecord("x", "p", "x", started_at=1.0), resume=False)
-    for cut in (pg.terminate_backends, lambda: (pg.stop(), pg.start())):
-        cut()
+    restart = (pg.stop, pg.start)
+    crash = (pg.kill, pg.start)
+    for cut in ((pg.terminate_backends,), restart, crash):
+        for step in cut:
+            step()
         assert [r.run_id for r in store.runs()] == ["x"]
     pg.terminate_backends()
     with pytest.raises(StoreError, match="connection"):

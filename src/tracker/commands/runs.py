@@ -7,7 +7,7 @@ import sys
 
 from tracker.commands.app import Context, add_common_options, count
 from tracker.commands.output import fmt_duration, fmt_time, fmt_value, status_cell
-from tracker.store.base import RunQuery
+from tracker.store.base import RunQuery, metric_stats_of
 from tracker.views import run_row
 
 NAME = "runs"
@@ -50,7 +50,8 @@ def run(ctx: Context) -> int:
         limit=args.limit or None,
     )
     found = store.runs(query)
-    rows = [run_row(r, store.metric_stats(r.run_id)) for r in found]
+    stats = metric_stats_of(store, [r.run_id for r in found])
+    rows = [run_row(r, stats[r.run_id]) for r in found]
     if args.json:
         ctx.console.json(rows)
         return 0

@@ -19,6 +19,7 @@ __all__ = [
     "Backend",
     "BackendBase",
     "History",
+    "ManyStats",
     "MetricStats",
     "RunFilters",
     "RunNotFoundError",
@@ -26,6 +27,7 @@ __all__ = [
     "Store",
     "StoreBase",
     "StoreError",
+    "metric_stats_of",
 ]
 
 History = list[tuple[int, float, float]]
@@ -268,3 +270,20 @@ class StoreBase(BackendBase):
     def select_runs(self, query: RunQuery) -> list[RunRecord]:
         """Runs matching ``query``, newest first (each store's own)."""
         raise NotImplementedError
+
+
+@runtime_checkable
+class ManyStats(Protocol):
+    """A store that reads the statistics of many runs at once (the SQL stores: one query
+    instead of one a run, which a server's round trips make worth it)."""
+
+    def metric_stats_of(self, run_ids: Sequence[str]) -> dict[str, dict[str, MetricStats]]:
+        """`Store.metric_stats` of each run."""
+        ...
+
+
+def metric_stats_of(store: Store, run_ids: Sequence[str]) -> dict[str, dict[str, MetricStats]]:
+    """`Store.metric_stats` of each run, in one query where the store can (`ManyStats`)."""
+    if isinstance(store, ManyStats):
+        return store.metric_stats_of(run_ids)
+    return {run_id: store.metric_stats(run_id) for run_id in run_ids}

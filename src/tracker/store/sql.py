@@ -49,6 +49,7 @@ from tracker.store.series import chunks, finite_range, in_step_order
 __all__ = ["Dialect", "SqlStore"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
+_RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
     "started_at, ended_at, heartbeat_at, heartbeat_interval"
@@ -238,15 +239,22 @@ class SqlStore(StoreBase):
     def _migrate(self) -> None:
         if self._checked_version(self._connection()) == SCHEMA_VERSION:
             return
-        with self._transaction() as db:
-            self._dialect.lock_schema(db)
-            version = self._checked_version(db)  # another process may have migrated
-            for step in range(version, SCHEMA_VERSION):
-                for statement in migration(step, self._dialect.types):
-                    db.execute(statement)
-                for statement in self._dialect.tuning.get(step, ()):
-                    db.execute(statement)
-            self._dialect.set_schema_version(db, SCHEMA_VERSION)
+        try:
+            with self._transaction() as db:
+                self._dialect.lock_schema(db)
+                version = self._checked_version(db)  # another process may have migrated
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in migration(step, self._dialect.types):
+                        db.execute(statement)
+                    for statement in self._dialect.tuning.get(step, ()):
+                        db.execute(statement)
+                self._dialect.set_schema_version(db, SCHEMA_VERSION)
+        except StoreError:
+            # Another process migrated while this one waited for the lock, and this
+            # transaction did not see it (PostgreSQL's catalog cache is not refreshed by an
+            # advisory lock): its tables then already exist. A new look settles it.
+            if self._checked_version(self._connection()) != SCHEMA_VERSION:
+                raise
 
     def _checked_version(self, db: Db) -> int:
         version = self._dialect.schema_version(db)
@@ -596,14 +604,25 @@ class SqlStore(StoreBase):
 
     def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
         """Count, last value and range per metric."""
-        rows = self._query(
-            "SELECT key, count, last_step, last_value, last_time, min_value, max_value "
-            "FROM metrics WHERE run_id = ? ORDER BY key",
-            (run_id,),
-        )
-        return {
-            r[0]: MetricStats(r[1], r[2], _nan(r[3]), r[4], _nan(r[5]), _nan(r[6])) for r in rows
-        }
+        return self.metric_stats_of([run_id])[run_id]
+
+    def metric_stats_of(self, run_ids: Sequence[str]) -> dict[str, dict[str, MetricStats]]:
+        """`metric_stats` of each run, a few hundred runs a query."""
+        found: dict[str, dict[str, MetricStats]] = {run_id: {} for run_id in run_ids}
+        ids = list(found)
+        for start in range(0, len(ids), _RUNS_PER_QUERY):
+            part = ids[start : start + _RUNS_PER_QUERY]
+            rows = self._query(
+                "SELECT run_id, key, count, last_step, last_value, last_time, min_value, "
+                f"max_value FROM metrics WHERE run_id IN ({', '.join('?' * len(part))}) "
+                "ORDER BY run_id, key",
+                part,
+            )
+            for r in rows:
+                found[r[0]][r[1]] = MetricStats(
+                    r[2], r[3], _nan(r[4]), r[5], _nan(r[6]), _nan(r[7])
+                )
+        return found
 
     def events(self, run_id: str) -> list[Event]:
         """Events in order."""
@@ -642,8 +661,11 @@ class SqlStore(StoreBase):
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
         self._forget_tails(run_id)
-        with self._transaction() as db:
-            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+        with self._transaction() as db:  # the run's row is locked first, as every write does
+            found = db.execute(
+                f"SELECT 1 FROM runs WHERE run_id = ?{self._dialect.for_update}", (run_id,)
+            ).fetchone()
+            if found is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
             self._delete(db, run_id)
 

@@ -22,7 +22,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from tracker.records import RunStatus
-from tracker.store.base import AmbiguousRunError, RunNotFoundError, RunQuery, Store
+from tracker.store.base import (
+    AmbiguousRunError,
+    RunNotFoundError,
+    RunQuery,
+    Store,
+    metric_stats_of,
+)
 from tracker.store.resolve import resolve_run
 from tracker.ui.downsample import read_curve
 from tracker.views import config_diff, metrics_side_by_side, run_detail, run_row
@@ -97,7 +103,8 @@ def runs(store: Store, query: Query) -> dict[str, Any]:
             limit=_int(query, "limit", 500, 1, MAX_RUNS),
         )
     )
-    return {"runs": [run_row(r, store.metric_stats(r.run_id)) for r in found]}
+    stats = metric_stats_of(store, [r.run_id for r in found])
+    return {"runs": [run_row(r, stats[r.run_id]) for r in found]}
 
 
 def curve(store: Store, ref: str, query: Query) -> dict[str, Any]:
