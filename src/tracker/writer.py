@@ -165,12 +165,14 @@ class Writer:
         spool_bytes: int,
         rescue_dirs: Sequence[Path],
         figures: Figures | None = None,
+        on_batch: Callable[[MetricBatch], None] | None = None,
     ) -> None:
         self.record = record
         self.channel = Channel(max_pending)
         self._id = secrets.token_hex(8)
         self._seq = 0
         self._figures = figures
+        self._on_batch = on_batch  # looks at each batch on this thread (NaN alerts); never raises
         self._rescue_dirs = list(rescue_dirs)
         self._deliveries = [
             Delivery(
@@ -257,6 +259,8 @@ class Writer:
             batch = group(_checked(points))
             self._lost_points += sum(len(p[2]) for p in points) - len(batch)
         batch.writer, batch.seq = self._id, self._seq
+        if self._on_batch is not None:
+            self._on_batch(batch)
         return LogMetrics(batch)
 
     def _with_figures(self, call: Call) -> Call:
@@ -287,6 +291,8 @@ class Writer:
             report.failed_backends = [d.uri for d in self._deliveries]
             return report
         self._flush_safely()
+        if len(self.channel):  # what the last flush queued (an alert's event) goes too
+            self._flush_safely()
         deadline = time.monotonic() + min(timeout, 5.0)
         while any(d.waiting for d in self._deliveries) and time.monotonic() < deadline:
             time.sleep(0.1)
