@@ -3,65 +3,15 @@ each alerted once, also across a restart of the watcher."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from receiver import Receiver
 
 from tracker.store import Store
-
-TRAIN = """
-import sys, time
-from tracker import CustomTracker
-run = CustomTracker(project="watched", run_name=sys.argv[1]).start()
-for step in range(50):
-    run.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)
-run.flush()
-print("logged", flush=True)
-time.sleep(120)  # hung: alive (heartbeats go on), no new step
-"""
-
-
-@pytest.fixture
-def env(tracker_dir: Path, receiver: Receiver) -> dict[str, str]:
-    """The environment of the training and watching processes: fast heartbeats, the hook."""
-    return {
-        **os.environ,
-        "TRACKER_DIR": str(tracker_dir),
-        "TRACKER_SYSTEM_INTERVAL": "0",
-        "TRACKER_HEARTBEAT_INTERVAL": "0.1",
-        "TRACKER_FLUSH_INTERVAL": "0.1",
-        "TRACKER_ALERT_WEBHOOKS": f"{receiver.url}/hook",
-    }
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes the test starts; killed at its end if still alive."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-
-
-def _train(
-    env: dict[str, str], name: str, started: list[subprocess.Popen[str]]
-) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", TRAIN, name], env=env, stdout=subprocess.PIPE, text=True
-    )
-    started.append(process)
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "logged"
-    return process
 
 
 def _watch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
@@ -84,9 +34,10 @@ def test_a_sigkilled_run_is_alerted_crashed_once(
     store: Store,
     receiver: Receiver,
     processes: list[subprocess.Popen[str]],
+    train: Callable[[str], subprocess.Popen[str]],
 ) -> None:
     """watch raises `crashed` for a run killed with SIGKILL; started again, it repeats nothing."""
-    victim = _train(env, "victim", processes)
+    victim = train("victim")
     watcher = _watch(env, "--interval", "0.2")
     processes.append(watcher)
     victim.kill()
@@ -112,9 +63,10 @@ def test_a_run_alive_but_not_moving_is_alerted_stalled_once(
     store: Store,
     receiver: Receiver,
     processes: list[subprocess.Popen[str]],
+    train: Callable[[str], subprocess.Popen[str]],
 ) -> None:
     """A live run whose step stopped moving raises `stalled` once, not `crashed`."""
-    hung = _train(env, "hung", processes)
+    hung = train("hung")
     watcher = _watch(env, "--interval", "0.2", "--stall-after", "1")
     processes.append(watcher)
     (post,) = receiver.wait_for(1, timeout=60)
