@@ -117,7 +117,7 @@ class TrackerSettings(BaseSettings):
         description="Seconds without a new step, heartbeat alive, after which a run is stalled.",
     )
     watch_interval: float = Field(
-        default=15.0, ge=0.05, description="Seconds between two looks of `tracker watch`."
+        default=30.0, ge=0.05, description="Seconds between two looks of `tracker watch`."
     )
     ui_watch: bool = Field(
         default=True, description="Have `tracker ui` raise crashed and stalled alerts too."

@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--interval",
         type=_seconds,
         metavar="S",
-        help="seconds between two looks (default: TRACKER_WATCH_INTERVAL, 15)",
+        help="seconds between two looks (default: TRACKER_WATCH_INTERVAL, 30)",
     )
     parser.add_argument(
         "--stall-after",
