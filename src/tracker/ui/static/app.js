@@ -7,7 +7,8 @@ const SECTIONS = ["train", "eval", "predict", "system"];
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                  "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
 const REFRESH_MS = 3000;
-const FEW_POINTS = 60;  // curves this short also show their points
+const FEW_POINTS = 60;  // curves this short also show their points...
+const FEW_LINES = 5;  // ...on charts of this many lines at most
 const view = { x: "auto", smooth: 0, log: false };  // auto: time for system/, else step
 // BokehJS is preloaded by the page but run only once a page has asked for its charts' data
 // (loadCharts): compiling it takes a few hundred milliseconds of the main thread, which
@@ -114,12 +115,12 @@ function scaleFor(unit, top) {
   if (unit === "ratio") return { div: 0.01, label: "%" };
   if (unit.endsWith("/s")) {
     const [div, prefix] = DECIMAL.find(([d]) => big >= d) || [1, ""];
-    return { div, label: `${prefix}${unit}` };
+    return { div, label: prefix ? `${prefix} ${unit}` : unit };
   }
   return { div: 1, label: unit };
 }
 
-// One value with its unit: "15.6 GiB", "42.1 %", "5m03s", "12.3 ktokens/s".
+// One value with its unit: "15.6 GiB", "42.1 %", "5m03s", "12.3 k tokens/s".
 function fmtUnit(key, value) {
   const unit = unitOf(key);
   if (typeof value !== "number" || !Number.isFinite(value) || !unit) return fmt(value);
@@ -292,9 +293,9 @@ function buildChart(node, lines, scale, marks) {
   plot.title.text_font_size = "13px";
   plot.x_range.only_visible = true;  // a line toggled off leaves the axes to the others
   plot.y_range.only_visible = true;
-  for (const axis of [...plot.xaxis, ...plot.yaxis]) {
-    axis.axis_label_text_font_size = "11px";
-    axis.axis_label_text_font_style = "normal";
+  for (const axes of [plot.xaxis, plot.yaxis]) {
+    axes.axis_label_text_font_size = "11px";
+    axes.axis_label_text_font_style = "normal";
   }
   const sources = [], lineRenderers = [], items = [];
   lines.forEach((line, i) => {
@@ -347,7 +348,7 @@ function updateChart(chart, key, lines, scale, marks) {
     part.shown.data = shown;
     part.main.visible = on;
     part.faint.visible = on && view.smooth > 0;
-    part.dots.visible = on && shown.x.length < FEW_POINTS;
+    part.dots.visible = on && shown.x.length < FEW_POINTS && lines.length <= FEW_LINES;
   });
   marks.forEach((mark, i) => {
     const at = scale.mode === "time" ? (mark.at - mark.startedAt) / scale.x.div : mark.step;
@@ -615,6 +616,7 @@ async function workspacePage(app, params) {
   const chartKeys = keys.filter((key) => !isNumber(key));
   const numberKeys = keys.filter(isNumber);
   const { parts, nodes } = chartSections(chartKeys);
+  for (const node of nodes.values()) node.dataset.legend = "off";  // the side list is the legend
   const curves = new Map();  // key -> {run id: curve}
   const startedAt = (id) => (byId.get(id) || { started_at: 0 }).started_at;
   const linesOf = (key) => having(key).filter((run) => curves.get(key)[run.id]).map((run) => {
