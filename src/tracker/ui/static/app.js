@@ -383,17 +383,25 @@ async function drawWanted(node) {
       updateChart(node.chart, key, lines, scale, marks);
       continue;
     }
-    if (node.chart) node.chart.view.remove();
-    const chart = buildChart(node, lines, scale, marks);
-    chart.shape = shape;
-    updateChart(chart, key, lines, scale, marks);
-    node.replaceChildren();
-    chart.view = await Bokeh.Plotting.show(chart.plot, node);
-    node.chart = chart;
-    resized.observe(node);
+    const turn = building.then(async () => {
+      if (node.chart) node.chart.view.remove();
+      const chart = buildChart(node, lines, scale, marks);
+      chart.shape = shape;
+      updateChart(chart, key, lines, scale, marks);
+      node.replaceChildren();
+      chart.view = await Bokeh.Plotting.show(chart.plot, node);
+      node.chart = chart;
+      resized.observe(node);
+    });
+    building = turn.catch(() => {});
+    await turn;
   }
   node.dataset.drawn = "1";
 }
+
+// New plots are laid out one at a time, in the order asked: built together, the first
+// would be drawn only once all of them are (BokehJS interleaves their layouts).
+let building = Promise.resolve();
 
 function chartPoints(node) {
   return Math.max(200, Math.min(4000, Math.round((node.clientWidth || 600) * 2)));
