@@ -56,10 +56,25 @@ def served(tracker_dir: Path) -> Iterator[Served]:
         yield Served(url, runs)
 
 
+_SHOWN = "node.chart.overlay.shown.data"
+
+
+def _lines_become(page: Any, key: str, count: int) -> None:
+    """Wait until the chart of ``key`` draws ``count`` lines."""
+    page.wait_for_function(
+        "([key, count]) => document.querySelector(`.chart[data-key='${key}']`)"
+        ".chart?.overlay.shown.data.xs.length === count",
+        arg=[key, count],
+    )
+
+
 def _drawn(page: Any, key: str) -> int:
-    """Lines drawn on the chart of ``key``, once it is scrolled into view and drawn."""
+    """Lines drawn on the chart of ``key`` (one multi-line renderer for all its runs), once
+    it is scrolled into view and drawn on its canvas."""
     page.locator(f'.chart[data-key="{key}"]').scroll_into_view_if_needed()
-    return series(page, key)
+    canvas = series(page, key)  # waits for the canvas; counts single-line renderers
+    assert canvas == 0
+    return int(chart(page, key, _SHOWN + ".xs.filter(xs => xs.length > 0).length"))
 
 
 def test_every_run_is_overlaid_with_units_numbers_and_events(page: Any, served: Served) -> None:
@@ -84,8 +99,8 @@ def test_every_run_is_overlaid_with_units_numbers_and_events(page: Any, served: 
     colors = chart(
         page,
         "train/loss",
-        "node.chart.sources.map(s => { const n = parseInt(s.main.glyph.line_color.value.slice(1),"
-        " 16); return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`; })",
+        _SHOWN + ".color.map(c => { const n = parseInt(c.slice(1), 16);"
+        " return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`; })",
     )
     swatches = page.locator(".run-list .swatch").evaluate_all(
         "nodes => nodes.map(n => n.style.backgroundColor)"
@@ -128,20 +143,17 @@ def test_runs_are_toggled_from_the_side_list(page: Any, served: Served) -> None:
     open_page(page, served.url + "/")
     assert _drawn(page, "train/loss") == RUNS
     page.get_by_label("show sweep-00").uncheck()
-    page.wait_for_function(
-        "() => document.querySelector('.chart[data-key=\"train/loss\"]').chart.sources"
-        ".filter(s => s.main.visible).length === 19"
-    )
-    assert series(page, "train/loss") == RUNS - 1
-    assert series(page, "eval/loss") == RUNS - 1
+    _lines_become(page, "train/loss", RUNS - 1)
+    assert _drawn(page, "train/loss") == RUNS - 1
+    assert _drawn(page, "eval/loss") == RUNS - 1
     assert chart(page, "train/loss", "node.chart.spans.filter(s => s.visible).length") == 1
     page.get_by_role("button", name="none").click()
-    page.wait_for_timeout(200)
-    assert series(page, "train/loss") == 0
+    _lines_become(page, "train/loss", 0)
+    assert _drawn(page, "train/loss") == 0
     shot(page, "workspace-none.png")
     page.get_by_role("button", name="all").click()
-    page.wait_for_timeout(200)
-    assert series(page, "train/loss") == RUNS
+    _lines_become(page, "train/loss", RUNS)
+    assert _drawn(page, "train/loss") == RUNS
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,7 @@ const SECTIONS = ["train", "eval", "predict", "system"];
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                  "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
 const REFRESH_MS = 3000;
-const FEW_POINTS = 60;  // curves this short also show their points...
-const FEW_LINES = 5;  // ...on charts of this many lines at most
+const FEW_POINTS = 60;  // curves this short also show their points
 const view = { x: "auto", smooth: 0, log: false };  // auto: time for system/, else step
 // BokehJS is preloaded by the page but run only once a page has asked for its charts' data
 // (loadCharts): compiling it takes a few hundred milliseconds of the main thread, which
@@ -281,9 +280,8 @@ const resized = new ResizeObserver((entries) => {
   }
 });
 
-function buildChart(node, lines, scale, marks) {
-  const { Plotting, ColumnDataSource, HoverTool, Legend, LegendItem, Span } = Bokeh;
-  const plot = Plotting.figure({
+function newPlot(node, scale, marks) {
+  const plot = Bokeh.Plotting.figure({
     height: 270, width: chartWidth(node), y_axis_type: view.log ? "log" : "linear",
     x_axis_label: xLabel(scale), y_axis_label: scale.y.label,
     tools: "pan,wheel_zoom,box_zoom,reset,save",
@@ -297,6 +295,21 @@ function buildChart(node, lines, scale, marks) {
     axes.axis_label_text_font_size = "11px";
     axes.axis_label_text_font_style = "normal";
   }
+  // events (alerts first of all) as vertical marks at their step or time
+  const spans = marks.map((mark) => {
+    const span = new Bokeh.Span({ location: null, dimension: "height", line_color: mark.color,
+      line_width: mark.kind === "alert" ? 2 : 1, line_dash: mark.kind === "alert" ? "solid" : "dashed",
+      line_alpha: 0.8 });
+    plot.add_layout(span);
+    return span;
+  });
+  return { plot, spans };
+}
+
+// A chart of a few lines: a line renderer each (and a legend whose names hide them).
+function buildChart(node, lines, scale, marks) {
+  const { ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
+  const { plot, spans } = newPlot(node, scale, marks);
   const sources = [], lineRenderers = [], items = [];
   lines.forEach((line, i) => {
     const color = line.color || PALETTE[i % PALETTE.length];
@@ -317,22 +330,34 @@ function buildChart(node, lines, scale, marks) {
     renderers: lineRenderers, mode: "vline", formatters: { "@y": "printf", "@x": "printf" },
     tooltips: [["run", "@name"], ["x", "@x{%.6g}"], ["value", `@y{%.6g}${unit}`]],
   }));
-  if (lines.length > 1 && node.dataset.legend !== "off") {
+  if (lines.length > 1) {
     plot.add_layout(new Legend({ items, orientation: "horizontal", click_policy: "hide",
       label_text_font_size: "11px", glyph_width: 16, spacing: 12 }), "below");
   }
-  // events (alerts first of all) as vertical marks at their step or time
-  const spans = marks.map((mark) => {
-    const span = new Span({ location: null, dimension: "height", line_color: mark.color,
-      line_width: mark.kind === "alert" ? 2 : 1, line_dash: mark.kind === "alert" ? "solid" : "dashed",
-      line_alpha: 0.8 });
-    plot.add_layout(span);
-    return span;
-  });
   return { plot, sources, spans, view: null };
 }
 
-function updateChart(chart, key, lines, scale, marks) {
+// A chart of many lines (the workspace): one multi-line renderer for all of them, each in
+// its colour, so that 50 runs cost BokehJS one renderer, not 150; a line toggled off is
+// left out of the data. The side list is its legend.
+function buildOverlay(node, lines, scale, marks) {
+  const { ColumnDataSource, HoverTool } = Bokeh;
+  const { plot, spans } = newPlot(node, scale, marks);
+  const empty = () => new ColumnDataSource({ data: { xs: [], ys: [], color: [], name: [] } });
+  const raw = empty(), shown = empty();
+  const style = { xs: { field: "xs" }, ys: { field: "ys" }, line_color: { field: "color" } };
+  const faint = plot.multi_line({ ...style, source: raw, line_width: 1, line_alpha: 0.25 });
+  const main = plot.multi_line({ ...style, source: shown, line_width: 1.6 });
+  const unit = scale.y.label ? ` ${scale.y.label}` : "";
+  plot.add_tools(new HoverTool({
+    renderers: [main], formatters: { "$x": "printf", "$y": "printf" },
+    tooltips: [["run", "@name"], ["x", "$x{%.6g}"], ["value", `$y{%.6g}${unit}`]],
+  }));
+  return { plot, spans, overlay: { raw, shown, faint }, view: null };
+}
+
+// What every chart shows beside its lines: title, axis label, y range, event marks.
+function updateFrame(chart, key, lines, scale, marks) {
   chart.plot.title.text = chartTitle(key, lines);
   chart.plot.xaxis.axis_label = xLabel(scale);
   // a flat curve (a constant learning rate) gets a y range around its value, not ±1
@@ -340,20 +365,32 @@ function updateChart(chart, key, lines, scale, marks) {
   const top = Math.max(0, ...lines.flatMap((line) => line.curve.values.map((v) => Math.abs(num(v)))));
   const scaled = top / scale.y.div;
   chart.plot.y_range.default_span = !view.log && scaled > 0 && scaled < Infinity ? scaled : 2;
-  lines.forEach((line, i) => {
-    const { raw, shown } = lineData(line, scale);
-    const part = chart.sources[i];
-    const on = !line.hidden;
-    part.raw.data = raw;
-    part.shown.data = shown;
-    part.main.visible = on;
-    part.faint.visible = on && view.smooth > 0;
-    part.dots.visible = on && shown.x.length < FEW_POINTS && lines.length <= FEW_LINES;
-  });
   marks.forEach((mark, i) => {
     const at = scale.mode === "time" ? (mark.at - mark.startedAt) / scale.x.div : mark.step;
     chart.spans[i].location = at === null || at === undefined ? null : at;
     chart.spans[i].visible = !mark.hidden && at !== null && at !== undefined;
+  });
+}
+
+function updateChart(chart, key, lines, scale, marks) {
+  updateFrame(chart, key, lines, scale, marks);
+  if (chart.overlay) {
+    const shownLines = lines.filter((line) => !line.hidden).map((line) => [line, lineData(line, scale)]);
+    const columns = (part) => ({ xs: shownLines.map(([, data]) => data[part].x),
+      ys: shownLines.map(([, data]) => data[part].y), color: shownLines.map(([line]) => line.color),
+      name: shownLines.map(([line]) => String(line.name)) });
+    chart.overlay.shown.data = columns("shown");
+    chart.overlay.raw.data = columns("raw");
+    chart.overlay.faint.visible = view.smooth > 0;
+    return;
+  }
+  lines.forEach((line, i) => {
+    const { raw, shown } = lineData(line, scale);
+    const part = chart.sources[i];
+    part.raw.data = raw;
+    part.shown.data = shown;
+    part.faint.visible = view.smooth > 0;
+    part.dots.visible = shown.x.length < FEW_POINTS;
   });
 }
 
@@ -377,15 +414,16 @@ async function drawWanted(node) {
     const scale = chartScale(key, lines);
     node.dataset.unit = scale.y.label;  // what the y axis (drawn on the canvas) says
     node.dataset.x = scale.mode === "time" ? `time (${scale.x.label})` : "step";
+    const overlay = node.dataset.overlay === "1";
     const shape = JSON.stringify([view.log, scale.y.label, scale.x.label, marks.length,
-      lines.map((line) => [String(line.name), line.color || ""])]);
+      overlay ? "overlay" : lines.map((line) => String(line.name))]);
     if (node.chart && node.chart.shape === shape) {
       updateChart(node.chart, key, lines, scale, marks);
       continue;
     }
     const turn = building.then(async () => {
       if (node.chart) node.chart.view.remove();
-      const chart = buildChart(node, lines, scale, marks);
+      const chart = (overlay ? buildOverlay : buildChart)(node, lines, scale, marks);
       chart.shape = shape;
       updateChart(chart, key, lines, scale, marks);
       node.replaceChildren();
@@ -624,7 +662,7 @@ async function workspacePage(app, params) {
   const chartKeys = keys.filter((key) => !isNumber(key));
   const numberKeys = keys.filter(isNumber);
   const { parts, nodes } = chartSections(chartKeys);
-  for (const node of nodes.values()) node.dataset.legend = "off";  // the side list is the legend
+  for (const node of nodes.values()) node.dataset.overlay = "1";  // the side list is the legend
   const curves = new Map();  // key -> {run id: curve}
   const startedAt = (id) => (byId.get(id) || { started_at: 0 }).started_at;
   const linesOf = (key) => having(key).filter((run) => curves.get(key)[run.id]).map((run) => {
@@ -632,10 +670,9 @@ async function workspacePage(app, params) {
     return { name: run.name, curve: curves.get(key)[run.id], startedAt: run.started_at,
       color: known.color, get hidden() { return hidden.has(run.id); } };
   });
-  const marks = () => marksOf(data.events, startedAt).map((mark) =>
+  const marks = marksOf(data.events, startedAt).map((mark) =>
     Object.defineProperty(mark, "hidden", { get: () => hidden.has(mark.run) }));
-  const allMarks = marks();
-  const draw = (key) => drawChart(nodes.get(key), key, linesOf(key), allMarks);
+  const draw = (key) => drawChart(nodes.get(key), key, linesOf(key), marks);
   const redraw = () => { for (const key of curves.keys()) draw(key); };
   document.title = `${data.project || "no runs"} · tracker`;
 
@@ -696,11 +733,21 @@ async function workspacePage(app, params) {
     curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
     await draw(key);
   };
+  // two at a time, in page order: all at once, the first chart would wait for every one
+  // of them (the server shares one interpreter between its requests)
+  const lanes = [Promise.resolve(), Promise.resolve()];
+  let next = 0;
+  const queued = (key) => {
+    const lane = next++ % lanes.length;
+    lanes[lane] = lanes[lane].then(() => load(key)).catch((error) =>
+      nodes.get(key).replaceChildren(el("p", { class: "error" }, String(error.message || error))));
+    return lanes[lane];
+  };
   const seen = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       seen.unobserve(entry.target);
-      pending.push(load(entry.target.dataset.key));
+      pending.push(queued(entry.target.dataset.key));
     }
     observed();
   }, { rootMargin: "300px" });
