@@ -492,7 +492,7 @@ class CustomTracker:
         """Raise an alert: recorded as an ``alert`` event on the run and posted to the
         webhooks of ``TRACKER_ALERT_WEBHOOKS`` from a background thread (this never waits
         on the network). ``level`` is ``info``, ``warn`` or ``error``. The same title again
-        within ``TRACKER_ALERT_MIN_INTERVAL`` seconds is counted, not raised (docs/alerts.md).
+        within ``TRACKER_ALERT_MIN_INTERVAL`` seconds is not raised again (docs/alerts.md).
         """
         checked = check_level(level)
         if not isinstance(title, str) or not title or not isinstance(text, str):

@@ -9,7 +9,7 @@
 Each alert is recorded as an ``alert`` event through the run's channel, like any event,
 and handed to a `Sender` when webhooks are set. Alerts of one key (a user alert's title)
 are rate-limited: within ``TRACKER_ALERT_MIN_INTERVAL`` seconds of the last one they are
-counted and not raised. A NaN loss is raised once per metric and run: a NaN every step is
+not raised. A NaN loss is raised once per metric and run: a NaN every step is
 one alert.
 """
 
@@ -67,7 +67,6 @@ class RunAlerts:
         self._once: set[str] = set()
         self._watched: dict[str, bool] = {}  # metric key -> whether NaN/inf is looked for
         self._lock = threading.Lock()
-        self.suppressed = 0
 
     def alert(
         self,
@@ -88,7 +87,6 @@ class RunAlerts:
                 return False
             last = self._last.get(key)
             if last is not None and now - last < self._min_interval:
-                self.suppressed += 1
                 return False
             self._last[key] = now
             if once:

@@ -1,8 +1,8 @@
 """`Sender`: posts alerts to webhooks from a thread of its own.
 
 * `Sender.send` only queues (any thread, never waits): a slow or unreachable webhook
-  never holds up training. Past `MAX_QUEUED` waiting posts new alerts are dropped, counted
-  and warned about once (they stay recorded as events on their runs).
+  never holds up training. Past `MAX_QUEUED` waiting posts new alerts are dropped and warned
+  about once (they stay recorded as events on their runs).
 * Each alert is posted to each webhook **at most once**: a post is tried again (up to
   ``retries`` times, waiting `BACKOFF_S`, doubled each time) only when it surely did not
   arrive or the receiver said to try again: the connection could not be made, or the
@@ -28,7 +28,7 @@ log = logging.getLogger("tracker")
 BACKOFF_S = 0.5
 """Wait before the first retry of a post; doubled for each one after."""
 MAX_QUEUED = 1000
-"""Most posts waiting at once; past it new alerts are dropped (and counted)."""
+"""Most posts waiting at once; past it new alerts are dropped (one warning)."""
 
 
 @dataclass(slots=True)
@@ -51,9 +51,6 @@ class Sender:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._warned: set[str] = set()
-        self.delivered = 0
-        self.failed = 0
-        self.dropped = 0
 
     def send(self, alert: Alert) -> None:
         """Queue ``alert`` for every webhook; returns at once."""
@@ -61,15 +58,18 @@ class Sender:
             return
         with self._cond:
             if len(self._posts) + len(self.webhooks) > MAX_QUEUED:
-                self.dropped += 1
                 self._warn("<queue>", f"more than {MAX_QUEUED} alert posts wait; alert dropped")
                 return
             self._posts.extend(_Post(alert, hook) for hook in self.webhooks)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="tracker-alerts", daemon=True
-                )
-                self._thread.start()
+                thread = threading.Thread(target=self._loop, name="tracker-alerts", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError as exc:  # no thread to be had: the alert stays an event
+                    del self._posts[-len(self.webhooks) :]
+                    self._warn("<thread>", f"cannot start the alert thread ({exc}); alert dropped")
+                    return
+                self._thread = thread
             self._cond.notify()
 
     def drain(self, timeout: float) -> bool:
@@ -94,6 +94,8 @@ class Sender:
                 self._in_flight += 1
             try:
                 self._post(post)
+            except Exception as exc:  # a bug of ours: the thread goes on with the next post
+                self._warn("<bug>", f"posting an alert failed unexpectedly: {exc!r}")
             finally:
                 with self._cond:
                     self._in_flight -= 1
@@ -114,14 +116,12 @@ class Sender:
         post.tries += 1
         error, again = _deliver(post.hook, post.hook.body(post.alert), self._timeout)
         if error is None:
-            self.delivered += 1
             return
         if again and post.tries <= self._retries:
             post.not_before = time.monotonic() + BACKOFF_S * 2 ** (post.tries - 1)
             with self._cond:
                 self._posts.append(post)
             return
-        self.failed += 1
         tries = f"{post.tries} tries" if post.tries > 1 else "1 try, not repeated"
         self._warn(
             post.hook.url,
