@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from receiver import Receiver
+from alert_kit import Receiver
 
 from tracker import CustomTracker, TrackerSettings
 from tracker.alerts.webhooks import Webhook, mask

@@ -1,8 +1,14 @@
-"""A webhook receiver on 127.0.0.1 that records what it is posted, for the alert tests."""
+"""What the alert tests share: a webhook receiver on 127.0.0.1 that records what it is
+posted, and a scene of training processes to watch.
+
+Importable as ``alert_kit`` (this folder has no ``__init__.py``; its conftest puts it on the
+path)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tracker.store import Store
 
 
 @dataclass
@@ -69,3 +77,50 @@ def serve() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+TRAIN = """
+import sys, time
+from tracker import CustomTracker
+run = CustomTracker(project="watched", run_name=sys.argv[1]).start()
+for step in range(50):
+    run.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)
+run.flush()
+print("logged", flush=True)
+time.sleep(120)  # hung: alive (heartbeats go on), no new step
+"""
+
+
+@dataclass
+class Scene:
+    """Training runs in processes of their own, a webhook receiver, and the store."""
+
+    env: dict[str, str]
+    store: Store
+    receiver: Receiver
+    processes: list[subprocess.Popen[str]]
+
+    def start(self, *argv: str, **env: str) -> subprocess.Popen[str]:
+        """Start ``python ARGV`` with the scene's environment (and ``env``); killed at the
+        test's end if still alive."""
+        process = subprocess.Popen(
+            [sys.executable, *argv],
+            env={**self.env, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def train(self, name: str) -> subprocess.Popen[str]:
+        """Start a training process of run ``name`` that logs 50 steps, then hangs alive."""
+        process = self.start("-c", TRAIN, name)
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "logged"
+        return process
+
+    def alerts(self, name: str) -> list[dict[str, object]]:
+        """The payloads of the alert events of run ``name``."""
+        (run,) = [r for r in self.store.runs(project="watched") if r.name == name]
+        return [e.payload for e in self.store.events(run.run_id) if e.kind == "alert"]
