@@ -7,7 +7,10 @@ cache, as a fresh profile: BokehJS downloaded and compiled anew), and times from
 until (a) the first chart is drawn and (b) every chart in the first screen is drawn:
 
 * with a **cold server**: a new ``tracker ui`` process each time, nothing cached;
-* with a **warm server**: the same process again (its thinned curves cached).
+* with a **warm server**: the same process again (its thinned curves cached);
+* for reference, on the same machine at the same time: `bench_ui.bench_page`'s measure of
+  one run's page (its first chart drawn), whose quiet-machine figure docs/benchmarks.md
+  gives, so that a loaded machine's numbers can be read against it.
 
 Needs Playwright and /usr/bin/chromium (``scripts/install_browser.sh``), in the ``ui``
 environment. Run: ``python benchmarks/bench_workspace.py [--runs N] [--points N]``.
@@ -26,7 +29,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from bench_ui import CHROMIUM, CHROMIUM_ARGS, dashboard
+from bench_ui import CHROMIUM, CHROMIUM_ARGS, bench_page, dashboard
 
 from tracker import open_store
 from tracker.records import MetricBatch, RunRecord, Series
@@ -112,6 +115,7 @@ def main() -> None:
             with dashboard(uri) as url:
                 first_charts(browser, url + "/")  # fills the server's cache
                 warm = [first_charts(browser, url + "/") for _ in range(args.warm)]
+                reference = bench_page(f"{url}/runs/ws00000000", fresh=args.warm)
             browser.close()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -125,6 +129,12 @@ def main() -> None:
             f"(slowest {max(firsts):.2f}), charts in view median {statistics.median(views):.2f} s "
             f"(slowest {max(views):.2f})"
         )
+    print(
+        f"  reference, one run's page: first chart median "
+        f"{reference['page_first_chart_cold_median_s']:.2f} s "
+        f"(slowest {reference['page_first_chart_cold_max_s']:.2f})"
+    )
+    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
