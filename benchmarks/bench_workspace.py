@@ -115,8 +115,9 @@ def main() -> None:
             with dashboard(uri) as url:
                 first_charts(browser, url + "/")  # fills the server's cache
                 warm = [first_charts(browser, url + "/") for _ in range(args.warm)]
-                reference = bench_page(f"{url}/runs/ws00000000", fresh=args.warm)
             browser.close()
+        with dashboard(uri) as url:  # bench_page drives a Playwright of its own
+            reference = bench_page(f"{url}/runs/ws00000000", fresh=args.warm)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {args.runs} runs x {args.metrics} metrics x "
