@@ -583,7 +583,12 @@ async function runPage(app, runId) {
   let run = await api(`/api/runs/${encodeURIComponent(runId)}`);
   const header = el("div", {});
   const curves = new Map();
-  const { parts, nodes } = chartSections(Object.keys(run.metrics));
+  const numberKeys = Object.keys(run.metrics).filter((key) => holdsOneValue(run.metrics[key]));
+  const { parts, nodes } = chartSections(Object.keys(run.metrics).filter((key) => !numberKeys.includes(key)));
+  const numbers = el("div", {});
+  const showNumbers = () => numbers.replaceChildren(...[numbersSection(numberKeys.map((key) =>
+    numberTile(key, [num(run.metrics[key].last_value)], [run.name])),
+  "Metrics that hold one value (a total, a final figure).")].filter(Boolean));
   const marks = () => marksOf(run.events, () => run.started_at);
   const line = (curve) => [{ name: run.name, curve, startedAt: run.started_at }];
   const redraw = () => { for (const [key, curve] of curves) drawChart(nodes.get(key), key, line(curve), marks()); };
@@ -591,7 +596,7 @@ async function runPage(app, runId) {
   // The charts go on the page first: their widths say how many points to ask for, and the
   // curves are asked for before the rest of the page (the header too: formatting its first
   // date loads the locale's data) is built and BokehJS runs.
-  app.replaceChildren(header, chartControls(redraw), el("div", { id: "charts" }, parts));
+  app.replaceChildren(header, chartControls(redraw), el("div", { id: "charts" }, parts), numbers);
 
   async function loadCurves() {
     await Promise.all([...nodes.entries()].map(async ([key, node]) => {
@@ -603,6 +608,7 @@ async function runPage(app, runId) {
   const loading = loadCurves();
   loadCharts();
   header.replaceChildren(...runHeader(run).filter(Boolean));
+  showNumbers();
   const summary = el("div", {}, metricTable(run.metrics));
   const events = el("div", {});
   const showEvents = () => events.replaceChildren(eventTable(run.events));
@@ -623,7 +629,9 @@ async function runPage(app, runId) {
       header.replaceChildren(...runHeader(run).filter(Boolean));
       summary.replaceChildren(metricTable(run.metrics));
       showEvents();
-      if (Object.keys(run.metrics).some((key) => !nodes.has(key))) location.reload();
+      const moved = (key) => !(nodes.has(key) || (numberKeys.includes(key) && holdsOneValue(run.metrics[key])));
+      if (Object.keys(run.metrics).some(moved)) location.reload();  // a new metric, or a number that moved
+      showNumbers();
       await loadCurves();
       if (run.status !== "running") clearInterval(timer);
     } catch (error) { /* the next tick tries again */ }
@@ -709,9 +717,9 @@ async function workspacePage(app, params) {
       el("button", { onclick: () => setAll(true) }, "all"), el("button", { onclick: () => setAll(false) }, "none")),
     el("ul", { class: "run-list" }, toggles));
 
-  const numbers = numberKeys.length ? el("section", { class: "numbers" }, el("h2", {}, "Numbers"),
-    el("p", { class: "note" }, "Metrics that hold one value in every run (a total, a final figure)."),
-    el("div", { class: "tiles" }, numberKeys.map((key) => numberTile(key, having(key), byId)))) : null;
+  const numbers = numbersSection(numberKeys.map((key) => numberTile(key,
+    having(key).map((run) => num(run.constants[key])), having(key).map((run) => runLabel(byId.get(run.id))))),
+  "Metrics that hold one value in every run (a total, a final figure).");
   app.replaceChildren(
     el("h1", {}, data.project ? `Project ${data.project}` : "No runs yet"),
     el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")),
@@ -765,15 +773,25 @@ function runLabel(run) {
   return el("span", {}, el("span", { class: "swatch", style: `background:${run.color}` }), run.name);
 }
 
-function numberTile(key, runs, byId) {
-  const values = runs.map((run) => num(run.constants[key]));
+// A metric that holds one value (in each run): a number, not a flat chart. values: one per
+// run, labels: what names each run (a node or text).
+function numberTile(key, values, labels) {
   const same = values.every((v) => Object.is(v, values[0]));
   return el("div", { class: "tile", "data-key": key },
     el("div", { class: "note" }, key),
     same
-      ? el("div", { class: "value" }, fmtUnit(key, values[0]), " ",
-          el("span", { class: "note" }, runs.length > 1 ? `(all ${runs.length} runs)` : runs[0].name))
-      : el("ul", {}, runs.map((run, i) => el("li", {}, runLabel(byId.get(run.id)), " ", fmtUnit(key, values[i])))));
+      ? el("div", { class: "value" }, fmtUnit(key, values[0]),
+          values.length > 1 ? el("span", { class: "note" }, ` (all ${values.length} runs)`) : null)
+      : el("ul", {}, values.map((value, i) => el("li", {}, labels[i], " ", fmtUnit(key, value)))));
+}
+
+function numbersSection(tiles, note) {
+  return tiles.length ? el("section", { class: "numbers" }, el("h2", {}, "Numbers"),
+    el("p", { class: "note" }, note), el("div", { class: "tiles" }, tiles)) : null;
+}
+
+function holdsOneValue(stats) {
+  return stats.count === 1 || Object.is(num(stats.min), num(stats.max));
 }
 
 function filterInputs(params) {
