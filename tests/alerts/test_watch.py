@@ -6,8 +6,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from array import array
 
 from alert_kit import Scene
+
+from tracker import TrackerSettings
+from tracker.alerts.watch import Watcher
+from tracker.records import Event, MetricBatch, RunRecord, Series
+from tracker.store import Store
 
 
 def _watch(scene: Scene, *args: str) -> subprocess.Popen[str]:
@@ -51,3 +57,36 @@ def test_a_run_alive_but_not_moving_is_alerted_stalled_once(scene: Scene) -> Non
     assert [a["reason"] for a in scene.alerts("hung")] == ["stalled"]
     (run,) = scene.store.runs(project="watched")
     assert run.status == "running"
+
+
+def test_a_look_raises_each_alert_once_and_a_resume_is_not_a_stall(store: Store) -> None:
+    """Over runs written through the store API: a silent run is crashed, a live one whose
+    metrics are old is stalled, unless it was just resumed; a second look, or a new
+    watcher, raises nothing again."""
+    now = time.time()
+    for name, heartbeat, moved, resumed in [
+        ("stuck", now, now - 100, None),
+        ("loading", now, now - 100, now - 10),
+        ("moving", now, now - 10, None),
+        ("dead", now - 1000, now - 1000, None),
+    ]:
+        record = RunRecord(name, "p", name, started_at=now - 2000, heartbeat_at=heartbeat)
+        record.heartbeat_interval = 10.0
+        store.start_run(record, resume=False)
+        store.log_metrics(
+            name,
+            MetricBatch(
+                {"train/loss": Series(array("q", [7]), array("d", [1.0]), array("d", [moved]))}
+            ),
+        )
+        if resumed is not None:
+            store.log_event(name, Event("resumed", resumed))
+    watcher = Watcher(store, TrackerSettings(alert_webhooks=[]), stall_after=50)
+    raised = watcher.check()
+    assert sorted((a.run_name, a.reason, a.step) for a in raised) == [
+        ("dead", "crashed", None),
+        ("stuck", "stalled", 7),
+    ]
+    assert watcher.check() == []
+    assert Watcher(store, TrackerSettings(alert_webhooks=[]), stall_after=50).check() == []
+    assert [e.payload["reason"] for e in store.events("stuck") if e.kind == "alert"] == ["stalled"]

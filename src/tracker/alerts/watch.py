@@ -7,7 +7,9 @@ On every look (`Watcher.check`) it reads only the runs the store still holds as 
 * a run that reads ``running`` (its heartbeat alive) whose training metrics have not moved
   for ``TRACKER_STALL_AFTER`` seconds (a hung collective, a dead dataloader) raises a
   ``stalled`` alert, level ``warn``. The time of its last ``train/``, ``eval/`` or other
-  non-``system/`` point is the store's (`MetricStats.last_time`), not the watcher's.
+  non-``system/`` point is the store's (`MetricStats.last_time`), not the watcher's; a
+  ``resumed`` or ``reopened`` event starts that clock again (a resumed run loading its
+  checkpoint has not stalled).
 
 Each is raised once: the alert is recorded as an ``alert`` event on the run before it is
 posted, and the run's alert events are read before raising one, so a watcher started
@@ -27,13 +29,15 @@ from tracker.alerts.alert import EVENT_KIND, Alert, Level
 from tracker.alerts.run import sender_for
 from tracker.alerts.sender import Sender
 from tracker.commands.output import fmt_duration
-from tracker.records import RunRecord, RunStatus
+from tracker.records import Event, RunRecord, RunStatus
 from tracker.settings import TrackerSettings
 from tracker.store.base import Store
 
 __all__ = ["Watcher"]
 
 log = logging.getLogger("tracker")
+
+_RESTARTS = ("resumed", "reopened")  # events after which a run may take a while to move
 
 
 class Watcher:
@@ -67,21 +71,25 @@ class Watcher:
             key = f"crashed:{run.heartbeat_at}"
             raised += self._raise(run, "crashed", "error", f"run {run.name} crashed", text, key)
         for run in self.store.runs(project=self.project, status=RunStatus.RUNNING.value):
-            stats = [
-                s
-                for k, s in self.store.metric_stats(run.run_id).items()
-                if not k.startswith("system/")
-            ]
-            moved_at = max((s.last_time for s in stats), default=run.started_at)
-            if now - moved_at < self.stall_after:
-                continue
-            step = max((s.last_step for s in stats), default=None)
-            at = "no step yet" if step is None else f"step {step}"
-            text = f"{at}, nothing new for {fmt_duration(now - moved_at)}; its heartbeat is alive"
-            raised += self._raise(
-                run, "stalled", "warn", f"run {run.name} stalled", text, f"stalled:{step}", step
-            )
+            raised += self._stalled(run, now)
         return raised
+
+    def _stalled(self, run: RunRecord, now: float) -> list[Alert]:
+        stats = self.store.metric_stats(run.run_id)
+        moving = [s for k, s in stats.items() if not k.startswith("system/")]
+        moved_at = max((s.last_time for s in moving), default=run.started_at)
+        step = max((s.last_step for s in moving), default=None)
+        key = f"stalled:{step}"
+        if now - moved_at < self.stall_after or key in self._alerted.get(run.run_id, ()):
+            return []
+        events = self.store.events(run.run_id)  # read only for a run that looks stalled
+        moved_at = max([moved_at, *(e.at for e in events if e.kind in _RESTARTS)])
+        if now - moved_at < self.stall_after:
+            return []
+        at = "no step yet" if step is None else f"step {step}"
+        text = f"{at}, nothing new for {fmt_duration(now - moved_at)}; its heartbeat is alive"
+        title = f"run {run.name} stalled"
+        return self._raise(run, "stalled", "warn", title, text, key, step, events)
 
     def _raise(
         self,
@@ -92,11 +100,18 @@ class Watcher:
         text: str,
         key: str,
         step: int | None = None,
+        events: list[Event] | None = None,
     ) -> list[Alert]:
+        """Raise the alert unless the run has one of ``key``: its events (``events``, when
+        just read) are read before, for another watcher may have raised it."""
         known = self._alerted.get(run.run_id)
         if known is not None and key in known:
             return []
-        known = self._alerted[run.run_id] = self._keys(run.run_id)  # another may have raised it
+        if events is None:
+            events = self.store.events(run.run_id)
+        known = self._alerted[run.run_id] = {
+            str(e.payload.get("key")) for e in events if e.kind == EVENT_KIND and "key" in e.payload
+        }
         if key in known:
             return []
         known.add(key)
@@ -114,13 +129,6 @@ class Watcher:
         if self._on_alert is not None:
             self._on_alert(alert)
         return [alert]
-
-    def _keys(self, run_id: str) -> set[str]:
-        return {
-            str(e.payload.get("key"))
-            for e in self.store.events(run_id)
-            if e.kind == EVENT_KIND and "key" in e.payload
-        }
 
     def watch(self, stop: threading.Event) -> None:
         """Look every ``interval`` seconds until ``stop`` is set; a failing look (the
