@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,11 @@ def test_alert_goes_to_every_webhook_in_its_form_and_is_recorded(
     with CustomTracker(project="demo", run_name="lr-1") as run:
         run.log_metrics({"train/loss": 2.0}, step=1200)
         run.alert("loss is <high>", "step 1200, lr 3e-4", level="warn")
-    (generic,) = receiver.taken(f"/json/{SECRET}")
+    (generic,) = receiver.wait_for(1, f"/json/{SECRET}")
     assert generic["title"] == "loss is <high>" and generic["message"] == "step 1200, lr 3e-4"
     assert generic["level"] == "warn" and generic["step"] == 1200
     assert generic["run"] == {"id": run.run_id, "name": "lr-1", "project": "demo"}
-    (slack,) = receiver.taken(f"/slack/{SECRET}")
+    (slack,) = receiver.wait_for(1, f"/slack/{SECRET}")
     (attachment,) = slack["attachments"]
     assert attachment["title"] == "loss is &lt;high&gt;" and attachment["color"]
     assert "demo/lr-1" in slack["text"]
@@ -166,6 +167,8 @@ def test_a_post_that_timed_out_is_not_repeated(
     receiver.delay = 2.0
     with CustomTracker(project="p") as run:
         run.alert("slow receiver")
+    assert len(receiver.wait_for(1)) == 1  # it arrived (finish waited only 0.3 s)
+    time.sleep(2.0)  # a retry would come 0.3 s + 0.5 s after it
     assert len(receiver.posts) == 1
 
 
