@@ -19,7 +19,7 @@ declare -A SELECTION=(
     [hf]="tests/integrations/hf tests/integrations/accelerate tests/system/test_torchrun.py tests/system/test_sigterm_collective.py tests/system/test_gpu_real.py tests/env_smoke/test_hf_smoke.py"
     [llamafactory]="tests/integrations/llamafactory tests/integrations/accelerate tests/env_smoke/test_llamafactory_smoke.py"
     [torchtune]="tests/integrations/torchtune tests/env_smoke/test_torchtune_smoke.py"
-    [ui]="tests/commands tests/ui tests/store/test_reading.py"
+    [ui]="tests/commands tests/ui tests/store/test_reading.py tests/alerts/test_ui_watch.py"
 )
 # what an env needs beyond its venv, installed before its tests
 declare -A SETUP=(

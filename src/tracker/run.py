@@ -11,6 +11,8 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypedDict
 
 from tracker import lifecycle
+from tracker.alerts import RunAlerts
+from tracker.alerts.alert import check_level
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
@@ -122,6 +124,7 @@ class CustomTracker:
         self._secret_keys: dict[str, bool] = {}  # whether such a key names a secret
         self._warned_keys: set[str] = set()
         self._system: SystemMetrics | None = None
+        self._alerts: RunAlerts | None = None
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -193,6 +196,13 @@ class CustomTracker:
             heartbeat_at=now,
             heartbeat_interval=self.settings.heartbeat_interval,
         )
+        alerts = RunAlerts(
+            self.settings,
+            run_id=self._run_id,
+            run_name=self.name,
+            project=self.project,
+            record=lambda event: writer.channel.put(LogEvent(event)),  # also from finish()
+        )
         system = SystemMetrics.for_run(
             self.settings, self.process, self._run_id, lambda: self.last_step
         )
@@ -207,13 +217,14 @@ class CustomTracker:
             rescue_dirs=rescue_dirs(self.settings.dir / "unsent"),
             figures=Figures(self.process.world_size, system.device_name),
             redact=self._redactor.redact,
+            on_batch=alerts.check,
         )
         channel = writer.channel
         channel.put(StartRun(record, resume=resuming))
         if resuming:
             kind = "reopened" if reopening else "resumed"
             channel.put(LogEvent(Event(kind, now)))
-        self._writer, self._channel = writer, channel
+        self._writer, self._channel, self._alerts = writer, channel, alerts
         self._state = _State.RUNNING
         lifecycle.register(self, handle_signals=self.settings.handle_signals)
         writer.start()
@@ -296,8 +307,9 @@ class CustomTracker:
             self._system = None
         if self._state is not _State.RUNNING:
             return None
-        writer = self._writer
-        assert writer is not None
+        writer, alerts = self._writer, self._alerts
+        assert writer is not None and alerts is not None
+        alerts.ended(status, error)
         self._state = _State.FINISHED
         self._channel = None
         lifecycle.unregister(self)
@@ -310,6 +322,7 @@ class CustomTracker:
         report = writer.close(self.settings.finish_timeout)
         report.dropped_points += dropped
         self._writer = None
+        alerts.close(self.settings.alert_timeout)
         if not report.complete:
             log.warning(
                 "tracker: run %s ended with %d points unwritten and %d dropped%s",
@@ -566,6 +579,21 @@ class CustomTracker:
     def log_text(self, key: str, text: str, step: int | None = None) -> None:
         """Record one text as the table ``key`` of one row and one column, ``text``."""
         self.log_table(key, [{"text": text}], step)
+
+    def alert(self, title: str, text: str = "", level: str = "info") -> None:
+        """Raise an alert: recorded as an ``alert`` event on the run and posted to the
+        webhooks of ``TRACKER_ALERT_WEBHOOKS`` from a background thread (this never waits
+        on the network). ``level`` is ``info``, ``warn`` or ``error``. The same title again
+        within ``TRACKER_ALERT_MIN_INTERVAL`` seconds is not raised again (docs/alerts.md).
+        """
+        checked = check_level(level)
+        if not isinstance(title, str) or not title or not isinstance(text, str):
+            raise ValueError("alert(title, text) takes a non-empty title and a text, as str")
+        if not self._ready():
+            return
+        assert self._alerts is not None
+        step = self.last_step
+        self._alerts.alert(title, text, checked, step=step if step >= 0 else None)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything logged so far is written (for tests and notebooks)."""

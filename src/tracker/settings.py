@@ -108,6 +108,37 @@ class TrackerSettings(BaseSettings):
     handle_signals: bool = Field(
         default=True, description="Record SIGTERM as `interrupted` before the process ends."
     )
+    alert_webhooks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        repr=False,  # webhook URLs are credentials
+        description="Webhook URLs alerts are posted to, comma separated; `slack:` in front "
+        "of one posts Slack's form, else the generic JSON form.",
+    )
+    alert_retries: int = Field(
+        default=3, ge=0, le=10, description="Most retries of an alert post that surely failed."
+    )
+    alert_timeout: float = Field(
+        default=10.0,
+        gt=0.0,
+        description="Most seconds one alert post may take; `finish()` waits as long for "
+        "alerts still being posted.",
+    )
+    alert_min_interval: float = Field(
+        default=60.0,
+        ge=0.0,
+        description="Seconds within which an alert of the same title is not raised again.",
+    )
+    stall_after: float = Field(
+        default=1800.0,
+        gt=0.0,
+        description="Seconds without a new step, heartbeat alive, after which a run is stalled.",
+    )
+    watch_interval: float = Field(
+        default=30.0, ge=0.05, description="Seconds between two looks of `tracker watch`."
+    )
+    ui_watch: bool = Field(
+        default=True, description="Have `tracker ui` raise crashed and stalled alerts too."
+    )
 
     # What the launcher (torchrun, accelerate, deepspeed, SLURM, MPI) says about this process.
     rank: int = Field(
@@ -138,7 +169,7 @@ class TrackerSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("CUDA_VISIBLE_DEVICES")
     )
 
-    @field_validator("uri", "tags", mode="before")
+    @field_validator("uri", "tags", "alert_webhooks", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)

@@ -169,6 +169,7 @@ class Writer:
         rescue_dirs: Sequence[Path],
         figures: Figures | None = None,
         redact: Callable[[Any], Any] | None = None,
+        on_batch: Callable[[MetricBatch], None] | None = None,
     ) -> None:
         self.record = record
         self.channel = Channel(max_pending)
@@ -177,6 +178,7 @@ class Writer:
         self._figures = figures
         self._redact = redact
         self._warned_tables: set[str] = set()
+        self._on_batch = on_batch  # looks at each batch on this thread (NaN alerts); never raises
         self._rescue_dirs = list(rescue_dirs)
         self._deliveries = [
             Delivery(
@@ -262,6 +264,8 @@ class Writer:
             batch = group(_checked(points))
             self._lost_points += sum(len(p[2]) for p in points) - len(batch)
         batch.writer, batch.seq = self._id, self._seq
+        if self._on_batch is not None:
+            self._on_batch(batch)
         return LogMetrics(batch)
 
     def _prepare(self, call: Call) -> Call:
@@ -304,6 +308,8 @@ class Writer:
             report.failed_backends = [d.uri for d in self._deliveries]
             return report
         self._flush_safely()
+        if len(self.channel):  # what the last flush queued (an alert's event) goes too
+            self._flush_safely()
         deadline = time.monotonic() + min(timeout, 5.0)
         while any(d.waiting for d in self._deliveries) and time.monotonic() < deadline:
             time.sleep(0.1)

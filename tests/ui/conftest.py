@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,8 @@ if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
 from ui_kit import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
     HOSTILE_CONFIG,
     HOSTILE_METRIC,
     HOSTILE_NAME,
@@ -52,3 +56,41 @@ def served(filled_store: dict[str, str]) -> Iterator[Served]:
     pytest.importorskip("bokeh")
     with serve() as url:
         yield Served(url, filled_store)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium for the module's tests (skipped without Playwright or chromium)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} is missing (scripts/install_browser.sh)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, served: Served) -> Iterator[Any]:
+    """A fresh page that fails the test on any script or console error (a blocked script
+    among them) or request off the app."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    problems: list[str] = []
+
+    def check_request(request: Any) -> None:
+        if not request.url.startswith((served.url, "data:")):
+            problems.append(f"request off the app: {request.url}")
+
+    opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    # a Content-Security-Policy violation (BokehJS needing eval, say) is a console error
+    opened.on(
+        "console",
+        lambda message: (
+            problems.append(f"console error: {message.text}") if message.type == "error" else None
+        ),
+    )
+    opened.on("request", check_request)
+    yield opened
+    context.close()
+    assert problems == []

@@ -17,6 +17,7 @@ from ui_kit import (
 )
 
 from tracked_runs import track
+from tracker import CustomTracker
 
 pytest.importorskip("bokeh")
 
@@ -171,3 +172,50 @@ def test_system_samples_sharing_a_step_are_all_drawn(tracker_dir: Any) -> None:
         loss = _strict(served.get(f"/api/runs/{run.run_id}/curve?key=train/loss").body)
     assert cpu["values"] == [10.0, 20.0, 30.0]
     assert loss["values"] == [1.0]
+
+
+def test_workspace_has_every_run_of_the_newest_project(served: Served) -> None:
+    """/api/workspace: the newest run's project by default, each run's metric names and
+    one-value metrics, and every event with its run, oldest first; filters as /api/runs."""
+    track("other-project", project="elsewhere")
+    space = _strict(served.get("/api/workspace").body)
+    assert space["project"] == "elsewhere"
+    space = _strict(served.get("/api/workspace?project=demo").body)
+    assert {r["name"] for r in space["runs"]} == {"alpha", "beta", HOSTILE_NAME}
+    alpha = next(r for r in space["runs"] if r["name"] == "alpha")
+    assert "train/long" in alpha["keys"] and alpha["constants"] == {"train/learning_rate": 1e-3}
+    kinds = [(e["run"], e["kind"]) for e in space["events"]]
+    assert (served.runs["alpha"], "checkpoint") in kinds
+    assert [e["at"] for e in space["events"]] == sorted(e["at"] for e in space["events"])
+    only = _strict(served.get("/api/workspace?project=demo&name=bet").body)["runs"]
+    assert [r["name"] for r in only] == ["beta"]
+
+
+def test_curves_gives_one_metric_of_several_runs(served: Served) -> None:
+    """/api/curves: the metric of each named run that has it, each cut to its envelope
+    (its highest and lowest points kept), one request for all."""
+    alpha, beta, hostile = (served.runs[n] for n in ("alpha", "beta", "hostile"))
+    query = f"key=train/long&points=100&run={alpha}&run={beta}"
+    answer = _strict(served.get(f"/api/curves?{query}").body)
+    (long,) = answer["curves"]  # beta has no train/long
+    assert long["run"] == alpha and long["count"] == LONG_POINTS
+    assert len(long["steps"]) <= 102 and max(long["values"]) == 1.0 and min(long["values"]) == 0.0
+    both = _strict(served.get(f"/api/curves?key=train/loss&run={alpha}&run={hostile}").body)
+    assert [c["run"] for c in both["curves"]] == [alpha, hostile]
+    assert served.get(f"/api/curves?run={alpha}").status == 400
+    assert served.get("/api/curves?key=train/loss").status == 400
+    assert served.get("/api/curves?key=train/loss&run=nosuchrun").status == 404
+
+
+def test_curves_see_new_points_of_a_running_run(served: Served) -> None:
+    """A curve the server kept is not served stale: a new point makes a new answer."""
+    run = CustomTracker("demo", "growing").start()
+    run.log_metrics({"train/loss": 1.0}, step=0)
+    run.log_metrics({"train/loss": 0.5}, step=1)
+    run.flush()
+    url = f"/api/curves?key=train/loss&run={run.run_id}"
+    assert _strict(served.get(url).body)["curves"][0]["steps"] == [0, 1]
+    run.log_metrics({"train/loss": 0.25}, step=2)
+    run.flush()
+    assert _strict(served.get(url).body)["curves"][0]["steps"] == [0, 1, 2]
+    run.finish()

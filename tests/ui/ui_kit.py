@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
+from pathlib import Path
+from typing import Any
 
 HOSTILE_NAME = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
 HOSTILE_CONFIG = {
@@ -72,3 +74,67 @@ def serve(**options: object) -> Iterator[str]:
         dashboard.shutdown()
         dashboard.server_close()
         store.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
+"""Where the browser tests keep their screenshots (ignored by git)."""
+
+
+def open_page(page: Any, url: str) -> None:
+    """Go to ``url`` and wait until its page says it is ready (``body[data-ready]``)."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
+
+
+def shot(page: Any, name: str) -> None:
+    """Keep a full-page screenshot as ``artifacts/ui/NAME``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+CHART = "key => [...document.querySelectorAll('.chart')].find(c => c.dataset.key === key)"
+
+
+def chart(page: Any, key: str, expression: str) -> Any:
+    """``expression`` about the chart of ``key``: ``node`` is its element, ``plot`` its
+    BokehJS plot (the model the canvas is drawn from)."""
+    return page.evaluate(
+        f"key => {{ const node = ({CHART})(key); const plot = node.chart.plot; "
+        f"return {expression}; }}",
+        key,
+    )
+
+
+def series(page: Any, key: str) -> int:
+    """How many lines the chart of ``key`` draws: visible line renderers with points,
+    once BokehJS has drawn the plot on its canvas."""
+    page.wait_for_function(f"key => ({CHART})(key)?.dataset.drawn === '1'", arg=key)
+    drawn = chart(
+        page,
+        key,
+        "(function canvases(root) { return [...root.querySelectorAll('*')].flatMap(e => ["
+        "...(e.tagName === 'CANVAS' ? [e] : []), "
+        "...(e.shadowRoot ? canvases(e.shadowRoot) : [])]); "
+        "})(node).some(c => c.width > 0 && c.height > 0)",
+    )
+    assert drawn, f"no canvas drawn for {key}"
+    return int(
+        chart(
+            page,
+            key,
+            "plot.renderers.filter(r => r.visible && r.glyph.constructor.__name__ === 'Line'"
+            " && r.data_source.get_length() > 0).length",
+        )
+    )
+
+
+def hover(page: Any, key: str) -> None:
+    """Move the mouse over the chart of ``key``, a third of the way in."""
+    area = page.evaluate(f"key => ({CHART})(key).getBoundingClientRect().toJSON()", key)
+    page.mouse.move(area["x"] + 10, area["y"] + 10)
+    page.mouse.move(area["x"] + area["width"] / 3, area["y"] + area["height"] / 2, steps=8)

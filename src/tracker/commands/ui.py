@@ -6,7 +6,9 @@ import argparse
 import secrets
 import sys
 
+from tracker.alerts.watch import Watcher
 from tracker.commands.app import CommandError, Context, add_common_options, port, seconds, token
+from tracker.settings import TrackerSettings
 
 NAME = "ui"
 HELP = "open the local dashboard (needs tracker[ui])"
@@ -46,6 +48,13 @@ def run(ctx: Context) -> int:
     token = args.token
     if token is None and not is_loopback(args.host):
         token = secrets.token_urlsafe(24)
+    settings = TrackerSettings()
+    watcher = None
+    if settings.ui_watch:  # crashed and stalled alerts, as `tracker watch` raises them
+        try:
+            watcher = Watcher(ctx.store, settings)
+        except ValueError as exc:  # a webhook that is not a URL (shown masked)
+            raise CommandError(str(exc)) from None
     try:
         dashboard = Dashboard(
             ctx.store,
@@ -62,6 +71,8 @@ def run(ctx: Context) -> int:
         flush=True,
     )
     with dashboard:
+        if watcher is not None:
+            watcher.start()
         try:
             dashboard.serve_forever()
         except KeyboardInterrupt:

@@ -7,6 +7,11 @@
 ``GET /api/runs/RUN/curve?key=K&points=N``  metric ``K`` in step order, thinned on the
                                             server to at most ``N`` points (LTTB)
 ``GET /api/compare?run=A&run=B``            config differences and final/best metrics
+``GET /api/workspace?project=&status=&``    every run of a project (default: the newest
+``tag=&framework=&name=&limit=``            run's) with its metric names, the metrics that
+                                            hold one value, and its events
+``GET /api/curves?key=K&run=A&run=B&``      metric ``K`` of several runs, each cut to the
+``points=N``                                lowest and highest points of ``N / 2`` slices
 ==========================================  ================================================
 
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
@@ -17,6 +22,9 @@ there were in ``nonfinite``.
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
@@ -30,7 +38,7 @@ from tracker.store.base import (
     metric_stats_of,
 )
 from tracker.store.resolve import resolve_run
-from tracker.ui.downsample import read_curve
+from tracker.ui.downsample import Curve, read_curve
 from tracker.views import config_diff, metrics_side_by_side, run_detail, run_row
 
 __all__ = ["ApiError", "dispatch"]
@@ -40,6 +48,10 @@ Query = Mapping[str, Sequence[str]]
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 10_000
 MAX_RUNS = 5_000
+WORKSPACE_RUNS = 100  # runs of a workspace by default (limit= asks for more, up to MAX_RUNS)
+MAX_CURVES = 200  # runs in one /api/curves request
+MAX_EVENTS = 5_000  # events of a workspace, newest kept
+CACHED_POINTS = 4_000_000  # thinned points kept between requests (about 100 MB)
 _STATUSES = {s.value for s in RunStatus}
 
 
@@ -65,6 +77,10 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 return curve(store, ref, query)
             case ["compare"]:
                 return compare(store, query.get("run", []))
+            case ["workspace"]:
+                return workspace(store, query)
+            case ["curves"]:
+                return curves(store, query)
     except RunNotFoundError as exc:
         raise ApiError(404, str(exc)) from None
     except AmbiguousRunError as exc:
@@ -139,3 +155,91 @@ def compare(store: Store, refs: Sequence[str]) -> dict[str, Any]:
         "config": config_diff(records),
         "metrics": metrics_side_by_side(stats),
     }
+
+
+def workspace(store: Store, query: Query) -> dict[str, Any]:
+    """The runs of a project, filtered as `runs` filters them, each with ``keys`` (its
+    metric names) and ``constants`` (those holding one value: a number, not a curve), and
+    their events, oldest first, each with its ``run``."""
+    project = _one(query, "project")
+    if not project:
+        newest = runs(store, {"limit": ["1"]})["runs"]
+        project = newest[0]["project"] if newest else ""
+    limit = [str(_int(query, "limit", WORKSPACE_RUNS, 1, MAX_RUNS))]
+    rows = runs(store, {**query, "project": [project], "limit": limit})["runs"] if project else []
+    events: list[dict[str, Any]] = []
+    for row in rows:
+        stats = store.metric_stats(row["id"])
+        row["keys"] = sorted(stats)
+        row["constants"] = {
+            key: s.last_value for key, s in stats.items() if s.count == 1 or s.min == s.max
+        }
+        events += [{"run": row["id"], **dataclasses.asdict(e)} for e in store.events(row["id"])]
+    events.sort(key=lambda e: e["at"])
+    return {"project": project, "runs": rows, "events": events[-MAX_EVENTS:]}
+
+
+def curves(store: Store, query: Query) -> dict[str, Any]:
+    """Metric ``key`` of each ``run``, thinned to about ``points`` points each (see
+    `tracker.ui.downsample.Curve.envelope`); a run without the metric is left out."""
+    key = _one(query, "key")
+    if not key:
+        raise ApiError(400, "key= names the metric")
+    refs = query.get("run", [])
+    if not refs or len(refs) > MAX_CURVES:
+        raise ApiError(400, f"name 1 to {MAX_CURVES} runs: /api/curves?key=K&run=A&run=B")
+    points = _int(query, "points", DEFAULT_POINTS, 4, MAX_POINTS)
+    found = []
+    for ref in refs:
+        run_id = resolve_run(store, ref).run_id
+        stats = store.metric_stats(run_id).get(key)
+        if stats is None:
+            continue
+        version = (store.uri, run_id, key, points, stats.count, stats.last_step, stats.last_time)
+        thinned = _CACHE.get(version)
+        if thinned is None:
+            thinned = read_curve(store, run_id, key).envelope(points)
+            _CACHE.put(version, thinned)
+        found.append(
+            {
+                "run": run_id,
+                "count": thinned.count,
+                "nonfinite": thinned.nonfinite,
+                "steps": thinned.steps.astype("int64").tolist(),
+                "values": thinned.values.tolist(),
+                "times": thinned.times.tolist(),
+            }
+        )
+    return {"key": key, "curves": found}
+
+
+class _CurveCache:
+    """Thinned curves by what they were made of (store, run, metric, points, and the
+    metric's count and last point: a new point makes a new entry), the least recently
+    used dropped past `CACHED_POINTS` points."""
+
+    def __init__(self, max_points: int) -> None:
+        self._items: OrderedDict[tuple[Any, ...], Curve] = OrderedDict()
+        self._points = 0
+        self._max = max_points
+        self._lock = threading.Lock()  # the server answers on several threads
+
+    def get(self, version: tuple[Any, ...]) -> Curve | None:
+        with self._lock:
+            found = self._items.get(version)
+            if found is not None:
+                self._items.move_to_end(version)
+            return found
+
+    def put(self, version: tuple[Any, ...], curve: Curve) -> None:
+        with self._lock:
+            if version in self._items:
+                return
+            self._items[version] = curve
+            self._points += len(curve.steps)
+            while self._points > self._max and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self._points -= len(dropped.steps)
+
+
+_CACHE = _CurveCache(CACHED_POINTS)

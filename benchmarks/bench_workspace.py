@@ -1,0 +1,142 @@
+"""Project-workspace benchmark: 50 runs x 10 metrics x 100,000 points, first charts drawn.
+
+Fills an SQLite store (not timed) with ``--runs`` finished runs of one project, each with
+``--metrics`` metrics (train/, eval/ and system/ ones) of ``--points`` points, then opens
+the workspace (``/``) in headless chromium, each time in a fresh browser context (an empty
+cache, as a fresh profile: BokehJS downloaded and compiled anew), and times from navigation
+until (a) the first chart is drawn and (b) every chart in the first screen is drawn:
+
+* with a **cold server**: a new ``tracker ui`` process each time, nothing cached;
+* with a **warm server**: the same process again (its thinned curves cached);
+* for reference, on the same machine at the same time: `bench_ui.bench_page`'s measure of
+  one run's page (its first chart drawn), whose quiet-machine figure docs/benchmarks.md
+  gives, so that a loaded machine's numbers can be read against it.
+
+Needs Playwright and /usr/bin/chromium (``scripts/install_browser.sh``), in the ``ui``
+environment. Run: ``python benchmarks/bench_workspace.py [--runs N] [--points N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+from bench_ui import CHROMIUM, CHROMIUM_ARGS, bench_page, dashboard
+
+from tracker import open_store
+from tracker.records import MetricBatch, RunRecord, Series
+
+KEYS = [
+    "train/loss", "train/learning_rate", "train/grad_norm", "train/tokens_per_second",
+    "train/epoch", "train/num_input_tokens_seen", "eval/loss", "eval/accuracy",
+    "system/gpu/0/utilization", "system/gpu/0/memory_used_bytes",
+]  # fmt: skip
+BATCH = 100_000
+# every chart in the first screen of a 1280 x 900 window is drawn
+IN_VIEW_DRAWN = """() => {
+  const charts = [...document.querySelectorAll('.chart')].filter(
+    (c) => c.getBoundingClientRect().top < window.innerHeight);
+  return charts.length > 0 && charts.every((c) => c.dataset.drawn === '1');
+}"""
+
+
+def fill(uri: str, runs: int, metrics: int, points: int) -> None:
+    """``runs`` finished runs of project ``bench``, ``metrics`` metrics of ``points`` each."""
+    store = open_store(uri)
+    now = time.time()
+    for r in range(runs):
+        record = RunRecord(f"ws{r:08d}", "bench", f"run-{r:02d}", started_at=now - 86_400 + r)
+        store.start_run(record, resume=False)
+        for start in range(0, points, BATCH):
+            steps = array("q", range(start, min(points, start + BATCH)))
+            times = array("d", (record.started_at + s * 0.5 for s in steps))
+            series = {}
+            for m, key in enumerate(KEYS[:metrics]):
+                values = array(
+                    "d",
+                    ((1 + m + r * 0.01) / (1 + s / 5000) + (s * 7919 % 997) / 1e4 for s in steps),
+                )
+                series[key] = Series(steps, values, times)
+            store.log_metrics(record.run_id, MetricBatch(series))
+        store.finish_run(record.run_id, "finished", now, None)
+    store.close()
+
+
+def first_charts(browser: Any, url: str) -> tuple[float, float]:
+    """Seconds until the first chart, and every chart in view, is drawn (fresh context)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(".chart[data-drawn]", state="attached", timeout=120_000)
+    first = time.perf_counter() - start
+    page.wait_for_function(IN_VIEW_DRAWN, timeout=120_000, polling=20)
+    in_view = time.perf_counter() - start
+    shown = page.evaluate("document.querySelectorAll('.chart[data-drawn]').length")
+    lines = page.evaluate("document.querySelector('.chart[data-drawn]').dataset.series")
+    context.close()
+    print(f"  first {first:.2f} s, in view {in_view:.2f} s ({shown} charts, {lines} lines)")
+    return first, in_view
+
+
+def main() -> None:
+    """Fill, measure cold and warm, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--metrics", type=int, default=10)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--cold", type=int, default=3, help="samples with a new server each")
+    parser.add_argument("--warm", type=int, default=5, help="samples on a warm server")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = f"sqlite:///{Path(tmp) / 'workspace.db'}"
+        t0 = time.perf_counter()
+        print(f"filling {args.runs} x {args.metrics} x {args.points:,} points ...", file=sys.stderr)
+        fill(uri, args.runs, args.metrics, args.points)
+        print(f"filled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            print("cold server, fresh browser context:")
+            cold = []
+            for _ in range(args.cold):
+                with dashboard(uri) as url:
+                    cold.append(first_charts(browser, url + "/"))
+            print("warm server, fresh browser context:")
+            with dashboard(uri) as url:
+                first_charts(browser, url + "/")  # fills the server's cache
+                warm = [first_charts(browser, url + "/") for _ in range(args.warm)]
+            browser.close()
+        with dashboard(uri) as url:  # bench_page drives a Playwright of its own
+            reference = bench_page(f"{url}/runs/ws00000000", fresh=args.warm)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.runs} runs x {args.metrics} metrics x "
+        f"{args.points:,} points"
+    )
+    for name, samples in (("cold server", cold), ("warm server", warm)):
+        firsts, views = zip(*samples, strict=True)
+        print(
+            f"  {name}: first chart median {statistics.median(firsts):.2f} s "
+            f"(slowest {max(firsts):.2f}), charts in view median {statistics.median(views):.2f} s "
+            f"(slowest {max(views):.2f})"
+        )
+    print(
+        f"  reference, one run's page: first chart median "
+        f"{reference['page_first_chart_cold_median_s']:.2f} s "
+        f"(slowest {reference['page_first_chart_cold_max_s']:.2f})"
+    )
+    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
