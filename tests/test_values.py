@@ -33,7 +33,6 @@ from tracker.values import (
     redact,
     redact_argv,
     redact_text,
-    redact_uri,
     to_json,
     to_scalar,
 )
@@ -594,13 +593,6 @@ def test_value_shapes_are_redacted_inside_longer_strings(secret: str, part: str)
 def test_ordinary_text_is_not_redacted(text: str) -> None:
     """Model ids, paths, tokenizer settings, times, commits and plain URIs are kept."""
     assert redact_text(text) == text
-
-
-def test_uri_passwords_are_masked_for_log_lines() -> None:
-    """redact_uri keeps the URI's shape and drops only its password."""
-    assert redact_uri("postgresql://user:PASS@host:5432/db") == "postgresql://user:***@host:5432/db"
-    assert redact_uri("sqlite:///tmp/x.db") == "sqlite:///tmp/x.db"
-    assert redact_uri("postgresql://user@host/db") == "postgresql://user@host/db"
 
 
 def test_dict_valued_and_nested_secret_keys_are_replaced_whole() -> None:

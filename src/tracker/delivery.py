@@ -31,7 +31,8 @@ from tracker.calls import Call, LogMetrics, StartRun, describe, points_of
 from tracker.records import Event, MetricBatch, RunRecord, Series
 from tracker.spool import Spool
 from tracker.store.base import Backend
-from tracker.values import redact_uri
+from tracker.store.registry import redact_uri
+from tracker.values import redact_text
 
 __all__ = ["BACKOFF_S", "MAX_BACKOFF_S", "STRIKES", "Delivery"]
 
@@ -297,7 +298,7 @@ class Delivery:
         return self._backend
 
     def _failed(self, exc: Exception) -> None:
-        self.last_error = redact_uri(f"{type(exc).__name__}: {exc}")
+        self.last_error = redact_text(f"{type(exc).__name__}: {exc}")
         if self.failing_since is None:
             self.failing_since = time.time()
             log.warning(

@@ -192,8 +192,7 @@ def deliver_in_background(uris: Sequence[str], dirs: Sequence[Path], skip_run: s
     next run of that machine). Never raises; what fails stays for the next time."""
     import threading
 
-    from tracker.store.registry import open_backend
-    from tracker.values import redact_uri
+    from tracker.store.registry import open_backend, redact_uri
 
     def deliver() -> None:
         for uri in uris:

@@ -53,7 +53,7 @@ Config values (`to_json`): a faithful JSON-compatible copy by these rules, in or
   levels becomes ``"<too deep>"``; anything else becomes its ``repr()``, and an object
   none of this can read (its ``repr()`` raises too) ``"<unrepresentable TypeName>"``.
 
-Secrets (`Redactor`; `redact`, `redact_text`, `redact_uri`, `redact_argv` apply the
+Secrets (`Redactor`; `redact`, `redact_text`, `redact_argv` apply the
 built-in rules), on by default (``TRACKER_REDACT``):
 
 * by key name (`is_secret_key`, on the key lowered with ``-`` read as ``_``, and on
@@ -110,7 +110,6 @@ __all__ = [
     "redact",
     "redact_argv",
     "redact_text",
-    "redact_uri",
     "to_json",
     "to_scalar",
 ]
@@ -680,12 +679,6 @@ def redact(value: Any) -> Any:
 def redact_text(text: str) -> str:
     """`Redactor.redact_text` by the built-in rules."""
     return _BUILTIN.redact_text(text)
-
-
-def redact_uri(uri: str) -> str:
-    """A store URI fit for a log line: its password (``user:***@``) and query tokens
-    redacted, by the rules of `redact_text`."""
-    return _BUILTIN.redact_text(uri)
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:

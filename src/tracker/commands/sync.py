@@ -15,7 +15,7 @@ from tracker.commands.app import CommandError, Context
 from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
 from tracker.store.base import RunQuery, Store
-from tracker.store.registry import open_store
+from tracker.store.registry import open_store, redact_uri
 from tracker.store.resolve import resolve_run
 from tracker.sync import (
     SyncReport,
@@ -25,7 +25,6 @@ from tracker.sync import (
     stderr_progress,
     unsent_files,
 )
-from tracker.values import redact_uri
 
 NAME = "sync"
 HELP = "copy runs between stores (local SQLite, spools, PostgreSQL), only what is missing"
