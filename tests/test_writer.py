@@ -195,30 +195,35 @@ def test_string_values_cost_one_summary_write_per_flush(tracker_dir: Path) -> No
     assert calls[-1]["phase"] == "p499"
 
 
+class Outage(BackendBase):
+    """A backend that refuses metrics while ``down``, and keeps the steps of ``m`` after."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.got: list[int] = []
+
+    def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
+        if self.down:
+            raise ConnectionError("server closed the connection")
+        self.got.extend(batch.series["m"].steps)
+
+
 def test_an_outage_spools_to_disk_and_replays_in_order(tracker_dir: Path) -> None:
     """A store down for a while with a tiny memory bound: the oldest batches are spooled,
     then everything is delivered in order once it is back, each point once."""
-    state = {"down": True}
-    got: list[int] = []
-
-    class Outage(BackendBase):
-        def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
-            if state["down"]:
-                raise ConnectionError("server closed the connection")
-            got.extend(batch.series["m"].steps)
-
+    outage = Outage()
     settings = _settings(max_pending=1000, spool_max_mb=64)
-    run = CustomTracker(project="p", store=Outage(), settings=settings).start()
+    run = CustomTracker(project="p", store=outage, settings=settings).start()
     for step in range(30_000):
         run.log_metrics({"m": float(step)}, step=step)
         if step % 1000 == 0:
             run.flush()
     spools = list((tracker_dir / "unsent").glob("*.spool"))
     assert spools, "past 10,000 points in memory the writer spools to disk"
-    state["down"] = False
+    outage.down = False
     report = run.finish()
     assert report is not None and report.complete
-    assert got == list(range(30_000))
+    assert outage.got == list(range(30_000))
     assert not list((tracker_dir / "unsent").glob("*.spool"))
 
 
@@ -227,24 +232,17 @@ def test_past_memory_and_spool_the_oldest_points_are_dropped_and_counted(
 ) -> None:
     """The documented outage limit: with no room to spool, points past the memory bound
     are dropped, and the report and the outage event count exactly those."""
-    got: list[int] = []
-    state = {"down": True}
-
-    class Outage(BackendBase):
-        def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
-            if state["down"]:
-                raise ConnectionError("down")
-            got.extend(batch.series["m"].steps)
-
+    outage = Outage()
     settings = _settings(max_pending=1000, spool_max_mb=0)
-    run = CustomTracker(project="p", store=Outage(), settings=settings).start()
+    run = CustomTracker(project="p", store=outage, settings=settings).start()
     for step in range(20_000):
         run.log_metrics({"m": float(step)}, step=step)
         if step % 500 == 0:
             run.flush()
-    state["down"] = False
+    outage.down = False
     report = run.finish()
     assert report is not None
+    got = outage.got
     assert report.dropped_points + len(got) == 20_000 and report.dropped_points > 0
     assert got == sorted(got) and got[-1] == 19_999  # the newest are kept
 

@@ -76,46 +76,47 @@ def test_a_sync_killed_in_the_middle_goes_on_where_it_stopped(
     _same(store, open_store(target), run.run_id)
 
 
-def test_unsent_files_are_delivered_once(tracker_dir: Path, tmp_path: Path, cli: Cli) -> None:
-    """A run whose store was unreachable leaves a rescue file; `tracker sync --to` that
-    store delivers it whole and removes it; a copy of it delivered again doubles nothing."""
+def _offline_run(tmp_path: Path, steps: int) -> tuple[str, str]:
+    """A run of ``steps`` losses and a checkpoint event whose store could not be created
+    (a file stands where its folder should be), and that store, made reachable after."""
     blocked = tmp_path / "team"
     blocked.write_text("a file where the store's folder should be")
     target = f"sqlite:///{blocked}/team.db"
     settings = TrackerSettings(finish_timeout=0.5)
     with CustomTracker(project="p", run_name="offline", store=target, settings=settings) as run:
-        for step in range(100):
+        for step in range(steps):
             run.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
-        run.log_event("checkpoint", {"path": "x"}, step=50)
+        run.log_event("checkpoint", {"path": "x"}, step=steps // 2)
+    blocked.unlink()
+    assert run.run_id is not None
+    return run.run_id, target
+
+
+def test_unsent_files_are_delivered_once(tracker_dir: Path, tmp_path: Path, cli: Cli) -> None:
+    """A run whose store was unreachable leaves a rescue file; `tracker sync --to` that
+    store delivers it whole and removes it; a copy of it delivered again doubles nothing."""
+    run_id, target = _offline_run(tmp_path, 100)
     (rescued,) = (tracker_dir / "unsent").glob("*.jsonl")
     copy = rescued.read_bytes()
-    blocked.unlink()
     result = cli("sync", "--to", target)
     assert result.code == 0, result.err
     assert "1 unsent files delivered" in result.out
     assert not rescued.exists()
     team = open_store(target)
-    record = team.get_run(run.run_id)
+    record = team.get_run(run_id)
     assert (record.name, record.status) == ("offline", "finished")
-    assert [s for s, _v, _t in team.history(run.run_id, "loss", raw=True)] == list(range(100))
+    assert [s for s, _v, _t in team.history(run_id, "loss", raw=True)] == list(range(100))
     rescued.write_bytes(copy)  # delivered again, as after a lost acknowledgement
     assert cli("sync", "--to", target).code == 0
-    assert len(team.history(run.run_id, "loss", raw=True)) == 100
-    assert [e.kind for e in team.events(run.run_id)].count("checkpoint") == 1
+    assert len(team.history(run_id, "loss", raw=True)) == 100
+    assert [e.kind for e in team.events(run_id)].count("checkpoint") == 1
 
 
 def test_the_next_run_delivers_what_an_outage_left(tracker_dir: Path, tmp_path: Path) -> None:
     """A run whose store was unreachable leaves a rescue file; the next run of this
     machine on that store delivers it in the background."""
-    blocked = tmp_path / "team"
-    blocked.write_text("not a folder yet")
-    target = f"sqlite:///{blocked}/team.db"
-    settings = TrackerSettings(finish_timeout=0.5)
-    with CustomTracker(project="p", run_name="offline", store=target, settings=settings) as first:
-        for step in range(50):
-            first.log_metrics({"loss": float(step)}, step=step)
+    run_id, target = _offline_run(tmp_path, 50)
     assert list((tracker_dir / "unsent").glob("*.jsonl"))
-    blocked.unlink()
     with CustomTracker(project="p", run_name="online", store=target):
         deadline = time.monotonic() + 60
         while list((tracker_dir / "unsent").glob("*.jsonl")):
@@ -123,4 +124,4 @@ def test_the_next_run_delivers_what_an_outage_left(tracker_dir: Path, tmp_path: 
             time.sleep(0.1)
     team = open_store(target)
     assert {r.name for r in team.runs()} == {"offline", "online"}
-    assert len(team.history(first.run_id, "loss")) == 50
+    assert len(team.history(run_id, "loss")) == 50

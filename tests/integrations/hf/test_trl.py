@@ -49,10 +49,7 @@ def test_sft_evaluation_token_counts_stay_in_eval(
 ) -> None:
     """SFTTrainer with evaluation: eval_num_tokens is eval/, the training token count has
     one point per step, and tokens/s is never computed from a repeated count (no 0.0)."""
-    data = load_json(data_dir / "sft.json").map(
-        lambda r: {"prompt": f"{r['instruction']} {r['input']}", "completion": r["output"]},
-        remove_columns=["instruction", "input", "output"],
-    )
+    data = datasets.load_dataset(str(data_dir / "completions"), split="train")
     trainer = trl.SFTTrainer(
         model=str(model_dir),
         args=trl.SFTConfig(
