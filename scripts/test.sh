@@ -23,6 +23,7 @@ declare -A SELECTION=(
 )
 # what an env needs beyond its venv, installed before its tests
 declare -A SETUP=(
+    [core]="bash scripts/postgres.sh --optional"
     [ui]="bash scripts/install_browser.sh"
 )
 # per-test time limit (pytest-timeout), so a hung subprocess cannot eat the CI budget

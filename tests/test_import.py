@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 HEAVY = ["torch", "transformers", "accelerate", "torchtune", "trl", "pynvml", "numpy", "pydantic"]
+HEAVY += ["psycopg"]
 
 
 def test_import_tracker_pulls_in_no_framework() -> None:

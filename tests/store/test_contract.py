@@ -6,7 +6,6 @@ import math
 import time
 from array import array
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,15 +14,10 @@ from tracker.records import Event, MetricBatch, RunRecord, Series
 from tracker.store import RunNotFoundError, Store
 
 
-@pytest.fixture(params=["sqlite", "jsonl", "memory"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+@pytest.fixture
+def any_store(store_uri: str) -> Iterator[Store]:
     """Each built-in store, empty."""
-    uris = {
-        "sqlite": f"sqlite:///{tmp_path}/t.db",
-        "jsonl": f"jsonl:///{tmp_path}/runs",
-        "memory": f"memory://contract-{id(request)}",
-    }
-    store = open_store(uris[request.param])
+    store = open_store(store_uri)
     yield store
     store.close()
 

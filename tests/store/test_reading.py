@@ -15,14 +15,10 @@ from tracker.store import AmbiguousRunError, RunNotFoundError, Store, resolve_ru
 from tracker.store.base import HISTORY_CHUNK
 
 
-@pytest.fixture(params=["sqlite", "jsonl", "memory"])
-def uri(request: pytest.FixtureRequest, tmp_path: Path, tracker_dir: Path) -> str:
+@pytest.fixture
+def uri(store_uri: str, tracker_dir: Path) -> str:
     """A URI of each built-in store, empty."""
-    return {
-        "sqlite": f"sqlite:///{tmp_path}/t.db",
-        "jsonl": f"jsonl:///{tmp_path}/runs",
-        "memory": f"memory://reading-{id(request)}",
-    }[request.param]
+    return store_uri
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import sys
 
 from tracker.commands.app import Context, add_common_options
 from tracker.commands.output import fmt_duration, fmt_time, fmt_value, status_cell
+from tracker.store.base import RunQuery
 from tracker.views import run_row
 
 NAME = "runs"
@@ -40,7 +41,7 @@ def run(ctx: Context) -> int:
     """Print the runs that match the filters."""
     args = ctx.args
     store = ctx.store
-    found = store.runs(
+    query = RunQuery(
         project=args.project,
         status=args.status,
         tags=args.tag,
@@ -48,6 +49,7 @@ def run(ctx: Context) -> int:
         name_contains=args.name,
         limit=args.limit or None,
     )
+    found = store.runs(query)
     rows = [run_row(r, store.metric_stats(r.run_id)) for r in found]
     if args.json:
         ctx.console.json(rows)

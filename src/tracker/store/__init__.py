@@ -7,10 +7,20 @@ from tracker.store.base import (
     History,
     MetricStats,
     RunNotFoundError,
+    RunQuery,
     Store,
+    StoreBase,
     StoreError,
 )
-from tracker.store.registry import open_backend, open_store, register_backend, registered_schemes
+from tracker.store.registry import (
+    open_backend,
+    open_store,
+    redact_uri,
+    register_backend,
+    registered_schemes,
+    resolve_backend,
+    uri_scheme,
+)
 from tracker.store.resolve import resolve_run
 
 __all__ = [
@@ -20,11 +30,16 @@ __all__ = [
     "History",
     "MetricStats",
     "RunNotFoundError",
+    "RunQuery",
     "Store",
+    "StoreBase",
     "StoreError",
     "open_backend",
     "open_store",
+    "redact_uri",
     "register_backend",
     "registered_schemes",
+    "resolve_backend",
     "resolve_run",
+    "uri_scheme",
 ]

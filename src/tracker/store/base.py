@@ -8,10 +8,10 @@ thread. A *store* is a backend that can also be read back (`open_store`, the CLI
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
-from tracker.records import Event, MetricBatch, RunRecord, Series
+from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series
 
 __all__ = [
     "HISTORY_CHUNK",
@@ -20,8 +20,11 @@ __all__ = [
     "BackendBase",
     "History",
     "MetricStats",
+    "RunFilters",
     "RunNotFoundError",
+    "RunQuery",
     "Store",
+    "StoreBase",
     "StoreError",
 ]
 
@@ -66,6 +69,56 @@ class MetricStats:
     last_time: float
     min: float
     max: float
+
+
+class RunFilters(TypedDict, total=False):
+    """`RunQuery`'s fields as keyword arguments of `Store.runs`."""
+
+    project: str | None
+    status: str | None
+    tags: Sequence[str]
+    framework: str | None
+    name_contains: str | None
+    limit: int | None
+    offset: int
+
+
+@dataclass(slots=True, frozen=True)
+class RunQuery:
+    """Which runs `Store.runs` returns: those matching every given filter, newest first.
+
+    ``status`` matches what readers see, so ``status="crashed"`` finds running runs gone
+    silent. ``offset`` runs are skipped, then at most ``limit`` returned.
+    """
+
+    project: str | None = None
+    status: str | None = None
+    tags: Sequence[str] = ()
+    framework: str | None = None
+    name_contains: str | None = None
+    limit: int | None = None
+    offset: int = 0
+
+    @property
+    def status_is_stored(self) -> bool:
+        """Whether ``status`` can be matched against the stored status: ``running`` and
+        ``crashed`` are told apart only by the heartbeat's age, after reading."""
+        return self.status is None or self.status not in (RunStatus.RUNNING, RunStatus.CRASHED)
+
+    def matches(self, run: RunRecord) -> bool:
+        """Whether ``run`` (with its effective status) passes every filter."""
+        return (
+            (self.project is None or run.project == self.project)
+            and (self.status is None or run.status == self.status)
+            and set(self.tags) <= set(run.tags)
+            and (self.framework is None or run.framework == self.framework)
+            and (self.name_contains is None or self.name_contains.lower() in run.name.lower())
+        )
+
+    def page(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
+        """The ``offset`` / ``limit`` window of ``runs``."""
+        end = None if self.limit is None else self.offset + self.limit
+        return list(runs[self.offset : end])
 
 
 @runtime_checkable
@@ -137,17 +190,10 @@ class Store(Backend, Protocol):
     uri: str
 
     def runs(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        tags: Sequence[str] = (),
-        framework: str | None = None,
-        name_contains: str | None = None,
-        limit: int | None = None,
+        self, query: RunQuery | None = None, /, **filters: Unpack[RunFilters]
     ) -> list[RunRecord]:
-        """Runs matching every given filter, newest first. ``status`` matches what
-        readers see, so ``status="crashed"`` finds running runs gone silent."""
+        """Runs matching a `RunQuery`, newest first: ``runs(RunQuery(project="p"))``, or
+        its fields as keywords, ``runs(project="p")``."""
         ...
 
     def get_run(self, run_id: str) -> RunRecord:
@@ -186,3 +232,17 @@ class Store(Backend, Protocol):
     def delete_run(self, run_id: str) -> None:
         """Remove a run and everything logged to it."""
         ...
+
+
+class StoreBase(BackendBase):
+    """What every built-in store shares: `Store.runs` reduced to `select_runs`."""
+
+    def runs(
+        self, query: RunQuery | None = None, /, **filters: Unpack[RunFilters]
+    ) -> list[RunRecord]:
+        """Runs matching ``query`` (or the same filters as keywords), newest first."""
+        return self.select_runs(replace(query or RunQuery(), **filters))
+
+    def select_runs(self, query: RunQuery) -> list[RunRecord]:
+        """Runs matching ``query``, newest first (each store's own)."""
+        raise NotImplementedError

@@ -17,13 +17,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from tracker.records import Event, MetricBatch, RunRecord, Series
-from tracker.store.base import History, MetricStats, RunNotFoundError, StoreError
+from tracker.store.base import (
+    History,
+    MetricStats,
+    RunNotFoundError,
+    RunQuery,
+    StoreBase,
+    StoreError,
+)
 from tracker.store.memory import MemoryStore
 
 __all__ = ["JsonlStore"]
 
 
-class JsonlStore:
+class JsonlStore(StoreBase):
     """Runs as ``DIR/<run_id>.jsonl`` files."""
 
     def __init__(self, directory: str | Path) -> None:
@@ -120,25 +127,9 @@ class JsonlStore:
                 _replay_file(path, memory)
         return memory
 
-    def runs(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        tags: Sequence[str] = (),
-        framework: str | None = None,
-        name_contains: str | None = None,
-        limit: int | None = None,
-    ) -> list[RunRecord]:
-        """Runs matching the filters, newest first."""
-        return self._replay().runs(
-            project=project,
-            status=status,
-            tags=tags,
-            framework=framework,
-            name_contains=name_contains,
-            limit=limit,
-        )
+    def select_runs(self, query: RunQuery) -> list[RunRecord]:
+        """Runs matching the query, newest first."""
+        return self._replay().select_runs(query)
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run of this id."""

@@ -6,20 +6,18 @@ Made for tests (`tracker.testing`), and the reader of the JSON-lines store.
 from __future__ import annotations
 
 import copy
-import itertools
-import math
-import operator
 import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series, effective_status
-from tracker.store.base import HISTORY_CHUNK, History, MetricStats, RunNotFoundError
+from tracker.store.base import History, MetricStats, RunNotFoundError, RunQuery, StoreBase
+from tracker.store.series import chunks, in_step_order, last_per_step, stats_of
 from tracker.values import deep_merge
 
-__all__ = ["MemoryStore", "chunks", "in_step_order", "last_per_step", "stats_of"]
+__all__ = ["MemoryStore"]
 
 
 @dataclass
@@ -29,7 +27,7 @@ class _RunData:
     events: list[Event] = field(default_factory=list)
 
 
-class MemoryStore:
+class MemoryStore(StoreBase):
     """Runs held in this process's memory."""
 
     _shared: ClassVar[dict[str, dict[str, _RunData]]] = {}
@@ -116,30 +114,13 @@ class MemoryStore:
         """Nothing to release."""
 
     # -- reading -------------------------------------------------------------------------
-    def runs(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        tags: Sequence[str] = (),
-        framework: str | None = None,
-        name_contains: str | None = None,
-        limit: int | None = None,
-    ) -> list[RunRecord]:
-        """Runs matching the filters, newest first."""
+    def select_runs(self, query: RunQuery) -> list[RunRecord]:
+        """Runs matching the query, newest first."""
         with self._lock:
             found = [self._public(d.record) for d in self._runs.values()]
-        found = [
-            r
-            for r in found
-            if (project is None or r.project == project)
-            and (status is None or r.status == status)
-            and set(tags) <= set(r.tags)
-            and (framework is None or r.framework == framework)
-            and (name_contains is None or name_contains.lower() in r.name.lower())
-        ]
+        found = [r for r in found if query.matches(r)]
         found.sort(key=lambda r: r.started_at, reverse=True)
-        return found if limit is None else found[:limit]
+        return query.page(found)
 
     @staticmethod
     def _public(record: RunRecord) -> RunRecord:
@@ -204,46 +185,3 @@ class MemoryStore:
         with self._lock:
             self._data(run_id)
             del self._runs[run_id]
-
-
-def last_per_step(points: list[tuple[int, float, float]]) -> History:
-    """Points sorted by step, keeping the one logged last for each step."""
-    steps = [p[0] for p in points]
-    if all(a < b for a, b in itertools.pairwise(steps)):
-        return points
-    latest = {p[0]: p for p in points}
-    return [latest[step] for step in sorted(latest)]
-
-
-def in_step_order(series: Series) -> Series:
-    """`last_per_step` for columns: sorted by step, the point logged last for each step."""
-    steps = series.steps
-    if all(map(operator.lt, steps, steps[1:])):
-        return series
-    latest = {step: i for i, step in enumerate(steps)}
-    order = [latest[step] for step in sorted(latest)]
-    return Series(
-        array("q", (steps[i] for i in order)),
-        array("d", (series.values[i] for i in order)),
-        array("d", (series.times[i] for i in order)),
-    )
-
-
-def chunks(series: Series, size: int = HISTORY_CHUNK) -> Iterator[Series]:
-    """``series`` cut into consecutive pieces of at most ``size`` points."""
-    for start in range(0, len(series), size):
-        end = start + size
-        yield Series(series.steps[start:end], series.values[start:end], series.times[start:end])
-
-
-def stats_of(steps: array[int], values: array[float], times: array[float]) -> MetricStats:
-    """`MetricStats` of one metric's columns."""
-    finite = [v for v in values if not math.isnan(v)] or [math.nan]
-    return MetricStats(
-        count=len(steps),
-        last_step=steps[-1],
-        last_value=values[-1],
-        last_time=times[-1],
-        min=min(finite),
-        max=max(finite),
-    )

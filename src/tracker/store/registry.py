@@ -15,10 +15,21 @@ import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, cast
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from tracker.store.base import Backend, Store, StoreError
 
-__all__ = ["open_backend", "open_store", "register_backend", "registered_schemes"]
+__all__ = [
+    "BackendFactory",
+    "open_backend",
+    "open_store",
+    "redact_uri",
+    "register_backend",
+    "registered_schemes",
+    "resolve_backend",
+    "split_password",
+    "uri_scheme",
+]
 
 BackendFactory = Callable[[str], Backend]
 
@@ -27,6 +38,8 @@ _BUILTIN = {
     "sqlite": "tracker.store.sqlite:SqliteStore",
     "jsonl": "tracker.store.jsonl:JsonlStore",
     "memory": "tracker.store.memory:MemoryStore",
+    "postgresql": "tracker.store.postgres:PostgresStore",
+    "postgres": "tracker.store.postgres:PostgresStore",
 }
 _registry: dict[str, BackendFactory] = {}
 
@@ -48,11 +61,51 @@ def _as_factory(target: Any) -> BackendFactory:
     return cast(BackendFactory, from_uri if callable(from_uri) else target)
 
 
-def _scheme(uri: str) -> str:
+def uri_scheme(uri: str) -> str:
+    """The scheme that picks ``uri``'s backend: ``sqlite`` for a plain path, and
+    ``postgresql`` for ``postgresql+psycopg://...`` (a driver suffix is dropped)."""
     scheme, sep, _ = uri.partition("://")
     if not sep:
         return "sqlite"  # a plain path is an SQLite file
     return scheme.lower().split("+", 1)[0]
+
+
+def resolve_backend(uri: str) -> BackendFactory:
+    """What opens ``uri`` (called with the URI), without opening it: a registered
+    factory, a built-in store or an installed plugin. A scheme nobody serves raises
+    `StoreError` listing the known ones."""
+    return _factory(uri_scheme(uri))
+
+
+_scheme = uri_scheme  # the names run.py imports
+
+
+def split_password(uri: str) -> tuple[str, str | None]:
+    """``uri`` without its password (in the user part or ``?password=``), and the password.
+
+    The URI keeps everything else libpq reads (hosts, port, database, ``sslmode``...);
+    a driver suffix (``postgresql+psycopg://``) is dropped.
+    """
+    parts = urlsplit(uri)
+    scheme = parts.scheme.split("+", 1)[0]
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    secret: str | None = unquote(password) if colon else None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(name, value) for name, value in query if name != "password"]
+    for name, value in query:
+        if name == "password":
+            secret = value
+    netloc = f"{user}{at}{hosts}" if at else hosts
+    return urlunsplit((scheme, netloc, parts.path, urlencode(kept), parts.fragment)), secret
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` as messages and records may show it: without a password. A URI that
+    carries none (a path, ``sqlite:///...``) is returned as it is."""
+    if "://" not in uri or ("@" not in uri and "password" not in uri):
+        return uri
+    return split_password(uri)[0]
 
 
 def _factory(scheme: str) -> BackendFactory:
@@ -77,7 +130,7 @@ def _factory(scheme: str) -> BackendFactory:
 
 def open_backend(uri: str) -> Backend:
     """Open the backend a URI names (``sqlite:///f.db``, ``jsonl:///dir``, a plain path...)."""
-    return _factory(_scheme(uri))(uri)
+    return resolve_backend(uri)(uri)
 
 
 def open_store(uri: str | None = None) -> Store:

@@ -1,18 +1,29 @@
 """The versioned schema of the SQL stores, as an ordered list of migrations.
 
-Migration ``i`` takes a database from version ``i`` to ``i + 1``. The SQL is kept to what
-SQLite and PostgreSQL both accept, so a server store can share it.
+Migration ``i`` takes a database from version ``i`` to ``i + 1``; SQLite and PostgreSQL
+run the very same statements. Where the engines spell a column type differently, a
+statement names it by role and the engine's dialect fills it in (`types`): ``{int}`` an
+integer of 64 bits, ``{float}`` a double, ``{blob}`` bytes, ``{serial}`` an integer key
+the database numbers. Each engine keeps the version its own way (see the dialects).
 
 Metric points are stored in chunks: one row holds up to `CHUNK_POINTS` points of one
 metric as three packed little-endian arrays (int64 steps, float64 values, float64 unix
 times). A run's history of 100,000 points is ~100 rows, which is what makes reading it
-back fast. ``metrics`` keeps each metric's count, last value and range, so run lists and
-summaries never touch the points.
+back fast. Only a metric's last chunk (its *tail*) grows; ``metrics`` keeps each metric's
+count, last value and range, so run lists and summaries never touch the points, and the
+position of its tail (``tail_seq``, ``tail_n``), so an append finds it with one indexed
+lookup in its own transaction, whichever process wrote last.
+
+A batch that carries an identity (`tracker.records.MetricBatch.writer` and ``seq``) is
+recorded in ``metric_batches`` in the transaction that stores its points: a retried
+batch is recognised and stored once. An event is stored once per run, kind, time and step.
 """
 
 from __future__ import annotations
 
-__all__ = ["CHUNK_POINTS", "MIGRATIONS", "SCHEMA_VERSION"]
+from collections.abc import Mapping
+
+__all__ = ["CHUNK_POINTS", "MIGRATIONS", "SCHEMA_VERSION", "migration"]
 
 CHUNK_POINTS = 1024
 
@@ -25,14 +36,14 @@ MIGRATIONS: list[list[str]] = [
             status TEXT NOT NULL,
             framework TEXT,
             tags TEXT NOT NULL DEFAULT '[]',
-            config TEXT NOT NULL DEFAULT '{}',
-            summary TEXT NOT NULL DEFAULT '{}',
-            environment TEXT NOT NULL DEFAULT '{}',
+            config TEXT NOT NULL DEFAULT '{{}}',
+            summary TEXT NOT NULL DEFAULT '{{}}',
+            environment TEXT NOT NULL DEFAULT '{{}}',
             error TEXT,
-            started_at REAL NOT NULL,
-            ended_at REAL,
-            heartbeat_at REAL,
-            heartbeat_interval REAL
+            started_at {float} NOT NULL,
+            ended_at {float},
+            heartbeat_at {float},
+            heartbeat_interval {float}
         )""",
         "CREATE INDEX runs_by_project ON runs (project, started_at)",
         "CREATE INDEX runs_by_start ON runs (started_at)",
@@ -47,37 +58,63 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE metric_chunks (
             run_id TEXT NOT NULL,
             key TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            n INTEGER NOT NULL,
-            step_min INTEGER NOT NULL,
-            step_max INTEGER NOT NULL,
-            ordered INTEGER NOT NULL,
-            steps BLOB NOT NULL,
-            vals BLOB NOT NULL,
-            times BLOB NOT NULL,
+            seq {int} NOT NULL,
+            n {int} NOT NULL,
+            step_min {int} NOT NULL,
+            step_max {int} NOT NULL,
+            ordered {int} NOT NULL,
+            steps {blob} NOT NULL,
+            vals {blob} NOT NULL,
+            times {blob} NOT NULL,
             PRIMARY KEY (run_id, key, seq)
         )""",
         """CREATE TABLE metrics (
             run_id TEXT NOT NULL,
             key TEXT NOT NULL,
-            count INTEGER NOT NULL,
-            last_step INTEGER NOT NULL,
-            last_value REAL,
-            last_time REAL NOT NULL,
-            min_value REAL,
-            max_value REAL,
+            count {int} NOT NULL,
+            last_step {int} NOT NULL,
+            last_value {float},
+            last_time {float} NOT NULL,
+            min_value {float},
+            max_value {float},
             PRIMARY KEY (run_id, key)
         )""",
         """CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
+            id {serial},
             run_id TEXT NOT NULL,
             kind TEXT NOT NULL,
-            step INTEGER,
-            at REAL NOT NULL,
-            payload TEXT NOT NULL DEFAULT '{}'
+            step {int},
+            at {float} NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{{}}'
         )""",
         "CREATE INDEX events_by_run ON events (run_id, id)",
+    ],
+    [
+        # where each metric's tail chunk is, found from what version 1 stored
+        "ALTER TABLE metrics ADD COLUMN tail_seq {int} NOT NULL DEFAULT 0",
+        "ALTER TABLE metrics ADD COLUMN tail_n {int} NOT NULL DEFAULT 0",
+        """UPDATE metrics SET tail_seq = COALESCE((SELECT MAX(c.seq) FROM metric_chunks c
+            WHERE c.run_id = metrics.run_id AND c.key = metrics.key), 0)""",
+        """UPDATE metrics SET tail_n = COALESCE((SELECT c.n FROM metric_chunks c
+            WHERE c.run_id = metrics.run_id AND c.key = metrics.key
+            AND c.seq = metrics.tail_seq), 0)""",
+        """CREATE TABLE metric_batches (
+            run_id TEXT NOT NULL,
+            writer TEXT NOT NULL,
+            seq {int} NOT NULL,
+            PRIMARY KEY (run_id, writer, seq)
+        )""",
+        """DELETE FROM events WHERE id NOT IN (SELECT MIN(id) FROM events
+            GROUP BY run_id, kind, at, COALESCE(step, -1))""",
+        "CREATE UNIQUE INDEX events_once ON events (run_id, kind, at, COALESCE(step, -1))",
+        "CREATE INDEX runs_by_framework ON runs (framework, started_at)",
     ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migration(version: int, types: Mapping[str, str]) -> list[str]:
+    """The statements that take a database from ``version`` to ``version + 1``, with the
+    engine's column ``types`` filled in."""
+    return [statement.format_map(types) for statement in MIGRATIONS[version]]

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tracker.records import RunStatus
-from tracker.store.base import AmbiguousRunError, RunNotFoundError, Store
+from tracker.store.base import AmbiguousRunError, RunNotFoundError, RunQuery, Store
 from tracker.store.resolve import resolve_run
 from tracker.ui.downsample import read_curve
 from tracker.views import config_diff, metrics_side_by_side, run_detail, run_row
@@ -88,12 +88,14 @@ def runs(store: Store, query: Query) -> dict[str, Any]:
     if status is not None and status not in _STATUSES:
         raise ApiError(400, f"status must be one of {sorted(_STATUSES)}")
     found = store.runs(
-        project=_one(query, "project") or None,
-        status=status,
-        tags=[t for t in query.get("tag", []) if t],
-        framework=_one(query, "framework") or None,
-        name_contains=_one(query, "name") or None,
-        limit=_int(query, "limit", 500, 1, MAX_RUNS),
+        RunQuery(
+            project=_one(query, "project") or None,
+            status=status,
+            tags=[t for t in query.get("tag", []) if t],
+            framework=_one(query, "framework") or None,
+            name_contains=_one(query, "name") or None,
+            limit=_int(query, "limit", 500, 1, MAX_RUNS),
+        )
     )
     return {"runs": [run_row(r, store.metric_stats(r.run_id)) for r in found]}
 

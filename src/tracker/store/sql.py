@@ -1,0 +1,634 @@
+"""The store of the SQL engines: one class, `SqlStore`, and the `Dialect` each engine gives it.
+
+Everything a store does (runs, chunked metric rows, their statistics, events, reading
+history back) is written once here, in SQL both SQLite and PostgreSQL accept, with ``?``
+placeholders. What the engines spell differently is a `Dialect`: how to connect, the
+placeholder style, column types, row locks, how a transaction is run and how the schema
+version is kept. `tracker.store.sqlite` and `tracker.store.postgres` are a dialect each.
+
+Writes are short transactions that hold no state between them, so any number of
+processes may write to one database: an append reads where its metric's tail chunk is
+(`tracker.store.schema`) inside its own transaction, and a batch that carries an identity
+is stored at most once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import sys
+import threading
+from abc import ABC, abstractmethod
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any, ClassVar
+
+from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series, effective_status
+from tracker.store.base import (
+    HISTORY_CHUNK,
+    History,
+    MetricStats,
+    RunNotFoundError,
+    RunQuery,
+    StoreBase,
+    StoreError,
+)
+from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
+from tracker.store.series import chunks, finite_range, in_step_order
+from tracker.values import deep_merge
+
+__all__ = ["Dialect", "SqlStore"]
+
+_CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
+_RUN_COLUMNS = (
+    "run_id, project, name, status, framework, tags, config, summary, environment, error, "
+    "started_at, ended_at, heartbeat_at, heartbeat_interval"
+)
+_UPSERT_CHUNK = (
+    "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
+    "steps, vals, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key, seq) DO UPDATE SET n = excluded.n, "
+    "step_min = excluded.step_min, step_max = excluded.step_max, "
+    "ordered = excluded.ordered, steps = excluded.steps, vals = excluded.vals, "
+    "times = excluded.times"
+)
+_UPSERT_STATS = (
+    "INSERT INTO metrics (run_id, key, count, last_step, last_value, last_time, "
+    "min_value, max_value, tail_seq, tail_n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key) DO UPDATE SET count = metrics.count + excluded.count, "
+    "last_step = excluded.last_step, last_value = excluded.last_value, "
+    "last_time = excluded.last_time, "
+    "min_value = CASE WHEN metrics.min_value IS NULL OR excluded.min_value < "
+    "metrics.min_value THEN excluded.min_value ELSE metrics.min_value END, "
+    "max_value = CASE WHEN metrics.max_value IS NULL OR excluded.max_value > "
+    "metrics.max_value THEN excluded.max_value ELSE metrics.max_value END, "
+    "tail_seq = excluded.tail_seq, tail_n = excluded.tail_n"
+)
+_TABLES_OF_A_RUN = ("metric_chunks", "metrics", "metric_batches", "events", "run_tags", "runs")
+
+
+class Dialect(ABC):
+    """What one SQL engine spells its own way. The SQL itself is `SqlStore`'s."""
+
+    name: ClassVar[str]
+    """The engine, as messages name it."""
+    types: ClassVar[Mapping[str, str]]
+    """Column types by role, filled into `tracker.store.schema`'s statements."""
+    for_update: ClassVar[str]
+    """What makes a ``SELECT`` lock its rows until the transaction ends (or nothing,
+    where a transaction already holds the whole database)."""
+    instr: ClassVar[str]
+    """The function ``f(text, part)`` giving the position of ``part`` in ``text`` (0: none)."""
+    errors: tuple[type[Exception], ...]
+    """The driver's exceptions, reported as `StoreError`."""
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with its ``?`` placeholders in the driver's style."""
+        return statement
+
+    @abstractmethod
+    def connect(self) -> Any:
+        """A new connection (DB-API 2 with ``execute`` on the connection itself)."""
+
+    def broken(self, connection: Any) -> bool:
+        """Whether ``connection`` is lost and a new one must be made."""
+        return False
+
+    @abstractmethod
+    def transaction(self, connection: Any) -> AbstractContextManager[None]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def schema_version(self, db: Db) -> int:
+        """The version of the database's schema (0: none yet)."""
+
+    @abstractmethod
+    def set_schema_version(self, db: Db, version: int) -> None:
+        """Record ``version`` (inside the migration's transaction)."""
+
+    @abstractmethod
+    def lock_schema(self, db: Db) -> None:
+        """Keep other processes from migrating until this transaction ends."""
+
+    def describe(self, error: Exception) -> str:
+        """The driver's error, as a message may show it."""
+        return str(error).strip()
+
+
+class Db:
+    """A connection that speaks the store's SQL: ``?`` placeholders, whatever the driver."""
+
+    __slots__ = ("connection", "dialect")
+
+    def __init__(self, connection: Any, dialect: Dialect) -> None:
+        self.connection = connection
+        self.dialect = dialect
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; the cursor holds its rows."""
+        return self.connection.execute(self.dialect.sql(statement), params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters (pipelined where the driver can)."""
+        if rows:
+            self.connection.cursor().executemany(self.dialect.sql(statement), rows)
+
+
+class _Tail:
+    """A metric's last, still growing chunk, as this process last wrote it."""
+
+    __slots__ = ("seq", "series")
+
+    def __init__(self, seq: int, series: Series | None = None) -> None:
+        self.seq = seq
+        self.series = series or Series()
+
+    def position(self) -> tuple[int, int, float | None]:
+        """Where the tail is: its chunk, its points, its last point's time."""
+        series = self.series
+        return self.seq, len(series), series.times[-1] if series.times else None
+
+
+class SqlStore(StoreBase):
+    """A store in an SQL database; the engine's `Dialect` supplies what differs."""
+
+    def __init__(self, uri: str, dialect: Dialect) -> None:
+        self.uri = uri
+        self._dialect = dialect
+        self._lock = threading.RLock()
+        self._db: Db | None = None
+        self._tails: dict[tuple[str, str], _Tail] = {}
+        with self._lock, self._errors("open"):
+            self._migrate()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    # -- connection, transactions, schema -------------------------------------------------
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except self._dialect.errors as exc:
+            raise StoreError(
+                f"cannot {doing} the {self._dialect.name} store {self.uri}: "
+                f"{self._dialect.describe(exc)}"
+            ) from exc
+
+    def _connection(self) -> Db:
+        db = self._db
+        if db is None or self._dialect.broken(db.connection):
+            if db is not None:
+                self._close(db)
+            db = self._db = Db(self._dialect.connect(), self._dialect)
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Db]:
+        with self._lock, self._errors("write to"):
+            db = self._connection()
+            with self._dialect.transaction(db.connection):
+                yield db
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock, self._errors("read"):
+            db = self._connection()
+            try:
+                return list(db.execute(statement, params).fetchall())
+            except self._dialect.errors:
+                if not self._dialect.broken(db.connection):
+                    raise
+            # lost since the last call (a server restart, a terminated session): a read
+            # changes nothing, so it is simply sent again on a new connection
+            return list(self._connection().execute(statement, params).fetchall())
+
+    def _migrate(self) -> None:
+        if self._checked_version(self._connection()) == SCHEMA_VERSION:
+            return
+        with self._transaction() as db:
+            self._dialect.lock_schema(db)
+            version = self._checked_version(db)  # another process may have migrated
+            for step in range(version, SCHEMA_VERSION):
+                for statement in migration(step, self._dialect.types):
+                    db.execute(statement)
+            self._dialect.set_schema_version(db, SCHEMA_VERSION)
+
+    def _checked_version(self, db: Db) -> int:
+        version = self._dialect.schema_version(db)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.uri} has schema version {version}, newer than this tracker "
+                f"({SCHEMA_VERSION}): upgrade tracker to read it"
+            )
+        return version
+
+    @staticmethod
+    def _close(db: Db) -> None:
+        with suppress(Exception):  # a lost connection may fail to close: it is gone anyway
+            db.connection.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            if self._db is not None:
+                self._close(self._db)
+                self._db = None
+
+    # -- writing -------------------------------------------------------------------------
+    def start_run(self, run: RunRecord, *, resume: bool) -> None:
+        """Create the run, or on resume continue the existing one of that id."""
+        self._forget_tails(run.run_id)
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT tags FROM runs WHERE run_id = ?{self._dialect.for_update}", (run.run_id,)
+            ).fetchone()
+            if row is not None and resume:
+                tags = sorted(set(json.loads(row[0])) | set(run.tags))
+                db.execute(
+                    "UPDATE runs SET status = ?, ended_at = NULL, error = NULL, tags = ?, "
+                    "environment = ?, heartbeat_at = ?, heartbeat_interval = ?, "
+                    "framework = COALESCE(?, framework) WHERE run_id = ?",
+                    (
+                        RunStatus.RUNNING.value,
+                        json.dumps(tags),
+                        json.dumps(run.environment),
+                        run.heartbeat_at,
+                        run.heartbeat_interval,
+                        run.framework,
+                        run.run_id,
+                    ),
+                )
+            else:
+                if row is not None:
+                    self._delete(db, run.run_id)
+                tags = sorted(set(run.tags))
+                db.execute(
+                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                    (
+                        run.run_id,
+                        run.project,
+                        run.name,
+                        run.status,
+                        run.framework,
+                        json.dumps(tags),
+                        json.dumps(run.config),
+                        json.dumps(run.summary),
+                        json.dumps(run.environment),
+                        run.error,
+                        run.started_at,
+                        run.ended_at,
+                        run.heartbeat_at,
+                        run.heartbeat_interval,
+                    ),
+                )
+            db.executemany(
+                "INSERT INTO run_tags (run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(run.run_id, tag) for tag in tags],
+            )
+
+    def _merge_json(self, run_id: str, column: str, update: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT {column} FROM runs WHERE run_id = ?{self._dialect.for_update}", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
+            merged = deep_merge(json.loads(row[0]), update)
+            db.execute(
+                f"UPDATE runs SET {column} = ? WHERE run_id = ?", (json.dumps(merged), run_id)
+            )
+
+    def log_config(self, run_id: str, config: dict[str, Any]) -> None:
+        """Merge into the run's config."""
+        self._merge_json(run_id, "config", config)
+
+    def log_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Merge into the run's summary."""
+        self._merge_json(run_id, "summary", summary)
+
+    def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
+        """Append points: each metric's growing tail chunk is rewritten, full ones sealed.
+
+        A batch with an identity (``batch.seq > 0``) already stored is skipped whole.
+        """
+        new = {key: series for key, series in batch.series.items() if series.steps}
+        if not new:
+            return
+        try:
+            with self._transaction() as db:
+                # one round trip: lock the run against its other writers, claim the
+                # batch's identity, find every tail
+                db.execute(
+                    f"SELECT 1 FROM runs WHERE run_id = ?{self._dialect.for_update}", (run_id,)
+                )
+                claim = None
+                if batch.seq:
+                    claim = db.execute(
+                        "INSERT INTO metric_batches (run_id, writer, seq) VALUES (?, ?, ?) "
+                        "ON CONFLICT DO NOTHING RETURNING seq",
+                        (run_id, batch.writer, batch.seq),
+                    )
+                tails = db.execute(
+                    "SELECT key, tail_seq, tail_n, last_time FROM metrics WHERE run_id = ?",
+                    (run_id,),
+                )
+                if claim is not None and claim.fetchone() is None:
+                    return  # a retry of a batch that is stored already
+                stored = {row[0]: (row[1], row[2], row[3]) for row in tails.fetchall()}
+                chunk_rows: list[tuple[Any, ...]] = []
+                stats_rows: list[tuple[Any, ...]] = []
+                for key, series in new.items():
+                    tail = self._tail(db, run_id, key, stored.get(key))
+                    chunk_rows.extend(_append(run_id, key, tail, series))
+                    lo, hi = finite_range(series.values)
+                    stats_rows.append(
+                        (
+                            run_id,
+                            key,
+                            len(series),
+                            series.steps[-1],
+                            series.values[-1],
+                            series.times[-1],
+                            None if math.isnan(lo) else lo,
+                            None if math.isnan(hi) else hi,
+                            tail.seq,
+                            len(tail.series),
+                        )
+                    )
+                db.executemany(_UPSERT_CHUNK, chunk_rows)
+                db.executemany(_UPSERT_STATS, stats_rows)
+        except BaseException:
+            self._forget_tails(run_id)  # what the database holds is read again next time
+            raise
+
+    def _tail(self, db: Db, run_id: str, key: str, stored: tuple[int, int, float] | None) -> _Tail:
+        """The metric's tail chunk as stored: this process's copy if nobody else wrote
+        since, else read back."""
+        seq, n, last_time = stored or (0, 0, None)
+        if n >= CHUNK_POINTS:  # full: the next point starts a chunk
+            seq, n, last_time = seq + 1, 0, None
+        tail = self._tails.get((run_id, key))
+        if tail is None or tail.position() != (seq, n, last_time if n else None):
+            tail = _Tail(seq)
+            if n:
+                rows = db.execute(
+                    "SELECT steps, vals, times FROM metric_chunks "
+                    "WHERE run_id = ? AND key = ? AND seq = ?",
+                    (run_id, key, seq),
+                ).fetchall()
+                tail.series = _series(rows, first=0)
+            self._tails[(run_id, key)] = tail
+        return tail
+
+    def _forget_tails(self, run_id: str) -> None:
+        with self._lock:
+            for tail_key in [k for k in self._tails if k[0] == run_id]:
+                del self._tails[tail_key]
+
+    def log_event(self, run_id: str, event: Event) -> None:
+        """Append an event (the same event twice, as a retry sends it, is stored once)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO events (run_id, kind, step, at, payload) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (run_id, event.kind, event.step, event.at, json.dumps(event.payload)),
+            )
+
+    def heartbeat(self, run_id: str, at: float) -> None:
+        """Record liveness."""
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (at, run_id))
+
+    def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
+        """Record the end."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, error = ?, heartbeat_at = ? "
+                "WHERE run_id = ?",
+                (status, ended_at, error, ended_at, run_id),
+            )
+        self._forget_tails(run_id)
+
+    # -- reading -------------------------------------------------------------------------
+    @staticmethod
+    def _record(row: Sequence[Any]) -> RunRecord:
+        record = RunRecord(
+            run_id=row[0],
+            project=row[1],
+            name=row[2],
+            status=row[3],
+            framework=row[4],
+            tags=json.loads(row[5]),
+            config=json.loads(row[6]),
+            summary=json.loads(row[7]),
+            environment=json.loads(row[8]),
+            error=row[9],
+            started_at=row[10],
+            ended_at=row[11],
+            heartbeat_at=row[12],
+            heartbeat_interval=row[13],
+        )
+        record.status = effective_status(
+            record.status, record.heartbeat_at, record.heartbeat_interval
+        )
+        return record
+
+    def select_runs(self, query: RunQuery) -> list[RunRecord]:
+        """Runs matching the query, newest first, filtered by the database's indexes."""
+        where: list[str] = []
+        params: list[Any] = []
+        if query.project is not None:
+            where.append("project = ?")
+            params.append(query.project)
+        if query.status is not None:  # crashed and running are told apart after reading
+            crashed = query.status == RunStatus.CRASHED
+            where.append("status = ?")
+            params.append(RunStatus.RUNNING.value if crashed else query.status)
+        for tag in query.tags:
+            where.append("run_id IN (SELECT run_id FROM run_tags WHERE tag = ?)")
+            params.append(tag)
+        if query.framework is not None:
+            where.append("framework = ?")
+            params.append(query.framework)
+        if query.name_contains:
+            where.append(f"{self._dialect.instr}(lower(name), lower(?)) > 0")
+            params.append(query.name_contains)
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at DESC"
+        if query.limit is not None and query.status_is_stored:
+            sql += " LIMIT ?"
+            params.append(query.offset + query.limit)
+        found = [self._record(row) for row in self._query(sql, params)]
+        if not query.status_is_stored:
+            found = [r for r in found if r.status == query.status]
+        return query.page(found)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run of this id."""
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
+        return self._record(rows[0])
+
+    def find_runs(self, ref: str) -> list[RunRecord]:
+        """Runs whose id is or starts with ``ref``, or whose name is ``ref``."""
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE substr(run_id, 1, ?) = ? OR name = ? "
+            "ORDER BY started_at DESC",
+            (len(ref), ref, ref),
+        )
+        return [self._record(row) for row in rows]
+
+    def keys(self, run_id: str) -> list[str]:
+        """Metric names, sorted."""
+        rows = self._query("SELECT key FROM metrics WHERE run_id = ? ORDER BY key", (run_id,))
+        return [row[0] for row in rows]
+
+    def history(self, run_id: str, key: str, *, raw: bool = False) -> History:
+        """Points in step order, last write per step wins (or all, in logging order)."""
+        rows = self._chunk_rows(run_id, key)
+        points = _series(rows).tuples()
+        if raw or _increasing(rows):
+            return points
+        latest = {p[0]: p for p in points}
+        return [latest[step] for step in sorted(latest)]
+
+    def iter_history(self, run_id: str, key: str, *, raw: bool = False) -> Iterator[Series]:
+        """`history` in column chunks, read a page of stored chunks at a time. Where a
+        resume went back in steps, the points are ordered in memory first."""
+        layout = self._query(
+            "SELECT step_min, step_max, ordered FROM metric_chunks "
+            "WHERE run_id = ? AND key = ? ORDER BY seq",
+            (run_id, key),
+        )
+        if not raw and not _increasing(layout):
+            yield from chunks(in_step_order(_series(self._chunk_rows(run_id, key))))
+            return
+        seq = -1
+        while True:
+            rows = self._chunk_rows(run_id, key, after=seq, limit=_CHUNK_ROWS_PER_PAGE)
+            if not rows:
+                return
+            seq = rows[-1][6]
+            yield _series(rows)
+
+    def _chunk_rows(
+        self, run_id: str, key: str, *, after: int = -1, limit: int | None = None
+    ) -> list[Any]:
+        """Stored chunks ``(step_min, step_max, ordered, steps, vals, times, seq)``."""
+        sql = (
+            "SELECT step_min, step_max, ordered, steps, vals, times, seq FROM metric_chunks "
+            "WHERE run_id = ? AND key = ? AND seq > ? ORDER BY seq"
+        )
+        params: tuple[Any, ...] = (run_id, key, after)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        return self._query(sql, params)
+
+    def metric_stats(self, run_id: str) -> dict[str, MetricStats]:
+        """Count, last value and range per metric."""
+        rows = self._query(
+            "SELECT key, count, last_step, last_value, last_time, min_value, max_value "
+            "FROM metrics WHERE run_id = ? ORDER BY key",
+            (run_id,),
+        )
+        return {
+            r[0]: MetricStats(r[1], r[2], _nan(r[3]), r[4], _nan(r[5]), _nan(r[6])) for r in rows
+        }
+
+    def events(self, run_id: str) -> list[Event]:
+        """Events in order."""
+        rows = self._query(
+            "SELECT kind, at, step, payload FROM events WHERE run_id = ? ORDER BY id", (run_id,)
+        )
+        return [Event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove the run and everything logged to it."""
+        self._forget_tails(run_id)
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+                raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
+            self._delete(db, run_id)
+
+    @staticmethod
+    def _delete(db: Db, run_id: str) -> None:
+        for table in _TABLES_OF_A_RUN:
+            db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+
+
+def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[Any, ...]]:
+    """Add ``new`` to the tail; the chunk rows to write: each one filled, then the tail."""
+    series = tail.series
+    series.steps.extend(new.steps)
+    series.values.extend(new.values)
+    series.times.extend(new.times)
+    while len(series) >= CHUNK_POINTS:
+        yield _chunk_row(run_id, key, tail.seq, series, CHUNK_POINTS)
+        del series.steps[:CHUNK_POINTS], series.values[:CHUNK_POINTS]
+        del series.times[:CHUNK_POINTS]
+        tail.seq += 1
+    if series.steps:
+        yield _chunk_row(run_id, key, tail.seq, series, len(series))
+
+
+def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple[Any, ...]:
+    steps = series.steps[:n]
+    ordered = all(map(operator.lt, steps, steps[1:]))
+    return (
+        run_id,
+        key,
+        seq,
+        n,
+        min(steps),
+        max(steps),
+        int(ordered),
+        _pack(steps),
+        _pack(series.values[:n]),
+        _pack(series.times[:n]),
+    )
+
+
+def _pack(values: array[Any]) -> bytes:
+    if sys.byteorder != "little":  # pragma: no cover - no big-endian machine here
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def _unpack(typecode: str, blobs: Sequence[bytes]) -> array[Any]:
+    out: array[Any] = array(typecode)
+    for blob in blobs:
+        out.frombytes(blob)
+    if sys.byteorder != "little":  # pragma: no cover
+        out.byteswap()
+    return out
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _series(rows: Sequence[Sequence[Any]], first: int = 3) -> Series:
+    """The points of chunk rows whose columns ``first`` on are ``steps, vals, times``
+    (by default rows ``(step_min, step_max, ordered, steps, vals, times, ...)``)."""
+    return Series(
+        _unpack("q", [r[first] for r in rows]),
+        _unpack("d", [r[first + 1] for r in rows]),
+        _unpack("d", [r[first + 2] for r in rows]),
+    )
+
+
+def _increasing(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether chunks (step_min, step_max, ordered, ...) hold strictly increasing steps."""
+    last = None
+    for step_min, step_max, ordered, *_ in rows:
+        if not ordered or (last is not None and step_min <= last):
+            return False
+        last = step_max
+    return True

@@ -1,0 +1,43 @@
+"""One process logging one run to the store of TRACKER_URI, as a user's script does.
+
+    python log_process.py NAME FIRST_STEP STEPS KEYS [--run-id ID] [--pause-after N --go FILE]
+
+Logs ``STEPS`` steps from ``FIRST_STEP`` on, ``KEYS`` metrics each (``m0``, ``m1``, ...,
+value = step); with ``--pause-after``, stops after that many steps until ``FILE`` exists.
+Prints the run id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tracker import CustomTracker
+
+
+def main() -> None:
+    """Log the run the arguments describe."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name")
+    parser.add_argument("first", type=int)
+    parser.add_argument("steps", type=int)
+    parser.add_argument("keys", type=int)
+    parser.add_argument("--run-id")
+    parser.add_argument("--pause-after", type=int)
+    parser.add_argument("--go", type=Path)
+    args = parser.parse_args()
+    keys = [f"m{k}" for k in range(args.keys)]
+    with CustomTracker(project="many", run_name=args.name, run_id=args.run_id) as run:
+        for i in range(args.steps):
+            if i == args.pause_after:
+                assert args.go is not None
+                while not args.go.exists():
+                    time.sleep(0.02)
+            step = args.first + i
+            run.log_metrics(dict.fromkeys(keys, float(step)), step=step)
+    print(run.run_id, flush=True)
+
+
+if __name__ == "__main__":
+    main()
