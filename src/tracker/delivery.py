@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from tracker.calls import Call, LogMetrics, StartRun, describe, points_of
-from tracker.records import Event, RunRecord
+from tracker.records import Event, MetricBatch, RunRecord, Series
 from tracker.spool import Spool
 from tracker.store.base import Backend
 from tracker.values import redact_uri
@@ -42,12 +42,29 @@ MAX_BACKOFF_S = 15.0
 """Longest wait between tries while a backend is down."""
 
 
+_JOINED_POINTS = 262_144
+"""Most points in one batch made of batches joined while a store was down."""
+
+
+def _join(batch: MetricBatch, more: MetricBatch) -> None:
+    """Append ``more``'s points to ``batch``, key by key."""
+    for key, series in more.series.items():
+        into = batch.series.get(key)
+        if into is None:
+            batch.series[key] = Series(series.steps[:], series.values[:], series.times[:])
+            continue
+        into.steps.extend(series.steps)
+        into.values.extend(series.values)
+        into.times.extend(series.times)
+
+
 class _Entry:
-    __slots__ = ("call", "strikes")
+    __slots__ = ("call", "strikes", "tried")
 
     def __init__(self, call: Call) -> None:
         self.call = call
         self.strikes = 0
+        self.tried = False  # never sent: nothing of it can be in the store yet
 
 
 class Delivery:
@@ -88,10 +105,23 @@ class Delivery:
 
     # -- queueing ------------------------------------------------------------------------
     def add(self, calls: Iterable[Call]) -> None:
-        """Queue calls behind those already waiting."""
+        """Queue calls behind those already waiting. A metric batch that follows one not
+        sent yet (while backing off from a down store) joins it, so that the backlog of an
+        outage goes out in a few large transactions, not one per flush; the joined batch
+        keeps the identity of the first, none of which the store can have seen."""
         for call in calls:
-            self.pending.append(_Entry(call))
             self.pending_points += points_of(call)
+            last = self.pending[-1] if self.pending else None
+            if (
+                isinstance(call, LogMetrics)
+                and last is not None
+                and not last.tried
+                and isinstance(last.call, LogMetrics)
+                and len(last.call.batch) + len(call.batch) <= _JOINED_POINTS
+            ):
+                _join(last.call.batch, call.batch)
+                continue
+            self.pending.append(_Entry(call))
         if self.pending_points > self._max_points:
             self._make_room()
 
@@ -125,9 +155,10 @@ class Delivery:
         if self._try(final=False):
             self._backoff = BACKOFF_S
             self._retry_at = 0.0
-        else:
+        else:  # down: the next try opens the backend anew (a connection may be dead)
             self._retry_at = now + self._backoff
             self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+            self._drop_backend()
 
     def last_try(self) -> None:
         """At the end: try every waiting call once, each on its own."""
@@ -196,6 +227,7 @@ class Delivery:
             if blocked:
                 kept.append(entry)
                 continue
+            entry.tried = True
             try:
                 entry.call.apply(backend, self._run_id)
             except Exception as exc:  # any backend failure: keep the call
@@ -248,6 +280,14 @@ class Delivery:
             return
         self._alive = True
 
+    def _drop_backend(self) -> None:
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:
+                log.debug("tracker: closing %s failed", self.uri, exc_info=True)
+
     def _open(self) -> Backend:
         if self._backend is None:
             self._backend = self._factory(self._raw_uri)
@@ -296,8 +336,4 @@ class Delivery:
     def close(self) -> None:
         """Close the backend."""
         self._spool.close()
-        if self._backend is not None:
-            try:
-                self._backend.close()
-            except Exception:
-                log.debug("tracker: closing %s failed", self.uri, exc_info=True)
+        self._drop_backend()
