@@ -9,6 +9,10 @@ deletes their devices). As root, with iproute2; `Unavailable` says why where it 
 
 `Network.run` starts a command on a host with its own host name (a UTS namespace of its
 own, as ``unshare --uts`` makes): a host is a network and a name, the file system is shared.
+Names resolve as on a cluster with its own DNS: each namespace gets an ``/etc/hosts`` that
+names every host, and no name server (``ip netns exec`` mounts ``/etc/netns/NAME/*`` over
+``/etc``; those folders are removed with the namespaces). Without it, every lookup of a host
+name waits for a name server that cannot be reached.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import IO
 __all__ = ["Network", "Unavailable", "private_network"]
 
 PREFIX = 24
+ETC_NETNS = Path("/etc/netns")
 
 
 class Unavailable(RuntimeError):
@@ -41,7 +46,9 @@ def _ip(*args: str, netns: str | None = None) -> None:
 
 
 def _pids(netns: str) -> list[int]:
-    done = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True)
+    done = subprocess.run(
+        ["ip", "netns", "pids", netns], capture_output=True, text=True, check=False
+    )
     return [int(pid) for pid in done.stdout.split()]
 
 
@@ -71,13 +78,22 @@ class Network:
         return _kill_all(self.namespaces[host])
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a killed child its parent has not reaped yet does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def _kill_all(netns: str) -> list[int]:
     pids = _pids(netns)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+    while any(map(_alive, pids)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return pids
 
@@ -102,6 +118,7 @@ def private_network(
     except RuntimeError as exc:
         raise Unavailable(f"ip netns is not permitted here ({exc})") from exc
     network = Network(switch, switch_address, {}, dict(hosts))
+    names = "".join(f"{address} {host}\n" for host, address in hosts.items())
     try:
         _ip("link", "set", "lo", "up", netns=switch)
         _ip("link", "add", "br0", "type", "bridge", netns=switch)
@@ -111,6 +128,10 @@ def private_network(
             namespace = f"{stem}-{index}"
             _ip("netns", "add", namespace)
             network.namespaces[host] = namespace
+            etc = ETC_NETNS / namespace
+            etc.mkdir(parents=True)
+            (etc / "hosts").write_text(f"127.0.0.1 localhost\n{names}")
+            (etc / "resolv.conf").write_text("")
             port = f"port{index}"
             _ip("link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", switch,
                 netns=namespace)  # fmt: skip
@@ -124,3 +145,4 @@ def private_network(
             _kill_all(namespace)
             with contextlib.suppress(RuntimeError):
                 _ip("netns", "delete", namespace)
+            shutil.rmtree(ETC_NETNS / namespace, ignore_errors=True)

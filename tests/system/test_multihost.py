@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +24,15 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("psycopg")
 
-from netns import Network, private_network  # noqa: E402
-from netns import Unavailable as NoNetwork  # noqa: E402
-from pg_server import PostgresServer, throwaway_postgres  # noqa: E402
-from pg_server import Unavailable as NoPostgres  # noqa: E402
-from tracker import open_store  # noqa: E402
-from tracker.cli import main  # noqa: E402
-from tracker.store.base import Store  # noqa: E402
-from tracker.views import node_states  # noqa: E402
+from netns import Network, private_network
+from netns import Unavailable as NoNetwork
+
+from pg_server import PostgresServer, throwaway_postgres
+from pg_server import Unavailable as NoPostgres
+from tracker import open_store
+from tracker.cli import main
+from tracker.store.base import Store
+from tracker.views import node_states
 
 WORKER = Path(__file__).with_name("torchrun_worker.py")
 DATABASE = "10.213.0.1"
@@ -103,11 +104,11 @@ class Job:
         report: dict[str, object] = json.loads((self.folder / f"rank{rank}.json").read_text())
         return report
 
-    def until(self, what: str, done: object) -> None:
-        """Wait for ``done()`` to be true while the nodes run."""
+    def until(self, what: str, done: Callable[[], bool], *, hosts: Iterable[str] = HOSTS) -> None:
+        """Wait for ``done()`` to be true while the nodes of ``hosts`` run."""
         deadline = time.monotonic() + JOB_TIMEOUT_S
-        while not done():  # type: ignore[operator]
-            ended = {h: p.returncode for h, p in self.nodes.items() if p.poll() is not None}
+        while not done():
+            ended = {h: self.nodes[h].poll() for h in hosts if self.nodes[h].poll() is not None}
             if ended or time.monotonic() > deadline:
                 pytest.fail(f"waiting for {what}: nodes ended {ended}\n{self.logs()}")
             time.sleep(0.2)
@@ -175,7 +176,11 @@ def test_a_node_killed_mid_run_is_shown_silent(
     delivered = points(store, run_ids[0], "system/gpu-node-b/cpu/percent")
     killed_at = time.time()
     assert job.network.kill("host-b")
-    job.until("rank 0's report after the lost peer", lambda: (tmp_path / "rank0.json").exists())
+    job.until(
+        "rank 0's report after the lost peer",
+        (tmp_path / "rank0.json").exists,
+        hosts=["host-a"],
+    )
     job.network.kill("host-a")  # its agent would wait 300 s at the exit barrier for host-b's
     report = job.report(0)
     assert report["peer_lost"] is True
