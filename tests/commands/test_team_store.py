@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -13,7 +14,7 @@ import pytest
 from pg_server import PostgresServer, pg  # noqa: F401  (pg: the session's server)
 from tracked_runs import Cli, track
 
-pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg")
 
 
 class Team(NamedTuple):
@@ -85,3 +86,38 @@ def test_delete_needs_the_writer_role(team: Team, cli: Cli) -> None:
     deleted = cli("delete", "alpha", "--yes", "--store", team.writer)
     assert deleted.code == 0, deleted.err
     assert "alpha" not in cli("runs", "--store", team.reader).out
+
+
+def _sql_blocks() -> list[list[str]]:
+    """The statements of docs/team.md's sql blocks, block by block."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "team.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
+    return [[s.strip() for s in block.split(";") if s.strip()] for block in blocks]
+
+
+def test_the_documented_grants_are_enough(
+    pg: PostgresServer,  # noqa: F811
+    tracker_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
+) -> None:
+    """docs/team.md's statements, run as written: the owner creates the tables, the
+    writer tracks and deletes runs, the reader reads and may not write."""
+    roles, grants = _sql_blocks()
+    pg.admin(*roles)
+
+    def uri(role: str) -> str:
+        return f"postgresql://{role}:{role.split('_')[1]}-password@127.0.0.1:{pg.port}/tracking"
+
+    assert cli("runs", "--store", uri("tracker_owner")).code == 0  # creates the tables
+    with psycopg.connect(uri("tracker_owner"), autocommit=True) as owner:
+        for statement in grants:
+            owner.execute(statement)
+    monkeypatch.setenv("TRACKER_URI", uri("tracker_writer"))
+    kept, dropped = track("kept"), track("dropped")
+    assert cli("delete", dropped, "--yes", "--store", uri("tracker_writer")).code == 0
+    listed = cli("runs", "--store", uri("tracker_reader"), "--json")
+    assert kept in listed.out and dropped not in listed.out
+    assert cli("export", "kept", "--store", uri("tracker_reader")).code == 0
+    refused = cli("delete", kept, "--yes", "--store", uri("tracker_reader"))
+    assert refused.code == 1 and "writer role" in refused.err
