@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import multiprocessing
 import os
 import platform
 import statistics
@@ -31,7 +30,6 @@ import urllib.request
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -111,19 +109,20 @@ def bench_sync(
     }
 
 
-def _writer(uri: str, index: int, steps: int, ready: Any) -> tuple[float, float, int]:
-    """One writer process: log ``steps`` steps of METRICS metrics, finish; its window."""
+def writer(uri: str, index: int, steps: int, start_at: float) -> None:
+    """One writer process (``bench_team.py --writer ...``): log ``steps`` steps of METRICS
+    metrics from ``start_at`` on, finish; prints its first and last moment and its points."""
     os.environ["TRACKER_SYSTEM_INTERVAL"] = "0"
     os.environ["TRACKER_DELIVER_UNSENT"] = "0"
     run = CustomTracker("bench", f"writer-{index}", store=uri).start()
     names = [f"train/m{k}" for k in range(METRICS)]
-    ready.wait()
+    time.sleep(max(0.0, start_at - time.time()))
     start = time.time()
     for step in range(steps):
         run.log_metrics(dict.fromkeys(names, step * 0.5), step=step)
     report = run.finish()
     assert report is not None and report.complete
-    return start, time.time(), steps * METRICS
+    print(start, time.time(), steps * METRICS)
 
 
 @contextlib.contextmanager
@@ -148,26 +147,40 @@ def _connections(server: PostgresServer) -> Iterator[list[int]]:
 
 
 def bench_writers(server: PostgresServer, counts: list[int], total: int) -> dict[str, float]:
-    """Points/s of ``count`` writers at once, for each count, direct and via PgBouncer."""
+    """Points/s of ``count`` writer processes at once (``total`` points among them), for
+    each count, straight to the server and through PgBouncer."""
     results: dict[str, float] = {}
-    context = multiprocessing.get_context("spawn")
     for via, uri in (("direct", server.uri), ("pgbouncer", server.bouncer_uri)):
         for count in counts:
             server.truncate()
             steps = max(1, total // (count * METRICS))
-            with context.Manager() as manager:
-                ready = manager.Barrier(count + 1)
-                with context.Pool(count) as pool, _connections(server) as most:
-                    pending = [
-                        pool.apply_async(_writer, (uri, i, steps, ready)) for i in range(count)
-                    ]
-                    ready.wait()
-                    windows = [p.get(timeout=600) for p in pending]
+            start_at = time.time() + 5 + count * 0.5  # every process started and connected
+            command = [sys.executable, __file__, "--writer", uri]
+            with _connections(server) as most:
+                writers = [
+                    subprocess.Popen(
+                        [*command, str(i), str(steps), str(start_at)],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    for i in range(count)
+                ]
+                outputs = [w.communicate(timeout=900)[0] for w in writers]
+            assert all(w.returncode == 0 for w in writers), outputs
+            windows = [tuple(map(float, out.split())) for out in outputs]
             seconds = max(w[1] for w in windows) - min(w[0] for w in windows)
             points = sum(w[2] for w in windows)
             results[f"writers_{via}_{count}_points_per_s"] = points / seconds
             results[f"writers_{via}_{count}_server_connections"] = most[0]
+            _show(results, f"writers_{via}_{count}")
     return results
+
+
+def _show(results: dict[str, float], prefix: str = "") -> None:
+    """Print the results whose names start with ``prefix``, as they come."""
+    for name, value in results.items():
+        if name.startswith(prefix):
+            print(f"  {name:48s} {value:,.3f}", flush=True)
 
 
 def bench_reading(
@@ -224,7 +237,12 @@ def main() -> None:
     parser.add_argument("--writer-points", type=int, default=2_000_000)
     parser.add_argument("--team-runs", type=int, default=10_000, help="runs of the runs list")
     parser.add_argument("--skip", default="", help="parts to skip: sync,writers,reading")
+    parser.add_argument("--writer", nargs=4, help=argparse.SUPPRESS)  # one writer process
     args = parser.parse_args()
+    if args.writer:
+        uri, index, steps, start_at = args.writer
+        writer(uri, int(index), int(steps), float(start_at))
+        return
     skip = set(args.skip.split(","))
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, throwaway_postgres() as server:
@@ -236,12 +254,12 @@ def main() -> None:
             results |= bench_writers(server, counts, args.writer_points)
         if "reading" not in skip:
             results |= bench_reading(server, directory, 1_000_000, args.team_runs)
+            _show(results, "sqlite")
+            _show(results, "postgres")
         version = server.admin("SHOW server_version")[0][0]
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()}, PostgreSQL {version}")  # fmt: skip
-    for name, value in results.items():
-        print(f"  {name:48s} {value:,.3f}")
 
 
 if __name__ == "__main__":
