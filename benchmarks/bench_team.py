@@ -249,6 +249,7 @@ def main() -> None:
         directory = Path(tmp)
         if "sync" not in skip:
             results |= bench_sync(server, directory, args.runs, args.points, args.chunk_storage)
+            _show(results, "sync")
         if "writers" not in skip:
             counts = [int(c) for c in args.writers.split(",")]
             results |= bench_writers(server, counts, args.writer_points)
