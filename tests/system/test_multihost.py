@@ -53,6 +53,21 @@ def cluster() -> Iterator[tuple[Network, PostgresServer]]:
         pytest.skip(f"no multi-host setup here: {exc}")
 
 
+@pytest.fixture
+def jobs(cluster: tuple[Network, PostgresServer], tmp_path: Path) -> Iterator[Callable[[int], Job]]:
+    """Makes a `Job` of so many steps; what still runs of it is killed afterwards, passed
+    or failed, so the next test's job finds its hosts idle."""
+    made: list[Job] = []
+
+    def make(steps: int) -> Job:
+        made.append(Job(cluster, tmp_path, steps))
+        return made[-1]
+
+    yield make
+    for job in made:
+        job.stop()
+
+
 class Job:
     """One torchrun job over the cluster: a node per host, each with its own log."""
 
@@ -82,8 +97,14 @@ class Job:
         command += ["--rdzv-endpoint", f"{HOSTS['host-a']}:29400", "--rdzv-id", "job"]
         command += ["--rdzv-conf", f"is_host={int(host == 'host-a')}"]
         command += ["--local-addr", HOSTS[host], str(WORKER)]
-        log = (self.folder / f"{host}.log").open("wb")
-        self.nodes[host] = self.network.run(host, command, env=env, log=log)
+        with (self.folder / f"{host}.log").open("wb") as log:
+            self.nodes[host] = self.network.run(host, command, env=env, log=log)
+
+    def stop(self) -> None:
+        """Kill whatever still runs on the job's hosts and reap it."""
+        for host, node in self.nodes.items():
+            self.network.kill(host)
+            node.wait(30)
 
     def logs(self) -> str:
         """Every node's output, for a failure's message."""
@@ -126,13 +147,11 @@ def points(store: Store, run_id: str, key: str) -> int:
 
 
 @pytest.mark.slow
-def test_two_hosts_write_one_run_a_node_starting_late(
-    cluster: tuple[Network, PostgresServer], tmp_path: Path
-) -> None:
+def test_two_hosts_write_one_run_a_node_starting_late(jobs: Callable[[int], Job]) -> None:
     """host-b's node starts 3 s after host-a's: the job still makes one run, its training
     metrics once (rank 0's), each host's system metrics under its host name, host-b's
     found by the run id it learnt over the network; host-b left the run when it ended."""
-    job = Job(cluster, tmp_path, steps=40)
+    job = jobs(40)
     job.start("host-a")
     time.sleep(3)  # the late node: rendezvous waits for it
     job.start("host-b")
@@ -154,12 +173,12 @@ def test_two_hosts_write_one_run_a_node_starting_late(
 
 @pytest.mark.slow
 def test_a_node_killed_mid_run_is_shown_silent(
-    cluster: tuple[Network, PostgresServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    jobs: Callable[[int], Job], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every process of host-b is SIGKILLed while the job trains: rank 0's all-reduce
     fails, it finishes the run, and the run keeps what host-b delivered before it died
     and says host-b (named by TRACKER_NODE_NAME) went silent; `tracker show` says so."""
-    job = Job(cluster, tmp_path, steps=100_000)
+    job = jobs(100_000)
     job.start("host-a")
     job.start("host-b", TRACKER_NODE_NAME="gpu-node-b")
     store = reader(job.server)
