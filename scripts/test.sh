@@ -16,15 +16,16 @@
 ENVS=(core hf llamafactory torchtune ui)
 declare -A SELECTION=(
     [core]="tests --ignore=tests/integrations --ignore=tests/env_smoke"
-    [hf]="tests/integrations/hf tests/integrations/accelerate tests/system/test_torchrun.py tests/system/test_sigterm_collective.py tests/system/test_gpu_real.py tests/env_smoke/test_hf_smoke.py"
+    [hf]="tests/integrations/hf tests/integrations/accelerate tests/system/test_torchrun.py tests/system/test_sigterm_collective.py tests/system/test_multihost.py tests/system/test_gpu_real.py tests/env_smoke/test_hf_smoke.py"
     [llamafactory]="tests/integrations/llamafactory tests/integrations/accelerate tests/env_smoke/test_llamafactory_smoke.py"
     [torchtune]="tests/integrations/torchtune tests/env_smoke/test_torchtune_smoke.py"
     [ui]="tests/commands tests/ui tests/store/test_reading.py tests/alerts/test_ui_watch.py"
 )
-# what an env needs beyond its venv, installed before its tests
+# what an env needs beyond its venv, installed before its tests (a bash command line)
 declare -A SETUP=(
     [core]="bash scripts/postgres.sh --optional"
-    [ui]="bash scripts/install_browser.sh"
+    [hf]="bash scripts/multihost.sh --optional"
+    [ui]="bash scripts/install_browser.sh && bash scripts/postgres.sh --optional"
 )
 # per-test time limit (pytest-timeout), so a hung subprocess cannot eat the CI budget
 TEST_TIMEOUT="${TEST_TIMEOUT:-600}"
@@ -113,7 +114,7 @@ for name in "${selected[@]}"; do
         continue
     fi
     tail -n 1 "$build_log"
-    if [[ -n "${SETUP[$name]+x}" ]] && ! ${SETUP[$name]}; then
+    if [[ -n "${SETUP[$name]+x}" ]] && ! bash -c "${SETUP[$name]}"; then
         echo "=== $name: FAILED to set up (${SETUP[$name]})"
         total_failed=$((total_failed + 1))
         report+=("$name: setup failed")

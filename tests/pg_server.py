@@ -3,9 +3,11 @@
 `throwaway_postgres()` makes a cluster with ``initdb`` in a temporary folder, as an
 unprivileged user (the server refuses to run as root: as root, the system user
 ``tracker-pg`` is created and used), starts it on a free loopback port with a PgBouncer
-in transaction mode beside it, creates the database ``tracker`` owned by the role
-``tracker`` and a read-only role ``reader``, and removes it all when the block ends, tests
-passed or not. ``scripts/postgres.sh`` installs the Debian packages where they are missing.
+in transaction mode beside it (or, given ``host`` and ``netns``, without PgBouncer inside
+that network namespace, listening on that address too: tests of several hosts), creates
+the database ``tracker`` owned by the role ``tracker`` and a read-only role ``reader``,
+and removes it all when the block ends, tests passed or not. ``scripts/postgres.sh``
+installs the Debian packages where they are missing.
 
 Tests get it as the session fixture `pg` (a conftest imports it: ``from pg_server import
 pg``); a test that needs an empty database takes `PostgresServer.create_database`.
@@ -93,7 +95,9 @@ def _wait_for_port(port: int, timeout: float = 30.0) -> None:
 class PostgresServer:
     """A running throwaway cluster: URIs to reach it, and ways to stop, kill and restart it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", netns: str | None = None) -> None:
+        """``host``: the address the server listens on (and its URIs name) besides the
+        loopback; ``netns``: the network namespace it runs in (as root; no PgBouncer)."""
         import psycopg  # noqa: F401 - Unavailable before anything is made
 
         self.bin = _bin_dir()
@@ -106,6 +110,8 @@ class PostgresServer:
         self.data = self.root / "data"
         self.port = _free_port()
         self.bouncer_port = _free_port()
+        self.host = host
+        self.netns = netns
         self._bouncer: subprocess.Popen[bytes] | None = None
 
     # -- addresses -------------------------------------------------------------------
@@ -117,7 +123,7 @@ class PostgresServer:
     def uri_of(self, database: str, *, password: bool = True) -> str:
         """A database of the server as the role ``tracker``, with or without the password."""
         auth = f"tracker:{PASSWORD}" if password else "tracker"
-        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{auth}@{self.host}:{self.port}/{database}"
 
     @property
     def bouncer_uri(self) -> str:
@@ -127,17 +133,33 @@ class PostgresServer:
     @property
     def reader_uri(self) -> str:
         """The database ``tracker`` as the read-only role ``reader``."""
-        return f"postgresql://reader:{READER_PASSWORD}@127.0.0.1:{self.port}/tracker"
+        return f"postgresql://reader:{READER_PASSWORD}@{self.host}:{self.port}/tracker"
 
     @property
     def admin_uri(self) -> str:
         """The database ``postgres`` as the superuser."""
-        return f"postgresql://postgres:{PASSWORD}@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://postgres:{PASSWORD}@{self.host}:{self.port}/postgres"
+
+    def socket_uri_of(self, role: str = "tracker") -> str:
+        """The database ``tracker`` as ``role`` (``tracker`` or ``reader``) over the
+        server's Unix socket, which reaches it from any network namespace."""
+        password = READER_PASSWORD if role == "reader" else PASSWORD
+        return f"postgresql://{role}:{password}@/tracker?host={self.root}&port={self.port}"
 
     # -- running it ------------------------------------------------------------------
     def _as_server_user(self, *args: str | Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        command = [str(a) for a in args]
+        if self.netns is not None:  # enter the namespace as root, then become the user
+            user = self.user
+            command = [
+                "ip", "netns", "exec", self.netns, "setpriv", f"--reuid={user.pw_uid}",
+                f"--regid={user.pw_gid}", "--clear-groups", *command,
+            ]  # fmt: skip
+            return subprocess.run(
+                command, cwd=self.root, check=True, capture_output=True, text=True, **kwargs
+            )
         return subprocess.run(
-            [str(a) for a in args],
+            command,
             user=self.user.pw_uid,
             group=self.user.pw_gid,
             extra_groups=[],
@@ -158,9 +180,13 @@ class PostgresServer:
             "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
             "--no-sync", "--locale=C",
         )  # fmt: skip
+        addresses = ",".join(dict.fromkeys(["127.0.0.1", self.host]))
+        if self.host != "127.0.0.1":
+            with (self.data / "pg_hba.conf").open("a") as hba:  # clients of its networks
+                hba.write("host all all samenet scram-sha-256\n")
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
-                f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"listen_addresses = '{addresses}'\nport = {self.port}\n"
                 f"unix_socket_directories = '{self.root}'\nmax_connections = 200\n"
                 "fsync = on\nshared_buffers = 128MB\nlog_min_messages = warning\n"
             )
@@ -170,16 +196,18 @@ class PostgresServer:
             f"CREATE ROLE reader LOGIN PASSWORD '{READER_PASSWORD}'",
             "CREATE DATABASE tracker OWNER tracker",
         )
-        self._write_bouncer_config()
-        self.start_bouncer()
+        if self.netns is None:
+            self._write_bouncer_config()
+            self.start_bouncer()
 
     def admin(self, *statements: str, database: str = "postgres") -> list[Any]:
         """Run statements as the superuser; the rows of the last one."""
         import psycopg
 
-        uri = self.admin_uri.rsplit("/", 1)[0] + f"/{database}"
         rows: list[Any] = []
-        with psycopg.connect(uri, autocommit=True) as conn:
+        with psycopg.connect(  # the Unix socket: reachable whatever namespace it runs in
+            host=str(self.root), port=self.port, user="postgres", dbname=database, autocommit=True
+        ) as conn:
             for statement in statements:
                 cur = conn.execute(statement)
                 rows = cur.fetchall() if cur.description else []
@@ -291,10 +319,13 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def throwaway_postgres() -> Iterator[PostgresServer]:
-    """A new server for the block; `Unavailable` if PostgreSQL cannot run here."""
+def throwaway_postgres(
+    *, host: str = "127.0.0.1", netns: str | None = None
+) -> Iterator[PostgresServer]:
+    """A new server for the block (options: `PostgresServer`); `Unavailable` if PostgreSQL
+    cannot run here."""
     try:
-        server = PostgresServer()
+        server = PostgresServer(host=host, netns=netns)
     except ImportError as exc:
         raise Unavailable(f"psycopg is not installed in this environment ({exc})") from exc
     atexit.register(server.close)  # also when the block is never left normally

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tracker.records import RunRecord
+from tracker.records import Event, RunRecord, RunStatus, effective_status
 from tracker.store.base import MetricStats, Store
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "jsonable",
     "lower_is_better",
     "metrics_side_by_side",
+    "node_states",
     "run_detail",
     "run_row",
 ]
@@ -72,6 +73,7 @@ def _last(stats: Mapping[str, MetricStats], key: str) -> float | None:
 def run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
     """Everything `tracker show` tells of a run."""
     stats = store.metric_stats(run.run_id)
+    events = store.events(run.run_id)
     return {
         **run_row(run, stats),
         "error": run.error,
@@ -79,9 +81,60 @@ def run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
         "summary": run.summary,
         "environment": run.environment,
         "metrics": {key: dataclasses.asdict(s) for key, s in stats.items()},
-        "events": [dataclasses.asdict(e) for e in store.events(run.run_id)],
+        "events": [dataclasses.asdict(e) for e in events],
+        "nodes": node_states(run, events, stats),
         "tables": {key: store.table_steps(run.run_id, key) for key in store.table_keys(run.run_id)},
     }
+
+
+def node_states(
+    run: RunRecord,
+    events: Sequence[Event],
+    stats: Mapping[str, MetricStats],
+    *,
+    now: float | None = None,
+) -> list[dict[str, Any]]:
+    """The other nodes of a job of several nodes (rank 0's node is the run's own
+    liveness), from their ``node_joined`` / ``node_left`` events: each with its ``state``,
+    ``left`` (its process ended), ``sampling``, or ``silent`` (joined and never left,
+    and the run has ended or its samples stopped for as long as a heartbeat's before a
+    run reads crashed), and ``last_seen``, the time of its last sample."""
+    joined: dict[str, Event] = {}
+    left: dict[str, float] = {}
+    for event in events:
+        node = event.payload.get("node")
+        if not isinstance(node, str):
+            continue
+        if event.kind == "node_joined":
+            joined[node] = event
+            left.pop(node, None)  # a resumed run: joined again
+        elif event.kind == "node_left":
+            left[node] = event.at
+    nodes = []
+    for node, event in joined.items():
+        prefix = f"system/{node}/"
+        times = [s.last_time for key, s in stats.items() if key.startswith(prefix)]
+        last_seen = max(times, default=event.at)
+        interval = event.payload.get("interval")
+        if node in left:
+            state = "left"
+        elif run.status != RunStatus.RUNNING:
+            state = "silent"
+        else:
+            every = interval if isinstance(interval, int | float) else None
+            quiet = effective_status(RunStatus.RUNNING, last_seen, every, now=now)
+            state = "silent" if quiet == RunStatus.CRASHED else "sampling"
+        nodes.append(
+            {
+                "node": node,
+                "rank": event.payload.get("rank"),
+                "state": state,
+                "joined_at": event.at,
+                "last_seen": last_seen,
+                "left_at": left.get(node),
+            }
+        )
+    return nodes
 
 
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

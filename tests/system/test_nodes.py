@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from tracker import CustomTracker, TrackerSettings, open_store
+from tracker.records import Event, RunRecord
+from tracker.store.base import MetricStats
+from tracker.views import node_states
 
 
 def node(rank: int, local_rank: int = 0, **kwargs: object) -> CustomTracker:
@@ -66,3 +69,34 @@ def test_a_node_that_never_learns_the_run_id_says_so(
     with caplog.at_level(logging.WARNING, "tracker"):
         other.finish()
     assert "TRACKER_RUN_ID" in caplog.text
+
+
+def test_a_node_says_when_it_joins_and_leaves(tracker_dir: Path, no_nvml: None) -> None:
+    """Node 1's writer records node_joined (name, interval, rank) and, at its end,
+    node_left: the run's readers see the node as left."""
+    main = node(0, run_id="job-2").start()
+    other = node(1, run_id="job-2").start()
+    time.sleep(0.15)
+    other.finish()
+    main.finish()
+    store = open_store()
+    events = store.events("job-2")
+    joined = [e.payload for e in events if e.kind == "node_joined"]
+    assert joined == [{"node": "node1", "interval": 0.05, "rank": 1}]
+    assert [e.payload for e in events if e.kind == "node_left"] == [{"node": "node1"}]
+    run = store.get_run("job-2")
+    [state] = node_states(run, events, store.metric_stats("job-2"))
+    assert (state["node"], state["state"]) == ("node1", "left")
+
+
+def test_a_node_that_never_left_is_silent() -> None:
+    """Joined without leaving: silent once the run has ended, or while it runs once its
+    samples stopped for three intervals (and the slack a heartbeat gets); sampling before."""
+    joined = Event("node_joined", 1000.0, payload={"node": "n1", "interval": 10.0, "rank": 8})
+    stats = {"system/n1/cpu/percent": MetricStats(3, 2, 5.0, 1020.0, 1.0, 9.0)}
+    running = RunRecord("r", "p", "x")
+    assert node_states(running, [joined], stats, now=1030.0)[0]["state"] == "sampling"
+    assert node_states(running, [joined], stats, now=1200.0)[0]["state"] == "silent"
+    ended = RunRecord("r", "p", "x", status="finished")
+    [silent] = node_states(ended, [joined], stats, now=1030.0)
+    assert (silent["state"], silent["last_seen"], silent["rank"]) == ("silent", 1020.0, 8)

@@ -7,6 +7,9 @@ import sys
 
 from tracker.commands.app import CommandError, Context, add_common_options
 from tracker.commands.output import safe
+from tracker.store.base import StoreError
+
+_NO_PRIVILEGE = "42501"  # SQLSTATE insufficient_privilege
 
 NAME = "delete"
 HELP = "delete runs and everything logged to them"
@@ -32,6 +35,13 @@ def run(ctx: Context) -> int:
             print("nothing deleted", file=sys.stderr)
             return 1
     for record in runs:
-        ctx.store.delete_run(record.run_id)
+        try:
+            ctx.store.delete_run(record.run_id)
+        except StoreError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != _NO_PRIVILEGE:
+                raise
+            raise CommandError(
+                f"{exc}: this role may only read; delete with the writer role (docs/team.md)"
+            ) from exc
         ctx.console.line(f"deleted {safe(record.name)} ({record.run_id})")
     return 0

@@ -11,7 +11,7 @@ from tracker.commands.output import Console, fmt_duration, fmt_time, fmt_value, 
 from tracker.views import dumps, run_detail
 
 NAME = "show"
-HELP = "show one run: config, summary, metrics, events, environment"
+HELP = "show one run: config, summary, metrics, events, nodes, environment"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +76,16 @@ def run(ctx: Context) -> int:
         console.table(
             ("KEY", "STEPS", "LAST STEP"),
             [[key, str(len(steps)), str(steps[-1])] for key, steps in detail["tables"].items()],
+        )
+    if detail["nodes"]:
+        console.line()
+        console.heading("Nodes")
+        console.table(
+            ("NODE", "RANK", "STATE", "LAST SAMPLE"),
+            [
+                [safe(n["node"]), fmt_value(n["rank"]), n["state"], fmt_time(n["last_seen"])]
+                for n in detail["nodes"]
+            ],
         )
     _section(console, "Environment", tree_lines(detail["environment"]))
     return 0

@@ -103,7 +103,12 @@ class PostgresDialect(Dialect):
 
     def schema_version(self, db: Db) -> int:
         """The version in ``tracker_schema`` (0 where the table does not exist yet)."""
-        exists = db.execute("SELECT to_regclass('tracker_schema') IS NOT NULL").fetchone()[0]
+        # pg_tables, not to_regclass: a backend's catalog cache may still say "no such
+        # table" after the advisory lock waited for another process's migration to commit
+        exists = db.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename = 'tracker_schema')"
+        ).fetchone()[0]
         if not exists:
             return 0
         row = db.execute("SELECT max(version) FROM tracker_schema").fetchone()

@@ -7,6 +7,10 @@
   from ``TRACKER_RUN_ID`` when the launcher set it, else from rank 0 through
   torch.distributed's key-value store (`tracker.distributed.share`), and the run's step
   the same way. Keys carry the node's name: ``system/<node>/gpu/0/utilization``.
+* Such a node says when it joins and leaves the run: the events ``node_joined``
+  (``{"node", "interval", "rank"}``) and ``node_left`` (``{"node"}``), written by its own
+  writer. A node that joined and never left went silent (`tracker.views.node_states`):
+  it was killed or lost its network, and its samples end where it stopped.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import socket
+import time
 from collections import deque
 from collections.abc import Callable
 
 from tracker import distributed
+from tracker.calls import LogEvent
 from tracker.distributed import ProcessInfo
-from tracker.records import RunRecord
+from tracker.records import Event, RunRecord
 from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
 from tracker.store.base import Backend
@@ -47,11 +53,13 @@ def samples_node(settings: TrackerSettings, process: ProcessInfo) -> bool:
     )
 
 
+def _node(settings: TrackerSettings) -> str:
+    """This node's name in metric keys and events: ``TRACKER_NODE_NAME`` or the host name."""
+    return (settings.node_name or socket.gethostname()).replace("/", "_")
+
+
 def _prefix(settings: TrackerSettings, process: ProcessInfo) -> str:
-    if not process.is_multi_node:
-        return "system/"
-    node = (settings.node_name or socket.gethostname()).replace("/", "_")
-    return f"system/{node}/"
+    return f"system/{_node(settings)}/" if process.is_multi_node else "system/"
 
 
 def _open_sources(settings: TrackerSettings) -> list[Source]:
@@ -72,8 +80,11 @@ def _open_sources(settings: TrackerSettings) -> list[Source]:
 class _RemoteRun:
     """A node's points, written into the run rank 0 owns once its id is known."""
 
-    def __init__(self, settings: TrackerSettings, backends: Factories) -> None:
+    def __init__(
+        self, settings: TrackerSettings, process: ProcessInfo, backends: Factories
+    ) -> None:
         self._settings = settings
+        self._rank = process.rank
         self._backends = backends
         self._early: deque[Point] = deque(maxlen=_EARLY_POINTS)
         self._writer: Writer | None = None
@@ -94,6 +105,8 @@ class _RemoteRun:
             spool_bytes=settings.spool_max_mb * 2**20,
             rescue_dirs=rescue_dirs(settings.dir / "unsent"),
         )
+        joined = {"node": _node(settings), "interval": settings.system_interval, "rank": self._rank}
+        writer.channel.put(LogEvent(Event("node_joined", time.time(), payload=joined)))
         for point in self._early:
             writer.channel.put_point(point)
         writer.start()
@@ -122,6 +135,8 @@ class _RemoteRun:
                     len(self._early),
                 )
             return
+        left = Event("node_left", time.time(), payload={"node": _node(self._settings)})
+        self._writer.channel.put(LogEvent(left))
         report = self._writer.close(self._settings.finish_timeout)
         if not report.complete:
             log.warning(
@@ -173,7 +188,7 @@ class SystemMetrics:
         cls, settings: TrackerSettings, process: ProcessInfo, backends: Factories
     ) -> SystemMetrics:
         """Sampling by the first process of a node that does not own the run."""
-        remote = _RemoteRun(settings, backends)
+        remote = _RemoteRun(settings, process, backends)
         return cls(settings, process, remote.step, remote)
 
     def start(self, sink: Callable[[Point], object] | None = None) -> None:
