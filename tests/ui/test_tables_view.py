@@ -156,6 +156,7 @@ def test_compare_shows_the_same_step_of_two_runs(page: Any, served: Served) -> N
     _shown(page, 40, 40)
     assert page.locator(f"{VIEWER} .pane h3").all_text_contents() == ["tables", "tables-b"]
     assert _column(page, "completion", pane=0) == []
+    assert page.locator(f"{VIEWER} .pane .note").first.inner_text() == "no rows at this step"
     assert _column(page, "completion", pane=1) == [f"other 40/{i}" for i in range(4)]
     assert page.locator(f"{VIEWER} .bar .note").inner_text() == "step 40 (5 of 5)"
     _slide(page, 1)

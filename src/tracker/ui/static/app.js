@@ -707,7 +707,8 @@ function tableViewer(runs) {
         const { column, down } = state.sort;
         rows = [...rows].sort((a, b) => (down ? -1 : 1) * compareCells(a[column], b[column]));
       }
-      const count = rows.length === answer.rows.length ? `${rows.length} rows` : `${rows.length} of ${answer.rows.length} rows`;
+      const count = !answer.rows.length ? "no rows at this step"
+        : rows.length === answer.rows.length ? `${rows.length} rows` : `${rows.length} of ${answer.rows.length} rows`;
       const heads = answer.columns.map((column) => {
         const sorted = state.sort && state.sort.column === column;
         return el("th", { "aria-sort": sorted ? (state.sort.down ? "descending" : "ascending") : "none" },
@@ -751,7 +752,7 @@ function tableViewer(runs) {
     const all = steps();
     slider.max = String(all.length - 1);
     slider.value = String(all.length - 1);  // the last step first
-    if (second) second.replaceChildren(el("option", { value: "" }, "none"), all.map((s) => el("option", { value: String(s) }, String(s))));
+    if (second) second.replaceChildren(el("option", { value: "" }, "none"), ...all.map((s) => el("option", { value: String(s) }, String(s))));
     state.sort = null;
     return show();
   }
