@@ -13,8 +13,6 @@ painted. Also times ``GET /api/runs/RUN/table?step=S`` alone. Run:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import statistics
 import tempfile
@@ -22,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_ui import CHROMIUM, CHROMIUM_ARGS, dashboard, timed
+from bench_ui import CHROMIUM, CHROMIUM_ARGS, dashboard, report, timed
 
 from tracker import open_store
 from tracker.records import RunRecord
@@ -134,12 +132,7 @@ def main() -> None:
         with dashboard(uri) as url:
             results |= bench_api(url, "tablerun00", args.steps)
             results |= bench_browser(f"{url}/runs/tablerun00", args.steps, args.fresh, args.picks)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {platform.system()}, "
-          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    print(f"table of {args.steps:,} steps x {args.rows} rows")
-    for name, value in results.items():
-        print(f"  {name:32s} {value:,.2f}")
+    report(f"table of {args.steps:,} steps x {args.rows} rows", results)
 
 
 if __name__ == "__main__":
