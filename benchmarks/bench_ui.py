@@ -208,9 +208,16 @@ def main() -> None:
         results |= bench_runs(many_uri)
         results |= bench_export(long_uri, run_id, args.points, directory)
         long_store.close()
+    report(f"metric of {args.points:,} points; store of {args.runs:,} runs", results)
+
+
+def report(what: str, results: dict[str, float]) -> None:
+    """Print the machine (and its load: the benchmark machine is shared), what was
+    measured, and each result."""
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {platform.system()}")  # fmt: skip
-    print(f"metric of {args.points:,} points; store of {args.runs:,} runs")
+          f"Python {platform.python_version()}, {platform.system()}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(what)
     for name, value in results.items():
         print(f"  {name:32s} {value:,.3f}")
 

@@ -24,6 +24,7 @@ from ui_kit import (  # noqa: E402
     SPIKE_EVERY,
     Served,
     serve,
+    track_tables,
 )
 
 from tracked_runs import track  # noqa: E402
@@ -56,6 +57,15 @@ def served(filled_store: dict[str, str]) -> Iterator[Served]:
     pytest.importorskip("bokeh")
     with serve() as url:
         yield Served(url, filled_store)
+
+
+@pytest.fixture
+def tables_served(filled_store: dict[str, str]) -> Iterator[Served]:
+    """The dashboard over ``filled_store`` and the two runs of `track_tables`."""
+    pytest.importorskip("bokeh")
+    runs = filled_store | track_tables()
+    with serve() as url:
+        yield Served(url, runs)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,17 @@ HOSTILE_CONFIG = {
     "quote": "\"'&amp;",
 }
 HOSTILE_METRIC = "train/<i>odd</i>"
+HOSTILE_TEXTS = [
+    "<script>window.__pwned=1</script>",
+    '<img src=x onerror="window.__pwned=1">',
+    "x" * 300_000,  # past tracker.tables.MAX_TEXT: kept cut
+    "emoji 🚀🤗 done",
+    "\u202eright-to-left مرحبا",
+    "lone \ud800 surrogate",  # stored backslash-escaped: "lone \\ud800 surrogate"
+]
+TABLE = "train/completions"
+TABLE_STEPS = [0, 10, 20, 30]  # of run "tables"; the hostile texts at the last
+REWARDS = [0.5, 10.0, 2.0, float("nan")]  # as text, "10" sorts before "2"
 LONG_POINTS = 20_000
 SPIKE_EVERY = 997  # train/long is 0 but for a spike of 1 every SPIKE_EVERY steps
 
@@ -74,6 +85,35 @@ def serve(**options: object) -> Iterator[str]:
         dashboard.shutdown()
         dashboard.server_close()
         store.close()
+
+
+def track_tables() -> dict[str, str]:
+    """Two runs with the table `TABLE`: ``tables`` at `TABLE_STEPS` (4 rows a step: a
+    prompt, a completion, a reward from `REWARDS`, a ``note`` of None; at the last step
+    the completions are `HOSTILE_TEXTS`), and ``tables-b`` at steps 10 and 40."""
+    from tracker import CustomTracker
+
+    def rows(step: int, run: str) -> list[dict[str, Any]]:
+        return [
+            {"prompt": f"prompt {step}/{i}", "completion": f"{run} {step}/{i}", "reward": r}
+            | {"note": None}
+            for i, r in enumerate(REWARDS)
+        ]
+
+    ids = {}
+    with CustomTracker("demo", "tables") as run:
+        for step in TABLE_STEPS[:-1]:
+            run.log_table(TABLE, rows(step, "answer"), step=step)
+        last = TABLE_STEPS[-1]
+        hostile = [{"prompt": f"prompt {last}/{i}", "completion": text, "reward": float(i)}
+                   for i, text in enumerate(HOSTILE_TEXTS)]  # fmt: skip
+        run.log_table(TABLE, hostile, step=last)
+        ids["tables"] = run.run_id
+    with CustomTracker("demo", "tables-b") as run:
+        for step in (10, 40):
+            run.log_table(TABLE, rows(step, "other"), step=step)
+        ids["tables-b"] = run.run_id
+    return {name: run_id for name, run_id in ids.items() if run_id is not None}
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -12,6 +12,9 @@
                                             hold one value, and its events
 ``GET /api/curves?key=K&run=A&run=B&``      metric ``K`` of several runs, each cut to the
 ``points=N``                                lowest and highest points of ``N / 2`` slices
+``GET /api/runs/RUN/tables``                the run's tables, each with its steps
+``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
+``limit=N``                                 the last), at most ``N``; only that step is read
 ==========================================  ================================================
 
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
@@ -50,6 +53,8 @@ MAX_POINTS = 10_000
 MAX_RUNS = 5_000
 WORKSPACE_RUNS = 100  # runs of a workspace by default (limit= asks for more, up to MAX_RUNS)
 MAX_CURVES = 200  # runs in one /api/curves request
+TABLE_ROWS = 1_000  # rows of a table's step by default (limit= asks for more)
+MAX_TABLE_ROWS = 100_000  # the most a step holds (tracker.tables)
 MAX_EVENTS = 5_000  # events of a workspace, newest kept
 CACHED_POINTS = 4_000_000  # thinned points kept between requests (about 100 MB)
 _STATUSES = {s.value for s in RunStatus}
@@ -75,6 +80,10 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 return run_detail(store, resolve_run(store, ref))
             case ["runs", ref, "curve"]:
                 return curve(store, ref, query)
+            case ["runs", ref, "tables"]:
+                return tables(store, ref)
+            case ["runs", ref, "table"]:
+                return table(store, ref, query)
             case ["compare"]:
                 return compare(store, query.get("run", []))
             case ["workspace"]:
@@ -141,6 +150,40 @@ def curve(store: Store, ref: str, query: Query) -> dict[str, Any]:
         "steps": thinned.steps.astype("int64").tolist(),
         "values": thinned.values.tolist(),
         "times": thinned.times.tolist(),
+    }
+
+
+def tables(store: Store, ref: str) -> dict[str, Any]:
+    """The run's tables, sorted by name, each with the steps it has rows at."""
+    run_id = resolve_run(store, ref).run_id
+    found = [
+        {"key": key, "steps": store.table_steps(run_id, key)} for key in store.table_keys(run_id)
+    ]
+    return {"run": run_id, "tables": found}
+
+
+def table(store: Store, ref: str, query: Query) -> dict[str, Any]:
+    """The rows of table ``key`` at ``step`` (default: its last), at most ``limit``, with
+    the columns in the order they first appear (``step`` left out: every row has the
+    same) and ``more``: whether the step holds more rows than were sent."""
+    key = _one(query, "key")
+    if not key:
+        raise ApiError(400, "key= names the table")
+    run_id = resolve_run(store, ref).run_id
+    if key not in store.table_keys(run_id):
+        raise ApiError(404, f"run {run_id} has no table {key!r}")
+    steps = store.table_steps(run_id, key)
+    step = _int(query, "step", steps[-1] if steps else 0, -(2**63), 2**63 - 1)
+    limit = _int(query, "limit", TABLE_ROWS, 1, MAX_TABLE_ROWS)
+    rows = store.table_rows(run_id, key, step=step, limit=limit + 1)
+    columns = list(dict.fromkeys(name for row in rows for name in row if name != "step"))
+    return {
+        "run": run_id,
+        "key": key,
+        "step": step,
+        "columns": columns,
+        "rows": rows[:limit],
+        "more": len(rows) > limit,
     }
 
 
