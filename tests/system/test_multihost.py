@@ -12,7 +12,6 @@ The test reads the store back over the server's Unix socket, from outside the ne
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from tracker import open_store
 from tracker.cli import main
 from tracker.store.base import Store
 from tracker.views import node_states
+from workers import worker_env
 
 WORKER = Path(__file__).with_name("torchrun_worker.py")
 DATABASE = "10.213.0.1"
@@ -80,7 +80,7 @@ class Job:
 
     def start(self, host: str, **env: str) -> None:
         """Start ``host``'s node: its torchrun agent and its one worker."""
-        base = {k: v for k, v in os.environ.items() if k not in ("TRACKER_RUN_ID", "TRACKER_URI")}
+        base = {k: v for k, v in worker_env().items() if k not in ("TRACKER_RUN_ID", "TRACKER_URI")}
         env = {
             **base,
             "TRACKER_URI": self.server.uri,  # the server's address on the private network
