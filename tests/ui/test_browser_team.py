@@ -1,5 +1,5 @@
 """The dashboard in the real browser over a team's PostgreSQL store, read as its read-only
-role ``reader`` (the browser, page and chart helpers are test_browser's)."""
+role ``reader`` (the browser and page fixtures are tests/ui/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import CHROMIUM, _open, _series, browser, page  # noqa: F401 (fixtures)
-from ui_kit import LONG_POINTS, SPIKE_EVERY, Served, serve
+from ui_kit import CHROMIUM, LONG_POINTS, SPIKE_EVERY, Served, open_page, series, serve
 
 from pg_server import PostgresServer, pg  # noqa: F401  (pg: the session's server)
 from tracked_runs import track
@@ -46,18 +45,18 @@ def served(
 
 
 def test_runs_and_charts_come_from_postgres_as_the_reader(
-    page: Any,  # noqa: F811
+    page: Any,
     served: Served,
 ) -> None:
     """The runs page lists both runs; alpha's page draws each metric, one series each, the
     long one thinned on the server."""
-    _open(page, served.url + "/")
+    open_page(page, served.url + "/?view=table")
     assert page.locator("tbody tr a").all_text_contents() == ["beta", "alpha"]
     page.get_by_role("link", name="alpha", exact=True).click()
     page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
     keys = sorted(page.locator(".chart").evaluate_all("nodes => nodes.map(n => n.dataset.key)"))
-    assert keys == ["eval/loss", "train/learning_rate", "train/long", "train/loss"]
-    assert all(_series(page, key) == 1 for key in keys)
+    assert keys == ["eval/loss", "train/long", "train/loss"]  # a constant lr is a number
+    assert all(series(page, key) == 1 for key in keys)
     shown = page.evaluate(
         "document.querySelector('.chart[data-key=\"train/long\"]').chart.sources[0].shown.data.x.length"
     )
