@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from bench_core import KEYS, bench_tracker, read_in_fresh_process  # noqa: E402
+from bench_core import KEYS, bench_import, bench_tracker, read_in_fresh_process  # noqa: E402
 from bench_ui import bench_runs, fill_many_runs  # noqa: E402
 
 from tracker import open_store  # noqa: E402
@@ -157,6 +157,7 @@ def main() -> None:
         store.close()
         read_s = read_in_fresh_process(uri, run.run_id, KEYS[0], args.steps)
         warm_s = read_in_fresh_process(uri, run.run_id, KEYS[0], args.steps, ("psycopg",))
+        driver_s = bench_import("psycopg")
         many = bench_concurrent(uri)
         raw = bench_raw_copy(uri, args.steps)
         print(f"filling {args.runs:,} runs ...", file=sys.stderr)
@@ -183,7 +184,8 @@ def main() -> None:
     print(
         f"read one metric ({args.steps:,} points) in a fresh process: {read_s * 1000:.1f} ms "
         f"(raw rows {raw['read_s'] * 1000:.1f} ms; ratio {raw['read_s'] / read_s:.1f}); "
-        f"{warm_s * 1000:.1f} ms where psycopg was imported already"
+        f"{warm_s * 1000:.1f} ms where psycopg was imported already "
+        f"(importing psycopg alone: {driver_s * 1000:.1f} ms)"
     )
     print(
         f"tracker runs on {args.runs:,} runs, in process: {listing['runs_50_s'] * 1000:.1f} ms "

@@ -22,7 +22,7 @@ import logging
 import sys
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ def copy_run(
     except RunNotFoundError:
         existing = None
     if existing is None:
-        target.start_run(replace(record, status="running", ended_at=None), resume=False)
+        target.start_run(record.replace(status="running", ended_at=None), resume=False)
     else:
         if record.config:
             target.log_config(run_id, record.config)

@@ -6,7 +6,6 @@ JSON has no NaN or infinity. Wherever a float is not finite it is written as the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -80,8 +79,8 @@ def run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
         "config": run.config,
         "summary": run.summary,
         "environment": run.environment,
-        "metrics": {key: dataclasses.asdict(s) for key, s in stats.items()},
-        "events": [dataclasses.asdict(e) for e in events],
+        "metrics": {key: s.as_dict() for key, s in stats.items()},
+        "events": [e.as_dict() for e in events],
         "nodes": node_states(run, events, stats),
         "tables": {key: store.table_steps(run.run_id, key) for key in store.table_keys(run.run_id)},
     }

@@ -8,10 +8,9 @@ thread. A *store* is a backend that can also be read back (`open_store`, the CLI
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypedDict, Unpack, runtime_checkable
 
-from tracker.records import Event, MetricBatch, Row, RunRecord, RunStatus, Series
+from tracker.records import Event, MetricBatch, Record, Row, RunRecord, RunStatus, Series
 
 __all__ = [
     "HISTORY_CHUNK",
@@ -30,8 +29,8 @@ __all__ = [
     "metric_stats_of",
 ]
 
-History = list[tuple[int, float, float]]
-"""A metric's points as ``(step, value, timestamp)`` tuples."""
+History = Series
+"""A metric's points: a sequence of ``(step, value, timestamp)`` tuples held as columns."""
 
 HISTORY_CHUNK = 65_536
 """Most points in one chunk that `Store.iter_history` yields."""
@@ -61,16 +60,26 @@ class AmbiguousRunError(StoreError):
         )
 
 
-@dataclass(slots=True, frozen=True)
-class MetricStats:
+class MetricStats(Record):
     """What a store knows of a metric without reading its points."""
 
-    count: int
-    last_step: int
-    last_value: float
-    last_time: float
-    min: float
-    max: float
+    __slots__ = ("count", "last_step", "last_value", "last_time", "min", "max")  # noqa: RUF023
+
+    def __init__(
+        self,
+        count: int,
+        last_step: int,
+        last_value: float,
+        last_time: float,
+        min: float,
+        max: float,
+    ) -> None:
+        self.count = count
+        self.last_step = last_step
+        self.last_value = last_value
+        self.last_time = last_time
+        self.min = min
+        self.max = max
 
 
 class RunFilters(TypedDict, total=False):
@@ -85,8 +94,7 @@ class RunFilters(TypedDict, total=False):
     offset: int
 
 
-@dataclass(slots=True, frozen=True)
-class RunQuery:
+class RunQuery(NamedTuple):
     """Which runs `Store.runs` returns: those matching every given filter, newest first.
 
     ``status`` matches what readers see, so ``status="crashed"`` finds running runs gone
@@ -265,7 +273,7 @@ class StoreBase(BackendBase):
         self, query: RunQuery | None = None, /, **filters: Unpack[RunFilters]
     ) -> list[RunRecord]:
         """Runs matching ``query`` (or the same filters as keywords), newest first."""
-        return self.select_runs(replace(query or RunQuery(), **filters))
+        return self.select_runs((query or RunQuery())._replace(**filters))
 
     def select_runs(self, query: RunQuery) -> list[RunRecord]:
         """Runs matching ``query``, newest first (each store's own)."""

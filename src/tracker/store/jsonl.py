@@ -12,7 +12,6 @@ import json
 import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,7 +67,7 @@ class JsonlStore(StoreBase):
         """Append the run's start."""
         if not resume:
             (self.directory / f"{run.run_id}.jsonl").unlink(missing_ok=True)
-        self._write(run.run_id, {"op": "start", "resume": resume, "run": asdict(run)})
+        self._write(run.run_id, {"op": "start", "resume": resume, "run": run.as_dict()})
 
     def log_config(self, run_id: str, config: dict[str, Any]) -> None:
         """Append a config update."""
@@ -97,7 +96,7 @@ class JsonlStore(StoreBase):
 
     def log_event(self, run_id: str, event: Event) -> None:
         """Append an event."""
-        self._write(run_id, {"op": "event", "event": asdict(event)})
+        self._write(run_id, {"op": "event", "event": event.as_dict()})
 
     def heartbeat(self, run_id: str, at: float) -> None:
         """Append a heartbeat."""

@@ -22,7 +22,7 @@ from tracker.records import (
     effective_status,
 )
 from tracker.store.base import History, MetricStats, RunNotFoundError, RunQuery, StoreBase
-from tracker.store.series import chunks, in_step_order, last_per_step, stats_of
+from tracker.store.series import chunks, in_step_order, stats_of
 from tracker.values import deep_merge
 
 __all__ = ["MemoryStore"]
@@ -170,9 +170,10 @@ class MemoryStore(StoreBase):
         with self._lock:
             columns = self._data(run_id).metrics.get(key)
             if columns is None:
-                return []
-            points = list(zip(*columns, strict=True))
-        return points if raw else last_per_step(points)
+                return Series()
+            steps, values, times = columns
+            points = Series(steps[:], values[:], times[:])
+        return points if raw else in_step_order(points)
 
     def iter_history(self, run_id: str, key: str, *, raw: bool = False) -> Iterator[Series]:
         """`history` in column chunks."""

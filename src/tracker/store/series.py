@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 from array import array
 from collections.abc import Iterator
 
 from tracker.records import Series
-from tracker.store.base import HISTORY_CHUNK, History, MetricStats
+from tracker.store.base import HISTORY_CHUNK, MetricStats
 
-__all__ = ["chunks", "finite_range", "in_step_order", "last_per_step", "stats_of"]
-
-
-def last_per_step(points: History) -> History:
-    """Points sorted by step, keeping the one logged last for each step."""
-    steps = [p[0] for p in points]
-    if all(a < b for a, b in itertools.pairwise(steps)):
-        return points
-    latest = {p[0]: p for p in points}
-    return [latest[step] for step in sorted(latest)]
+__all__ = ["chunks", "finite_range", "in_step_order", "stats_of"]
 
 
 def in_step_order(series: Series) -> Series:
-    """`last_per_step` for columns: sorted by step, the point logged last for each step."""
+    """The points sorted by step, keeping the one logged last for each step."""
     steps = series.steps
     if all(map(operator.lt, steps, steps[1:])):
         return series

@@ -563,11 +563,8 @@ class SqlStore(StoreBase):
     def history(self, run_id: str, key: str, *, raw: bool = False) -> History:
         """Points in step order, last write per step wins (or all, in logging order)."""
         rows = self._chunk_rows(run_id, key)
-        points = _series(rows).tuples()
-        if raw or _increasing(rows):
-            return points
-        latest = {p[0]: p for p in points}
-        return [latest[step] for step in sorted(latest)]
+        points = _series(rows)
+        return points if raw or _increasing(rows) else in_step_order(points)
 
     def iter_history(self, run_id: str, key: str, *, raw: bool = False) -> Iterator[Series]:
         """`history` in column chunks, read a page of stored chunks at a time. Where a

@@ -9,11 +9,11 @@ this module is SQLite's dialect of it. See `tracker.store.schema` for the layout
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, ClassVar
 
 from tracker.store.base import StoreError
@@ -24,15 +24,15 @@ __all__ = ["SqliteDialect", "SqliteStore", "path_from_uri"]
 _BUSY_TIMEOUT_S = 30.0
 
 
-def path_from_uri(uri: str) -> Path:
+def path_from_uri(uri: str) -> str:
     """The file of ``sqlite:///relative.db``, ``sqlite:////abs.db`` or a plain path."""
     if uri.startswith("sqlite://"):
         rest = uri[len("sqlite://") :]
         if not rest.startswith("/"):
             raise StoreError(f"bad SQLite URI {uri!r}: write sqlite:///path/to/file.db")
         rest = rest[1:]
-        return Path(rest or "tracker.db")
-    return Path(uri)
+        return rest or "tracker.db"
+    return uri
 
 
 class SqliteDialect(Dialect):
@@ -49,7 +49,7 @@ class SqliteDialect(Dialect):
     instr = "instr"
     errors = (sqlite3.Error, OSError)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
 
     def connect(self) -> sqlite3.Connection:
@@ -85,21 +85,26 @@ class SqliteDialect(Dialect):
         """Nothing: ``BEGIN IMMEDIATE`` keeps other writers out already."""
 
 
-def _create_private(path: Path) -> None:
+def _create_private(path: str) -> None:
     """Create the folders and the file that do not exist yet, for their owner only (the
     WAL and shared-memory files SQLite adds take the file's permissions)."""
-    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-    if not path.exists():
+    folder = os.path.dirname(os.path.abspath(path))
+    missing = []
+    while not os.path.exists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for created in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(created, 0o700)
+    if not os.path.exists(path):
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 class SqliteStore(SqlStore):
     """The SQLite store. Open with `tracker.open_store` or ``SqliteStore(path)``."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).expanduser()
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.path.expanduser(os.fspath(path))
         super().__init__(f"sqlite:///{self.path}", SqliteDialect(self.path))
 
     @classmethod

@@ -25,7 +25,6 @@ there were in ``nonfinite``.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -217,7 +216,7 @@ def workspace(store: Store, query: Query) -> dict[str, Any]:
         row["constants"] = {
             key: s.last_value for key, s in stats.items() if s.count == 1 or s.min == s.max
         }
-        events += [{"run": row["id"], **dataclasses.asdict(e)} for e in store.events(row["id"])]
+        events += [{"run": row["id"], **e.as_dict()} for e in store.events(row["id"])]
     events.sort(key=lambda e: e["at"])
     return {"project": project, "runs": rows, "events": events[-MAX_EVENTS:]}
 
