@@ -11,7 +11,7 @@ import pytest
 
 from tracker import open_store
 from tracker.records import Event, MetricBatch, RunRecord, Series
-from tracker.store import RunNotFoundError, RunQuery, Store, metric_stats_of
+from tracker.store import RunNotFoundError, RunQuery, Store, metric_extremes, metric_stats_of
 
 
 @pytest.fixture
@@ -185,3 +185,48 @@ def test_stats_of_many_runs_match_each_runs_own(any_store: Store) -> None:
     many = metric_stats_of(any_store, ["r0", "r1", "r2"])
     assert many == {f"r{i}": any_store.metric_stats(f"r{i}") for i in range(3)}
     assert many["r0"] == {} and many["r2"]["loss"].count == 6
+
+
+def _chunky(n: int) -> list[float]:
+    """A loss-like curve with a spike, a dip, NaNs and an infinity at known places."""
+    values = [1.0 / (1 + s / 500) for s in range(n)]
+    values[1500], values[3300] = 9.0, -3.0
+    values[10], values[3500] = math.nan, math.inf
+    values[2048:3072] = [math.nan] * 1024  # a whole chunk of NaN
+    return values
+
+
+def test_extremes_keep_every_chunks_first_lowest_highest_and_last_point(any_store: Store) -> None:
+    """metric_extremes: per slice of ~1,024 points its first, lowest, highest and last
+    finite point, in step order, with the counts; spikes and dips survive."""
+    n = 5000
+    values = _chunky(n)
+    any_store.start_run(_record("r"), resume=False)
+    for start in range(0, n, 700):  # batches that straddle chunk boundaries
+        end = min(n, start + 700)
+        any_store.log_metrics("r", _batch("loss", list(range(start, end)), values[start:end]))
+    extremes = metric_extremes(any_store, "r", "loss")
+    assert (extremes.count, extremes.nonfinite) == (n, 1026)
+    steps = [s for s, _, _ in extremes.points]
+    assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == n - 1
+    assert (1500, 9.0) in [(s, v) for s, v, _ in extremes.points]
+    assert (3300, -3.0) in [(s, v) for s, v, _ in extremes.points]
+    assert all(math.isfinite(v) for _, v, _ in extremes.points)
+    assert not any(2048 <= s < 3072 for s in steps)
+    assert len(extremes.points) <= 4 * math.ceil(n / 1024)
+    history = any_store.history("r", "loss")
+    assert all(history[s][:2] == (s, v) for s, v, _ in extremes.points)
+
+
+def test_extremes_follow_history_after_a_resume_went_back(any_store: Store) -> None:
+    """Where steps were logged again (a resume from an earlier checkpoint), the extremes
+    are those of history's points: the last value of each step."""
+    any_store.start_run(_record("r"), resume=False)
+    any_store.log_metrics("r", _batch("loss", list(range(2000)), [5.0] * 2000))
+    any_store.log_metrics("r", _batch("loss", list(range(1000, 1500)), [1.0] * 500))
+    extremes = metric_extremes(any_store, "r", "loss")
+    assert extremes.count == 2000
+    assert {(s, v) for s, v, _ in extremes.points} >= {(1000, 1.0), (1500, 5.0), (1999, 5.0)}
+    assert not any(v == 5.0 and 1000 <= s < 1500 for s, v, _ in extremes.points)
+    raw = metric_extremes(any_store, "r", "loss", raw=True)
+    assert raw.count == 2500

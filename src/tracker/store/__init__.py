@@ -4,6 +4,7 @@ from tracker.store.base import (
     AmbiguousRunError,
     Backend,
     BackendBase,
+    Extremes,
     History,
     ManyStats,
     MetricStats,
@@ -11,6 +12,7 @@ from tracker.store.base import (
     RunQuery,
     Store,
     StoreBase,
+    StoredExtremes,
     StoreError,
     metric_stats_of,
 )
@@ -24,11 +26,13 @@ from tracker.store.registry import (
     uri_scheme,
 )
 from tracker.store.resolve import resolve_run
+from tracker.store.series import metric_extremes
 
 __all__ = [
     "AmbiguousRunError",
     "Backend",
     "BackendBase",
+    "Extremes",
     "History",
     "ManyStats",
     "MetricStats",
@@ -37,6 +41,8 @@ __all__ = [
     "Store",
     "StoreBase",
     "StoreError",
+    "StoredExtremes",
+    "metric_extremes",
     "metric_stats_of",
     "open_backend",
     "open_store",

@@ -17,6 +17,7 @@ __all__ = [
     "AmbiguousRunError",
     "Backend",
     "BackendBase",
+    "Extremes",
     "History",
     "ManyStats",
     "MetricStats",
@@ -26,6 +27,7 @@ __all__ = [
     "Store",
     "StoreBase",
     "StoreError",
+    "StoredExtremes",
     "metric_stats_of",
 ]
 
@@ -80,6 +82,20 @@ class MetricStats(Record):
         self.last_time = last_time
         self.min = min
         self.max = max
+
+
+class Extremes(Record):
+    """A metric cut down to what an overview chart of it needs: of every slice of about a
+    thousand points (a stored chunk), its first, lowest, highest and last finite point,
+    in order; with the metric's number of points and how many of them are not finite
+    (NaN, inf), which ``points`` leaves out (`tracker.store.metric_extremes`)."""
+
+    __slots__ = ("points", "count", "nonfinite")  # noqa: RUF023 (field order)
+
+    def __init__(self, points: Series, count: int, nonfinite: int) -> None:
+        self.points = points
+        self.count = count
+        self.nonfinite = nonfinite
 
 
 class RunFilters(TypedDict, total=False):
@@ -295,3 +311,13 @@ def metric_stats_of(store: Store, run_ids: Sequence[str]) -> dict[str, dict[str,
     if isinstance(store, ManyStats):
         return store.metric_stats_of(run_ids)
     return {run_id: store.metric_stats(run_id) for run_id in run_ids}
+
+
+@runtime_checkable
+class StoredExtremes(Protocol):
+    """A store that keeps each chunk's `Extremes` beside its points (the SQL stores), so
+    that an overview of a metric reads a few numbers a chunk instead of every point."""
+
+    def metric_extremes(self, run_id: str, key: str, *, raw: bool = False) -> Extremes:
+        """The metric's `Extremes`, as `tracker.store.metric_extremes` gives them."""
+        ...

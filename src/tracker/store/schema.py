@@ -18,6 +18,10 @@ A batch that carries an identity (`tracker.records.MetricBatch.writer` and ``seq
 recorded in ``metric_batches`` in the transaction that stores its points: a retried
 batch is recognised and stored once. An event is stored once per run, kind, time and step.
 
+Each chunk also keeps its ``extremes``: its first, lowest, highest and last finite point
+and how many of its values are not finite, packed, so that an overview chart of many runs
+(the workspace) reads a few numbers a chunk instead of every point.
+
 A table's rows (`tracker.tables`) are one ``table_rows`` row each, as JSON, keyed by run,
 table, step and position: a step's rows are one indexed range; ``tables`` lists each
 run's tables with their number of steps.
@@ -130,6 +134,11 @@ MIGRATIONS: list[list[str]] = [
             last_step {int} NOT NULL,
             PRIMARY KEY (run_id, key)
         )""",
+    ],
+    [
+        # each chunk's first, lowest, highest and last finite point (`tracker.store.sql`),
+        # for overview charts; NULL in chunks stored before, which are read whole instead
+        "ALTER TABLE metric_chunks ADD COLUMN extremes {blob}",
     ],
 ]
 

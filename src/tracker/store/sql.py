@@ -36,6 +36,7 @@ from tracker.records import (
 )
 from tracker.store.base import (
     HISTORY_CHUNK,
+    Extremes,
     History,
     MetricStats,
     RunNotFoundError,
@@ -44,7 +45,13 @@ from tracker.store.base import (
     StoreError,
 )
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
-from tracker.store.series import chunks, finite_range, in_step_order
+from tracker.store.series import (
+    chunks,
+    extreme_indices,
+    extremes_of,
+    finite_range,
+    in_step_order,
+)
 
 __all__ = ["Dialect", "SqlStore"]
 
@@ -56,11 +63,11 @@ _RUN_COLUMNS = (
 )
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
-    "steps, vals, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "steps, vals, times, extremes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id, key, seq) DO UPDATE SET n = excluded.n, "
     "step_min = excluded.step_min, step_max = excluded.step_max, "
     "ordered = excluded.ordered, steps = excluded.steps, vals = excluded.vals, "
-    "times = excluded.times"
+    "times = excluded.times, extremes = excluded.extremes"
 )
 _UPSERT_STATS = (
     "INSERT INTO metrics (run_id, key, count, last_step, last_value, last_time, "
@@ -585,6 +592,22 @@ class SqlStore(StoreBase):
             seq = rows[-1][6]
             yield _series(rows)
 
+    def metric_extremes(self, run_id: str, key: str, *, raw: bool = False) -> Extremes:
+        """`Extremes` from each chunk's ``extremes`` column (no point is read), or from the
+        points where a chunk stored before that column has none, or where a resume went
+        back in steps (``history`` then keeps the last point of each step)."""
+        rows = self._query(
+            "SELECT step_min, step_max, ordered, n, extremes FROM metric_chunks "
+            "WHERE run_id = ? AND key = ? ORDER BY seq",
+            (run_id, key),
+            blobs=True,
+        )
+        if any(row[4] is None for row in rows) or not (raw or _increasing(rows)):
+            return extremes_of(self.iter_history(run_id, key, raw=raw))
+        points = Series()
+        nonfinite = sum(_unpack_extremes(bytes(row[4]), points) for row in rows)
+        return Extremes(points, sum(row[3] for row in rows), nonfinite)
+
     def _chunk_rows(
         self, run_id: str, key: str, *, after: int = -1, limit: int | None = None
     ) -> list[Any]:
@@ -688,7 +711,7 @@ def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[A
 
 
 def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple[Any, ...]:
-    steps = series.steps[:n]
+    steps, values, times = series.steps[:n], series.values[:n], series.times[:n]
     ordered = all(map(operator.lt, steps, steps[1:]))
     return (
         run_id,
@@ -699,9 +722,29 @@ def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple
         max(steps),
         int(ordered),
         _pack(steps),
-        _pack(series.values[:n]),
-        _pack(series.times[:n]),
+        _pack(values),
+        _pack(times),
+        _pack_extremes(steps, values, times),
     )
+
+
+def _pack_extremes(steps: array[int], values: array[float], times: array[float]) -> bytes:
+    """A chunk's ``extremes`` column: int64 ``[nonfinite, k, k steps]`` then float64
+    ``[k values, k times]`` of its `extreme_indices` points."""
+    indices, nonfinite = extreme_indices(values)
+    head = array("q", [nonfinite, len(indices)] + [steps[i] for i in indices])
+    tail = array("d", [values[i] for i in indices] + [times[i] for i in indices])
+    return _pack(head) + _pack(tail)
+
+
+def _unpack_extremes(blob: bytes, into: Series) -> int:
+    """Add the points of an ``extremes`` column to ``into``; its number of non-finite values."""
+    nonfinite, k = _unpack("q", [blob[:16]])
+    into.steps.extend(_unpack("q", [blob[16 : 16 + 8 * k]]))
+    rest = _unpack("d", [blob[16 + 8 * k :]])
+    into.values.extend(rest[:k])
+    into.times.extend(rest[k:])
+    return int(nonfinite)
 
 
 def _pack(values: array[Any]) -> bytes:

@@ -40,7 +40,7 @@ from tracker.store.base import (
     metric_stats_of,
 )
 from tracker.store.resolve import resolve_run
-from tracker.ui.downsample import Curve, read_curve
+from tracker.ui.downsample import Curve, read_curve, read_overview
 from tracker.views import config_diff, metrics_side_by_side, run_detail, run_row
 
 __all__ = ["ApiError", "dispatch"]
@@ -223,7 +223,8 @@ def workspace(store: Store, query: Query) -> dict[str, Any]:
 
 def curves(store: Store, query: Query) -> dict[str, Any]:
     """Metric ``key`` of each ``run``, thinned to about ``points`` points each (see
-    `tracker.ui.downsample.Curve.envelope`); a run without the metric is left out."""
+    `tracker.ui.downsample.read_overview` and `Curve.envelope`); a run without the
+    metric is left out."""
     key = _one(query, "key")
     if not key:
         raise ApiError(400, "key= names the metric")
@@ -240,7 +241,7 @@ def curves(store: Store, query: Query) -> dict[str, Any]:
         version = (store.uri, run_id, key, points, stats.count, stats.last_step, stats.last_time)
         thinned = _CACHE.get(version)
         if thinned is None:
-            thinned = read_curve(store, run_id, key).envelope(points)
+            thinned = read_overview(store, run_id, key).envelope(points)
             _CACHE.put(version, thinned)
         found.append(
             {

@@ -15,8 +15,9 @@ import numpy.typing as npt
 
 from tracker.naming import sampled_by_time
 from tracker.store.base import Store
+from tracker.store.series import metric_extremes
 
-__all__ = ["Curve", "lttb", "read_curve"]
+__all__ = ["Curve", "lttb", "read_curve", "read_overview"]
 
 Floats = npt.NDArray[np.float64]
 
@@ -72,6 +73,21 @@ def read_curve(store: Store, run_id: str, key: str) -> Curve:
         np.concatenate(times)[finite],
         count=len(all_values),
         nonfinite=int(len(all_values) - finite.sum()),
+    )
+
+
+def read_overview(store: Store, run_id: str, key: str) -> Curve:
+    """`read_curve` cut down to each stored chunk's first, lowest, highest and last point
+    (`tracker.store.metric_extremes`): what a line among many in an overlay shows, read
+    without reading the points where the store keeps them (the SQL stores)."""
+    extremes = metric_extremes(store, run_id, key, raw=sampled_by_time(key))
+    points = extremes.points
+    return Curve(
+        np.frombuffer(points.steps, dtype=np.int64).astype(np.float64),
+        np.frombuffer(points.values, dtype=np.float64),
+        np.frombuffer(points.times, dtype=np.float64),
+        count=extremes.count,
+        nonfinite=extremes.nonfinite,
     )
 
 
