@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +251,41 @@ def test_unwritable_data_is_rescued_to_a_file(
     rescued = open_store(f"jsonl:///{report.rescue_file.parent}")
     assert [s for s, _, _ in rescued.history(run.run_id, "m")] == list(range(10))
     assert "saved in" in caplog.text
+
+
+class SlowEnd(BackendBase):
+    """A backend whose end takes a while, and that counts ends."""
+
+    def __init__(self) -> None:
+        self.ends: list[str] = []
+
+    def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
+        time.sleep(0.5)
+        self.ends.append(status)
+
+
+def test_two_finishes_at_once_end_the_run_once(tracker_dir: Path) -> None:
+    """finish() from two threads at once (the SIGTERM watcher while the training thread
+    finishes): the run ends once, with the first caller's status, and the second call
+    returns only when that end is written."""
+    slow = SlowEnd()
+    run = CustomTracker(project="p", store=slow).start()
+    run.log_metrics({"m": 1.0}, step=0)
+    reports: list[Any] = []
+    first = threading.Thread(target=lambda: reports.append(run.finish()))
+    first.start()
+    while run.active:  # until the first call has claimed the end
+        time.sleep(0.001)
+    seen: list[list[str]] = []
+    second = threading.Thread(
+        target=lambda: (reports.append(run.finish("interrupted")), seen.append(list(slow.ends)))
+    )
+    second.start()
+    first.join()
+    second.join()
+    assert slow.ends == ["finished"] and seen == [["finished"]]
+    (report,) = [r for r in reports if r is not None]
+    assert len(reports) == 2 and report.complete
 
 
 def test_backends_register_by_scheme(tracker_dir: Path) -> None:

@@ -19,7 +19,8 @@ Installed once, on the first run's start, and chained to whatever was there befo
   wrapped to note it);
 * a forked child (a DataLoader worker) forgets its parent's runs instead of writing them;
   the wakeup fd is let go for the fork, so that the child's signals never reach the
-  parent's watcher.
+  parent's watcher, and SIGTERM is held across the fork, so that a child stopped at once
+  still dies of it (`_HeldAcrossFork`).
 
 Each run is ended once, whichever hook comes first: `_end_all` takes the runs it ends out
 of the active ones, and one ending at a time runs (a hook that comes second waits for the
@@ -95,11 +96,12 @@ def _install(handle_signals: bool) -> None:
     _previous_exit = sys.exit
     sys.exit = _exit
     os.register_at_fork(
-        before=_Watcher.before_fork, after_in_parent=_Watcher.after_fork, after_in_child=_after_fork
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork
     )
     if handle_signals and threading.current_thread() is threading.main_thread():
         _previous_sigterm = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, _on_sigterm)
+        _HeldAcrossFork.sigterm = True
         if _previous_sigterm in (signal.SIG_DFL, None):  # else SIGTERM never killed anyway
             _Watcher.start()
 
@@ -166,6 +168,16 @@ def _at_exit() -> None:
         _end_all("finished", None)
 
 
+def _before_fork() -> None:
+    _HeldAcrossFork.hold()
+    _Watcher.before_fork()
+
+
+def _after_fork_in_parent() -> None:
+    _Watcher.after_fork()
+    _HeldAcrossFork.release()
+
+
 def _after_fork() -> None:
     global _lock, _ending, _pid
     _lock = threading.Lock()  # the parent's may have been held by another thread
@@ -176,6 +188,31 @@ def _after_fork() -> None:
     _active.clear()
     for run in runs:
         run._forget_after_fork()
+    _HeldAcrossFork.release()
+
+
+class _HeldAcrossFork:
+    """SIGTERM blocked by the forking thread from just before a fork until the hooks after
+    it have run. CPython drops a signal that reaches a child between ``fork()`` and its own
+    after-fork work (it clears the signals its C handler had noted): a child SIGTERMed at
+    once (a DataLoader worker stopped as it starts) would live on. Blocked, the signal
+    waits in the kernel, and the child takes it, as a child without tracker would, once
+    its hooks are done (its parent's runs forgotten)."""
+
+    sigterm = False  # our handler is installed
+    _unblock = False  # SIGTERM was not blocked before the fork
+
+    @classmethod
+    def hold(cls) -> None:
+        if cls.sigterm:
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            cls._unblock = signal.SIGTERM not in blocked
+
+    @classmethod
+    def release(cls) -> None:
+        if cls._unblock:
+            cls._unblock = False
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 class _Watcher:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -125,6 +126,8 @@ class CustomTracker:
         self._warned_keys: set[str] = set()
         self._system: SystemMetrics | None = None
         self._alerts: RunAlerts | None = None
+        self._end_claim: list[None] = []  # one item while running: who pops it ends the run
+        self._ended: threading.Event | None = None  # set once that end is written
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -225,6 +228,7 @@ class CustomTracker:
             kind = "reopened" if reopening else "resumed"
             channel.put(LogEvent(Event(kind, now)))
         self._writer, self._channel, self._alerts = writer, channel, alerts
+        self._end_claim, self._ended = [None], threading.Event()
         self._state = _State.RUNNING
         lifecycle.register(self, handle_signals=self.settings.handle_signals)
         writer.start()
@@ -302,15 +306,34 @@ class CustomTracker:
         """
         if status not in _END_STATUSES:
             raise ValueError(f"status must be one of {sorted(_END_STATUSES)}, not {status!r}")
-        if self._system is not None:  # its last sample goes in before the run ends
-            self._system.stop()
-            self._system = None
-        if self._state is not _State.RUNNING:
+        # One caller ends the run: popping the claim is atomic, even against a signal
+        # handler. Another thread calling at the same time (the SIGTERM watcher while the
+        # main thread finishes) waits until that end is written; the main thread never
+        # waits, since there it may be a signal handler that interrupted the end itself.
+        claim, ended = self._end_claim, self._ended
+        try:
+            claim.pop()
+        except IndexError:
+            system, self._system = self._system, None  # a node's sampler, for rank 0's run
+            if system is not None:
+                system.stop()
+            if ended is not None and threading.current_thread() is not threading.main_thread():
+                ended.wait(self.settings.finish_timeout + self.settings.alert_timeout + 1.0)
             return None
+        self._state = _State.FINISHED
+        system, self._system = self._system, None
+        try:
+            return self._end(status, error, system)
+        finally:
+            if ended is not None:
+                ended.set()
+
+    def _end(self, status: str, error: str | None, system: SystemMetrics | None) -> WriteReport:
+        if system is not None:  # its last sample goes in before the run ends
+            system.stop()
         writer, alerts = self._writer, self._alerts
         assert writer is not None and alerts is not None
         alerts.ended(status, error)
-        self._state = _State.FINISHED
         self._channel = None
         lifecycle.unregister(self)
         channel = writer.channel
@@ -340,6 +363,7 @@ class CustomTracker:
             log.exception("tracker: could not finish run %s", self._run_id)
 
     def _forget_after_fork(self) -> None:
+        self._end_claim, self._ended = [], None
         self._state = _State.INACTIVE
         self._writer = None
         self._channel = None
