@@ -27,6 +27,8 @@ from tracker.sync import deliver_in_background
 from tracker.system.attach import SystemMetrics, samples_node
 from tracker.system.efficiency import Figures
 from tracker.values import (
+    INT64_MAX,
+    INT64_MIN,
     REDACTED,
     NotAScalar,
     Redactor,
@@ -43,7 +45,6 @@ __all__ = ["CustomTracker"]
 log = logging.getLogger("tracker")
 
 _FAST_TYPES = frozenset({float, int, bool})
-_MIN_STEP, _MAX_STEP = -(2**63), 2**63 - 1
 _now = time.time  # bound once: log_metrics is the hot path
 _END_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value, RunStatus.CRASHED.value}
 
@@ -420,7 +421,7 @@ class CustomTracker:
                 return
             if step is None:
                 step = self._next_step
-            elif type(step) is not int or not _MIN_STEP <= step <= _MAX_STEP:
+            elif type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
                 step = self._as_step(step)
         except Exception as exc:  # a hostile mapping or value: never the training loop's problem
             self._warn_once("<call>", f"log_metrics raised {type(exc).__name__}; call skipped")
@@ -449,7 +450,7 @@ class CustomTracker:
                 f"step {_safe_repr(step)} is not an integer: the next step ({auto}) is used",
             )
             return auto
-        if not _MIN_STEP <= number <= _MAX_STEP:
+        if not INT64_MIN <= number <= INT64_MAX:
             self._warn_once(
                 "<step>", f"step {number} is outside int64: the next step ({auto}) is used"
             )
@@ -567,7 +568,7 @@ class CustomTracker:
         data = self._mapping("log_event", {} if payload is None else payload)
         if data is None:
             return
-        if step is not None and (type(step) is not int or not _MIN_STEP <= step <= _MAX_STEP):
+        if step is not None and (type(step) is not int or not INT64_MIN <= step <= INT64_MAX):
             step = self._as_step(step)
         name = _text_or(kind, None) if isinstance(kind, str) else None
         name = name or _safe_repr(kind)
@@ -596,7 +597,7 @@ class CustomTracker:
             return
         if step is None:
             step = max(0, self.last_step)
-        elif type(step) is not int or not _MIN_STEP <= step <= _MAX_STEP:
+        elif type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
             step = self._as_step(step)
         self._put(LogTable(name, step, copied))
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tracker.records import Cell, Row
-from tracker.values import clean_text, to_json
+from tracker.values import INT64_MAX, INT64_MIN, clean_text, to_json
 
 __all__ = ["MAX_ROWS", "MAX_TEXT", "clean_rows"]
 
@@ -31,8 +31,6 @@ MAX_TEXT = 262_144
 """Characters of one cell kept whole (a long completion is ~10,000)."""
 MAX_ROWS = 100_000
 """Rows of one table at one step kept (more are dropped with a warning)."""
-
-_INT64 = (-(2**63), 2**63 - 1)
 
 
 def clean_rows(rows: list[Any], redact: Callable[[Any], Any] | None) -> tuple[list[Row], int]:
@@ -68,7 +66,7 @@ def _cell(value: Any) -> Cell:
     if value is None or kind is bool or kind is float:
         return value  # type: ignore[no-any-return]
     if kind is int:
-        return value if _INT64[0] <= value <= _INT64[1] else str(value)
+        return value if INT64_MIN <= value <= INT64_MAX else str(value)
     if kind is str:
         return _cut(clean_text(value))
     converted = to_json(value)

@@ -99,6 +99,8 @@ if TYPE_CHECKING:
     from tracker.settings import TrackerSettings
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "REDACTED",
     "KeyProblem",
     "NotAScalar",
@@ -117,7 +119,8 @@ __all__ = [
 REDACTED = "***REDACTED***"
 _MAX_DEPTH = 32
 _MAX_ITEMS = 10_000  # items read from an iterable that is not a list, tuple or set
-_INT64 = range(-(2**63), 2**63)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The integers every store holds as such (steps, table cells, config values)."""
 
 
 # -- text ----------------------------------------------------------------------------------
@@ -367,7 +370,7 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
     if value is None or kind is float or kind is bool:
         return value
     if kind is int:
-        return value if value in _INT64 else _int_text(value)
+        return value if INT64_MIN <= value <= INT64_MAX else _int_text(value)
     if kind is dict or kind is list:  # the common containers skip the checks below
         return _container(value, seen, depth)
     if isinstance(value, enum.Enum):

@@ -34,7 +34,7 @@ from tracker.records import MetricBatch, RunRecord, Series
 from tracker.store.base import Backend
 from tracker.system.efficiency import Figures
 from tracker.tables import clean_rows
-from tracker.values import deep_merge
+from tracker.values import INT64_MAX, INT64_MIN, deep_merge
 
 __all__ = ["HIGH_WATER", "STALL_S", "WAKE_AT", "Channel", "WriteReport", "Writer", "group"]
 
@@ -46,8 +46,6 @@ HIGH_WATER = 2 * WAKE_AT
 """Queued calls past which the logging thread waits for the writer's next flush."""
 STALL_S = 0.5
 """A flush slower than this means a stuck store: the logging thread stops waiting."""
-
-_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(slots=True)
@@ -359,10 +357,9 @@ class Writer:
 def _checked(points: list[Point]) -> list[Point]:
     """The points whose step fits int64, their values as floats (an int too large for a
     float is ±inf, as `tracker.values.to_scalar` has it)."""
-    lo, hi = _INT64
     out: list[Point] = []
     for step, ts, values in points:
-        if type(step) is not int or not lo <= step <= hi or not math.isfinite(ts):
+        if type(step) is not int or not INT64_MIN <= step <= INT64_MAX or not math.isfinite(ts):
             continue
         clean: dict[str, float] = {}
         for key, value in values.items():
