@@ -1,5 +1,6 @@
 """LLaMA-Factory: ``run_exp`` gets the callback ``tracker train`` gives it, unless it was
-handed a `CustomTrackerCallback` already.
+handed a `CustomTrackerCallback` already, and the generations of ``do_predict`` become the
+run's table ``predict/generations`` when it returns, as with ``tracker train``.
 
 ``llamafactory-cli train`` runs ``run_exp`` in its own process, or (``FORCE_TORCHRUN=1``,
 or several GPUs) in every process of the ``torchrun`` it relaunches itself under; either
@@ -27,22 +28,31 @@ def attach(module: ModuleType) -> None:
 def _with_callback(original: Any) -> Any:
     def run_exp(args: Any = None, callbacks: Any = None) -> Any:
         callbacks = list(callbacks or [])  # run_exp appends its own callbacks to the list
+        added = None
         with attaching("LLaMA-Factory's run_exp"):
-            args = _add_callback(args, callbacks)
-        return original(args, callbacks)
+            args, added = _add_callback(args, callbacks)
+        result = original(args, callbacks)
+        if added is not None:
+            with attaching("LLaMA-Factory's generations"):
+                from tracker.integrations.llamafactory import record_generations_of
+
+                record_generations_of(added)
+        return result
 
     return run_exp
 
 
-def _add_callback(args: Any, callbacks: list[Any]) -> Any:
-    """``args`` read as ``run_exp`` reads them, with our callback added to ``callbacks``."""
+def _add_callback(args: Any, callbacks: list[Any]) -> tuple[Any, Any]:
+    """``args`` read as ``run_exp`` reads them, and the callback added to ``callbacks``
+    (``None`` where one was there already)."""
     from llamafactory.hparams import read_args
 
     from tracker.integrations.llamafactory import callback_for
     from tracker.integrations.transformers import CustomTrackerCallback
 
     if any(isinstance(cb, CustomTrackerCallback) for cb in callbacks):
-        return args
+        return args, None
     args = read_args(args)  # None: the command line, as run_exp would read it
-    callbacks.append(callback_for(args))
-    return args
+    callback = callback_for(args)
+    callbacks.append(callback)
+    return args, callback

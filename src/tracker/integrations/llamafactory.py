@@ -64,14 +64,19 @@ def train(args: dict[str, Any] | list[str]) -> None:
     generations of ``do_predict`` become the run's table ``predict/generations``."""
     callback = callback_for(args)
     run_exp(args, callbacks=[callback])  # a fresh list: run_exp appends its own callbacks
-    run = callback.tracker
-    if run is not None and run.enabled:
-        record_generations(run)
+    record_generations_of(callback)
 
 
 def callback_for(args: dict[str, Any] | list[str]) -> CustomTrackerCallback:
     """A callback whose run's config also holds LLaMA-Factory's own arguments of ``args``."""
     return CustomTrackerCallback(config={"llamafactory": own_arguments(args)})
+
+
+def record_generations_of(callback: CustomTrackerCallback) -> None:
+    """`record_generations` of the callback's run, in the process that writes it."""
+    run = callback.tracker
+    if run is not None and run.enabled:
+        record_generations(run)
 
 
 def record_generations(run: CustomTracker) -> None:

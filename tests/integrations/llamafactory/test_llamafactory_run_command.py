@@ -52,3 +52,19 @@ def test_tracker_train_under_tracker_run_is_one_run(
     run = only_run(store, base_config)
     assert (run.project, run.config["llamafactory"]["finetuning"]["stage"]) == ("lf-run", "sft")
     assert steps(store, run.run_id, "train/loss") == [1, 2]
+
+
+def test_llamafactory_cli_predictions_under_tracker_run_are_a_table(
+    sft_config: dict[str, Any], tmp_path: Path, tracker_dir: Path, store: Store
+) -> None:
+    """``tracker run -- llamafactory-cli train`` with ``do_predict``: the generations
+    LLaMA-Factory writes become the run's table ``predict/generations``, as with
+    ``tracker train``."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({**sft_config, "max_steps": 2}))
+    tracker_run(BIN / "llamafactory-cli", "train", config, tracker_dir=tracker_dir)
+    run = only_run(store, sft_config)
+    rows = store.table_rows(run.run_id, "predict/generations")
+    written = Path(run.config["args"]["output_dir"]) / "generated_predictions.jsonl"
+    assert len(rows) == len(written.read_text().splitlines()) > 0
+    assert {"step", "prompt", "predict", "label"} <= set(rows[0]) and rows[0]["step"] == 2
