@@ -9,9 +9,17 @@ import pytest
 
 pytest.importorskip("torchtune")
 
-from test_torchtune_logger import OURS, RECIPE_KEYS, TUNE, assert_config_resolved, assert_steps
+from test_torchtune_logger import (
+    OURS,
+    RECIPE_KEYS,
+    TUNE,
+    assert_config_resolved,
+    assert_steps,
+    tune,
+)
 
 import tracked_commands
+from assets import patch_recipe_for_cpu
 from tracker import Store
 
 
@@ -46,4 +54,24 @@ def test_a_logger_of_ours_in_the_config_makes_one_run(
     tune_run(assets["full_config"], tmp_path / "out", OURS, tracker_dir=tracker_dir)
     run = tracked_commands.only_run(store)
     assert (run.project, run.status) == ("tt-run", "finished")
+    assert_steps(store, run, RECIPE_KEYS, [1, 2, 3])
+
+
+@pytest.mark.slow
+def test_a_two_rank_tune_run_under_tracker_run_is_one_run(
+    assets: dict[str, Path], tmp_path: Path, tracker_dir: Path, store: Store
+) -> None:
+    """``tracker run -- tune run --nproc_per_node 2`` (torchtune's own torchrun launch, the
+    config's DiskLogger kept): one run across both ranks, each step once."""
+    recipe = tmp_path / "full_finetune_distributed_cpu.py"
+    tune("cp", "full_finetune_distributed", str(recipe), cwd=tmp_path)
+    patch_recipe_for_cpu(recipe)
+    out = tmp_path / "out"
+    tracked_commands.tracker_run(
+        TUNE, "run", "--nproc_per_node", "2", recipe.name, "--config", assets["full_config"],
+        f"output_dir={out}", "clip_grad_norm=1.0",
+        tracker_dir=tracker_dir, options=["--project", "tt-run-ddp"], cwd=tmp_path,
+    )  # fmt: skip
+    run = tracked_commands.only_run(store)
+    assert (run.project, run.status, run.environment["world_size"]) == ("tt-run-ddp", "finished", 2)
     assert_steps(store, run, RECIPE_KEYS, [1, 2, 3])
