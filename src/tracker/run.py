@@ -307,6 +307,9 @@ class CustomTracker:
         """
         if status not in _END_STATUSES:
             raise ValueError(f"status must be one of {sorted(_END_STATUSES)}, not {status!r}")
+        system, self._system = self._system, None  # its last sample goes in before the end
+        if system is not None:  # (also a node's sampler, of a run rank 0 writes)
+            system.stop()
         # One caller ends the run: popping the claim is atomic, even against a signal
         # handler. Another thread calling at the same time (the SIGTERM watcher while the
         # main thread finishes) waits until that end is written; the main thread never
@@ -315,23 +318,17 @@ class CustomTracker:
         try:
             claim.pop()
         except IndexError:
-            system, self._system = self._system, None  # a node's sampler, for rank 0's run
-            if system is not None:
-                system.stop()
             if ended is not None and threading.current_thread() is not threading.main_thread():
                 ended.wait(self.settings.finish_timeout + self.settings.alert_timeout + 1.0)
             return None
         self._state = _State.FINISHED
-        system, self._system = self._system, None
         try:
-            return self._end(status, error, system)
+            return self._end(status, error)
         finally:
             if ended is not None:
                 ended.set()
 
-    def _end(self, status: str, error: str | None, system: SystemMetrics | None) -> WriteReport:
-        if system is not None:  # its last sample goes in before the run ends
-            system.stop()
+    def _end(self, status: str, error: str | None) -> WriteReport:
         writer, alerts = self._writer, self._alerts
         assert writer is not None and alerts is not None
         alerts.ended(status, error)
