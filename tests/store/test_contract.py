@@ -11,7 +11,14 @@ import pytest
 
 from tracker import open_store
 from tracker.records import Event, MetricBatch, RunRecord, Series
-from tracker.store import RunNotFoundError, RunQuery, Store, metric_extremes, metric_stats_of
+from tracker.store import (
+    RunNotFoundError,
+    RunQuery,
+    Store,
+    count_runs,
+    metric_extremes,
+    metric_stats_of,
+)
 
 
 @pytest.fixture
@@ -151,6 +158,30 @@ def test_runs_take_one_query_object(any_store: Store) -> None:
     assert [r.run_id for r in any_store.runs(RunQuery(offset=3))] == ["r1", "r0"]
     page = RunQuery(status="crashed", limit=2, offset=2)  # old heartbeats: all crashed
     assert [r.run_id for r in any_store.runs(page)] == ["r2", "r1"]
+
+
+def test_count_runs_counts_what_the_filters_match(any_store: Store) -> None:
+    """count_runs(store, query) is the length of the unpaged list, whatever the page, also
+    where the status is only known after reading (running versus crashed)."""
+    for i in range(5):
+        record = _record(f"r{i}", "a" if i % 2 else "b", f"n{i}", started=1000.0 + i)
+        if i == 4:
+            record.heartbeat_at = time.time()  # alive: running, the others crashed
+        any_store.start_run(record, resume=False)
+    any_store.finish_run("r0", "finished", 2000.0, None)
+    for query in (
+        RunQuery(),
+        RunQuery(project="b", limit=1, offset=1),
+        RunQuery(status="crashed", limit=1),
+        RunQuery(status="running"),
+        RunQuery(status="finished"),
+        RunQuery(name_contains="N3"),
+        RunQuery(project="none"),
+    ):
+        unpaged = any_store.runs(query._replace(limit=None, offset=0))
+        assert count_runs(any_store, query) == len(unpaged)
+    assert count_runs(any_store, RunQuery(status="crashed")) == 3
+    assert [r.run_id for r in any_store.runs(RunQuery(limit=2, offset=3))] == ["r1", "r0"]
 
 
 def test_a_silent_running_run_reads_as_crashed(any_store: Store) -> None:

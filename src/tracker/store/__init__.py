@@ -4,6 +4,7 @@ from tracker.store.base import (
     AmbiguousRunError,
     Backend,
     BackendBase,
+    CountsRuns,
     Extremes,
     History,
     ManyStats,
@@ -14,6 +15,7 @@ from tracker.store.base import (
     StoreBase,
     StoredExtremes,
     StoreError,
+    count_runs,
     metric_stats_of,
 )
 from tracker.store.registry import (
@@ -32,6 +34,7 @@ __all__ = [
     "AmbiguousRunError",
     "Backend",
     "BackendBase",
+    "CountsRuns",
     "Extremes",
     "History",
     "ManyStats",
@@ -42,6 +45,7 @@ __all__ = [
     "StoreBase",
     "StoreError",
     "StoredExtremes",
+    "count_runs",
     "metric_extremes",
     "metric_stats_of",
     "open_backend",

@@ -17,6 +17,7 @@ __all__ = [
     "AmbiguousRunError",
     "Backend",
     "BackendBase",
+    "CountsRuns",
     "Extremes",
     "History",
     "ManyStats",
@@ -28,6 +29,7 @@ __all__ = [
     "StoreBase",
     "StoreError",
     "StoredExtremes",
+    "count_runs",
     "metric_stats_of",
 ]
 
@@ -311,6 +313,24 @@ def metric_stats_of(store: Store, run_ids: Sequence[str]) -> dict[str, dict[str,
     if isinstance(store, ManyStats):
         return store.metric_stats_of(run_ids)
     return {run_id: store.metric_stats(run_id) for run_id in run_ids}
+
+
+@runtime_checkable
+class CountsRuns(Protocol):
+    """A store that counts the runs a `RunQuery` matches without reading them (the SQL
+    stores), so that a paged list says how many pages there are at the cost of a page."""
+
+    def count_runs(self, query: RunQuery) -> int:
+        """How many runs match ``query``'s filters; its ``limit`` and ``offset`` aside."""
+        ...
+
+
+def count_runs(store: Store, query: RunQuery) -> int:
+    """How many runs match ``query``'s filters (its ``limit`` and ``offset`` aside), counted
+    by the store where it can (`CountsRuns`), else by reading them."""
+    if isinstance(store, CountsRuns):
+        return store.count_runs(query)
+    return len(store.runs(query._replace(limit=None, offset=0)))
 
 
 @runtime_checkable

@@ -514,14 +514,16 @@ class SqlStore(StoreBase):
         )
         return record
 
-    def select_runs(self, query: RunQuery) -> list[RunRecord]:
-        """Runs matching the query, newest first, filtered by the database's indexes."""
+    def _runs_where(self, query: RunQuery) -> tuple[str, list[Any]]:
+        """The ``WHERE`` clause (empty for none) and its parameters of ``query``'s filters,
+        all matched by the database's indexes; a ``running`` or ``crashed`` status
+        matches both (they are told apart after reading)."""
         where: list[str] = []
         params: list[Any] = []
         if query.project is not None:
             where.append("project = ?")
             params.append(query.project)
-        if query.status is not None:  # crashed and running are told apart after reading
+        if query.status is not None:
             crashed = query.status == RunStatus.CRASHED
             where.append("status = ?")
             params.append(RunStatus.RUNNING.value if crashed else query.status)
@@ -534,17 +536,30 @@ class SqlStore(StoreBase):
         if query.name_contains:
             where.append(f"{self._dialect.instr}(lower(name), lower(?)) > 0")
             params.append(query.name_contains)
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY started_at DESC"
+        return (" WHERE " + " AND ".join(where) if where else ""), params
+
+    def select_runs(self, query: RunQuery) -> list[RunRecord]:
+        """Runs matching the query, newest first, filtered by the database's indexes; a
+        page (``limit``) is cut by the database too, where the status allows it."""
+        where, params = self._runs_where(query)
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started_at DESC"
         if query.limit is not None and query.status_is_stored:
-            sql += " LIMIT ?"
-            params.append(query.offset + query.limit)
+            rows = self._query(sql + " LIMIT ? OFFSET ?", [*params, query.limit, query.offset])
+            return [self._record(row) for row in rows]
         found = [self._record(row) for row in self._query(sql, params)]
         if not query.status_is_stored:
             found = [r for r in found if r.status == query.status]
         return query.page(found)
+
+    def count_runs(self, query: RunQuery) -> int:
+        """How many runs match the query's filters, counted by the database (running and
+        crashed runs by their heartbeat columns only)."""
+        where, params = self._runs_where(query)
+        if query.status_is_stored:
+            return int(self._query(f"SELECT COUNT(*) FROM runs{where}", params)[0][0])
+        rows = self._query(f"SELECT heartbeat_at, heartbeat_interval FROM runs{where}", params)
+        stored = RunStatus.RUNNING.value
+        return sum(effective_status(stored, r[0], r[1]) == query.status for r in rows)
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run of this id."""

@@ -1,8 +1,8 @@
 """The dashboard's JSON API: what the pages fetch, as functions of the store.
 
 ==========================================  ================================================
-``GET /api/runs?project=&status=&tag=&``    the runs table (`tracker runs --json` rows)
-``framework=&name=&limit=``
+``GET /api/runs?project=&status=&tag=&``    a page of the runs table (`tracker runs --json`
+``framework=&name=&limit=&offset=``         rows) and how many runs match (``total``)
 ``GET /api/runs/RUN``                       one run (`tracker show --json`)
 ``GET /api/runs/RUN/curve?key=K&points=N``  metric ``K`` in step order, thinned on the
                                             server to at most ``N`` points (LTTB)
@@ -37,6 +37,7 @@ from tracker.store.base import (
     RunNotFoundError,
     RunQuery,
     Store,
+    count_runs,
     metric_stats_of,
 )
 from tracker.store.resolve import resolve_run
@@ -50,6 +51,7 @@ Query = Mapping[str, Sequence[str]]
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 10_000
 MAX_RUNS = 5_000
+MAX_OFFSET = 2**62  # what both engines take as an OFFSET
 WORKSPACE_RUNS = 100  # runs of a workspace by default (limit= asks for more, up to MAX_RUNS)
 MAX_CURVES = 200  # runs in one /api/curves request
 TABLE_ROWS = 1_000  # rows of a table's step by default (limit= asks for more)
@@ -113,22 +115,28 @@ def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
 
 
 def runs(store: Store, query: Query) -> dict[str, Any]:
-    """The runs matching the query's filters, newest first."""
+    """A page of the runs matching the query's filters, newest first: ``limit`` runs from
+    the ``offset``-th on, and how many match in all (``total``)."""
     status = _one(query, "status") or None
     if status is not None and status not in _STATUSES:
         raise ApiError(400, f"status must be one of {sorted(_STATUSES)}")
-    found = store.runs(
-        RunQuery(
-            project=_one(query, "project") or None,
-            status=status,
-            tags=[t for t in query.get("tag", []) if t],
-            framework=_one(query, "framework") or None,
-            name_contains=_one(query, "name") or None,
-            limit=_int(query, "limit", 500, 1, MAX_RUNS),
-        )
+    selected = RunQuery(
+        project=_one(query, "project") or None,
+        status=status,
+        tags=[t for t in query.get("tag", []) if t],
+        framework=_one(query, "framework") or None,
+        name_contains=_one(query, "name") or None,
+        limit=_int(query, "limit", 500, 1, MAX_RUNS),
+        offset=_int(query, "offset", 0, 0, MAX_OFFSET),
     )
+    found = store.runs(selected)
     stats = metric_stats_of(store, [r.run_id for r in found])
-    return {"runs": [run_row(r, stats[r.run_id]) for r in found]}
+    return {
+        "runs": [run_row(r, stats[r.run_id]) for r in found],
+        "total": count_runs(store, selected),
+        "offset": selected.offset,
+        "limit": selected.limit,
+    }
 
 
 def curve(store: Store, ref: str, query: Query) -> dict[str, Any]:
