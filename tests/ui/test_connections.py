@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import threading
 import time
@@ -37,7 +38,7 @@ def test_silent_and_half_sent_connections_are_closed(
         kept = http.client.HTTPConnection(*where, timeout=30)
         kept.request("GET", "/api/runs")
         reply = kept.getresponse()
-        assert (reply.status, reply.read()) == (200, b'{"runs": []}')
+        assert (reply.status, json.loads(reply.read())["runs"]) == (200, [])
         assert Served(url, {}).get("/api/runs").status == 200  # the others wait meanwhile
         assert kept.sock is not None
         for client in (silent, in_line, in_headers, kept.sock):

@@ -1,6 +1,8 @@
 // The charts every view draws (BokehJS, loaded on first use): one chart per metric key,
 // grouped by section; smoothing, x axis and log scale controls shared by all of a page's
-// charts; event marks.
+// charts; event marks. Steps read as people write them (20k, 1.5M), and "fit x to most
+// runs" cuts every chart's x range where most runs end when one run is far longer than the
+// others.
 
 import { PALETTE, api, el, eventColor, num, scaleFor, unitOf } from "./common.js";
 
@@ -53,6 +55,77 @@ function smooth(values, weight) {
     high = Math.max(high, v);
     return Math.min(high, Math.max(low, average / correction));
   });
+}
+
+// -- steps ---------------------------------------------------------------------------
+// Tick labels of a step axis: 0, 2.5k, 5k, 200k, 1M, 1.25M, never 1.000e+6: each tick in
+// the largest unit it reaches, with the decimals it needs and no more.
+const STEP_UNITS = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
+
+function fmtStep(step) {
+  const [div, suffix] = STEP_UNITS.find(([d]) => Math.abs(step) >= d) || [1, ""];
+  return `${Number((step / div).toFixed(3))}${suffix}`;  // 0.1 + 0.2 reads 0.3
+}
+
+// BokehJS draws tick labels with a formatter model; this one is plain code (a CustomJS
+// formatter would need eval, which the page's Content-Security-Policy forbids).
+let StepFormatter = null;
+function stepFormatter() {
+  StepFormatter ??= class extends Bokeh.TickFormatter {
+    doFormat(ticks) { return ticks.map(fmtStep); }
+  };
+  return new StepFormatter();
+}
+
+// -- fitting x --------------------------------------------------------------------------
+// Every chart's x range, with its unit (steps, or seconds, minutes or hours since start),
+// so that one click fits them all. (Plots drawn with Bokeh.Plotting.show are documents of
+// their own, which cannot share one range model.)
+const OUTLIER = 5;  // a run this many times longer than the median run is cut off by a fit
+const xRanges = new Set();  // {range, mode, div, view} of each chart drawn
+let fitted = null;  // {step, time (in s)}: where x ends while "fit x to most runs" is on
+
+function trackXRange(plot, scale) {
+  const entry = { range: plot.x_range, mode: scale.mode, div: scale.x.div };
+  xRanges.add(entry);
+  if (fitted) fitRange(entry);
+  return entry;
+}
+
+// Where most runs end: the longest of `lengths` not more than OUTLIER times their median.
+function mostEnd(lengths) {
+  const sorted = lengths.filter((n) => Number.isFinite(n) && n > 0).sort((a, b) => a - b);
+  if (!sorted.length) return null;
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return sorted.filter((n) => n <= OUTLIER * median).pop();
+}
+
+function fitRange({ range, mode, div }) {
+  const end = mode === "time" ? fitted.time / div : fitted.step;
+  if (!(end > 0)) return;
+  const pad = end * 0.02;
+  range.setv({ start: -pad, end: end + pad });
+  range.have_updated_interactively = true;  // held until "reset" or "every step"
+}
+
+// Fits every chart's x range to where most of the runs shown end (shownRuns: a function
+// giving them, each with its step and duration), or (null) gives each range back to its
+// lines.
+let fitSource = null;
+function fitX(shownRuns) {
+  fitSource = shownRuns;
+  const runs = shownRuns && shownRuns();
+  fitted = runs && { step: mostEnd(runs.map((run) => run.step)),
+                     time: mostEnd(runs.map((run) => run.duration)) };
+  for (const entry of xRanges) {
+    if (fitted) fitRange(entry);
+    else entry.view?.reset_range();  // as the plot's reset tool: fitted to its lines again
+  }
+}
+
+// While x is fitted, fits it again to the runs shown now (a run was ticked or unticked).
+export function refitX() {
+  if (fitSource) fitX(fitSource);
 }
 
 function xMode(key) {
@@ -126,6 +199,7 @@ function newPlot(node, scale, marks) {
   plot.title.text_font_size = "13px";
   plot.x_range.only_visible = true;  // a line toggled off leaves the axes to the others
   plot.y_range.only_visible = true;
+  if (scale.mode === "step") plot.xaxis.formatter = stepFormatter();
   for (const axes of [plot.xaxis, plot.yaxis]) {
     axes.axis_label_text_font_size = "11px";
     axes.axis_label_text_font_style = "normal";
@@ -138,13 +212,13 @@ function newPlot(node, scale, marks) {
     plot.add_layout(span);
     return span;
   });
-  return { plot, spans };
+  return { plot, spans, xRange: trackXRange(plot, scale) };
 }
 
 // A chart of a few lines: a line renderer each (and a legend whose names hide them).
 function buildChart(node, lines, scale, marks) {
   const { ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
-  const { plot, spans } = newPlot(node, scale, marks);
+  const { plot, spans, xRange } = newPlot(node, scale, marks);
   const sources = [], lineRenderers = [], items = [];
   lines.forEach((line, i) => {
     const color = line.color || PALETTE[i % PALETTE.length];
@@ -162,14 +236,16 @@ function buildChart(node, lines, scale, marks) {
   });
   const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
-    renderers: lineRenderers, mode: "vline", formatters: { "@y": "printf", "@x": "printf" },
-    tooltips: [["run", "@name"], ["x", "@x{%.6g}"], ["value", `@y{%.6g}${unit}`]],
+    renderers: lineRenderers, mode: "vline",
+    formatters: { "@y": "printf", ...(scale.mode === "step" ? {} : { "@x": "printf" }) },
+    tooltips: [["run", "@name"], [xLabel(scale), scale.mode === "step" ? "@x{0,0}" : "@x{%.6g}"],
+      ["value", `@y{%.6g}${unit}`]],
   }));
   if (lines.length > 1) {
     plot.add_layout(new Legend({ items, orientation: "horizontal", click_policy: "hide",
       label_text_font_size: "11px", glyph_width: 16, spacing: 12 }), "below");
   }
-  return { plot, sources, spans, view: null };
+  return { plot, sources, spans, xRange, view: null };
 }
 
 // A chart of many lines (the workspace): one multi-line renderer for all of them, each in
@@ -177,7 +253,7 @@ function buildChart(node, lines, scale, marks) {
 // left out of the data. The side list is its legend.
 function buildOverlay(node, lines, scale, marks) {
   const { ColumnDataSource, HoverTool } = Bokeh;
-  const { plot, spans } = newPlot(node, scale, marks);
+  const { plot, spans, xRange } = newPlot(node, scale, marks);
   const empty = () => new ColumnDataSource({ data: { xs: [], ys: [], color: [], name: [] } });
   const raw = empty(), shown = empty();
   const style = { xs: { field: "xs" }, ys: { field: "ys" }, line_color: { field: "color" } };
@@ -185,10 +261,12 @@ function buildOverlay(node, lines, scale, marks) {
   const main = plot.multi_line({ ...style, source: shown, line_width: 1.6 });
   const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
-    renderers: [main], formatters: { "$x": "printf", "$y": "printf" },
-    tooltips: [["run", "@name"], ["x", "$x{%.6g}"], ["value", `$y{%.6g}${unit}`]],
+    renderers: [main],
+    formatters: { "$y": "printf", ...(scale.mode === "step" ? {} : { "$x": "printf" }) },
+    tooltips: [["run", "@name"], [xLabel(scale), scale.mode === "step" ? "$x{0,0}" : "$x{%.6g}"],
+      ["value", `$y{%.6g}${unit}`]],
   }));
-  return { plot, spans, overlay: { raw, shown, faint }, view: null };
+  return { plot, spans, xRange, overlay: { raw, shown, faint }, view: null };
 }
 
 // What every chart shows beside its lines: title, axis label, y range, event marks.
@@ -257,12 +335,16 @@ async function drawWanted(node) {
       continue;
     }
     const turn = building.then(async () => {
-      if (node.chart) node.chart.view.remove();
+      if (node.chart) {
+        xRanges.delete(node.chart.xRange);
+        node.chart.view.remove();
+      }
       const chart = (overlay ? buildOverlay : buildChart)(node, lines, scale, marks);
       chart.shape = shape;
       updateChart(chart, key, lines, scale, marks);
       node.replaceChildren();
       chart.view = await Bokeh.Plotting.show(chart.plot, node);
+      chart.xRange.view = chart.view;
       node.chart = chart;
       resized.observe(node);
     });
@@ -285,7 +367,9 @@ export async function fetchCurve(runId, key, node) {
   return api(`/api/runs/${encodeURIComponent(runId)}/curve?${query}`);
 }
 
-export function chartControls(redraw) {
+// The controls of a page's charts; with `shownRuns` (a function giving the runs whose lines
+// are shown, each with its step and duration), a button fits x to where most of them end.
+export function chartControls(redraw, shownRuns) {
   const x = el("select", { "aria-label": "x axis", onchange: () => { view.x = x.value; redraw(); } },
     el("option", { value: "auto" }, "step (time for system/)"), el("option", { value: "step" }, "step"),
     el("option", { value: "time" }, "time"));
@@ -297,9 +381,16 @@ export function chartControls(redraw) {
   const log = el("input", { type: "checkbox", "aria-label": "log scale",
     onchange: () => { view.log = log.checked; redraw(); } });
   log.checked = view.log;
+  const fit = shownRuns ? el("button", { id: "fit-x", "aria-pressed": "false", onclick: () => {
+    const on = fit.getAttribute("aria-pressed") !== "true";
+    fitX(on ? shownRuns : null);
+    fit.setAttribute("aria-pressed", String(on));
+    fit.textContent = on ? "show every step" : "fit x to most runs";
+  }, title: `x ends where most runs shown end: a run over ${OUTLIER}× the median length is cut off` },
+  "fit x to most runs") : null;
   return el("div", { class: "bar" },
     el("label", {}, "x axis", x), el("label", {}, "smoothing", smoothing, label),
-    el("label", {}, log, "log scale"));
+    el("label", {}, log, "log scale"), fit);
 }
 
 // An empty chart per key, grouped by section: {parts: sections, nodes: key -> chart}.

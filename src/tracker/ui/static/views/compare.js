@@ -24,7 +24,7 @@ export async function comparePage(app, refs) {
     el("div", { class: "meta" }, runs.map((run, i) => el("span", {},
       el("b", { style: `color:${PALETTE[i % PALETTE.length]}` }, "■ "), names[i], " ", statusBadge(run.status),
       " ", el("span", { class: "note" }, run.framework || "")))),
-    chartControls(redraw), el("div", { id: "charts" }, parts),
+    chartControls(redraw, () => runs), el("div", { id: "charts" }, parts),
     el("h2", {}, "Config differences"),
     data.config.length
       ? table(["Key", ...runs.map((run) => run.name)], data.config.map((row) =>

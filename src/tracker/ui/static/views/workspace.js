@@ -1,5 +1,5 @@
 import {
-  chartControls, chartPoints, chartSections, drawChart, loadCharts, marksOf
+  chartControls, chartPoints, chartSections, drawChart, loadCharts, marksOf, refitX
 } from "../charts.js";
 import {
   PALETTE, api, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
@@ -48,7 +48,10 @@ export async function workspacePage(app, params) {
   const marks = marksOf(data.events, startedAt).map((mark) =>
     Object.defineProperty(mark, "hidden", { get: () => hidden.has(mark.run) }));
   const draw = (key) => drawChart(nodes.get(key), key, linesOf(key), marks);
-  const redraw = () => { for (const key of curves.keys()) draw(key); };
+  const redraw = () => {
+    refitX();
+    for (const key of curves.keys()) draw(key);
+  };
   document.title = `${data.project || "no runs"} · tracker`;
 
   const filters = filterInputs(params);
@@ -91,7 +94,8 @@ export async function workspacePage(app, params) {
     el("h1", {}, data.project ? `Project ${data.project}` : "No runs yet"),
     el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")),
     el("div", { class: "workspace" }, side, el("div", { class: "main" },
-      chartControls(redraw), el("div", { id: "charts" }, parts), numbers,
+      chartControls(redraw, () => runs.filter((run) => !hidden.has(run.id))),
+      el("div", { id: "charts" }, parts), numbers,
       el("h2", {}, "Events"),
       el("p", { class: "note" }, "Marked on the charts as vertical lines: alerts solid, other events dashed."),
       eventTable(data.events, (id) => runLabel(byId.get(id))))));
