@@ -119,7 +119,8 @@ function fitX(shownRuns) {
                      time: mostEnd(runs.map((run) => run.duration)) };
   for (const entry of xRanges) {
     if (fitted) fitRange(entry);
-    else entry.view?.reset_range();  // as the plot's reset tool: fitted to its lines again
+    else if (entry.view) entry.view.reset_range();  // as its reset tool: fitted to its lines
+    else entry.range.have_updated_interactively = false;  // not drawn yet: it fits when drawn
   }
 }
 
