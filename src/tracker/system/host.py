@@ -56,10 +56,9 @@ class HostSource:
         if now - self._cpu_since < MIN_CPU_INTERVAL_S:
             return {}  # too soon to measure: the next sample covers this interval too
         self._cpu_since = now
-        system = psutil.cpu_percent(interval=None)
         process = self._process.cpu_percent(interval=None)
         return {
-            "cpu/percent": min(system, 100.0),
+            "cpu/percent": psutil.cpu_percent(interval=None),  # a share of all cores: <= 100
             "cpu/process_percent": min(process, 100.0 * _usable_cores(self._process)),
         }
 
