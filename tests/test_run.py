@@ -157,7 +157,11 @@ def test_resume_by_id_continues_the_same_record(store: Store) -> None:
         (1, 0.9),
         (2, 0.8),
     ]
-    assert [e.kind for e in store.events(first.run_id)] == ["resumed"]
+    (event,) = store.events(first.run_id)
+    assert (event.kind, event.payload["reason"]) == (
+        "resumed",
+        "a new process continues this run (same run id)",
+    )
 
 
 def test_resume_modes_refuse_clearly(store: Store) -> None:
@@ -171,7 +175,8 @@ def test_resume_modes_refuse_clearly(store: Store) -> None:
 
 
 def test_logging_after_finish_reopens_the_same_run(store: Store) -> None:
-    """Evaluation after training ended lands in the same run, which ends finished again."""
+    """Evaluation after training ended lands in the same run, which ends finished again;
+    its reopened event says why in words."""
     run = CustomTracker(project="p").start()
     run.log_metrics({"train/loss": 1.0}, step=5)
     run.finish()
@@ -180,7 +185,9 @@ def test_logging_after_finish_reopens_the_same_run(store: Store) -> None:
     assert store.keys(run.run_id) == ["eval/loss", "train/loss"]
     assert store.get_run(run.run_id).status == "finished"
     assert len(store.runs()) == 1
-    assert [e.kind for e in store.events(run.run_id)] == ["reopened"]
+    (event,) = store.events(run.run_id)
+    assert event.kind == "reopened"
+    assert event.payload["reason"].startswith("logged to after finish(), so the same run goes on")
 
 
 def test_disabled_and_other_ranks_do_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

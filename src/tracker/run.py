@@ -48,6 +48,13 @@ _FAST_TYPES = frozenset({float, int, bool})
 _now = time.time  # bound once: log_metrics is the hot path
 _END_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value, RunStatus.CRASHED.value}
 
+_WHY = {  # what a run's resumed and reopened events say, in words (tracker show, dashboard)
+    "resumed": "a new process continues this run (same run id)",
+    "reopened": "logged to after finish(), so the same run goes on "
+    "(as evaluate() or predict() after train() does); the next finish() or the "
+    "program's exit ends it again",
+}
+
 StoreSpec = str | Backend | Sequence[str | Backend] | None
 ResumeMode = Literal["allow", "must", "never"]
 
@@ -227,7 +234,7 @@ class CustomTracker:
         channel.put(StartRun(record, resume=resuming))
         if resuming:
             kind = "reopened" if reopening else "resumed"
-            channel.put(LogEvent(Event(kind, now)))
+            channel.put(LogEvent(Event(kind, now, None, {"reason": _WHY[kind]})))
         self._writer, self._channel, self._alerts = writer, channel, alerts
         self._end_claim, self._ended = [None], threading.Event()
         self._state = _State.RUNNING

@@ -124,6 +124,25 @@ def test_resume_continues_the_same_record(any_store: Store) -> None:
     assert [v for _, v, _ in any_store.history("r", "m")] == [1.0, 2.0]
 
 
+def test_a_second_create_of_one_id_continues_the_run_and_says_why(any_store: Store) -> None:
+    """start_run(resume=False) of an id that exists (a second process created it at the
+    same moment) keeps the first writer's data, records one ``resumed`` event with its
+    reason, and a retry of the same start (same start time) records none."""
+    first = time.time() - 100
+    any_store.start_run(_record("r", started=first), resume=False)
+    any_store.log_metrics("r", _batch("m", [0], [1.0]))
+    any_store.start_run(_record("r", started=first), resume=False)  # the writer's retry
+    second = _record("r")
+    any_store.start_run(second, resume=False)
+    any_store.log_metrics("r", _batch("m", [1], [2.0]))
+    run = any_store.get_run("r")
+    assert (run.status, run.started_at) == ("running", first)
+    assert [v for _, v, _ in any_store.history("r", "m")] == [1.0, 2.0]
+    (event,) = any_store.events("r")
+    assert (event.kind, event.at) == ("resumed", second.started_at)
+    assert "at the same moment" in event.payload["reason"]
+
+
 def test_runs_filter_and_sort_newest_first(any_store: Store) -> None:
     """runs() filters by project, status, tags, framework and name text; newest first."""
     for i, (project, name, tags, framework) in enumerate(

@@ -214,3 +214,44 @@ def test_extremes_are_kept_with_each_chunk_and_match_the_points(sql_store: SqlSt
         db.execute("UPDATE metric_chunks SET extremes = NULL WHERE run_id = 'r' AND seq = 2")
     again = sql_store.metric_extremes("r", "m")
     assert (again.points, again.count, again.nonfinite) == (computed.points, 5000, 2)
+
+
+RACE_STEPS = 3000
+
+
+@pytest.mark.parametrize("store_uri", SQL, indirect=True)
+def test_two_processes_starting_one_run_id_at_once_both_keep_their_points(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """Two processes started at the same moment with one run id (both may find no run and
+    create it): one creates it, the other continues it with a ``resumed`` event saying why,
+    every point of both is stored, and both finish() reports say nothing was lost."""
+    go = tmp_path / "go"
+    options = ["--run-id", "raced", "--own", "--start-when", str(go)]
+    writers = [
+        _log_process(store_uri, name, str(first), str(RACE_STEPS), "1", *options)
+        for name, first in (("A", 0), ("B", 100_000))
+    ]
+    store = open_store(store_uri)
+    try:
+        for writer in writers:  # both imported and built their run: start both at once
+            assert writer.stdout is not None
+            assert writer.stdout.readline() == "ready\n", writer.communicate()
+        go.touch()
+        results = [w.communicate(timeout=120) for w in writers]
+        assert [w.returncode for w in writers] == [0, 0], results
+        for out, _err in results:
+            assert out.splitlines() == ["raced", "unwritten 0 dropped 0"], results
+        a, b = range(RACE_STEPS), range(100_000, 100_000 + RACE_STEPS)
+        assert [s for s, _, _ in store.history("raced", "own/A", raw=True)] == list(a)
+        assert [s for s, _, _ in store.history("raced", "own/B", raw=True)] == list(b)
+        shared = sorted(s for s, _, _ in store.history("raced", "m0", raw=True))
+        assert shared == [*a, *b]
+        resumed = [e for e in store.events("raced") if e.kind == "resumed"]
+        assert len(resumed) == 1, [(e.kind, e.payload) for e in store.events("raced")]
+        assert resumed[0].payload["reason"]  # why, in words: at the same moment, or after
+        assert store.get_run("raced").status == "finished"
+    finally:
+        for writer in writers:
+            writer.kill()
+        store.close()

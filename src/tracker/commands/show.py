@@ -66,7 +66,7 @@ def run(ctx: Context) -> int:
         console.table(
             ("TIME", "KIND", "STEP", "DETAILS"),
             [
-                [fmt_time(e["at"]), e["kind"], fmt_value(e["step"]), dumps(e["payload"])]
+                [fmt_time(e["at"]), e["kind"], fmt_value(e["step"]), _details(e["payload"])]
                 for e in detail["events"]
             ],
         )
@@ -89,6 +89,15 @@ def run(ctx: Context) -> int:
         )
     _section(console, "Environment", tree_lines(detail["environment"]))
     return 0
+
+
+def _details(payload: Mapping[str, Any]) -> str:
+    """An event's payload: the words of its ``reason`` (why a run was resumed or reopened)
+    as they are, anything else as JSON."""
+    reason = payload.get("reason")
+    if isinstance(reason, str) and len(payload) == 1:
+        return safe(reason)
+    return dumps(payload)
 
 
 def _table(ctx: Context, run_id: str) -> int:

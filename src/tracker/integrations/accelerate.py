@@ -11,11 +11,21 @@ Where accelerate has ``register_tracker_class``, importing this module registers
 under its `name`, so ``Accelerator(log_with="tracker")`` works too, with
 ``init_kwargs={"tracker": {...}}`` reaching the constructor. Logged keys go through the
 naming scheme (`tracker.naming`): ``loss`` is ``train/loss``, ``eval_loss`` is ``eval/loss``.
+
+accelerate starts trackers on the main process only; on the others its
+``Accelerator.get_tracker`` hands out a blank ``GeneralTracker`` that lacks our run's
+methods. Importing this module makes ``get_tracker("tracker")`` there return this adapter
+(``unwrap=True``: its run), whose every call is a no-op, as Lightning's ``experiment`` is
+on ranks above zero: ``accelerator.get_tracker("tracker", unwrap=True).log_summary(...)``
+needs no rank check.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+import weakref
+from collections.abc import Callable
 from typing import Any, Unpack
 
 from tracker.integrations import requires_extra
@@ -25,6 +35,7 @@ from tracker.run import TrackerOptions
 
 with requires_extra("accelerate"):
     import accelerate.tracking
+    from accelerate import Accelerator
     from accelerate.tracking import GeneralTracker
 
 __all__ = ["CustomTracker"]
@@ -102,6 +113,31 @@ def _init_trackers_project() -> str | None:
     project = caller.f_locals.get("project_name")
     return project if isinstance(project, str) else None
 
+
+_BY_NAME: weakref.WeakKeyDictionary[Any, CustomTracker] = weakref.WeakKeyDictionary()
+"""The adapter a non-main process's accelerator hands out for ``log_with="tracker"``."""
+
+
+def _ours_on_every_process(get_tracker: Callable[..., Any]) -> Callable[..., Any]:
+    """``Accelerator.get_tracker``, except where it hands out its blank tracker for ours on
+    a process other than the main one: there it gives our adapter (or, ``unwrap``, its
+    run), on which every call is a no-op."""
+
+    @functools.wraps(get_tracker)
+    def get_tracker_on_every_process(self: Any, name: str, unwrap: bool = False) -> Any:
+        found = get_tracker(self, name, unwrap)
+        if name != CustomTracker.name or type(found) is not GeneralTracker or self.is_main_process:
+            return found
+        given = [t for t in self.log_with if isinstance(t, CustomTracker)]
+        adapter = given[0] if given else _BY_NAME.setdefault(self, CustomTracker())
+        return adapter.tracker if unwrap else adapter
+
+    get_tracker_on_every_process.__wrapped_by_tracker__ = True  # type: ignore[attr-defined]
+    return get_tracker_on_every_process
+
+
+if not getattr(Accelerator.get_tracker, "__wrapped_by_tracker__", False):  # once per process
+    Accelerator.get_tracker = _ours_on_every_process(Accelerator.get_tracker)
 
 if hasattr(accelerate.tracking, "register_tracker_class"):  # newer accelerate; not 1.11
     accelerate.tracking.register_tracker_class(CustomTracker)

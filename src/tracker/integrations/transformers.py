@@ -42,8 +42,9 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
     """Record a ``Trainer`` run: ``Trainer(..., callbacks=[CustomTrackerCallback()])``.
 
     Takes `CustomTracker`'s options. The run starts at the first event (normally
-    ``on_train_begin``), is finished at ``on_train_end`` and transparently re-opened by an
-    ``evaluate()`` or ``predict()`` after it. A ``train(resume_from_checkpoint=...)``
+    ``on_train_begin``), is finished at ``on_train_end`` and re-opened by an ``evaluate()``
+    or ``predict()`` after it: the same run, whose ``reopened`` event says why in words.
+    A ``train(resume_from_checkpoint=...)``
     continues the run that wrote the checkpoint.
     """
 

@@ -31,6 +31,7 @@ __all__ = [
     "StoredExtremes",
     "count_runs",
     "metric_stats_of",
+    "started_concurrently",
 ]
 
 History = Series
@@ -159,7 +160,9 @@ class Backend(Protocol):
     """
 
     def start_run(self, run: RunRecord, *, resume: bool) -> None:
-        """Create ``run``, or with ``resume`` continue the run of that id if it exists."""
+        """Create ``run``, or continue the run of that id if it exists (expected with
+        ``resume``); never replace it. A store decides which atomically, and records
+        `started_concurrently` where it continues a run it was not told to resume."""
 
     def log_config(self, run_id: str, config: dict[str, Any]) -> None:
         """Merge ``config`` into the run's config."""
@@ -185,6 +188,20 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+def started_concurrently(run: RunRecord) -> Event:
+    """The ``resumed`` event of a process that started ``run`` (not resuming it) and found
+    it created already: another process started the same run id at the same moment."""
+    return Event(
+        "resumed",
+        run.started_at,
+        None,
+        {
+            "reason": "another process started this run id at the same moment; "
+            "this process continues the same run (both keep their points)"
+        },
+    )
 
 
 class BackendBase:

@@ -64,9 +64,8 @@ class JsonlStore(StoreBase):
             handle.flush()
 
     def start_run(self, run: RunRecord, *, resume: bool) -> None:
-        """Append the run's start."""
-        if not resume:
-            (self.directory / f"{run.run_id}.jsonl").unlink(missing_ok=True)
+        """Append the run's start (a file there already is continued, never replaced:
+        reading replays both starts, as the other stores keep both writers' points)."""
         self._write(run.run_id, {"op": "start", "resume": resume, "run": run.as_dict()})
 
     def log_config(self, run_id: str, config: dict[str, Any]) -> None:

@@ -21,7 +21,14 @@ from tracker.records import (
     Series,
     effective_status,
 )
-from tracker.store.base import History, MetricStats, RunNotFoundError, RunQuery, StoreBase
+from tracker.store.base import (
+    History,
+    MetricStats,
+    RunNotFoundError,
+    RunQuery,
+    StoreBase,
+    started_concurrently,
+)
 from tracker.store.series import chunks, in_step_order, stats_of
 from tracker.values import deep_merge
 
@@ -58,13 +65,15 @@ class MemoryStore(StoreBase):
 
     # -- writing -------------------------------------------------------------------------
     def start_run(self, run: RunRecord, *, resume: bool) -> None:
-        """Create the run, or continue it on resume."""
+        """Create the run, or continue the existing one of that id; never replace it."""
         with self._lock:
             data = self._runs.get(run.run_id)
-            if data is None or not resume:
+            if data is None:
                 self._runs[run.run_id] = _RunData(copy.deepcopy(run))
                 return
             old = data.record
+            if not resume and old.started_at != run.started_at:
+                data.events.append(started_concurrently(run))
             old.status = RunStatus.RUNNING.value
             old.ended_at = None
             old.error = None

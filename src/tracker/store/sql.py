@@ -43,6 +43,7 @@ from tracker.store.base import (
     RunQuery,
     StoreBase,
     StoreError,
+    started_concurrently,
 )
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
 from tracker.store.series import (
@@ -286,13 +287,40 @@ class SqlStore(StoreBase):
 
     # -- writing -------------------------------------------------------------------------
     def start_run(self, run: RunRecord, *, resume: bool) -> None:
-        """Create the run, or on resume continue the existing one of that id."""
+        """Create the run, or continue the existing one of that id; never replace it.
+
+        Who creates and who continues is decided by the insert itself, so two processes
+        starting one run id at the same moment both keep their points; the one that finds
+        the run created already records why it continues (`started_concurrently`).
+        """
         self._forget_tails(run.run_id)
         with self._transaction() as db:
-            row = db.execute(
-                f"SELECT tags FROM runs WHERE run_id = ?{self._dialect.for_update}", (run.run_id,)
+            created = db.execute(
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)}) "
+                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
+                (
+                    run.run_id,
+                    run.project,
+                    run.name,
+                    run.status,
+                    run.framework,
+                    json.dumps(sorted(set(run.tags))),
+                    json.dumps(run.config),
+                    json.dumps(run.summary),
+                    json.dumps(run.environment),
+                    run.error,
+                    run.started_at,
+                    run.ended_at,
+                    run.heartbeat_at,
+                    run.heartbeat_interval,
+                ),
             ).fetchone()
-            if row is not None and resume:
+            tags = sorted(set(run.tags))
+            if created is None:
+                row = db.execute(
+                    f"SELECT tags, started_at FROM runs WHERE run_id = ?{self._dialect.for_update}",
+                    (run.run_id,),
+                ).fetchone()
                 tags = sorted(set(json.loads(row[0])) | set(run.tags))
                 db.execute(
                     "UPDATE runs SET status = ?, ended_at = NULL, error = NULL, tags = ?, "
@@ -308,29 +336,8 @@ class SqlStore(StoreBase):
                         run.run_id,
                     ),
                 )
-            else:
-                if row is not None:
-                    self._delete(db, run.run_id)
-                tags = sorted(set(run.tags))
-                db.execute(
-                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})",
-                    (
-                        run.run_id,
-                        run.project,
-                        run.name,
-                        run.status,
-                        run.framework,
-                        json.dumps(tags),
-                        json.dumps(run.config),
-                        json.dumps(run.summary),
-                        json.dumps(run.environment),
-                        run.error,
-                        run.started_at,
-                        run.ended_at,
-                        run.heartbeat_at,
-                        run.heartbeat_interval,
-                    ),
-                )
+                if not resume and row[1] != run.started_at:  # not a retry of our own insert
+                    self._insert_event(db, run.run_id, started_concurrently(run))
             db.executemany(
                 "INSERT INTO run_tags (run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(run.run_id, tag) for tag in tags],
@@ -440,11 +447,15 @@ class SqlStore(StoreBase):
     def log_event(self, run_id: str, event: Event) -> None:
         """Append an event (the same event twice, as a retry sends it, is stored once)."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO events (run_id, kind, step, at, payload) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (run_id, event.kind, event.step, event.at, json.dumps(event.payload)),
-            )
+            self._insert_event(db, run_id, event)
+
+    @staticmethod
+    def _insert_event(db: Db, run_id: str, event: Event) -> None:
+        db.execute(
+            "INSERT INTO events (run_id, kind, step, at, payload) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (run_id, event.kind, event.step, event.at, json.dumps(event.payload)),
+        )
 
     def log_table(self, run_id: str, key: str, step: int, rows: list[Row]) -> None:
         """Store a step's rows of a table, replacing the step's earlier ones."""

@@ -10,11 +10,19 @@ import psutil
 
 __all__ = ["HostSource"]
 
+MIN_CPU_INTERVAL_S = 0.1
+"""The shortest interval a CPU percentage is measured over. The kernel counts a process's
+CPU time in ticks of 10 ms: over a shorter interval one tick more or less reads as
+thousands of percent (1,571 % on a 2-core machine between two back-to-back readings)."""
+
 
 class HostSource:
     """CPU percent, memory, disk usage, and disk and network throughput as rates.
 
     Rates are bytes per second since the previous sample, so the first sample has none.
+    CPU percentages are measured since the previous reading of at least
+    `MIN_CPU_INTERVAL_S` ago (a sample sooner has none), and the process's is at most
+    100 times the cores it may run on.
     ``disk_path`` is the folder whose filesystem's usage is reported (the run's store).
     """
 
@@ -27,6 +35,7 @@ class HostSource:
         self._last_time = 0.0
         psutil.cpu_percent(interval=None)  # the first reading of both is meaningless:
         self._process.cpu_percent(interval=None)  # prime them so the first sample is not 0
+        self._cpu_since = time.monotonic()
 
     def sample(self) -> dict[str, float]:
         """One reading; each part on its own so a missing counter loses only itself."""
@@ -43,9 +52,14 @@ class HostSource:
         """Nothing to release."""
 
     def _cpu(self) -> dict[str, float]:
+        now = time.monotonic()
+        if now - self._cpu_since < MIN_CPU_INTERVAL_S:
+            return {}  # too soon to measure: the next sample covers this interval too
+        self._cpu_since = now
+        process = self._process.cpu_percent(interval=None)
         return {
-            "cpu/percent": psutil.cpu_percent(interval=None),
-            "cpu/process_percent": self._process.cpu_percent(interval=None),
+            "cpu/percent": psutil.cpu_percent(interval=None),  # a share of all cores: <= 100
+            "cpu/process_percent": min(process, 100.0 * _usable_cores(self._process)),
         }
 
     def _memory(self) -> dict[str, float]:
@@ -80,3 +94,12 @@ class HostSource:
             for key, value in current.items()
             if key in last
         }
+
+
+def _usable_cores(process: psutil.Process) -> int:
+    """How many cores the process may run on: its CPU affinity where the platform has
+    one, else every logical core."""
+    try:
+        return max(1, len(process.cpu_affinity() or ()))
+    except (AttributeError, OSError, psutil.Error):  # no affinity on macOS
+        return max(1, psutil.cpu_count() or 1)

@@ -60,6 +60,9 @@ def train(accelerator: Accelerator, project: str, adapter: Any = None, **init: A
         losses.append(mean.item())
     if adapter is not None:  # docs/accelerate.md: safe on every rank, no rank check
         adapter.tracker.log_summary({"best/loss": min(losses)})
+        # as users copy it from accelerate's docs: on every rank too
+        accelerator.get_tracker("tracker", unwrap=True).log_summary({"last/loss": losses[-1]})
+        accelerator.get_tracker("tracker").tracker.log_event("trained", {"steps": STEPS})
     accelerator.end_training()
     return losses
 

@@ -13,6 +13,7 @@ import transformers
 from kit import make_trainer, run_script, training_args
 
 from tracker import BackendBase, TrackerSettings
+from tracker.cli import main as cli_main
 from tracker.integrations.transformers import RUN_FILE, CustomTrackerCallback
 
 SECRET = "hf_" + "x" * 34
@@ -81,6 +82,31 @@ def test_train_evaluate_predict_land_in_one_run(
     assert saved == [(s, str(tmp_path / "out" / f"checkpoint-{s}")) for s in (2, 4)]
     for step, path in saved:
         assert json.loads((Path(path) / RUN_FILE).read_text()) == {"run_id": run.run_id}, step
+
+
+def test_evaluate_after_train_is_one_run_whose_events_say_why(
+    model_dir: Path, tmp_path: Path, store: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train() then evaluate(), as the demo does: one run, finished, the evaluation's
+    metrics in it, and its one event says in words why the run went on after train()
+    ended (in the store, and in tracker show)."""
+    callback = CustomTrackerCallback(project="hf")
+    trainer = make_trainer(model_dir, [callback], **training_args(tmp_path / "out"))
+    trainer.train()
+    trainer.evaluate()
+    assert callback.tracker is not None
+    callback.tracker.finish()
+
+    run = only_run(store)
+    assert run.status == "finished"
+    assert steps(store, run.run_id, "eval/loss") == [4]
+    assert "eval/runtime" in run.summary
+    (event,) = store.events(run.run_id)
+    assert event.kind == "reopened"
+    assert "evaluate() or predict() after train()" in event.payload["reason"]
+    capsys.readouterr()
+    assert cli_main(["show", run.run_id]) == 0
+    assert event.payload["reason"] in capsys.readouterr().out
 
 
 def test_added_after_printer_callback_keeps_total_flos(
