@@ -90,7 +90,7 @@ import enum
 import itertools
 import json
 import re
-import uuid
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -378,7 +378,8 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
     for base, plain in _PLAIN_COPIES:  # subclasses: plain copies, not their own methods
         if isinstance(value, base):
             return _convert(plain(value), seen, depth)
-    if isinstance(value, PurePath | uuid.UUID):
+    uuid = sys.modules.get("uuid")  # a UUID exists only where uuid was imported
+    if isinstance(value, PurePath) or (uuid is not None and isinstance(value, uuid.UUID)):
         return _text(str(value))
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
         return _text(value.isoformat())

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
+import os
 import threading
 import time
 from array import array
@@ -171,7 +171,7 @@ class Writer:
     ) -> None:
         self.record = record
         self.channel = Channel(max_pending)
-        self._id = secrets.token_hex(8)
+        self._id = os.urandom(8).hex()
         self._seq = 0
         self._figures = figures
         self._redact = redact
