@@ -15,12 +15,25 @@ EVENT_KIND = "alert"
 """The kind of the event every alert is recorded as."""
 
 
-def check_level(level: str) -> Level:
-    """``level`` if it is one of `LEVELS`; a `ValueError` that lists them otherwise."""
-    for known in LEVELS:
-        if level == known:
-            return known
-    raise ValueError(f"level must be one of {', '.join(map(repr, LEVELS))}, not {level!r}")
+_NAMES: dict[str, Level] = {
+    **{name: "info" for name in ("info", "debug", "notset", "notice")},
+    **{name: "warn" for name in ("warn", "warning")},
+    **{name: "error" for name in ("error", "err", "critical", "fatal", "exception")},
+}
+"""Level names as people write them: ours, and Python logging's (and W&B's ``WARN``)."""
+
+
+def check_level(level: object) -> Level | None:
+    """The level of `LEVELS` that ``level`` names, or ``None`` for anything else.
+
+    Any case; Python logging's names (``warning``, ``critical``, ``fatal``, ``debug``) and
+    numbers (``logging.WARNING``), and an enum whose value is such a name (W&B's
+    ``AlertLevel.WARN``), name the level they mean.
+    """
+    if type(level) is int:
+        return "info" if level < 30 else "warn" if level < 40 else "error"
+    name = getattr(level, "value", level)
+    return _NAMES.get(name.strip().lower()) if isinstance(name, str) else None
 
 
 @dataclass(frozen=True, slots=True)
