@@ -24,13 +24,12 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tracker.calls import Call, LogMetrics, LogSummary, LogTable, Point, points_of
 from tracker.delivery import Delivery
-from tracker.records import MetricBatch, RunRecord, Series
+from tracker.records import MetricBatch, Record, RunRecord, Series
 from tracker.store.base import Backend
 from tracker.system.efficiency import Figures
 from tracker.tables import clean_rows
@@ -48,15 +47,30 @@ STALL_S = 0.5
 """A flush slower than this means a stuck store: the logging thread stops waiting."""
 
 
-@dataclass(slots=True)
-class WriteReport:
+class WriteReport(Record):
     """What `Writer.close` could not do."""
 
-    unwritten_points: int = 0
-    dropped_points: int = 0
-    set_aside_points: int = 0
-    rescue_file: Path | None = None
-    failed_backends: list[str] = field(default_factory=list)
+    __slots__ = (
+        "dropped_points",
+        "failed_backends",
+        "rescue_file",
+        "set_aside_points",
+        "unwritten_points",
+    )
+
+    def __init__(
+        self,
+        unwritten_points: int = 0,
+        dropped_points: int = 0,
+        set_aside_points: int = 0,
+        rescue_file: Path | None = None,
+        failed_backends: list[str] | None = None,
+    ) -> None:
+        self.unwritten_points = unwritten_points
+        self.dropped_points = dropped_points
+        self.set_aside_points = set_aside_points
+        self.rescue_file = rescue_file
+        self.failed_backends: list[str] = list() if failed_backends is None else failed_backends
 
     @property
     def complete(self) -> bool:

@@ -213,9 +213,9 @@ def test_alert_title_and_text_are_redacted_in_the_store_and_the_posts(
     the run) reaches neither the store's file nor a webhook."""
     _hooks(monkeypatch, f"{receiver.url}/json", f"slack:{receiver.url}/slack")
     planted = ["abcdefghijklmnopqrstuvwxyzAL24", "ALPW25", "abcdefghijklmnopqrstuvwxyzEX26"]
-    with pytest.raises(RuntimeError), CustomTracker(project="p") as run:
-        run.alert("leak hf_abcdefghijklmnopqrstuvwxyzAL24", "password=ALPW25", level="error")
-        raise RuntimeError("the hub said no to hf_abcdefghijklmnopqrstuvwxyzEX26")
+    run = CustomTracker(project="p").start()
+    run.alert("leak hf_abcdefghijklmnopqrstuvwxyzAL24", "password=ALPW25", level="error")
+    run.finish("failed", "RuntimeError: the hub said no to hf_abcdefghijklmnopqrstuvwxyzEX26")
     alerts = _alerts(store, run.run_id)
     assert [a["reason"] for a in alerts] == ["user", "failed"]
     assert alerts[0]["title"] == f"leak hf_{REDACTED}" and REDACTED in str(alerts[0]["text"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from tracker.records import Event
+from tracker.records import Event, Record
 
 __all__ = ["EVENT_KIND", "LEVELS", "Alert", "Level", "check_level"]
 
@@ -36,8 +35,7 @@ def check_level(level: object) -> Level | None:
     return _NAMES.get(name.strip().lower()) if isinstance(name, str) else None
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
+class Alert(Record):
     """One alert about one run.
 
     ``reason`` says what raised it (``user``, ``failed``, ``interrupted``, ``nonfinite``,
@@ -45,16 +43,42 @@ class Alert:
     already raised for the run is not raised again (`RunAlerts`, `Watcher`).
     """
 
-    title: str
-    text: str
-    level: Level
-    reason: str
-    key: str
-    run_id: str
-    run_name: str
-    project: str
-    at: float
-    step: int | None = None
+    __slots__ = (
+        "at",
+        "key",
+        "level",
+        "project",
+        "reason",
+        "run_id",
+        "run_name",
+        "step",
+        "text",
+        "title",
+    )
+
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        level: Level,
+        reason: str,
+        key: str,
+        run_id: str,
+        run_name: str,
+        project: str,
+        at: float,
+        step: int | None = None,
+    ) -> None:
+        self.title = title
+        self.text = text
+        self.level = level
+        self.reason = reason
+        self.key = key
+        self.run_id = run_id
+        self.run_name = run_name
+        self.project = project
+        self.at = at
+        self.step = step
 
     def event(self) -> Event:
         """The ``alert`` event recorded on the run (it holds no webhook address)."""

@@ -8,10 +8,10 @@
 
 Each alert's title and text are redacted by the run's rules (`tracker.values.Redactor`:
 a token in a message, an exception's text), then it is recorded as an ``alert`` event
-through the run's channel, like any event, and handed to a `Sender` when webhooks are set. Alerts of one key (a user alert's title)
-are rate-limited: within ``TRACKER_ALERT_MIN_INTERVAL`` seconds of the last one they are
-not raised. A NaN loss is raised once per metric and run: a NaN every step is
-one alert.
+through the run's channel, like any event, and handed to a `Sender` when webhooks are
+set. Alerts of one key (a user alert's title) are rate-limited: within
+``TRACKER_ALERT_MIN_INTERVAL`` seconds of the last one they are not raised. A NaN loss is
+raised once per metric and run: a NaN every step is one alert.
 """
 
 from __future__ import annotations

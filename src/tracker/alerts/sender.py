@@ -16,10 +16,10 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tracker.alerts.alert import Alert
 from tracker.alerts.webhooks import Webhook
+from tracker.records import Record
 
 __all__ = ["BACKOFF_S", "MAX_QUEUED", "Sender"]
 
@@ -31,13 +31,22 @@ MAX_QUEUED = 1000
 """Most posts waiting at once; past it new alerts are dropped (one warning)."""
 
 
-@dataclass(slots=True)
-class _Post:
-    alert: Alert
-    hook: Webhook
-    tries: int = 0
-    not_before: float = 0.0
-    error: str | None = None  # why the last try failed
+class _Post(Record):
+    __slots__ = ("alert", "error", "hook", "not_before", "tries")
+
+    def __init__(
+        self,
+        alert: Alert,
+        hook: Webhook,
+        tries: int = 0,
+        not_before: float = 0.0,
+        error: str | None = None,
+    ) -> None:
+        self.alert = alert
+        self.hook = hook
+        self.tries = tries
+        self.not_before = not_before
+        self.error = error  # why the last try failed
 
 
 class Sender:

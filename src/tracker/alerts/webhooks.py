@@ -17,10 +17,10 @@ wherever it is shown (`Webhook.shown`) all but its scheme and host are masked.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from tracker.alerts.alert import Alert
+from tracker.records import Record
 
 __all__ = ["FORMS", "Webhook", "mask"]
 
@@ -42,12 +42,14 @@ def mask(url: str) -> str:
     return f"{parts.scheme}://{host}{port}/***"
 
 
-@dataclass(frozen=True, slots=True)
-class Webhook:
+class Webhook(Record):
     """One webhook: its URL and the form of the JSON it is posted."""
 
-    url: str
-    form: Form = "json"
+    __slots__ = ("form", "url")
+
+    def __init__(self, url: str, form: Form = "json") -> None:
+        self.url = url
+        self.form = form
 
     def __repr__(self) -> str:  # a repr never shows the secret
         return f"Webhook({self.shown!r}, form={self.form!r})"
