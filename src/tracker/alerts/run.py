@@ -21,12 +21,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tracker.alerts.alert import Alert, Level
-from tracker.alerts.sender import Sender
-from tracker.alerts.webhooks import Webhook
 from tracker.records import Event, MetricBatch
 from tracker.settings import TrackerSettings
+
+if TYPE_CHECKING:
+    from tracker.alerts.sender import Sender
 
 __all__ = ["RunAlerts", "is_watched_loss", "sender_for"]
 
@@ -41,10 +43,14 @@ def is_watched_loss(key: str) -> bool:
 
 
 def sender_for(settings: TrackerSettings) -> Sender | None:
-    """A `Sender` to the settings' webhooks, or ``None`` where none is set."""
-    hooks = [Webhook.parse(spec) for spec in settings.alert_webhooks]
-    if not hooks:
+    """A `Sender` to the settings' webhooks, or ``None`` where none is set (then nothing
+    of the sending is imported)."""
+    if not settings.alert_webhooks:
         return None
+    from tracker.alerts.sender import Sender
+    from tracker.alerts.webhooks import Webhook
+
+    hooks = [Webhook.parse(spec) for spec in settings.alert_webhooks]
     return Sender(hooks, retries=settings.alert_retries, timeout=settings.alert_timeout)
 
 
