@@ -157,12 +157,20 @@ def _user() -> str | None:
         return None
 
 
-def capture(process: ProcessInfo, redactor: Redactor | None = None) -> dict[str, Any]:
+def capture(
+    process: ProcessInfo,
+    redactor: Redactor | None = None,
+    *,
+    cwd: Path | None = None,
+    argv: list[str] | None = None,
+) -> dict[str, Any]:
     """Host, process, Python, package versions, git state, command line and ranks.
 
-    Secrets are redacted by ``redactor`` (the built-in rules when it is None).
+    Secrets are redacted by ``redactor`` (the built-in rules when it is None). ``cwd`` and
+    ``argv`` are the process's as they were when the run started (default: now).
     """
-    cwd = Path.cwd()
+    cwd = Path.cwd() if cwd is None else cwd
+    argv = sys.argv if argv is None else argv
     git = _Git(cwd)  # runs while the rest is gathered
     redactor = redactor or Redactor()
     found: dict[str, Any] = {
@@ -173,7 +181,7 @@ def capture(process: ProcessInfo, redactor: Redactor | None = None) -> dict[str,
         "python_executable": sys.executable,
         "platform": _platform(),
         "cpu_count": os.cpu_count(),
-        "command": [sys.executable, *redactor.redact_argv(sys.argv)],
+        "command": [sys.executable, *redactor.redact_argv(argv)],
         "cwd": str(cwd),
         "packages": package_versions(),
         "git": {},

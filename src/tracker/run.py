@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict
 
@@ -189,12 +192,12 @@ class CustomTracker:
         if self.name is None:
             self.name = new_run_name()
         now = self._started_at = time.time()
+        cwd, argv = Path.cwd(), list(sys.argv)  # the environment is gathered by the writer
         record = RunRecord(
             run_id=self._run_id,
             project=self.project,
             name=self.name,
             tags=sorted(set(self.tags)),
-            environment=capture(self.process, self._redactor),
             framework=self.framework,
             started_at=now,
             heartbeat_at=now,
@@ -223,6 +226,7 @@ class CustomTracker:
             figures=Figures(self.process.world_size, system.device_name),
             redact=self._redactor.redact,
             on_batch=alerts.check,
+            environment=partial(capture, self.process, self._redactor, cwd=cwd, argv=argv),
         )
         channel = writer.channel
         channel.put(StartRun(record, resume=resuming))

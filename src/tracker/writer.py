@@ -182,8 +182,10 @@ class Writer:
         figures: Figures | None = None,
         redact: Callable[[Any], Any] | None = None,
         on_batch: Callable[[MetricBatch], None] | None = None,
+        environment: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.record = record
+        self._environment = environment  # gathered on this thread, before the first write
         self.channel = Channel(max_pending)
         self._id = os.urandom(8).hex()
         self._seq = 0
@@ -217,10 +219,22 @@ class Writer:
         self._thread.start()
 
     def _loop(self) -> None:
+        self._gather_environment()
         while not self._stopping:
             self.channel.wait(self._flush_interval)
             self._flush_safely()
             self.channel.flushed()
+
+    def _gather_environment(self) -> None:
+        """Fill the record's environment (once): on this thread, so that the training
+        thread's `start` never waits for a ``git status`` in a large repository."""
+        gather, self._environment = self._environment, None
+        if gather is None:
+            return
+        try:
+            self.record.environment = gather()
+        except Exception as exc:  # the run goes on without it
+            log.warning("tracker: could not capture the run's environment: %r", exc)
 
     def _flush_safely(self) -> None:
         try:
@@ -232,6 +246,7 @@ class Writer:
 
     def flush(self) -> None:
         """Send everything queued so far (called on the writer thread)."""
+        self._gather_environment()  # done already, unless the thread never ran
         calls: list[Call] = []
         points: list[Point] = []
         summary: dict[str, object] | None = None  # a flush's summaries merge into one
