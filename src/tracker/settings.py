@@ -9,8 +9,9 @@ its description and, for the launcher's variables, the names it is read under. T
 types a setting may have (text, a number, a flag, a path, a list of text) are converted and
 checked here, with an error that names the variable or argument, the value and the rule.
 This module imports neither pydantic nor anything heavy: importing pydantic-settings and
-building its model took ~170 ms of every process's start, a plain pydantic model ~130 ms,
-this ~2 ms (docs/benchmarks.md).
+building its model took ~175 ms of CPU time of every process's first run, a plain
+pydantic model ~130 ms, this ~15 ms, most of it ``pathlib`` and ``typing``, which a run
+imports anyway (docs/benchmarks.md).
 """
 
 from __future__ import annotations
