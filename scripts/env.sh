@@ -133,7 +133,7 @@ PYEOF
 }
 
 verify_core() {
-    "$PY" -c 'import pydantic, pydantic_settings, psutil, pytest, hypothesis, numpy'
+    "$PY" -c 'import pydantic, psutil, pytest, hypothesis, numpy'
     "$VENV/bin/ruff" --version >/dev/null
     "$VENV/bin/mypy" --version >/dev/null
 }

@@ -15,7 +15,7 @@ def test_every_setting_is_documented() -> None:
     text = (DOCS / "settings.md").read_text()
     missing = [
         f"TRACKER_{name.upper()}"
-        for name in TrackerSettings.model_fields
+        for name in TrackerSettings.fields()
         if name not in LAUNCHER_FIELDS and f"`TRACKER_{name.upper()}`" not in text
     ]
     assert not missing, f"undocumented settings: {missing}"

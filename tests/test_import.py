@@ -36,3 +36,21 @@ def test_starting_a_run_imports_no_framework(tmp_path) -> None:  # type: ignore[
     )
     loaded = set(json.loads(out.stdout.splitlines()[-1]))
     assert not loaded & (set(HEAVY) - {"pydantic"})
+
+
+def test_starting_a_run_imports_nothing_slow(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The first run of a process pays no settings library, asyncio, package metadata
+    reader or `secrets` (each was milliseconds of every start; docs/benchmarks.md)."""
+    code = (
+        "import sys, json, tracker\n"
+        "tracker.CustomTracker(project='p').start()\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    env = {**os.environ, "TRACKER_DIR": str(tmp_path), "TRACKER_SYSTEM_INTERVAL": "0"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    loaded = set(json.loads(out.stdout.splitlines()[-1]))
+    slow = {"pydantic", "pydantic_settings", "asyncio", "importlib.metadata", "secrets"}
+    slow |= {"platform", "socket", "dataclasses", "inspect"}
+    assert not loaded & slow, loaded & slow

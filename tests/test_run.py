@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -59,6 +61,33 @@ def test_environment_is_captured(store: Store) -> None:
         "rank",
     } <= set(env)
     assert env["world_size"] == 1 and env["rank"] == 0
+
+
+def test_the_environment_is_the_one_at_start_and_holds_the_git_state(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer thread gathers it (start() never waits for git), as it was at start():
+    a chdir or argv change after start() does not change it; commit, branch, dirty, root."""
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "init.defaultBranch=dev"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    (repo / "a.txt").write_text("1")
+    subprocess.run([*git, "-C", str(repo), "add", "a.txt"], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "one"], check=True)
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (repo / "a.txt").write_text("2")
+    monkeypatch.chdir(repo / "sub")
+    monkeypatch.setattr(sys, "argv", ["train.py", "--lr", "1"])
+    run = CustomTracker(project="p").start()
+    monkeypatch.chdir(tmp_path)
+    sys.argv[:] = ["changed.py"]
+    run.finish()
+    env = store.get_run(run.run_id).environment
+    assert env["cwd"] == str(repo / "sub") and env["command"][1:] == ["train.py", "--lr", "1"]
+    assert env["git"] == {"commit": head, "branch": "dev", "dirty": True, "root": str(repo)}
 
 
 def test_names_are_generated_and_ids_unique(store: Store) -> None:

@@ -8,10 +8,9 @@ the type checker sees (no dispatch by method name).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.records import Event, MetricBatch, RunRecord
+from tracker.records import Event, MetricBatch, Record, RunRecord
 from tracker.store.base import Backend
 
 __all__ = [
@@ -30,82 +29,96 @@ Point = tuple[int, float, dict[str, float]]
 """``(step, unix time, {key: value})``: one ``log_metrics`` call, already checked."""
 
 
-@dataclass(slots=True)
-class StartRun:
+class StartRun(Record):
     """Create the run, or with ``resume`` continue it."""
 
-    record: RunRecord
-    resume: bool
+    __slots__ = ("record", "resume")
+
+    def __init__(self, record: RunRecord, resume: bool) -> None:
+        self.record = record
+        self.resume = resume
 
     def apply(self, backend: Backend, run_id: str) -> None:
         """Send to ``backend``."""
         backend.start_run(self.record, resume=self.resume)
 
 
-@dataclass(slots=True)
-class LogConfig:
+class LogConfig(Record):
     """Merge keys into the run's config."""
 
-    config: dict[str, Any]
+    __slots__ = ("config",)
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
 
     def apply(self, backend: Backend, run_id: str) -> None:
         """Send to ``backend``."""
         backend.log_config(run_id, self.config)
 
 
-@dataclass(slots=True)
-class LogSummary:
+class LogSummary(Record):
     """Merge keys into the run's summary."""
 
-    summary: dict[str, Any]
+    __slots__ = ("summary",)
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
 
     def apply(self, backend: Backend, run_id: str) -> None:
         """Send to ``backend``."""
         backend.log_summary(run_id, self.summary)
 
 
-@dataclass(slots=True)
-class LogEvent:
+class LogEvent(Record):
     """Append an event."""
 
-    event: Event
+    __slots__ = ("event",)
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
 
     def apply(self, backend: Backend, run_id: str) -> None:
         """Send to ``backend``."""
         backend.log_event(run_id, self.event)
 
 
-@dataclass(slots=True)
-class LogMetrics:
+class LogMetrics(Record):
     """Append a batch of points (made by the writer from queued `Point` s)."""
 
-    batch: MetricBatch = field(default_factory=MetricBatch)
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: MetricBatch | None = None) -> None:
+        self.batch: MetricBatch = MetricBatch() if batch is None else batch
 
     def apply(self, backend: Backend, run_id: str) -> None:
         """Send to ``backend``."""
         backend.log_metrics(run_id, self.batch)
 
 
-@dataclass(slots=True)
-class LogTable:
+class LogTable(Record):
     """Store a table's rows at a step (as the run hands them; the writer cleans them)."""
 
-    key: str
-    step: int
-    rows: list[Any]
+    __slots__ = ("key", "rows", "step")
+
+    def __init__(self, key: str, step: int, rows: list[Any]) -> None:
+        self.key = key
+        self.step = step
+        self.rows = rows
 
     def apply(self, backend: Backend, run_id: str) -> None:
         """Send to ``backend``."""
         backend.log_table(run_id, self.key, self.step, self.rows)
 
 
-@dataclass(slots=True)
-class FinishRun:
+class FinishRun(Record):
     """Record the run's end."""
 
-    status: str
-    ended_at: float
-    error: str | None
+    __slots__ = ("ended_at", "error", "status")
+
+    def __init__(self, status: str, ended_at: float, error: str | None) -> None:
+        self.status = status
+        self.ended_at = ended_at
+        self.error = error
 
     def apply(self, backend: Backend, run_id: str) -> None:
         """Send to ``backend``."""

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
 from typing import Any
 
+from tracker.records import Record
 from tracker.settings import TrackerSettings
 
 __all__ = ["ProcessInfo", "process_info", "share", "shared"]
@@ -28,14 +28,18 @@ log = logging.getLogger("tracker")
 _KEY_PREFIX = "tracker/"
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessInfo:
+class ProcessInfo(Record):
     """This process's place in the job."""
 
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-    local_world_size: int = 1
+    __slots__ = ("local_rank", "local_world_size", "rank", "world_size")
+
+    def __init__(
+        self, rank: int = 0, local_rank: int = 0, world_size: int = 1, local_world_size: int = 1
+    ) -> None:
+        self.rank = rank
+        self.local_rank = local_rank
+        self.world_size = world_size
+        self.local_world_size = local_world_size
 
     @property
     def is_main(self) -> bool:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict
 
@@ -196,12 +199,12 @@ class CustomTracker:
         if self.name is None:
             self.name = new_run_name()
         now = self._started_at = time.time()
+        cwd, argv = Path.cwd(), list(sys.argv)  # the environment is gathered by the writer
         record = RunRecord(
             run_id=self._run_id,
             project=self.project,
             name=self.name,
             tags=sorted(set(self.tags)),
-            environment=capture(self.process, self._redactor),
             framework=self.framework,
             started_at=now,
             heartbeat_at=now,
@@ -213,6 +216,7 @@ class CustomTracker:
             run_name=self.name,
             project=self.project,
             record=lambda event: writer.channel.put(LogEvent(event)),  # also from finish()
+            redact=self._redactor.redact_text,
         )
         system = SystemMetrics.for_run(
             self.settings, self.process, self._run_id, lambda: self.last_step
@@ -229,6 +233,7 @@ class CustomTracker:
             figures=Figures(self.process.world_size, system.device_name),
             redact=self._redactor.redact,
             on_batch=alerts.check,
+            environment=partial(capture, self.process, self._redactor, cwd=cwd, argv=argv),
         )
         channel = writer.channel
         channel.put(StartRun(record, resume=resuming))
@@ -612,17 +617,36 @@ class CustomTracker:
     def alert(self, title: str, text: str = "", level: str = "info") -> None:
         """Raise an alert: recorded as an ``alert`` event on the run and posted to the
         webhooks of ``TRACKER_ALERT_WEBHOOKS`` from a background thread (this never waits
-        on the network). ``level`` is ``info``, ``warn`` or ``error``. The same title again
+        on the network). ``level`` is ``info``, ``warn`` or ``error``, in any case, or a
+        Python logging name for one (``warning``, ``critical``). The same title again
         within ``TRACKER_ALERT_MIN_INTERVAL`` seconds is not raised again (docs/alerts.md).
+
+        Like every log call it never raises: an unknown level is warned about once and
+        taken as ``info``; a title and text are taken as their ``str()``, an empty title as
+        ``alert``. Title and text are redacted like every other text a run records.
         """
-        checked = check_level(level)
-        if not isinstance(title, str) or not title or not isinstance(text, str):
-            raise ValueError("alert(title, text) takes a non-empty title and a text, as str")
         if not self._ready():
             return
         assert self._alerts is not None
+        checked = check_level(level)
+        if checked is None:
+            shown = _safe_repr(level)
+            self._warn_call(
+                f"<level {shown}>", f"alert level {shown} is not info, warn or error; info is used"
+            )
+            checked = "info"
+        name = _text_or(title, None)
+        if name is None:
+            self._warn_call("<alert title>", "alert() was given no title; 'alert' is used")
+            name = "alert"
         step = self.last_step
-        self._alerts.alert(title, text, checked, step=step if step >= 0 else None)
+        body = _text_or(text, "") if text else ""
+        self._alerts.alert(name, body, checked, step=step if step >= 0 else None)
+
+    def _warn_call(self, key: str, why: str) -> None:
+        if key not in self._warned_keys:
+            self._warned_keys.add(key)
+            log.warning("tracker: %s (warned once)", why)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything logged so far is written (for tests and notebooks)."""

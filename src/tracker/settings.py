@@ -3,19 +3,33 @@
 Every option has a ``TRACKER_`` variable (``TRACKER_URI``, ``TRACKER_DIR``, ...). The
 launcher variables that say which process this is (``RANK``, ``WORLD_SIZE``, ...) are read
 here too, under their usual names, so that no other module touches ``os.environ``.
+
+A setting is declared as a typed class attribute with `Field`: its default, its bounds,
+its description and, for the launcher's variables, the names it is read under. The few
+types a setting may have (text, a number, a flag, a path, a list of text) are converted and
+checked here, with an error that names the variable or argument, the value and the rule.
+This module imports neither pydantic nor anything heavy: importing pydantic-settings and
+building its model took ~175 ms of CPU time of every process's first run, a plain
+pydantic model ~130 ms, this ~15 ms, most of it ``pathlib`` and ``typing``, which a run
+imports anyway (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any, ClassVar, dataclass_transform
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+__all__ = ["Field", "SettingsError", "TrackerSettings", "default_dir"]
 
-__all__ = ["TrackerSettings", "default_dir"]
+_UNSET: Any = object()
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used: each problem names the variable (or argument), the
+    value and the rule it breaks."""
 
 
 def default_dir() -> Path:
@@ -28,22 +42,248 @@ def default_dir() -> Path:
     return base / "tracker"
 
 
-def _split_list(value: Any) -> Any:
+class _Field:
+    """One declared setting, as `Field` made it and `_Settings` completed it."""
+
+    __slots__ = (
+        *("check", "comma", "default", "description", "env", "factory"),
+        *("ge", "gt", "kind", "le", "name", "shown"),
+    )
+
+    def __init__(
+        self,
+        default: Any,
+        factory: Callable[[], Any] | None,
+        description: str,
+        bounds: tuple[float | None, float | None, float | None],
+        env: tuple[str, ...],
+        comma: bool,
+        check: Callable[[Any], Any] | None,
+        shown: bool,
+    ) -> None:
+        self.default, self.factory, self.description = default, factory, description
+        self.ge, self.gt, self.le = bounds
+        self.env, self.comma, self.check, self.shown = env, comma, check, shown
+        self.name = self.kind = ""  # set by `_Settings`, which reads the annotation
+
+    def value(self, given: Any, from_env: bool) -> Any:
+        """``given`` converted to this setting's type and checked; `ValueError` saying why."""
+        if self.kind == "list[str]" and isinstance(given, str):
+            given = _split(given, comma=self.comma, from_env=from_env)
+        value = _CONVERT[self.kind](given)
+        if self.ge is not None and not value >= self.ge:
+            raise ValueError(f"must be at least {self.ge}")
+        if self.gt is not None and not value > self.gt:
+            raise ValueError(f"must be more than {self.gt}")
+        if self.le is not None and not value <= self.le:
+            raise ValueError(f"must be at most {self.le}")
+        return value if self.check is None else self.check(value)
+
+    def initial(self) -> Any:
+        """The default value (a new one from ``default_factory`` each time)."""
+        return self.default if self.factory is None else self.factory()
+
+
+def Field(  # named as pydantic and dataclasses name their field specifiers
+    default: Any = _UNSET,
+    *,
+    default_factory: Callable[[], Any] | None = None,
+    description: str = "",
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    env: tuple[str, ...] = (),
+    comma: bool = False,
+    check: Callable[[Any], Any] | None = None,
+    repr: bool = True,  # dataclasses.field's name for it
+) -> Any:
+    """Declare a setting: its ``default`` (or ``default_factory``), bounds (``ge``, ``gt``,
+    ``le``), ``description``, and a ``check`` that returns the value or raises `ValueError`.
+
+    It is read from ``TRACKER_<NAME>``, or from the ``env`` names (the first one set
+    wins). A list read from the environment is a JSON list, or comma separated text where
+    ``comma`` is set (a list given as text, then, too). ``repr=False`` keeps a secret out
+    of the settings' repr and of error messages.
+    """
+    return _Field(default, default_factory, description, (ge, gt, le), env, comma, check, repr)
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(Field,))
+class _Settings:
+    """Reads the settings a subclass declares: arguments win over the environment, which
+    wins over the defaults. An unknown argument raises `TypeError`; values that are not
+    valid raise one `SettingsError` that lists them all."""
+
+    _fields: ClassVar[dict[str, _Field]]
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = {}
+        for name, kind in cls.__annotations__.items():
+            field = cls.__dict__.get(name)
+            if not isinstance(field, _Field):
+                continue
+            if kind not in _CONVERT or (field.default is _UNSET and field.factory is None):
+                raise TypeError(
+                    f"setting {name}: declare one of the types {', '.join(_CONVERT)}, "
+                    "with a default or a default_factory"
+                )
+            field.name, field.kind = name, kind
+            field.env = field.env or (f"TRACKER_{name.upper()}",)
+            cls._fields[name] = field
+            delattr(cls, name)
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - self._fields.keys()
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} has no setting {', '.join(sorted(unknown))}; "
+                f"its settings are {', '.join(self._fields)}"
+            )
+        environ = os.environ
+        problems: list[str] = []
+        given: set[str] = set()
+        for name, field in self._fields.items():
+            source, raw = name, values.get(name, _UNSET)
+            if raw is _UNSET:
+                for source in field.env:
+                    raw = environ.get(source, _UNSET)
+                    if raw is not _UNSET:
+                        break
+                else:
+                    setattr(self, name, field.initial())
+                    continue
+            given.add(name)
+            try:
+                setattr(self, name, field.value(raw, from_env=source != name))
+            except ValueError as exc:
+                shown = repr(raw) if field.shown else "(hidden)"
+                about = f" ({field.description})" if field.description else ""
+                problems.append(f"{source}={shown}: {exc}{about}")
+        if problems:
+            head = "invalid setting" if len(problems) == 1 else f"{len(problems)} invalid settings"
+            raise SettingsError(f"{head}: " + "; ".join(problems))
+        self.fields_set = frozenset(given)
+        """The settings given as arguments or read from the environment (not defaults)."""
+
+    @classmethod
+    def fields(cls) -> Mapping[str, _Field]:
+        """The declared settings by name: each one's ``env`` names and ``description``."""
+        return cls._fields
+
+    def __repr__(self) -> str:
+        shown = (f"{n}={getattr(self, n)!r}" for n, f in self._fields.items() if f.shown)
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _split(text: str, *, comma: bool, from_env: bool) -> Any:
+    """A list given as text: comma separated, or (from the environment) a JSON list."""
+    if comma:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if not from_env:
+        return text
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError('must be a JSON list of text, such as ["one", "two"]') from None
+
+
+def _text(value: Any) -> str:
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+    raise ValueError(f"must be text, not {type(value).__name__}")
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValueError("must be a whole number")
+
+
+def _float(value: Any) -> float:
+    if type(value) is int or type(value) is float:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise ValueError("must be a number")
+
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise ValueError("must be 1 or 0 (true or false, yes or no, on or off)")
+
+
+def _path(value: Any) -> Path:
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise ValueError(f"must be a path, not {type(value).__name__}")
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, list | tuple | set | frozenset) and all(
+        isinstance(item, str) for item in value
+    ):
+        return list(value)
+    raise ValueError("must be a list of text")
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "str": _text,
+    "str | None": _optional_text,
+    "int": _int,
+    "float": _float,
+    "bool": _bool,
+    "Path": _path,
+    "list[str]": _texts,
+}
+"""The converter of each type a setting may be declared with, by its annotation."""
+
+
+def _regexes(value: list[str]) -> list[str]:
+    for pattern in value:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        if compiled.fullmatch(""):
+            raise ValueError(f"{pattern!r} matches empty text, so it would redact everything")
     return value
 
 
-class TrackerSettings(BaseSettings):
+class TrackerSettings(_Settings):
     """Settings of `tracker`, read from ``TRACKER_*`` variables and constructor arguments.
 
     Constructor arguments win over the environment, which wins over the defaults.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore", populate_by_name=True)
-
-    uri: Annotated[list[str], NoDecode] = Field(
+    uri: list[str] = Field(
         default_factory=list,
+        comma=True,
         description="Store URI(s), comma separated: `sqlite:///path.db`, `jsonl:///dir`, "
         "`memory://name`, or a scheme registered by a plugin. Several URIs fan out.",
     )
@@ -54,8 +294,8 @@ class TrackerSettings(BaseSettings):
     project: str = Field(default="default", description="Project of new runs.")
     run_name: str | None = Field(default=None, description="Name of the next run.")
     run_id: str | None = Field(default=None, description="Id of a run to resume or create.")
-    tags: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Tags of new runs, comma separated."
+    tags: list[str] = Field(
+        default_factory=list, comma=True, description="Tags of new runs, comma separated."
     )
     disabled: bool = Field(default=False, description="Make every tracker call a no-op.")
     flush_interval: float = Field(
@@ -90,10 +330,12 @@ class TrackerSettings(BaseSettings):
     )
     redact_keys: list[str] = Field(
         default_factory=list,
+        check=_regexes,
         description='More key names to redact: regular expressions, a JSON list (`["^my_pass$"]`).',
     )
     redact_patterns: list[str] = Field(
         default_factory=list,
+        check=_regexes,
         description="More secret shapes to redact in text, regular expressions as a JSON list: "
         '`["acme-[0-9a-f]{32}"]`.',
     )
@@ -108,8 +350,9 @@ class TrackerSettings(BaseSettings):
     handle_signals: bool = Field(
         default=True, description="Record SIGTERM as `interrupted` before the process ends."
     )
-    alert_webhooks: Annotated[list[str], NoDecode] = Field(
+    alert_webhooks: list[str] = Field(
         default_factory=list,
+        comma=True,
         repr=False,  # webhook URLs are credentials
         description="Webhook URLs alerts are posted to, comma separated; `slack:` in front "
         "of one posts Slack's form, else the generic JSON form.",
@@ -143,48 +386,33 @@ class TrackerSettings(BaseSettings):
     # What the launcher (torchrun, accelerate, deepspeed, SLURM, MPI) says about this process.
     rank: int = Field(
         default=0,
-        validation_alias=AliasChoices(
-            "TRACKER_RANK", "RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID"
-        ),
+        env=("TRACKER_RANK", "RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID"),
+        description="Global rank of this process.",
     )
     local_rank: int = Field(
         default=0,
-        validation_alias=AliasChoices(
-            "TRACKER_LOCAL_RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"
-        ),
+        env=("TRACKER_LOCAL_RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"),
+        description="Rank of this process on its node.",
     )
     world_size: int = Field(
         default=1,
-        validation_alias=AliasChoices(
-            "TRACKER_WORLD_SIZE", "WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS"
+        env=(
+            "TRACKER_WORLD_SIZE",
+            "WORLD_SIZE",
+            "PMI_SIZE",
+            "OMPI_COMM_WORLD_SIZE",
+            "SLURM_NTASKS",
         ),
+        description="Processes in the job.",
     )
     local_world_size: int = Field(
         default=1,
-        validation_alias=AliasChoices(
-            "TRACKER_LOCAL_WORLD_SIZE", "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE"
-        ),
+        env=("TRACKER_LOCAL_WORLD_SIZE", "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE"),
+        description="Processes of the job on this node.",
     )
     cuda_visible_devices: str | None = Field(
-        default=None, validation_alias=AliasChoices("CUDA_VISIBLE_DEVICES")
+        default=None, env=("CUDA_VISIBLE_DEVICES",), description="The GPUs this process may use."
     )
-
-    @field_validator("uri", "tags", "alert_webhooks", mode="before")
-    @classmethod
-    def _lists(cls, value: Any) -> Any:
-        return _split_list(value)
-
-    @field_validator("redact_keys", "redact_patterns")
-    @classmethod
-    def _regexes(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
-            if compiled.fullmatch(""):
-                raise ValueError(f"{pattern!r} matches empty text, so it would redact everything")
-        return value
 
     @property
     def store_uris(self) -> list[str]:

@@ -22,11 +22,10 @@ import logging
 import sys
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.records import Event, MetricBatch, Row, RunRecord, Series
+from tracker.records import Event, MetricBatch, Record, Row, RunRecord, Series
 from tracker.store.base import Backend, RunNotFoundError, Store
 
 __all__ = ["SyncReport", "copy_runs", "deliver_in_background", "deliver_unsent", "unsent_files"]
@@ -37,14 +36,16 @@ Progress = Callable[[int], None]
 """Called with the number of points just copied."""
 
 
-@dataclass(slots=True)
-class SyncReport:
+class SyncReport(Record):
     """What a sync did."""
 
-    runs: int = 0
-    points: int = 0
-    events: int = 0
-    files: int = 0
+    __slots__ = ("events", "files", "points", "runs")
+
+    def __init__(self, runs: int = 0, points: int = 0, events: int = 0, files: int = 0) -> None:
+        self.runs = runs
+        self.points = points
+        self.events = events
+        self.files = files
 
 
 def _count(progress: Progress | None, n: int) -> None:

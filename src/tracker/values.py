@@ -84,16 +84,16 @@ built-in rules), on by default (``TRACKER_REDACT``):
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as _dt
 import enum
 import itertools
 import json
 import re
-import uuid
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from tracker.records import Record
 
 if TYPE_CHECKING:
     from tracker.settings import TrackerSettings
@@ -378,9 +378,11 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
     for base, plain in _PLAIN_COPIES:  # subclasses: plain copies, not their own methods
         if isinstance(value, base):
             return _convert(plain(value), seen, depth)
-    if isinstance(value, PurePath | uuid.UUID):
+    uuid = sys.modules.get("uuid")  # a UUID exists only where uuid was imported
+    if isinstance(value, PurePath) or (uuid is not None and isinstance(value, uuid.UUID)):
         return _text(str(value))
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+    dt = sys.modules.get("datetime")  # likewise a date
+    if dt is not None and isinstance(value, dt.datetime | dt.date | dt.time):
         return _text(value.isoformat())
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>"
@@ -411,7 +413,8 @@ def _container_to_json(value: Any, seen: set[int], depth: int) -> Any:
     if isinstance(value, set | frozenset):
         items = [_to_json(v, seen, depth) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    dataclasses = sys.modules.get("dataclasses")  # and a dataclass
+    if dataclasses and dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: _attr(value, f.name) for f in dataclasses.fields(value)}
         return _to_json(fields, seen, depth)
     for method in ("model_dump", "to_dict"):
@@ -537,17 +540,24 @@ def _set(value: Any) -> bool:
     return not (value is None or type(value) is bool or value in ("", [], {}))
 
 
-@dataclasses.dataclass(frozen=True)
-class Redactor:
+class Redactor(Record):
     """Secret redaction by this module's rules, plus the user's key names and patterns.
 
     The run builds one from its settings (`Redactor.from_settings`) and passes what it
     records through it; a disabled one (``TRACKER_REDACT=0``) returns everything as given.
     """
 
-    keys: tuple[re.Pattern[str], ...] = ()  # more credential names (searched as is_secret_key)
-    patterns: tuple[re.Pattern[str], ...] = ()  # more value shapes, searched in strings
-    enabled: bool = True
+    __slots__ = ("enabled", "keys", "patterns")
+
+    def __init__(
+        self,
+        keys: tuple[re.Pattern[str], ...] = (),
+        patterns: tuple[re.Pattern[str], ...] = (),
+        enabled: bool = True,
+    ) -> None:
+        self.keys = keys  # more credential names (searched as is_secret_key)
+        self.patterns = patterns  # more value shapes, searched in strings
+        self.enabled = enabled
 
     @classmethod
     def from_settings(cls, settings: TrackerSettings) -> Redactor:

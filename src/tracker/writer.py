@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
+import os
 import threading
 import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tracker.calls import Call, LogMetrics, LogSummary, LogTable, Point, points_of
 from tracker.delivery import Delivery
-from tracker.records import MetricBatch, RunRecord, Series
+from tracker.records import MetricBatch, Record, RunRecord, Series
 from tracker.store.base import Backend
 from tracker.system.efficiency import Figures
 from tracker.tables import clean_rows
@@ -48,15 +47,30 @@ STALL_S = 0.5
 """A flush slower than this means a stuck store: the logging thread stops waiting."""
 
 
-@dataclass(slots=True)
-class WriteReport:
+class WriteReport(Record):
     """What `Writer.close` could not do."""
 
-    unwritten_points: int = 0
-    dropped_points: int = 0
-    set_aside_points: int = 0
-    rescue_file: Path | None = None
-    failed_backends: list[str] = field(default_factory=list)
+    __slots__ = (
+        "dropped_points",
+        "failed_backends",
+        "rescue_file",
+        "set_aside_points",
+        "unwritten_points",
+    )
+
+    def __init__(
+        self,
+        unwritten_points: int = 0,
+        dropped_points: int = 0,
+        set_aside_points: int = 0,
+        rescue_file: Path | None = None,
+        failed_backends: list[str] | None = None,
+    ) -> None:
+        self.unwritten_points = unwritten_points
+        self.dropped_points = dropped_points
+        self.set_aside_points = set_aside_points
+        self.rescue_file = rescue_file
+        self.failed_backends: list[str] = list() if failed_backends is None else failed_backends
 
     @property
     def complete(self) -> bool:
@@ -168,10 +182,12 @@ class Writer:
         figures: Figures | None = None,
         redact: Callable[[Any], Any] | None = None,
         on_batch: Callable[[MetricBatch], None] | None = None,
+        environment: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.record = record
+        self._environment = environment  # gathered on this thread, before the first write
         self.channel = Channel(max_pending)
-        self._id = secrets.token_hex(8)
+        self._id = os.urandom(8).hex()
         self._seq = 0
         self._figures = figures
         self._redact = redact
@@ -203,10 +219,22 @@ class Writer:
         self._thread.start()
 
     def _loop(self) -> None:
+        self._gather_environment()
         while not self._stopping:
             self.channel.wait(self._flush_interval)
             self._flush_safely()
             self.channel.flushed()
+
+    def _gather_environment(self) -> None:
+        """Fill the record's environment (once): on this thread, so that the training
+        thread's `start` never waits for a ``git status`` in a large repository."""
+        gather, self._environment = self._environment, None
+        if gather is None:
+            return
+        try:
+            self.record.environment = gather()
+        except Exception as exc:  # the run goes on without it
+            log.warning("tracker: could not capture the run's environment: %r", exc)
 
     def _flush_safely(self) -> None:
         try:
@@ -218,6 +246,7 @@ class Writer:
 
     def flush(self) -> None:
         """Send everything queued so far (called on the writer thread)."""
+        self._gather_environment()  # done already, unless the thread never ran
         calls: list[Call] = []
         points: list[Point] = []
         summary: dict[str, object] | None = None  # a flush's summaries merge into one

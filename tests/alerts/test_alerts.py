@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import socket
@@ -14,6 +15,7 @@ from alert_kit import Receiver
 from tracker import CustomTracker, TrackerSettings
 from tracker.alerts.webhooks import Webhook, mask
 from tracker.store import Store
+from tracker.values import REDACTED
 
 SECRET = "T0-B0-s3cr3tpath"
 
@@ -184,11 +186,61 @@ def test_webhook_urls_are_masked_and_checked() -> None:
     assert SECRET not in str(raised.value)
 
 
-def test_alert_misuse_raises() -> None:
-    """An unknown level or an empty title is the caller's mistake: it raises, saying why."""
-    run = CustomTracker(project="p", store="memory://misuse").start()
-    with pytest.raises(ValueError, match="'info', 'warn', 'error'"):
-        run.alert("x", level="fatal")
-    with pytest.raises(ValueError, match="non-empty title"):
-        run.alert("")
-    run.finish()
+def test_alert_levels_take_logging_names_and_a_bad_call_never_raises(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Python logging's level names and numbers (and W&B's WARN) mean our levels, in any
+    case; an unknown level is one warning and info; an empty title is 'alert'."""
+    caplog.set_level(logging.WARNING, logger="tracker")
+    given: list[object] = ["warning", "WARN", "Critical", "fatal", logging.ERROR, "debug"]
+    given += ["bogus", "bogus", None]
+    with CustomTracker(project="p") as run:
+        for i, level in enumerate(given):
+            run.alert(f"alert {i}", level=level)  # type: ignore[arg-type]
+        run.alert("", 7, level=7)  # type: ignore[arg-type]
+    levels = [a["level"] for a in _alerts(store, run.run_id)]
+    assert levels == ["warn", "warn", "error", "error", "error", *["info"] * 5]
+    assert [a["title"] for a in _alerts(store, run.run_id)][-1] == "alert"
+    assert _alerts(store, run.run_id)[-1]["text"] == "7"
+    assert caplog.text.count("alert level 'bogus' is not info, warn or error") == 1
+    assert "alert level None is not" in caplog.text and "given no title" in caplog.text
+
+
+def test_alert_title_and_text_are_redacted_in_the_store_and_the_posts(
+    store: Store, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, tracker_dir: Path
+) -> None:
+    """A token or a password in an alert's title or text (or in the exception that failed
+    the run) reaches neither the store's file nor a webhook."""
+    _hooks(monkeypatch, f"{receiver.url}/json", f"slack:{receiver.url}/slack")
+    planted = ["abcdefghijklmnopqrstuvwxyzAL24", "ALPW25", "abcdefghijklmnopqrstuvwxyzEX26"]
+    run = CustomTracker(project="p").start()
+    run.alert("leak hf_abcdefghijklmnopqrstuvwxyzAL24", "password=ALPW25", level="error")
+    run.finish("failed", "RuntimeError: the hub said no to hf_abcdefghijklmnopqrstuvwxyzEX26")
+    alerts = _alerts(store, run.run_id)
+    assert [a["reason"] for a in alerts] == ["user", "failed"]
+    assert alerts[0]["title"] == f"leak hf_{REDACTED}" and REDACTED in str(alerts[0]["text"])
+    posts = receiver.wait_for(2, "/json") + receiver.wait_for(2, "/slack")
+    assert len(posts) == 4
+    stored = b"".join(p.read_bytes() for p in tracker_dir.rglob("*") if p.is_file())
+    assert [s for s in planted if s.encode() in stored] == []
+    assert [s for s in planted if s in json.dumps(posts)] == []
+
+
+def test_a_webhook_given_up_says_which_and_why(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A webhook still refusing when finish() stops waiting: the warning names it (masked)
+    and the last failure, not only that alerts were given up."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _hooks(monkeypatch, f"http://127.0.0.1:{port}/{SECRET}", retries=3)
+    monkeypatch.setenv("TRACKER_ALERT_TIMEOUT", "1")  # the retries need 3.5 s
+    caplog.set_level(logging.WARNING, logger="tracker")
+    with CustomTracker(project="p") as run:
+        run.alert("nobody hears this", level="error")
+    (given_up,) = [r.getMessage() for r in caplog.records if "given up" in r.getMessage()]
+    assert f"1 alert to http://127.0.0.1:{port}/***" in given_up
+    assert "the last try failed: ConnectionRefusedError" in given_up
+    assert SECRET not in caplog.text
+    assert [a["title"] for a in _alerts(store, run.run_id)] == ["nobody hears this"]

@@ -6,11 +6,12 @@
   `RunAlerts.check` looks at each batch on the writer thread (a C-speed ``sum`` per loss
   column: NaN and inf survive it), never at ``log_metrics`` on the training thread.
 
-Each alert is recorded as an ``alert`` event through the run's channel, like any event,
-and handed to a `Sender` when webhooks are set. Alerts of one key (a user alert's title)
-are rate-limited: within ``TRACKER_ALERT_MIN_INTERVAL`` seconds of the last one they are
-not raised. A NaN loss is raised once per metric and run: a NaN every step is
-one alert.
+Each alert's title and text are redacted by the run's rules (`tracker.values.Redactor`:
+a token in a message, an exception's text), then it is recorded as an ``alert`` event
+through the run's channel, like any event, and handed to a `Sender` when webhooks are
+set. Alerts of one key (a user alert's title) are rate-limited: within
+``TRACKER_ALERT_MIN_INTERVAL`` seconds of the last one they are not raised. A NaN loss is
+raised once per metric and run: a NaN every step is one alert.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tracker.alerts.alert import Alert, Level
-from tracker.alerts.sender import Sender
-from tracker.alerts.webhooks import Webhook
 from tracker.records import Event, MetricBatch
 from tracker.settings import TrackerSettings
+
+if TYPE_CHECKING:
+    from tracker.alerts.sender import Sender
 
 __all__ = ["RunAlerts", "is_watched_loss", "sender_for"]
 
@@ -40,10 +43,14 @@ def is_watched_loss(key: str) -> bool:
 
 
 def sender_for(settings: TrackerSettings) -> Sender | None:
-    """A `Sender` to the settings' webhooks, or ``None`` where none is set."""
-    hooks = [Webhook.parse(spec) for spec in settings.alert_webhooks]
-    if not hooks:
+    """A `Sender` to the settings' webhooks, or ``None`` where none is set (then nothing
+    of the sending is imported)."""
+    if not settings.alert_webhooks:
         return None
+    from tracker.alerts.sender import Sender
+    from tracker.alerts.webhooks import Webhook
+
+    hooks = [Webhook.parse(spec) for spec in settings.alert_webhooks]
     return Sender(hooks, retries=settings.alert_retries, timeout=settings.alert_timeout)
 
 
@@ -58,9 +65,11 @@ class RunAlerts:
         run_name: str,
         project: str,
         record: Callable[[Event], None],
+        redact: Callable[[str], str],
     ) -> None:
         self._run = (run_id, run_name, project)
         self._record = record
+        self._redact = redact
         self._sender = sender_for(settings)
         self._min_interval = settings.alert_min_interval
         self._last: dict[str, float] = {}  # key -> when last raised
@@ -80,6 +89,7 @@ class RunAlerts:
         once: bool = False,
     ) -> bool:
         """Raise an alert (any thread); whether it was raised or rate-limited away."""
+        title, text = self._redact(title), self._redact(text)
         key = key or f"{reason}:{title}"
         now = time.time()
         with self._lock:
@@ -146,4 +156,9 @@ class RunAlerts:
     def close(self, timeout: float) -> None:
         """Wait at most ``timeout`` seconds for alerts still being posted."""
         if self._sender is not None and not self._sender.drain(timeout):
-            log.warning("tracker: alerts still being posted after %.0f s are given up", timeout)
+            log.warning(
+                "tracker: alerts not posted after %.0f s are given up (they stay recorded as "
+                "events on the run): %s",
+                timeout,
+                self._sender.unsent(),
+            )

@@ -16,10 +16,10 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tracker.alerts.alert import Alert
 from tracker.alerts.webhooks import Webhook
+from tracker.records import Record
 
 __all__ = ["BACKOFF_S", "MAX_QUEUED", "Sender"]
 
@@ -31,12 +31,22 @@ MAX_QUEUED = 1000
 """Most posts waiting at once; past it new alerts are dropped (one warning)."""
 
 
-@dataclass(slots=True)
-class _Post:
-    alert: Alert
-    hook: Webhook
-    tries: int = 0
-    not_before: float = 0.0
+class _Post(Record):
+    __slots__ = ("alert", "error", "hook", "not_before", "tries")
+
+    def __init__(
+        self,
+        alert: Alert,
+        hook: Webhook,
+        tries: int = 0,
+        not_before: float = 0.0,
+        error: str | None = None,
+    ) -> None:
+        self.alert = alert
+        self.hook = hook
+        self.tries = tries
+        self.not_before = not_before
+        self.error = error  # why the last try failed
 
 
 class Sender:
@@ -47,7 +57,7 @@ class Sender:
         self._retries = retries
         self._timeout = timeout
         self._posts: list[_Post] = []
-        self._in_flight = 0
+        self._sending: _Post | None = None
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._warned: set[str] = set()
@@ -76,12 +86,28 @@ class Sender:
         """Wait at most ``timeout`` seconds for every queued post; whether all were done."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._posts or self._in_flight:
+            while self._posts or self._sending:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(left)
         return True
+
+    def unsent(self) -> str:
+        """What is still to be posted, by webhook (masked): how many alerts, and why the
+        last try of them failed; empty when nothing is."""
+        with self._cond:
+            posts = [*self._posts, *([self._sending] if self._sending else [])]
+        by_hook: dict[str, list[_Post]] = {}
+        for post in posts:
+            by_hook.setdefault(post.hook.shown, []).append(post)
+        parts = []
+        for shown, waiting in by_hook.items():
+            errors = [post.error for post in waiting if post.error]
+            why = f"the last try failed: {errors[-1]}" if errors else "no answer yet"
+            count = f"{len(waiting)} alert{'s' if len(waiting) > 1 else ''}"
+            parts.append(f"{count} to {shown} ({why})")
+        return "; ".join(parts)
 
     def _loop(self) -> None:
         while True:
@@ -91,14 +117,14 @@ class Sender:
                     self._thread = None
                     self._cond.notify_all()
                     return
-                self._in_flight += 1
+                self._sending = post
             try:
                 self._post(post)
             except Exception as exc:  # a bug of ours: the thread goes on with the next post
                 self._warn("<bug>", f"posting an alert failed unexpectedly: {exc!r}")
             finally:
                 with self._cond:
-                    self._in_flight -= 1
+                    self._sending = None
                     self._cond.notify_all()
 
     def _next(self) -> _Post | None:
@@ -117,6 +143,7 @@ class Sender:
         error, again = _deliver(post.hook, post.hook.body(post.alert), self._timeout)
         if error is None:
             return
+        post.error = error
         if again and post.tries <= self._retries:
             post.not_before = time.monotonic() + BACKOFF_S * 2 ** (post.tries - 1)
             with self._cond:

@@ -53,5 +53,5 @@ def _with_ours(log_with: Any) -> Any:
     if any(isinstance(item, CustomTracker) or item == CustomTracker.name for item in listed):
         return log_with
     settings = TrackerSettings()
-    project = settings.project if "project" in settings.model_fields_set else None
+    project = settings.project if "project" in settings.fields_set else None
     return [*listed, CustomTracker(project)]

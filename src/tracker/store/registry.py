@@ -114,13 +114,34 @@ def redact_uri(uri: str) -> str:
     return split_password(uri)[0]
 
 
+_STDLIB_ONLY = frozenset({"sqlite", "jsonl", "memory"})
+"""Built-in stores whose modules need nothing but the standard library: imported when a
+URI is first opened (a run's writer thread), not when its scheme is resolved (`start`)."""
+
+
+def _load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class _Later:
+    """The factory of a built-in store, imported when first called."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __call__(self, uri: str) -> Backend:
+        return _as_factory(_load(self.target))(uri)
+
+
 def _factory(scheme: str) -> BackendFactory:
     if scheme in _registry:
         return _registry[scheme]
     target: Any = None
-    if scheme in _BUILTIN:
-        module, _, name = _BUILTIN[scheme].partition(":")
-        target = getattr(importlib.import_module(module), name)
+    if scheme in _STDLIB_ONLY:
+        target = _Later(_BUILTIN[scheme])
+    elif scheme in _BUILTIN:
+        target = _load(_BUILTIN[scheme])
     else:
         from importlib.metadata import entry_points
 

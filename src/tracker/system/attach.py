@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from tracker import distributed
 from tracker.calls import LogEvent
 from tracker.distributed import ProcessInfo
+from tracker.environment import host_name
 from tracker.records import Event, RunRecord
 from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
@@ -55,7 +55,7 @@ def samples_node(settings: TrackerSettings, process: ProcessInfo) -> bool:
 
 def _node(settings: TrackerSettings) -> str:
     """This node's name in metric keys and events: ``TRACKER_NODE_NAME`` or the host name."""
-    return (settings.node_name or socket.gethostname()).replace("/", "_")
+    return (settings.node_name or host_name()).replace("/", "_")
 
 
 def _prefix(settings: TrackerSettings, process: ProcessInfo) -> str:
