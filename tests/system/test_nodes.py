@@ -35,9 +35,9 @@ def test_each_node_samples_into_the_same_run(tracker_dir: Path, no_nvml: None) -
     run itself."""
     main = node(0, run_id="job-1").start()
     other = node(1, run_id="job-1").start()
-    for step in range(5):
+    for step in range(5):  # 0.5 s: several CPU readings of at least MIN_CPU_INTERVAL_S
         main.log_metrics({"train/loss": 1.0}, step=step)
-        time.sleep(0.03)
+        time.sleep(0.1)
     other.finish()
     main.finish()
     store = open_store()
