@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.records import Event, MetricBatch, RunRecord
+from tracker.records import Artifact, Event, MetricBatch, RunRecord
 from tracker.store.base import Backend
 
 __all__ = [
     "Call",
     "FinishRun",
+    "LogArtifact",
     "LogConfig",
     "LogEvent",
     "LogMetrics",
@@ -100,6 +101,20 @@ class LogTable:
 
 
 @dataclass(slots=True)
+class LogArtifact:
+    """Record an artifact version, hashed already (`tracker.artifacts`)."""
+
+    artifact: Artifact
+
+    def apply(self, backend: Backend, run_id: str) -> None:
+        """Send to ``backend`` (one written before backends had ``log_artifact`` and not
+        derived from `BackendBase` is passed over: it keeps no artifacts)."""
+        log_artifact = getattr(backend, "log_artifact", None)
+        if log_artifact is not None:
+            log_artifact(run_id, self.artifact)
+
+
+@dataclass(slots=True)
 class FinishRun:
     """Record the run's end."""
 
@@ -112,7 +127,9 @@ class FinishRun:
         backend.finish_run(run_id, self.status, self.ended_at, self.error)
 
 
-Call = StartRun | LogConfig | LogSummary | LogEvent | LogMetrics | LogTable | FinishRun
+Call = (
+    StartRun | LogConfig | LogSummary | LogEvent | LogMetrics | LogTable | LogArtifact | FinishRun
+)
 """Every call a backend receives, in the order the run made them."""
 
 
@@ -135,6 +152,8 @@ def describe(call: Call) -> str:
         return f"{name} (keys {', '.join(sorted(data)[:5])})"
     if isinstance(call, LogTable):
         return f"log_table ({call.key!r}, step {call.step}, {len(call.rows)} rows)"
+    if isinstance(call, LogArtifact):
+        return f"log_artifact ({call.artifact.kind} {call.artifact.uri!r})"
     if isinstance(call, StartRun):
         return "start_run"
     return f"finish_run ({call.status})"

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, ClassVar
 
 from tracker.records import (
+    Artifact,
     Event,
     MetricBatch,
     Row,
@@ -36,6 +37,7 @@ from tracker.records import (
 )
 from tracker.store.base import (
     HISTORY_CHUNK,
+    ArtifactQuery,
     Extremes,
     History,
     MetricStats,
@@ -43,6 +45,7 @@ from tracker.store.base import (
     RunQuery,
     StoreBase,
     StoreError,
+    merge_artifact,
 )
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
 from tracker.store.series import (
@@ -81,7 +84,12 @@ _UPSERT_STATS = (
     "metrics.max_value THEN excluded.max_value ELSE metrics.max_value END, "
     "tail_seq = excluded.tail_seq, tail_n = excluded.tail_n"
 )
+_ARTIFACT_COLUMNS = (
+    "run_id, name, version, kind, direction, uri, digest, size, files, step, metrics, "
+    "state, best, created_at, meta"
+)
 _TABLES_OF_A_RUN = (
+    "artifacts",
     "metric_chunks",
     "metrics",
     "metric_batches",
@@ -475,6 +483,64 @@ class SqlStore(StoreBase):
                 (run_id, key, step, 1 if new else 0),
             )
 
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        """Add a version (numbered after its name's others), or update the one held."""
+        with self._transaction() as db:
+            if (
+                db.execute(
+                    f"SELECT 1 FROM runs WHERE run_id = ?{self._dialect.for_update}", (run_id,)
+                ).fetchone()
+                is None
+            ):
+                raise RunNotFoundError(f"no run with id {run_id!r} in {self.uri}")
+            key = (run_id, artifact.direction, artifact.name)
+            row = db.execute(
+                f"SELECT id, {_ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = ? AND "
+                "direction = ? AND name = ? AND ident = ?",
+                (*key, artifact.identity),
+            ).fetchone()
+            if row is None:
+                version = db.execute(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM artifacts "
+                    "WHERE run_id = ? AND direction = ? AND name = ?",
+                    key,
+                ).fetchone()[0]
+                a = artifact
+                row_id = db.execute(
+                    f"INSERT INTO artifacts (ident, {_ARTIFACT_COLUMNS}) VALUES "
+                    f"({', '.join('?' * 16)}) RETURNING id",
+                    (
+                        a.identity,
+                        run_id,
+                        a.name,
+                        version,
+                        a.kind,
+                        a.direction,
+                        a.uri,
+                        a.digest,
+                        a.size,
+                        a.files,
+                        a.step,
+                        json.dumps(a.metrics),
+                        a.state,
+                        int(a.best),
+                        a.created_at,
+                        json.dumps(a.meta),
+                    ),
+                ).fetchone()[0]
+            else:
+                row_id, merged = row[0], merge_artifact(_artifact(row[1:]), artifact)
+                db.execute(
+                    "UPDATE artifacts SET state = ?, best = ?, metrics = ? WHERE id = ?",
+                    (merged.state, int(merged.best), json.dumps(merged.metrics), row_id),
+                )
+            if artifact.best:
+                db.execute(
+                    "UPDATE artifacts SET best = 0 WHERE run_id = ? AND kind = ? AND id <> ? "
+                    "AND best = 1",
+                    (run_id, artifact.kind, row_id),
+                )
+
     def heartbeat(self, run_id: str, at: float) -> None:
         """Record liveness."""
         with self._transaction() as db:
@@ -678,6 +744,30 @@ class SqlStore(StoreBase):
             sql += f" LIMIT {max(0, int(limit))}"
         return [{"step": int(r[0]), **json.loads(r[1])} for r in self._query(sql, params)]
 
+    def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        """Artifacts matching the query, in logging order, found by the indexes."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column in ("run_id", "kind", "direction", "state", "name"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.project is not None:
+            where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
+            params.append(query.project)
+        if query.refs:
+            marks = ", ".join("?" * len(query.refs))
+            where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
+            params.extend([*query.refs, *query.refs])
+        sql = f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        if query.limit is not None:
+            sql += f" LIMIT {max(0, int(query.limit))}"
+        return [_artifact(row) for row in self._query(sql, params)]
+
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
         self._forget_tails(run_id)
@@ -693,6 +783,14 @@ class SqlStore(StoreBase):
     def _delete(db: Db, run_id: str) -> None:
         for table in _TABLES_OF_A_RUN:
             db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+
+
+def _artifact(row: Sequence[Any]) -> Artifact:
+    """An `Artifact` from a row of ``_ARTIFACT_COLUMNS``."""
+    return Artifact(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+        json.loads(row[10]), row[11], bool(row[12]), row[13], json.loads(row[14]),
+    )  # fmt: skip
 
 
 def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[Any, ...]]:
