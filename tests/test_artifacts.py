@@ -149,7 +149,7 @@ def test_a_file_it_may_not_read_is_an_error_not_a_digest(tmp_path: Path) -> None
             break
         up.chmod(up.stat().st_mode | 0o005)
     if os.geteuid() != 0:
-        with pytest.raises(ArtifactError, match="permission denied.*secret"):
+        with pytest.raises(ArtifactError, match=r"permission denied.*secret"):
             digest_path(folder)
         return
     read, write = os.pipe()
