@@ -16,7 +16,8 @@ The rules, in the order a request meets them:
    that is no local path is a reference, a hub id, recorded as given), a file it may not
    read, a symlink loop, a folder changed while it was read (tried `RETRIES` times) are
    each one warning, one ``artifact_error`` event, and the version recorded with state
-   ``unreadable`` and the reason in ``meta["error"]``. A wrong digest is never recorded.
+   ``unreadable`` and the reason in ``meta["error"]``; one deleted before it was hashed
+   (rotated away at once) is ``gone``. A wrong digest is never recorded.
 5. `finish` waits for pending digests (within ``finish_timeout``); what is not hashed by
    then is recorded ``unhashed``.
 
@@ -211,7 +212,8 @@ def local_path(ref: str) -> Path | None:
 
 class ArtifactRequest:
     """One ``log_artifact``/``use_artifact`` call, or a change of a logged version's
-    state (``update`` ``"gone"`` or ``"best"``), on its way to the recorder."""
+    state (``update`` ``"gone"`` or ``"best"``; ``"check"``: every local output logged
+    whose path is missing is gone), on its way to the recorder."""
 
     __slots__ = (  # noqa: RUF023 (field order)
         "ref", "direction", "kind", "name", "step", "metrics", "best", "meta", "at", "update",
@@ -352,6 +354,10 @@ class ArtifactRecorder:
             return
 
     def _unreadable(self, artifact: Artifact, why: str) -> None:
+        if not os.path.lexists(artifact.uri):  # deleted meanwhile (a rotation): no error
+            artifact.state = ArtifactState.GONE.value
+            artifact.meta = {**artifact.meta, "error": "deleted before it was hashed"}
+            return
         artifact.state = ArtifactState.UNREADABLE.value
         artifact.meta = {**artifact.meta, "error": why}
         self._event(artifact.uri, artifact.kind, why, artifact.step)
@@ -365,6 +371,13 @@ class ArtifactRecorder:
         self._put(LogEvent(Event("artifact_error", time.time(), step, payload)))
 
     def _change(self, request: ArtifactRequest) -> None:
+        if request.update == "check":
+            for uri, logged in list(self._logged.items()):
+                path = None if logged.state != "present" else local_path(uri)
+                if path is not None and logged.direction == "output" and not path.exists():
+                    self._logged[uri] = gone = logged.replace(state=ArtifactState.GONE.value)
+                    self._put(LogArtifact(gone))
+            return
         path = local_path(request.ref)
         uri = str(path.absolute()) if path is not None else request.ref
         artifact = self._logged.get(self._uri(uri))
@@ -373,6 +386,8 @@ class ArtifactRecorder:
             return
         if request.update == "gone":
             artifact = artifact.replace(state=ArtifactState.GONE.value)
+        elif artifact.best:
+            return  # already the best: nothing changes
         else:
             artifact = artifact.replace(best=True)
             self._unmark_best(artifact)

@@ -654,6 +654,13 @@ class CustomTracker:
                 ArtifactRequest(_fspath(path), "output", "", at=time.time(), update=update)
             )
 
+    def check_artifacts(self) -> None:
+        """Mark ``gone`` every local version this process logged whose path no longer
+        exists: an adapter calls it after a framework rotated its checkpoints away
+        (``save_total_limit``). Only queues: the paths are looked at in the background."""
+        if self._ready():
+            self._put_request(ArtifactRequest("", "output", "", at=time.time(), update="check"))
+
     def _request(
         self,
         direction: str,
