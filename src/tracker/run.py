@@ -15,7 +15,7 @@ from typing import Any, Literal, Self, TypedDict
 from tracker import lifecycle
 from tracker.alerts import RunAlerts
 from tracker.alerts.alert import check_level
-from tracker.artifacts import ArtifactRequest
+from tracker.artifacts import ArtifactRequest, local_path
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
@@ -649,10 +649,11 @@ class CustomTracker:
         ship: one per run and kind)."""
         if not (gone or best) or not self._ready():
             return
+        text = _fspath(path)
+        local = local_path(text)
+        ref = text if local is None else os.path.abspath(local)
         for update in ("gone",) * gone + ("best",) * best:
-            self._put_request(
-                ArtifactRequest(_fspath(path), "output", "", at=time.time(), update=update)
-            )
+            self._put_request(ArtifactRequest(ref, "output", "", at=time.time(), update=update))
 
     def check_artifacts(self) -> None:
         """Mark ``gone`` every local version this process logged whose path no longer
@@ -679,8 +680,13 @@ class CustomTracker:
                 step = self.last_step
             elif step is not None and (type(step) is not int or not INT64_MIN <= step <= INT64_MAX):
                 step = self._as_step(step)
+            text = _fspath(ref)
+            path = local_path(text)
+            existed = path is not None and os.path.lexists(path)  # one stat, now: a
+            if path is not None and (existed or direction == "output"):  # rotation may
+                text = os.path.abspath(path)  # delete it before the hash
             request = ArtifactRequest(
-                _fspath(ref),
+                text,
                 direction,
                 _text_or(kind, "artifact"),
                 at=time.time(),
@@ -689,6 +695,7 @@ class CustomTracker:
                 metrics=None if metrics is None else self._clean(metrics),
                 best=bool(best),
                 meta=None if meta is None else self._mapping(f"{direction} meta", meta),
+                existed=existed,
             )
         except Exception as exc:  # a hostile argument: never the training loop's problem
             log.warning("tracker: artifact %s skipped: %s", _safe_repr(ref), exc)
