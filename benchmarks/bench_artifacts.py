@@ -170,29 +170,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file-mb", type=int, default=2048)
     parser.add_argument("--ckpt-mb", type=int, default=256)
+    parser.add_argument(
+        "--parts",
+        default="calls,digest,loop,listing,best",
+        help="which measurements, comma separated (default: all)",
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        calls = bench_log_artifact(root)
-        print(
-            f"log_artifact: median {statistics.median(calls) * 1e6:.1f} us, "
-            f"p99 {sorted(calls)[989] * 1e6:.1f} us, max {max(calls) * 1e6:.1f} us"
-        )
-        ours, theirs = bench_digest(root, args.file_mb)
-        print(
-            f"digest of a {args.file_mb} MiB file: {ours:.0f} MiB/s; sha256sum {theirs:.0f} MiB/s "
-            f"({100 * ours / theirs:.0f} %)"
-        )
-        plain, tracked = bench_loop(root, args.ckpt_mb)
-        print(
-            f"loop of 60 steps, a {args.ckpt_mb} MiB checkpoint every 10: {plain:.2f} s alone, "
-            f"{tracked:.2f} s with log_artifact ({100 * (tracked / plain - 1):+.1f} %)"
-        )
-        print(f"listing 10,000 versions: {bench_listing(root) * 1e3:.1f} ms")
-        print(f"tracker best over 1,000 runs (fresh process): {bench_best(root) * 1e3:.0f} ms")
+        if "calls" in parts:
+            calls = bench_log_artifact(root)
+            print(
+                f"log_artifact: median {statistics.median(calls) * 1e6:.1f} us, "
+                f"p99 {sorted(calls)[989] * 1e6:.1f} us, max {max(calls) * 1e6:.1f} us"
+            )
+        if "digest" in parts:
+            ours, theirs = bench_digest(root, args.file_mb)
+            print(
+                f"digest of a {args.file_mb} MiB file: {ours:.0f} MiB/s; sha256sum "
+                f"{theirs:.0f} MiB/s ({100 * ours / theirs:.0f} %)"
+            )
+        if "loop" in parts:
+            plain, tracked = bench_loop(root, args.ckpt_mb)
+            print(
+                f"loop of 60 steps, a {args.ckpt_mb} MiB checkpoint every 10: {plain:.2f} s "
+                f"alone, {tracked:.2f} s with log_artifact ({100 * (tracked / plain - 1):+.1f} %)"
+            )
+        if "listing" in parts:
+            print(f"listing 10,000 versions: {bench_listing(root) * 1e3:.1f} ms")
+        if "best" in parts:
+            best = bench_best(root)
+            print(f"tracker best over 1,000 runs (fresh process): {best * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":
