@@ -249,3 +249,19 @@ def test_a_backend_gets_artifacts_through_the_writer(tmp_path: Path) -> None:
     with CustomTracker("p", store=[seen, Old()]) as run:  # type: ignore[list-item]
         run.log_artifact(_checkpoint(tmp_path / "ck", w=b"1"))
     assert [a.name for a in seen.artifacts] == ["ck"]
+
+
+def test_misused_arguments_warn_and_never_raise(
+    tracker_dir: Path, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reference that is no path is skipped with a warning; given metrics keep only
+    their numbers (nested ones flattened); the run goes on."""
+    folder = _checkpoint(tmp_path / "ck", w=b"1")
+    with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p") as run:
+        run.log_artifact(object())  # type: ignore[arg-type]
+        run.log_artifact(folder, metrics={"eval": {"loss": 0.5}, "note": "text"}, step=2.0)  # type: ignore[arg-type]
+        run.log_metrics({"train/loss": 1.0}, step=3)
+    (ckpt,) = store.artifacts(run_id=run.run_id)
+    assert (ckpt.metrics, ckpt.step) == ({"eval/loss": 0.5}, 2)
+    assert any("artifact" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+    assert store.keys(run.run_id) == ["train/loss"]

@@ -349,16 +349,16 @@ class ArtifactRecorder:
             except _Changed as exc:
                 if attempt + 1 < RETRIES:
                     continue
-                self._unreadable(artifact, str(exc))
+                self._unreadable(artifact, str(exc), path)
                 return
             except ArtifactError as exc:
-                self._unreadable(artifact, str(exc))
+                self._unreadable(artifact, str(exc), path)
                 return
             artifact.digest, artifact.size, artifact.files = found
             return
 
-    def _unreadable(self, artifact: Artifact, why: str) -> None:
-        if not os.path.lexists(artifact.uri):  # deleted since the call (a rotation): no error
+    def _unreadable(self, artifact: Artifact, why: str, path: str) -> None:
+        if not os.path.lexists(path):  # deleted since the call (a rotation): no error
             artifact.state = ArtifactState.GONE.value
             artifact.meta = {**artifact.meta, "error": "deleted before it was hashed"}
             return

@@ -692,7 +692,7 @@ class CustomTracker:
                 at=time.time(),
                 name=None if name is None else _text_or(name, None),
                 step=step,
-                metrics=None if metrics is None else self._clean(metrics),
+                metrics=None if metrics is None else _numbers(metrics),
                 best=bool(best),
                 meta=None if meta is None else self._mapping(f"{direction} meta", meta),
                 existed=existed,
@@ -748,6 +748,20 @@ def _texts(values: Any) -> list[str]:
     except Exception:
         return []
     return [t for t in (_text_or(v, None) for v in items) if t]
+
+
+def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The values of ``metrics`` that are numbers, flattened by the rules of
+    `log_metrics` (what is not a number is left out: these are a version's metrics at
+    save, not a point of a curve)."""
+    flat, _ = flatten_metrics(metrics)
+    numbers: dict[str, float] = {}
+    for key, value in flat.items():
+        try:
+            numbers[key] = to_scalar(value)
+        except NotAScalar:
+            continue
+    return numbers
 
 
 def _fspath(ref: Any) -> str:
