@@ -12,7 +12,15 @@ TYPE_CHECKING = False  # `typing` itself costs milliseconds to import: not neede
 if TYPE_CHECKING:
     from typing import Any
 
-    from tracker.records import Event, MetricBatch, MetricPoint, RunRecord, RunStatus
+    from tracker.records import (
+        Artifact,
+        Event,
+        Lineage,
+        MetricBatch,
+        MetricPoint,
+        RunRecord,
+        RunStatus,
+    )
     from tracker.run import CustomTracker
     from tracker.settings import TrackerSettings
     from tracker.store import (
@@ -32,7 +40,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "CustomTracker": "tracker.run",
     "TrackerSettings": "tracker.settings",
+    "Artifact": "tracker.records",
     "Event": "tracker.records",
+    "Lineage": "tracker.records",
     "MetricBatch": "tracker.records",
     "MetricPoint": "tracker.records",
     "RunRecord": "tracker.records",
@@ -49,10 +59,12 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Artifact",
     "Backend",
     "BackendBase",
     "CustomTracker",
     "Event",
+    "Lineage",
     "MetricBatch",
     "MetricPoint",
     "MetricStats",

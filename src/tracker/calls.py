@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.records import Event, MetricBatch, Record, RunRecord
-from tracker.store.base import Backend
+from tracker.records import Artifact, Event, MetricBatch, Record, RunRecord
+from tracker.store.base import Backend, KeepsArtifacts
 
 __all__ = [
     "Call",
     "FinishRun",
+    "LogArtifact",
     "LogConfig",
     "LogEvent",
     "LogMetrics",
@@ -110,6 +111,21 @@ class LogTable(Record):
         backend.log_table(run_id, self.key, self.step, self.rows)
 
 
+class LogArtifact(Record):
+    """Record an artifact version, hashed already (`tracker.artifacts`)."""
+
+    __slots__ = ("artifact",)
+
+    def __init__(self, artifact: Artifact) -> None:
+        self.artifact = artifact
+
+    def apply(self, backend: Backend, run_id: str) -> None:
+        """Send to ``backend`` (one written before backends had ``log_artifact`` and not
+        derived from `BackendBase` is passed over: it keeps no artifacts)."""
+        if isinstance(backend, KeepsArtifacts):
+            backend.log_artifact(run_id, self.artifact)
+
+
 class FinishRun(Record):
     """Record the run's end."""
 
@@ -125,7 +141,9 @@ class FinishRun(Record):
         backend.finish_run(run_id, self.status, self.ended_at, self.error)
 
 
-Call = StartRun | LogConfig | LogSummary | LogEvent | LogMetrics | LogTable | FinishRun
+Call = (
+    StartRun | LogConfig | LogSummary | LogEvent | LogMetrics | LogTable | LogArtifact | FinishRun
+)
 """Every call a backend receives, in the order the run made them."""
 
 
@@ -148,6 +166,8 @@ def describe(call: Call) -> str:
         return f"{name} (keys {', '.join(sorted(data)[:5])})"
     if isinstance(call, LogTable):
         return f"log_table ({call.key!r}, step {call.step}, {len(call.rows)} rows)"
+    if isinstance(call, LogArtifact):
+        return f"log_artifact ({call.artifact.kind} {call.artifact.uri!r})"
     if isinstance(call, StartRun):
         return "start_run"
     return f"finish_run ({call.status})"

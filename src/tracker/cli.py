@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
 from types import ModuleType
@@ -34,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train(args[1:] if args[0] == "train" else args)
     if args and args[0].startswith("--") and args[0] != "--help":  # llamafactory's --key value
         return _train(args)
-    parser = build_parser()
+    parser = build_parser(args[0] if args else None)
     namespace = parser.parse_args(args)
     if not hasattr(namespace, "func"):
         parser.print_help()
@@ -42,12 +41,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(namespace.func(namespace))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command (``train`` only for its help: it is dispatched first)."""
+def build_parser(name: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command (``train`` only for its help: it is dispatched first);
+    with ``name``, of that command alone where a module of its name provides it, so
+    that running one command imports only its own module (``tracker best`` in a script)."""
     parser = _Parser(prog="tracker", description="Experiment tracking for LLM fine-tuning.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("train", help=_TRAIN_HELP, add_help=False)
-    modules = list(_command_modules())
+    only = _command_module(name) if name else None
+    modules = [only] if only is not None else list(_command_modules())
     if modules:
         from tracker.commands.app import handler
     for module in modules:
@@ -66,11 +68,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _command_module(name: str) -> ModuleType | None:
+    """The module of command ``name`` when it is named so (``None``: look at them all)."""
+    if not name.isidentifier():
+        return None
+    module_name = f"{_COMMANDS_PACKAGE}.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name in (module_name, _COMMANDS_PACKAGE):
+            return None
+        raise
+    return module if getattr(module, "NAME", None) == name else None
+
+
 def _command_modules() -> Iterator[ModuleType]:
     try:
         package = importlib.import_module(_COMMANDS_PACKAGE)
     except ImportError:
         return
+    import pkgutil  # only to list every command: running one imports its module alone
+
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{_COMMANDS_PACKAGE}.{info.name}")
         if hasattr(module, "NAME"):

@@ -11,8 +11,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Self, overload
 
 __all__ = [
+    "Artifact",
+    "ArtifactState",
     "Cell",
     "Event",
+    "Lineage",
     "MetricBatch",
     "MetricPoint",
     "Record",
@@ -271,3 +274,113 @@ class MetricBatch(Record):
         for key, s in self.series.items():
             for step, value, ts in zip(s.steps, s.values, s.times, strict=True):
                 yield MetricPoint(key, step, value, ts)
+
+
+class ArtifactState(enum.StrEnum):
+    """What is known of an artifact's bytes (docs/artifacts.md)."""
+
+    PRESENT = "present"  # hashed (or verified) where its uri says
+    GONE = "gone"  # deleted: rotated away by ``save_total_limit``, or by hand
+    CHANGED = "changed"  # its bytes differ from its digest now (found by verify)
+    UNREADABLE = "unreadable"  # could not be hashed: permission denied, symlink loop, ...
+    UNHASHED = "unhashed"  # the run ended before its digest was done
+    REMOTE = "remote"  # a reference not on this machine (a hub id, s3://, hf://)
+
+
+class Artifact(Record):
+    """One version of something a run produced (``direction="output"``: a checkpoint, a
+    model, an adapter) or used (``"input"``: a base model, a dataset).
+
+    A version is its content: ``digest`` is ``sha256:<hex>`` over its files' bytes and
+    relative paths (`tracker.artifacts`), so the same content logged twice is one version;
+    ``version`` numbers the distinct contents of one name in one run (1, 2, ...), given
+    by the store. ``uri`` is where the bytes are (a path, ``s3://``, a hub id): they are
+    never copied. ``metrics`` are the run's latest values when it was saved; ``meta``
+    holds what a framework knows besides (revision, dataset split and rows, an error).
+    """
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "run_id",
+        "name",
+        "version",
+        "kind",
+        "direction",
+        "uri",
+        "digest",
+        "size",
+        "files",
+        "step",
+        "metrics",
+        "state",
+        "best",
+        "created_at",
+        "meta",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        name: str,
+        version: int = 0,
+        kind: str = "checkpoint",
+        direction: str = "output",
+        uri: str = "",
+        digest: str | None = None,
+        size: int | None = None,
+        files: int | None = None,
+        step: int | None = None,
+        metrics: dict[str, float] | None = None,
+        state: str = ArtifactState.PRESENT.value,
+        best: bool = False,
+        created_at: float = 0.0,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.name = name
+        self.version = version
+        self.kind = kind
+        self.direction = direction
+        self.uri = uri
+        self.digest = digest
+        self.size = size
+        self.files = files
+        self.step = step
+        self.metrics: dict[str, float] = {} if metrics is None else metrics
+        self.state = state
+        self.best = best
+        self.created_at = created_at
+        self.meta: dict[str, Any] = {} if meta is None else meta
+
+    @property
+    def identity(self) -> str:
+        """What tells versions of one name apart: the digest, else the uri."""
+        return self.digest or f"uri:{self.uri}"
+
+    def same_content(self, other: Artifact) -> bool:
+        """Whether ``other`` is the same bytes: equal digests, or (without) equal uris."""
+        if self.digest and other.digest:
+            return self.digest == other.digest
+        return self.uri == other.uri
+
+
+class Lineage(Record):
+    """Where a run came from and what came of it (`Store.lineage`): its ``inputs`` and
+    ``outputs``; ``sources``, the outputs of other runs that are this run's inputs (each
+    names its producing run); ``consumers``, the inputs of other runs that are this run's
+    outputs (each names the run that used it)."""
+
+    __slots__ = ("run_id", "inputs", "outputs", "sources", "consumers")  # noqa: RUF023
+
+    def __init__(
+        self,
+        run_id: str,
+        inputs: list[Artifact] | None = None,
+        outputs: list[Artifact] | None = None,
+        sources: list[Artifact] | None = None,
+        consumers: list[Artifact] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.inputs: list[Artifact] = [] if inputs is None else inputs
+        self.outputs: list[Artifact] = [] if outputs is None else outputs
+        self.sources: list[Artifact] = [] if sources is None else sources
+        self.consumers: list[Artifact] = [] if consumers is None else consumers

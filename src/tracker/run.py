@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -17,6 +18,7 @@ from typing import Any, Literal, Self, TypedDict
 from tracker import lifecycle
 from tracker.alerts import RunAlerts
 from tracker.alerts.alert import check_level
+from tracker.artifacts import ArtifactRequest, local_path
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
@@ -139,6 +141,7 @@ class CustomTracker:
         self._alerts: RunAlerts | None = None
         self._end_claim: list[None] = []  # one item while running: who pops it ends the run
         self._ended: threading.Event | None = None  # set once that end is written
+        self._artifacts_requested = False
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -347,6 +350,8 @@ class CustomTracker:
         self._channel = None
         lifecycle.unregister(self)
         channel = writer.channel
+        if self._artifacts_requested:
+            writer.settle_artifacts(self.settings.finish_timeout)
         dropped = channel.dropped_calls
         if dropped:
             channel.put(LogSummary({"tracker/dropped_calls": dropped}))
@@ -614,6 +619,107 @@ class CustomTracker:
         """Record one text as the table ``key`` of one row and one column, ``text``."""
         self.log_table(key, [{"text": text}], step)
 
+    def log_artifact(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        kind: str = "checkpoint",
+        name: str | None = None,
+        step: int | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        best: bool = False,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record ``path`` (a file, a folder, or a URI such as ``s3://...``) as a version
+        this run produced: ``kind`` ``checkpoint``, ``model``, ``adapter``, ... at ``step``
+        (default: the last step logged), with ``metrics`` (default: the run's latest
+        value of each metric). Only queues, whatever the size: the digest is computed on
+        a low-priority background thread (docs/artifacts.md). Nothing raises here; the
+        bytes stay where they are.
+        """
+        self._request("output", path, kind, name, step, metrics, best, meta)
+
+    def use_artifact(
+        self,
+        ref: str | os.PathLike[str],
+        *,
+        kind: str = "model",
+        name: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record ``ref`` as an input of this run: a local path (hashed, so that a
+        checkpoint of another run is linked to it), a hub id (``Qwen/Qwen2.5-0.5B``) or a
+        URI (``s3://``, ``hf://``), recorded as given. ``meta`` holds what else is known
+        (a revision, a dataset's split and rows). Only queues; nothing raises here."""
+        self._request("input", ref, kind, name, None, None, False, meta)
+
+    def mark_artifact(
+        self, path: str | os.PathLike[str], *, gone: bool = False, best: bool = False
+    ) -> None:
+        """Change a version this process logged: ``gone`` (its files were deleted, by a
+        checkpoint rotation or by hand; the record stays) or ``best`` (the version to
+        ship: one per run and kind)."""
+        if not (gone or best) or not self._ready():
+            return
+        text = _fspath(path)
+        local = local_path(text)
+        ref = text if local is None else os.path.abspath(local)
+        for update in ("gone",) * gone + ("best",) * best:
+            self._put_request(ArtifactRequest(ref, "output", "", at=time.time(), update=update))
+
+    def check_artifacts(self) -> None:
+        """Mark ``gone`` every local version this process logged whose path no longer
+        exists: an adapter calls it after a framework rotated its checkpoints away
+        (``save_total_limit``). Only queues: the paths are looked at in the background."""
+        if self._ready():
+            self._put_request(ArtifactRequest("", "output", "", at=time.time(), update="check"))
+
+    def _request(
+        self,
+        direction: str,
+        ref: str | os.PathLike[str],
+        kind: str,
+        name: str | None,
+        step: int | None,
+        metrics: Mapping[str, Any] | None,
+        best: bool,
+        meta: Mapping[str, Any] | None,
+    ) -> None:
+        if not self._ready():
+            return
+        try:
+            if step is None and direction == "output" and self.last_step >= 0:
+                step = self.last_step
+            elif step is not None and (type(step) is not int or not INT64_MIN <= step <= INT64_MAX):
+                step = self._as_step(step)
+            text = _fspath(ref)
+            path = local_path(text)
+            existed = path is not None and os.path.lexists(path)  # one stat, now: a
+            if path is not None and (existed or direction == "output"):  # rotation may
+                text = os.path.abspath(path)  # delete it before the hash
+            request = ArtifactRequest(
+                text,
+                direction,
+                _text_or(kind, "artifact"),
+                at=time.time(),
+                name=None if name is None else _text_or(name, None),
+                step=step,
+                metrics=None if metrics is None else _numbers(metrics),
+                best=bool(best),
+                meta=None if meta is None else self._mapping(f"{direction} meta", meta),
+                existed=existed,
+            )
+        except Exception as exc:  # a hostile argument: never the training loop's problem
+            log.warning("tracker: artifact %s skipped: %s", _safe_repr(ref), exc)
+            return
+        self._put_request(request)
+
+    def _put_request(self, request: ArtifactRequest) -> None:
+        channel = self._channel
+        if channel is not None:
+            self._artifacts_requested = True
+            channel.put(request)
+
     def alert(self, title: str, text: str = "", level: str = "info") -> None:
         """Raise an alert: recorded as an ``alert`` event on the run and posted to the
         webhooks of ``TRACKER_ALERT_WEBHOOKS`` from a background thread (this never waits
@@ -673,6 +779,25 @@ def _texts(values: Any) -> list[str]:
     except Exception:
         return []
     return [t for t in (_text_or(v, None) for v in items) if t]
+
+
+def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The values of ``metrics`` that are numbers, flattened by the rules of
+    `log_metrics` (what is not a number is left out: these are a version's metrics at
+    save, not a point of a curve)."""
+    flat, _ = flatten_metrics(metrics)
+    numbers: dict[str, float] = {}
+    for key, value in flat.items():
+        try:
+            numbers[key] = to_scalar(value)
+        except NotAScalar:
+            continue
+    return numbers
+
+
+def _fspath(ref: Any) -> str:
+    """A path or reference as text (``os.PathLike`` included)."""
+    return ref if isinstance(ref, str) else os.fsdecode(os.fspath(ref))
 
 
 def _safe_repr(value: Any) -> str:

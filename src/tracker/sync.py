@@ -5,7 +5,8 @@ Two kinds of source:
 * **A store** (`copy_runs`): each run is compared with the target and only what the
   target lacks is copied: the run's record when it has none, then per metric the points
   past the target's count (in logging order), the table steps it lacks, the events past
-  its count, and the
+  its count, its artifact versions (each a merge, so sending one again changes nothing:
+  lineage follows, since it is found by digest and uri), and the
   config, summary and end (merges, so sending them again changes nothing). Each batch is
   one transaction in the target, so a sync that is killed leaves a consistent prefix, and
   the next one goes on from there; a second sync copies nothing.
@@ -25,7 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker.records import Event, MetricBatch, Record, Row, RunRecord, Series
+from tracker.records import Artifact, Event, MetricBatch, Record, Row, RunRecord, Series
 from tracker.store.base import Backend, RunNotFoundError, Store
 
 __all__ = ["SyncReport", "copy_runs", "deliver_in_background", "deliver_unsent", "unsent_files"]
@@ -120,6 +121,8 @@ def copy_run(
     known = len(target.events(run_id)) if existing is not None else 0
     for event in events[known:]:
         target.log_event(run_id, event)
+    for artifact in source.artifacts(run_id=run_id):
+        target.log_artifact(run_id, artifact)
     if record.ended_at is not None:
         target.finish_run(run_id, record.status, record.ended_at, record.error)
     elif record.heartbeat_at is not None:
@@ -307,6 +310,8 @@ def _apply(op: str, line: dict[str, Any], run_id: str, target: Backend) -> None:
         target.finish_run(run_id, line["status"], line["at"], line["error"])
     elif op == "table":
         target.log_table(run_id, line["key"], line["step"], line["rows"])
+    elif op == "artifact":
+        target.log_artifact(run_id, Artifact(**line["artifact"]))
 
 
 def stderr_progress(total: int) -> Progress | None:

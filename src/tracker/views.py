@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tracker.records import Event, RunRecord, RunStatus, effective_status
+from tracker.records import Event, Lineage, RunRecord, RunStatus, effective_status
 from tracker.store.base import MetricStats, Store
 
 __all__ = [
@@ -189,3 +189,31 @@ def metrics_side_by_side(
 
 def _best(key: str, stats: MetricStats) -> float:
     return stats.min if lower_is_better(key) else stats.max
+
+
+def lineage_view(store: Store, run: RunRecord) -> dict[str, Any]:
+    """A run's lineage as `tracker lineage --json` and the dashboard give it: the run,
+    its inputs, outputs, sources and consumers (`tracker.records.Lineage`, each artifact
+    as a dict), and ``names``, the name of each linked run by id."""
+    found = store.lineage(run.run_id)
+    return {
+        "run": {"id": run.run_id, "name": run.name, "project": run.project},
+        **{
+            part: [a.as_dict() for a in getattr(found, part)]
+            for part in ("inputs", "outputs", "sources", "consumers")
+        },
+        "names": linked_run_names(store, found),
+    }
+
+
+def linked_run_names(store: Store, lineage: Lineage) -> dict[str, str]:
+    """The name of each run a lineage links to, by id (``?`` for one deleted since)."""
+    from tracker.store.base import RunNotFoundError
+
+    names: dict[str, str] = {}
+    for run_id in sorted({a.run_id for a in [*lineage.sources, *lineage.consumers]}):
+        try:
+            names[run_id] = store.get_run(run_id).name
+        except RunNotFoundError:
+            names[run_id] = "?"
+    return names

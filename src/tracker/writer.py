@@ -11,7 +11,10 @@ Every ``flush_interval`` seconds the writer drains the channel, groups points in
 numbered `LogMetrics` batch per flush, adds the derived efficiency figures once
 (`tracker.system.efficiency`), cleans tables' rows once (`tracker.tables`), merges a
 flush's summaries into one, and hands every backend its calls (`tracker.delivery`).
-Whatever a backend or a batch raises, the thread goes on.
+It keeps each metric's last value, so that an artifact request (`tracker.artifacts`),
+met in order with the points, gets the run's metrics at that moment before it goes to
+the writer's `tracker.artifacts.ArtifactRecorder`. Whatever a backend or a batch raises,
+the thread goes on.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tracker.artifacts import ArtifactRecorder, ArtifactRequest
 from tracker.calls import Call, LogMetrics, LogSummary, LogTable, Point, points_of
 from tracker.delivery import Delivery
 from tracker.records import MetricBatch, Record, RunRecord, Series
@@ -96,7 +100,7 @@ class Channel:
     """The queue between the run (any thread) and its writer thread."""
 
     def __init__(self, max_pending: int) -> None:
-        self._items: deque[Point | Call | _Sync] = deque()
+        self._items: deque[Point | Call | ArtifactRequest | _Sync] = deque()
         self._max_pending = max_pending
         self._wake = threading.Event()
         self._flushed = threading.Event()
@@ -115,7 +119,7 @@ class Channel:
             return
         items.append(point)
 
-    def put(self, call: Call) -> None:
+    def put(self, call: Call | ArtifactRequest) -> None:
         """Queue any other call; these are never dropped."""
         self._items.append(call)
 
@@ -150,7 +154,7 @@ class Channel:
         self._wake.wait(timeout)
         self._wake.clear()
 
-    def take(self) -> list[Point | Call | _Sync]:
+    def take(self) -> list[Point | Call | ArtifactRequest | _Sync]:
         """Everything queued so far, oldest first."""
         items = self._items
         return [items.popleft() for _ in range(len(items))]
@@ -213,6 +217,8 @@ class Writer:
         self._lost_points = 0
         self._warned_crash = False
         self._thread = threading.Thread(target=self._loop, name="tracker-writer", daemon=True)
+        self._last: dict[str, float] = {}  # each metric's last value (system/ left out)
+        self.artifacts = ArtifactRecorder(record.run_id, self.channel.put, redact or _same)
 
     def start(self) -> None:
         """Start the thread."""
@@ -258,6 +264,13 @@ class Writer:
                 summary = item.summary if summary is None else deep_merge(summary, item.summary)
             elif isinstance(item, _Sync):
                 markers.append(item)
+            elif isinstance(item, ArtifactRequest):
+                if points:  # the metrics at the request are those logged before it
+                    calls.append(self._batch(points))
+                    points = []
+                if item.metrics is None and item.direction == "output" and not item.update:
+                    item.metrics = dict(self._last)
+                self.artifacts.submit(item)
             else:
                 if points:
                     calls.append(self._batch(points))
@@ -291,6 +304,10 @@ class Writer:
             batch = group(_checked(points))
             self._lost_points += sum(len(p[2]) for p in points) - len(batch)
         batch.writer, batch.seq = self._id, self._seq
+        last = self._last
+        for key, series in batch.series.items():
+            if not key.startswith("system/"):
+                last[key] = series.values[-1]
         if self._on_batch is not None:
             self._on_batch(batch)
         return LogMetrics(batch)
@@ -322,6 +339,18 @@ class Writer:
                 )
             return LogTable(call.key, call.step, rows)
         return call
+
+    def settle_artifacts(self, timeout: float) -> None:
+        """Wait (up to ``timeout`` seconds) until the artifacts requested so far are
+        hashed and queued as calls; what is not hashed by then is queued ``unhashed``."""
+        deadline = time.monotonic() + timeout
+        self.channel.sync(timeout)  # every request queued so far reaches the recorder
+        if not self.artifacts.settle(deadline - time.monotonic()):
+            log.warning(
+                "tracker: run %s ended before every artifact was hashed; those are "
+                "recorded 'unhashed' (raise TRACKER_FINISH_TIMEOUT to wait longer)",
+                self.record.run_id,
+            )
 
     def close(self, timeout: float) -> WriteReport:
         """Stop the thread after a last flush; rescue what could not be written."""
@@ -381,6 +410,10 @@ class Writer:
             path.parent,
         )
         return path
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _checked(points: list[Point]) -> list[Point]:

@@ -6,6 +6,13 @@ It only translates the Trainer's events into core calls: the run's config at
 (`tracker.naming`) at the trainer's global step, ``on_save`` as a ``checkpoint`` event, and
 with TRL's ``log_completions=True`` the completions of each logging step as the table
 ``train/completions`` (``eval/completions`` in an evaluation).
+
+Artifacts (docs/artifacts.md): at the first event the base model
+(``config._name_or_path``, its ``_commit_hash``), the train and eval datasets (a
+Hugging Face dataset's name, split, rows and fingerprint) and a checkpoint resumed from
+are the run's inputs; each ``on_save`` folder is a ``checkpoint`` version, rotated ones
+are checked for (``gone``), and ``state.best_model_checkpoint`` is marked best; the
+trainer's own ``save_model(dir)`` is a ``model`` version (``adapter`` for PEFT).
 """
 
 from __future__ import annotations
@@ -98,7 +105,8 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         self._record_output(args, state, kwargs.get("model"), metrics, "predict")
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        """Record the checkpoint and leave the run's id beside it for a resume."""
+        """Record the checkpoint (after leaving the run's id beside it for a resume), the
+        checkpoints rotated away, and the best one."""
         run = self._open(args, state, kwargs.get("model"))
         if not run.enabled:
             return
@@ -109,6 +117,10 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
                 (folder / RUN_FILE).write_text(json.dumps({"run_id": run.run_id}) + "\n")
             except OSError as exc:
                 log.warning("tracker: could not write %s: %s", folder / RUN_FILE, exc)
+        run.log_artifact(folder, kind="checkpoint", step=state.global_step)
+        run.check_artifacts()
+        if state.best_model_checkpoint:
+            run.mark_artifact(state.best_model_checkpoint, best=True)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Record the final state and finish the run (a later evaluation re-opens it)."""
@@ -120,6 +132,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
             summary["train/best_metric"] = state.best_metric
             summary["train/best_model_checkpoint"] = state.best_model_checkpoint
         run.log_summary(summary)
+        run.check_artifacts()  # load_best_model_at_end may delete the last checkpoint
         run.finish()
 
     # -- translation ---------------------------------------------------------------------
@@ -139,6 +152,9 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
             run.name = str(args.run_name)
         run.start()
         run.log_config(_config(args, model, trainer))
+        _record_inputs(run, args, state, model, trainer)
+        if trainer is not None:
+            _record_save_model(trainer, self)
         return run
 
     def _record(self, run: CustomTracker, logs: Mapping[str, Any], step: int, section: str) -> None:
@@ -208,8 +224,74 @@ def _framework(trainer: Any, args: Any) -> str:
     return next((name for name in _FRAMEWORKS if name in packages), "transformers")
 
 
-def _resumed_run_id(args: Any, state: Any) -> str | None:
-    """The run id saved in the checkpoint this training resumes from, if any."""
+def _record_inputs(run: CustomTracker, args: Any, state: Any, model: Any, trainer: Any) -> None:
+    """The base model, the datasets and a checkpoint resumed from, as the run's inputs."""
+    config = getattr(model, "config", None)
+    base = getattr(config, "_name_or_path", None)
+    if isinstance(base, str) and base:
+        revision = getattr(config, "_commit_hash", None)
+        run.use_artifact(base, kind="model", meta={"revision": revision} if revision else None)
+    for role in ("train", "eval"):
+        dataset = getattr(trainer, f"{role}_dataset", None)
+        if dataset is not None:
+            datasets = dataset.items() if isinstance(dataset, Mapping) else [(None, dataset)]
+            for key, one in datasets:
+                _use_dataset(run, one, role if key is None else f"{role}/{key}")
+    resumed = _resumed_checkpoint(args, state)
+    if resumed is not None:
+        run.use_artifact(resumed, kind="checkpoint")
+
+
+def _use_dataset(run: CustomTracker, dataset: Any, role: str) -> None:
+    """A Hugging Face dataset as an input: ``hf-dataset://NAME?split=...&fingerprint=...``."""
+    fingerprint = getattr(dataset, "_fingerprint", None)
+    if not isinstance(fingerprint, str):
+        return  # a dataset of another library: nothing identifies it
+    info = getattr(dataset, "info", None)
+    name = getattr(info, "dataset_name", None) or getattr(info, "builder_name", None) or "dataset"
+    split = getattr(dataset, "split", None)
+    meta = {
+        "role": role,
+        "split": None if split is None else str(split),
+        "rows": getattr(dataset, "num_rows", None),
+        "fingerprint": fingerprint,
+        "config": getattr(info, "config_name", None),
+    }
+    uri = f"hf-dataset://{name}?split={meta['split'] or ''}&fingerprint={fingerprint}"
+    run.use_artifact(uri, kind="dataset", name=str(name), meta=meta)
+
+
+def _record_save_model(trainer: Any, callback: CustomTrackerCallback) -> None:
+    """Have the trainer's own ``save_model(dir)`` (not a checkpoint's) recorded as a
+    ``model`` version, ``adapter`` for a PEFT model: no callback event tells of it."""
+    original = trainer.save_model
+    if getattr(original, "_tracker_wrapped", False):
+        return
+
+    def save_model(output_dir: str | None = None, _internal_call: bool = False) -> None:
+        original(output_dir, _internal_call=_internal_call)
+        run = callback.tracker
+        if _internal_call or run is None or not run.enabled:
+            return
+        folder = output_dir or trainer.args.output_dir
+        peft = getattr(trainer.model, "peft_config", None) is not None
+        run.log_artifact(
+            folder, kind="adapter" if peft else "model", step=trainer.state.global_step
+        )
+
+    save_model._tracker_wrapped = True  # type: ignore[attr-defined]
+    trainer.save_model = save_model
+
+
+def _resumed_checkpoint(args: Any, state: Any) -> Path | None:
+    """The checkpoint this training resumed from, where one is known."""
+    if state.global_step <= 0:
+        return None
+    candidates = _resume_candidates(args, state)
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def _resume_candidates(args: Any, state: Any) -> list[Path]:
     candidates = []
     if isinstance(args.resume_from_checkpoint, str):
         candidates.append(Path(args.resume_from_checkpoint))
@@ -220,7 +302,12 @@ def _resumed_run_id(args: Any, state: Any) -> str | None:
             last = get_last_checkpoint(str(output_dir))  # type: ignore[no-untyped-call,unused-ignore]
             if last:
                 candidates.append(Path(last))
-    for folder in candidates:
+    return candidates
+
+
+def _resumed_run_id(args: Any, state: Any) -> str | None:
+    """The run id saved in the checkpoint this training resumes from, if any."""
+    for folder in _resume_candidates(args, state):
         try:
             run_id = json.loads((folder / RUN_FILE).read_text())["run_id"]
         except (OSError, ValueError, KeyError, TypeError):

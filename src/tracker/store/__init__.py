@@ -2,6 +2,7 @@
 
 from tracker.store.base import (
     AmbiguousRunError,
+    ArtifactQuery,
     Backend,
     BackendBase,
     CountsRuns,
@@ -32,6 +33,7 @@ from tracker.store.series import metric_extremes
 
 __all__ = [
     "AmbiguousRunError",
+    "ArtifactQuery",
     "Backend",
     "BackendBase",
     "CountsRuns",

@@ -10,16 +10,29 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, TypedDict, Unpack, runtime_checkable
 
-from tracker.records import Event, MetricBatch, Record, Row, RunRecord, RunStatus, Series
+from tracker.records import (
+    Artifact,
+    Event,
+    Lineage,
+    MetricBatch,
+    Record,
+    Row,
+    RunRecord,
+    RunStatus,
+    Series,
+)
 
 __all__ = [
     "HISTORY_CHUNK",
     "AmbiguousRunError",
+    "ArtifactFilters",
+    "ArtifactQuery",
     "Backend",
     "BackendBase",
     "CountsRuns",
     "Extremes",
     "History",
+    "KeepsArtifacts",
     "ManyStats",
     "MetricStats",
     "RunFilters",
@@ -30,6 +43,7 @@ __all__ = [
     "StoreError",
     "StoredExtremes",
     "count_runs",
+    "merge_artifact",
     "metric_stats_of",
     "started_concurrently",
 ]
@@ -150,6 +164,62 @@ class RunQuery(NamedTuple):
         return list(runs[self.offset : end])
 
 
+class ArtifactFilters(TypedDict, total=False):
+    """`ArtifactQuery`'s fields as keyword arguments of `Store.artifacts`."""
+
+    run_id: str | None
+    project: str | None
+    kind: str | None
+    direction: str | None
+    state: str | None
+    name: str | None
+    refs: Sequence[str]
+    limit: int | None
+
+
+class ArtifactQuery(NamedTuple):
+    """Which artifacts `Store.artifacts` returns: those matching every given filter, in
+    the order they were logged. ``refs`` matches an artifact whose digest or uri is one
+    of them (how lineage finds the same bytes in other runs)."""
+
+    run_id: str | None = None
+    project: str | None = None
+    kind: str | None = None
+    direction: str | None = None
+    state: str | None = None
+    name: str | None = None
+    refs: Sequence[str] = ()
+    limit: int | None = None
+
+    def matches(self, artifact: Artifact, project: str | None = None) -> bool:
+        """Whether ``artifact`` (of a run of ``project``) passes every filter."""
+        return (
+            (self.run_id is None or artifact.run_id == self.run_id)
+            and (self.project is None or project == self.project)
+            and (self.kind is None or artifact.kind == self.kind)
+            and (self.direction is None or artifact.direction == self.direction)
+            and (self.state is None or artifact.state == self.state)
+            and (self.name is None or artifact.name == self.name)
+            and (not self.refs or artifact.digest in self.refs or artifact.uri in self.refs)
+        )
+
+
+def merge_artifact(stored: Artifact, new: Artifact) -> Artifact:
+    """What a store keeps when ``new`` is a version it holds (same run, direction, name
+    and `Artifact.identity`): the stored version, with the new state and best mark, and
+    the new metrics where none were stored. Every store applies this one rule."""
+    return stored.replace(state=new.state, best=new.best, metrics=stored.metrics or new.metrics)
+
+
+@runtime_checkable
+class KeepsArtifacts(Protocol):
+    """A backend that records artifacts: every `Backend` written since they exist (and
+    every `BackendBase`); one written before is passed over."""
+
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        """Record an artifact version (an output or an input of the run)."""
+
+
 @runtime_checkable
 class Backend(Protocol):
     """Receives one process's runs. Subclass `BackendBase` and override what you need.
@@ -185,6 +255,12 @@ class Backend(Protocol):
 
     def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
         """Record the run's end."""
+
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        """Record a version the run produced or used. A version already held (same
+        direction, name and `Artifact.identity`) is updated (`merge_artifact`), not
+        added; a new one gets the next ``version`` of its name. ``best`` is one version
+        per run and kind: marking one unmarks the others."""
 
     def close(self) -> None:
         """Release connections and files."""
@@ -230,6 +306,9 @@ class BackendBase:
 
     def finish_run(self, run_id: str, status: str, ended_at: float, error: str | None) -> None:
         """Record the end (default: nothing)."""
+
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        """Record an artifact version (default: nothing)."""
 
     def close(self) -> None:
         """Release resources (default: nothing)."""
@@ -300,6 +379,18 @@ class Store(Backend, Protocol):
         """Remove a run and everything logged to it."""
         ...
 
+    def artifacts(
+        self, query: ArtifactQuery | None = None, /, **filters: Unpack[ArtifactFilters]
+    ) -> list[Artifact]:
+        """Artifact versions matching an `ArtifactQuery` (or its fields as keywords),
+        in the order they were logged."""
+        ...
+
+    def lineage(self, run_id: str) -> Lineage:
+        """The run's inputs and outputs, the runs its inputs came from and the runs that
+        used its outputs."""
+        ...
+
 
 class StoreBase(BackendBase):
     """What every built-in store shares: `Store.runs` reduced to `select_runs`."""
@@ -313,6 +404,38 @@ class StoreBase(BackendBase):
     def select_runs(self, query: RunQuery) -> list[RunRecord]:
         """Runs matching ``query``, newest first (each store's own)."""
         raise NotImplementedError
+
+    def artifacts(
+        self, query: ArtifactQuery | None = None, /, **filters: Unpack[ArtifactFilters]
+    ) -> list[Artifact]:
+        """Artifacts matching ``query`` (or the same filters as keywords), in logging order."""
+        return self.select_artifacts((query or ArtifactQuery())._replace(**filters))
+
+    def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        """Artifacts matching ``query`` (each store's own; default: a store that keeps none)."""
+        return []
+
+    def lineage(self, run_id: str) -> Lineage:
+        """The run's inputs and outputs, and the same bytes in other runs: the outputs
+        its inputs are (``sources``) and the inputs its outputs became (``consumers``)."""
+        mine = self.select_artifacts(ArtifactQuery(run_id=run_id))
+        inputs = [a for a in mine if a.direction == "input"]
+        outputs = [a for a in mine if a.direction == "output"]
+        return Lineage(
+            run_id,
+            inputs,
+            outputs,
+            self._others(run_id, inputs, "output"),
+            self._others(run_id, outputs, "input"),
+        )
+
+    def _others(self, run_id: str, mine: list[Artifact], direction: str) -> list[Artifact]:
+        """Artifacts of other runs, of ``direction``, with the same bytes as one of ``mine``."""
+        refs = sorted({ref for a in mine for ref in (a.digest, a.uri) if ref})
+        if not refs:
+            return []
+        found = self.select_artifacts(ArtifactQuery(direction=direction, refs=refs))
+        return [a for a in found if a.run_id != run_id and any(a.same_content(m) for m in mine)]
 
 
 @runtime_checkable

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from tracker.records import Event, MetricBatch, Row, RunRecord, Series
+from tracker.records import Artifact, Event, MetricBatch, Row, RunRecord, Series
 from tracker.store.base import (
+    ArtifactQuery,
     History,
     MetricStats,
     RunNotFoundError,
@@ -109,6 +110,10 @@ class JsonlStore(StoreBase):
         """Append the run's end."""
         self._write(run_id, {"op": "finish", "status": status, "at": ended_at, "error": error})
 
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        """Append an artifact version (versions are numbered as the file is replayed)."""
+        self._write(run_id, {"op": "artifact", "artifact": artifact.as_dict()})
+
     def close(self) -> None:
         """Close the open files."""
         with self._lock:
@@ -175,6 +180,11 @@ class JsonlStore(StoreBase):
         """A table's rows (of one step), each with its step."""
         return self._replay([run_id]).table_rows(run_id, key, step=step, limit=limit)
 
+    def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        """Artifacts matching the query, in logging order."""
+        runs = None if query.run_id is None else [query.run_id]
+        return self._replay(runs).select_artifacts(query)
+
     def delete_run(self, run_id: str) -> None:
         """Remove the run's file."""
         with self._lock:
@@ -216,4 +226,5 @@ _OPS: dict[Any, Callable[[MemoryStore, str, dict[str, Any]], None]] = {
     "heartbeat": lambda m, run_id, r: m.heartbeat(run_id, r["at"]),
     "finish": lambda m, run_id, r: m.finish_run(run_id, r["status"], r["at"], r["error"]),
     "table": lambda m, run_id, r: m.log_table(run_id, r["key"], r["step"], r["rows"]),
+    "artifact": lambda m, run_id, r: m.log_artifact(run_id, Artifact(**r["artifact"])),
 }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from tracker.records import (
+    Artifact,
     Event,
     MetricBatch,
     Row,
@@ -22,11 +23,13 @@ from tracker.records import (
     effective_status,
 )
 from tracker.store.base import (
+    ArtifactQuery,
     History,
     MetricStats,
     RunNotFoundError,
     RunQuery,
     StoreBase,
+    merge_artifact,
     started_concurrently,
 )
 from tracker.store.series import chunks, in_step_order, stats_of
@@ -41,6 +44,7 @@ class _RunData:
     metrics: dict[str, tuple[array[int], array[float], array[float]]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     tables: dict[str, dict[int, list[Row]]] = field(default_factory=dict)
+    artifacts: list[Artifact] = field(default_factory=list)
 
 
 class MemoryStore(StoreBase):
@@ -134,6 +138,26 @@ class MemoryStore(StoreBase):
             record.status, record.ended_at, record.error = status, ended_at, error
             record.heartbeat_at = ended_at
 
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        """Add a version, or update the one held (`merge_artifact`)."""
+        with self._lock:
+            held = self._data(run_id).artifacts
+            new = copy.deepcopy(artifact)
+            new.run_id = run_id
+            same = [
+                i for i, a in enumerate(held) if a.direction == new.direction and a.name == new.name
+            ]
+            index = next((i for i in same if held[i].identity == new.identity), None)
+            if index is None:
+                new.version = 1 + max((held[i].version for i in same), default=0)
+                held.append(new)
+            else:
+                held[index] = new = merge_artifact(held[index], new)
+            if new.best:
+                for other in held:
+                    if other is not new and other.kind == new.kind:
+                        other.best = False
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -224,6 +248,24 @@ class MemoryStore(StoreBase):
             chosen = sorted(steps) if step is None else [step] if step in steps else []
             rows = [{"step": s, **row} for s in chosen for row in steps[s]]
         return rows if limit is None else rows[: max(0, limit)]
+
+    def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        """Artifacts matching the query, in logging order (runs in start order)."""
+        with self._lock:
+            runs = (
+                [self._runs[query.run_id]]
+                if query.run_id in self._runs
+                else []
+                if query.run_id is not None
+                else sorted(self._runs.values(), key=lambda d: d.record.started_at)
+            )
+            found = [
+                copy.deepcopy(a)
+                for d in runs
+                for a in d.artifacts
+                if query.matches(a, d.record.project)
+            ]
+        return found if query.limit is None else found[: max(0, query.limit)]
 
     def delete_run(self, run_id: str) -> None:
         """Forget the run."""

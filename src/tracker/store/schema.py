@@ -25,6 +25,9 @@ and how many of its values are not finite, packed, so that an overview chart of 
 A table's rows (`tracker.tables`) are one ``table_rows`` row each, as JSON, keyed by run,
 table, step and position: a step's rows are one indexed range; ``tables`` lists each
 run's tables with their number of steps.
+
+An artifact version (`tracker.records.Artifact`) is one ``artifacts`` row, found by run,
+by digest or by uri (lineage); its metrics and meta are JSON.
 """
 
 from __future__ import annotations
@@ -139,6 +142,33 @@ MIGRATIONS: list[list[str]] = [
         # each chunk's first, lowest, highest and last finite point (`tracker.store.sql`),
         # for overview charts; NULL in chunks stored before, which are read whole instead
         "ALTER TABLE metric_chunks ADD COLUMN extremes {blob}",
+    ],
+    [
+        # artifact versions a run produced or used (`tracker.records.Artifact`); ``ident``
+        # is the digest, else "uri:" and the uri: one row per run, direction, name, ident
+        """CREATE TABLE artifacts (
+            id {serial},
+            run_id TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            name TEXT NOT NULL,
+            ident TEXT NOT NULL,
+            version {int} NOT NULL,
+            kind TEXT NOT NULL,
+            uri TEXT NOT NULL,
+            digest TEXT,
+            size {int},
+            files {int},
+            step {int},
+            metrics TEXT NOT NULL DEFAULT '{{}}',
+            state TEXT NOT NULL,
+            best {int} NOT NULL DEFAULT 0,
+            created_at {float} NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{{}}'
+        )""",
+        "CREATE UNIQUE INDEX artifacts_once ON artifacts (run_id, direction, name, ident)",
+        "CREATE INDEX artifacts_by_run ON artifacts (run_id, id)",
+        "CREATE INDEX artifacts_by_digest ON artifacts (digest)",
+        "CREATE INDEX artifacts_by_uri ON artifacts (uri)",
     ],
 ]
 

@@ -15,6 +15,9 @@
 ``GET /api/runs/RUN/tables``                the run's tables, each with its steps
 ``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
 ``limit=N``                                 the last), at most ``N``; only that step is read
+``GET /api/runs/RUN/artifacts``             the run's artifact versions, outputs and inputs
+``GET /api/runs/RUN/lineage``               inputs, outputs and the runs linked through them
+                                            (`tracker lineage --json`)
 ==========================================  ================================================
 
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
@@ -42,7 +45,13 @@ from tracker.store.base import (
 )
 from tracker.store.resolve import resolve_run
 from tracker.ui.downsample import Curve, read_curve, read_overview
-from tracker.views import config_diff, metrics_side_by_side, run_detail, run_row
+from tracker.views import (
+    config_diff,
+    lineage_view,
+    metrics_side_by_side,
+    run_detail,
+    run_row,
+)
 
 __all__ = ["ApiError", "dispatch"]
 
@@ -85,6 +94,14 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 return tables(store, ref)
             case ["runs", ref, "table"]:
                 return table(store, ref, query)
+            case ["runs", ref, "artifacts"]:
+                run_id = resolve_run(store, ref).run_id
+                return {
+                    "run": run_id,
+                    "artifacts": [a.as_dict() for a in store.artifacts(run_id=run_id)],
+                }
+            case ["runs", ref, "lineage"]:
+                return lineage_view(store, resolve_run(store, ref))
             case ["compare"]:
                 return compare(store, query.get("run", []))
             case ["workspace"]:

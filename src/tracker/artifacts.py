@@ -1,0 +1,410 @@
+"""Artifacts: what a run produced or used, recorded by reference and content digest.
+
+The rules, in the order a request meets them:
+
+1. `CustomTracker.log_artifact` and ``use_artifact`` only queue an `ArtifactRequest` on
+   the writer's channel (about a microsecond: the training thread never touches a file).
+2. The writer takes it in order with the run's metric points, so it knows the run's
+   latest value of every metric at that moment (``system/`` ones left out): those are
+   the version's ``metrics`` unless the caller gave some. It hands the request to the
+   run's `ArtifactRecorder`.
+3. The recorder's one daemon thread, at the lowest CPU priority (Linux: its own nice
+   value; elsewhere the thread's default), hashes local paths (`digest_path`) and puts
+   the finished `tracker.calls.LogArtifact` back on the channel: the artifact reaches
+   every backend through the writer, as any call does.
+4. What cannot be hashed never raises: a path that does not exist (an output; an input
+   that is no local path is a reference, a hub id, recorded as given), a file it may not
+   read, a symlink loop, a folder changed while it was read (tried `RETRIES` times) are
+   each one warning, one ``artifact_error`` event, and the version recorded with state
+   ``unreadable`` and the reason in ``meta["error"]``; one deleted before it was hashed
+   (rotated away at once) is ``gone``. A wrong digest is never recorded.
+5. `finish` waits for pending digests (within ``finish_timeout``); what is not hashed by
+   then is recorded ``unhashed``.
+
+The digest (`digest_path`): ``sha256:`` and the SHA-256 of a manifest with one line per
+regular file, in byte order of relative path: the file's own SHA-256, its size and its
+relative path (its bytes as the file system has them, so names that are not UTF-8 hash
+exactly). A single file has the empty relative path: renaming it keeps its digest. The
+manifest is hashed as it is made, never held; one folder's names are held while it is
+read. The folder is looked at again after reading (names, sizes, modification times,
+inodes): any difference means it changed under the reader.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import re
+import stat
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from tracker.calls import Call, LogArtifact, LogEvent
+from tracker.records import Artifact, ArtifactState, Event
+from tracker.store.registry import redact_uri
+from tracker.values import clean_text
+
+__all__ = [
+    "RETRIES",
+    "ArtifactError",
+    "ArtifactRecorder",
+    "ArtifactRequest",
+    "Digest",
+    "digest_path",
+    "local_path",
+]
+
+log = logging.getLogger("tracker")
+
+BUFFER = 1 << 20
+"""Bytes read at once while hashing (1 MiB: past this the rate no longer grows)."""
+RETRIES = 3
+"""Times a folder that changed while it was hashed is hashed again before giving up."""
+_LOWEST_PRIORITY = 19
+_VERSION_SUFFIX = re.compile(r"-\d+$")
+
+
+class ArtifactError(Exception):
+    """Why a path could not be hashed (the message says it for a person)."""
+
+
+class _Changed(ArtifactError):
+    """The path changed while it was read."""
+
+
+class _Stopped(Exception):
+    """Hashing was cut short: the run is ending."""
+
+
+class Digest(NamedTuple):
+    """A path's content digest, its total size in bytes and its number of files."""
+
+    digest: str
+    size: int
+    files: int
+
+
+def digest_path(path: str | os.PathLike[str], stop: Callable[[], bool] | None = None) -> Digest:
+    """The `Digest` of a file or folder (rules in this module's docstring); `ArtifactError`
+    when it does not exist, cannot be read, loops, or changed while read."""
+    root = os.fspath(path)
+    try:
+        top = os.stat(root)
+    except OSError as exc:
+        raise ArtifactError(_why(exc, root)) from None
+    manifest = hashlib.sha256()
+    look = hashlib.sha256()  # what the folder looked like: compared with a second look
+    buffer = bytearray(BUFFER)
+    size = files = 0
+    for rel, full, info in _files(root, top):
+        file_hash, n = _hash_file(full, info, buffer, stop)
+        manifest.update(b"%s %d %d:%s\n" % (file_hash, n, len(rel), rel))
+        look.update(_signature(rel, info))
+        size += n
+        files += 1
+    again = hashlib.sha256()
+    try:
+        for rel, _, info in _files(root, os.stat(root)):
+            again.update(_signature(rel, info))
+    except ArtifactError as exc:
+        raise _Changed(f"changed while being hashed ({exc})") from None
+    except OSError as exc:
+        raise _Changed(f"changed while being hashed ({_why(exc, root)})") from None
+    if again.digest() != look.digest():
+        raise _Changed("changed while being hashed (files added, removed or rewritten)")
+    return Digest(f"sha256:{manifest.hexdigest()}", size, files)
+
+
+def _signature(rel: bytes, info: os.stat_result) -> bytes:
+    return b"%d:%s %d %d %d\n" % (len(rel), rel, info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _files(root: str, top: os.stat_result) -> Iterator[tuple[bytes, str, os.stat_result]]:
+    """``(relative path as bytes, path, stat)`` of each regular file, in byte order of
+    relative path; symlinks followed, a loop an `ArtifactError`."""
+    if not stat.S_ISDIR(top.st_mode):
+        if stat.S_ISREG(top.st_mode):
+            yield b"", root, top
+        return
+    yield from _walk(root, b"", {(top.st_dev, top.st_ino)})
+
+
+def _walk(
+    folder: str, prefix: bytes, ancestors: set[tuple[int, int]]
+) -> Iterator[tuple[bytes, str, os.stat_result]]:
+    try:
+        names = sorted(os.fsencode(name) for name in os.listdir(folder))
+    except OSError as exc:
+        raise ArtifactError(_why(exc, folder)) from None
+    for name in names:
+        full = os.path.join(folder, os.fsdecode(name))
+        rel = prefix + name
+        try:
+            info = os.stat(full)
+        except OSError as exc:
+            raise ArtifactError(_why(exc, full)) from None
+        if stat.S_ISDIR(info.st_mode):
+            node = (info.st_dev, info.st_ino)
+            if node in ancestors:
+                raise ArtifactError(f"symlink loop at {os.fsdecode(rel)!r}")
+            yield from _walk(full, rel + b"/", ancestors | {node})
+        elif stat.S_ISREG(info.st_mode):  # sockets, pipes, devices: not content
+            yield rel, full, info
+
+
+def _hash_file(
+    path: str, info: os.stat_result, buffer: bytearray, stop: Callable[[], bool] | None
+) -> tuple[bytes, int]:
+    """The file's SHA-256 (hex, as bytes) and its size; `_Changed` if it changed while read."""
+    view = memoryview(buffer)
+    digest = hashlib.sha256()
+    total = 0
+    try:
+        with open(path, "rb", buffering=0) as handle:
+            before = os.fstat(handle.fileno())
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            while n := handle.readinto(view):
+                digest.update(view[:n])  # releases the GIL: training goes on meanwhile
+                total += n
+                if stop is not None and stop():
+                    raise _Stopped
+            after = os.fstat(handle.fileno())
+    except OSError as exc:
+        raise ArtifactError(_why(exc, path)) from None
+    if (
+        (before.st_size, before.st_mtime_ns, before.st_ino)
+        != (after.st_size, after.st_mtime_ns, after.st_ino)
+        or total != after.st_size
+        or (info.st_size, info.st_ino) != (after.st_size, after.st_ino)
+    ):
+        raise _Changed(f"changed while being hashed ({os.fsdecode(path)!r} was rewritten)")
+    return digest.hexdigest().encode(), total
+
+
+def _why(exc: OSError, path: str | bytes) -> str:
+    shown = repr(os.fsdecode(path))
+    if isinstance(exc, FileNotFoundError):
+        return f"{shown} does not exist"
+    if isinstance(exc, PermissionError):
+        return f"permission denied reading {shown}"
+    if exc.errno == errno.ELOOP:
+        return f"symlink loop at {shown}"
+    return f"cannot read {shown}: {exc.strerror or exc}"
+
+
+def local_path(ref: str) -> Path | None:
+    """The local path ``ref`` names (``file://`` included), or ``None`` for a reference
+    with another scheme (``s3://``, ``hf://``)."""
+    if ref.startswith("file://"):
+        return Path(ref[len("file://") :])
+    if "://" in ref:
+        return None
+    return Path(ref).expanduser()
+
+
+class ArtifactRequest:
+    """One ``log_artifact``/``use_artifact`` call, or a change of a logged version's
+    state (``update`` ``"gone"`` or ``"best"``; ``"check"``: every local output logged
+    whose path is missing is gone), on its way to the recorder. A local ``ref`` is made
+    absolute when the call is made; ``existed`` says whether it was there then."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "ref", "direction", "kind", "name", "step", "metrics", "best", "meta", "at", "update",
+        "existed",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ref: str,
+        direction: str,
+        kind: str,
+        *,
+        at: float,
+        name: str | None = None,
+        step: int | None = None,
+        metrics: dict[str, float] | None = None,
+        best: bool = False,
+        meta: dict[str, Any] | None = None,
+        update: str | None = None,
+        existed: bool = False,
+    ) -> None:
+        self.ref = ref
+        self.existed = existed
+        self.direction = direction
+        self.kind = kind
+        self.name = name
+        self.step = step
+        self.metrics = metrics
+        self.best = best
+        self.meta = meta
+        self.at = at
+        self.update = update
+
+
+class ArtifactRecorder:
+    """Hashes a run's artifact requests on one low-priority daemon thread (started on the
+    first request) and puts the finished calls on the run's channel."""
+
+    def __init__(self, run_id: str, put: Callable[[Call], None], redact: Callable[[Any], Any]):
+        self._run_id = run_id
+        self._put = put
+        self._redact = redact
+        self._queue: deque[ArtifactRequest] = deque()
+        self._ready = threading.Condition()
+        self._busy = 0  # requests queued or being handled
+        self._stopping = False  # the run ends: record what is left unhashed
+        self._thread: threading.Thread | None = None
+        self._logged: dict[str, Artifact] = {}  # this process's versions by uri, the latest
+
+    def submit(self, request: ArtifactRequest) -> None:
+        """Queue ``request`` (from the writer thread)."""
+        with self._ready:
+            self._queue.append(request)
+            self._busy += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="tracker-artifacts", daemon=True
+                )
+                self._thread.start()
+            self._ready.notify()
+
+    def settle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every request to be recorded; past that,
+        what is left is recorded ``unhashed`` (a moment more). Whether all were hashed."""
+        with self._ready:
+            done = self._ready.wait_for(lambda: self._busy == 0, max(0.0, timeout))
+            if not done:
+                self._stopping = True
+                self._ready.wait_for(lambda: self._busy == 0, 1.0)
+            return done
+
+    def _uri(self, text: str) -> str:
+        """A uri as records hold it: storable text, password and secret shapes hidden."""
+        return str(self._redact(redact_uri(clean_text(text))))
+
+    def _loop(self) -> None:
+        if sys.platform == "linux":  # a thread's own nice value; elsewhere the process's
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_PRIORITY)
+            except OSError:
+                log.debug("tracker: could not lower the artifact thread's priority")
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: bool(self._queue))
+                request = self._queue.popleft()
+            try:
+                self._handle(request)
+            except Exception:  # a bug of ours: never the training's problem
+                log.exception("tracker: recording artifact %r failed", request.ref)
+            finally:
+                with self._ready:
+                    self._busy -= 1
+                    self._ready.notify_all()
+
+    def _handle(self, request: ArtifactRequest) -> None:
+        if request.update is not None:
+            self._change(request)
+            return
+        path = local_path(request.ref)
+        local = path is not None and (request.existed or request.direction == "output")
+        artifact = Artifact(
+            self._run_id,
+            request.name or _default_name(request.ref, path if local else None),
+            kind=request.kind,
+            direction=request.direction,
+            uri=self._uri(request.ref),
+            step=request.step,
+            metrics=request.metrics or {},
+            best=request.best,
+            created_at=request.at,
+            meta=self._redact(request.meta or {}),
+        )
+        if path is None or not local:
+            artifact.state = ArtifactState.REMOTE.value  # a hub id, s3://, hf://: as given
+        elif not request.existed:
+            self._failed(request, f"{request.ref!r} does not exist")
+            return
+        else:
+            self._hash(artifact, os.fspath(path))
+        if artifact.best:
+            self._unmark_best(artifact)
+        self._logged[artifact.uri] = artifact
+        self._put(LogArtifact(artifact))
+
+    def _hash(self, artifact: Artifact, path: str) -> None:
+        for attempt in range(RETRIES):
+            try:
+                found = digest_path(path, stop=lambda: self._stopping)
+            except _Stopped:
+                artifact.state = ArtifactState.UNHASHED.value
+                return
+            except _Changed as exc:
+                if attempt + 1 < RETRIES:
+                    continue
+                self._unreadable(artifact, str(exc), path)
+                return
+            except ArtifactError as exc:
+                self._unreadable(artifact, str(exc), path)
+                return
+            artifact.digest, artifact.size, artifact.files = found
+            return
+
+    def _unreadable(self, artifact: Artifact, why: str, path: str) -> None:
+        if not os.path.lexists(path):  # deleted since the call (a rotation): no error
+            artifact.state = ArtifactState.GONE.value
+            artifact.meta = {**artifact.meta, "error": "deleted before it was hashed"}
+            return
+        artifact.state = ArtifactState.UNREADABLE.value
+        artifact.meta = {**artifact.meta, "error": why}
+        self._event(artifact.uri, artifact.kind, why, artifact.step)
+
+    def _failed(self, request: ArtifactRequest, why: str) -> None:
+        self._event(self._uri(request.ref), request.kind, why, request.step)
+
+    def _event(self, uri: str, kind: str, why: str, step: int | None) -> None:
+        log.warning("tracker: %s %s: %s (an artifact_error event records it)", kind, uri, why)
+        payload = {"uri": uri, "kind": kind, "error": why}
+        self._put(LogEvent(Event("artifact_error", time.time(), step, payload)))
+
+    def _change(self, request: ArtifactRequest) -> None:
+        if request.update == "check":
+            for uri, logged in list(self._logged.items()):
+                path = None if logged.state != "present" else local_path(uri)
+                if path is not None and logged.direction == "output" and not path.exists():
+                    self._logged[uri] = gone = logged.replace(state=ArtifactState.GONE.value)
+                    self._put(LogArtifact(gone))
+            return
+        artifact = self._logged.get(self._uri(request.ref))
+        if artifact is None:
+            log.debug("tracker: %s was not logged by this process; not marked", request.ref)
+            return
+        if request.update == "gone":
+            artifact = artifact.replace(state=ArtifactState.GONE.value)
+        elif artifact.best:
+            return  # already the best: nothing changes
+        else:
+            artifact = artifact.replace(best=True)
+            self._unmark_best(artifact)
+        self._logged[artifact.uri] = artifact
+        self._put(LogArtifact(artifact))
+
+    def _unmark_best(self, artifact: Artifact) -> None:
+        for uri, other in self._logged.items():
+            if other.best and other.kind == artifact.kind and uri != artifact.uri:
+                self._logged[uri] = other.replace(best=False)
+
+
+def _default_name(ref: str, path: Path | None) -> str:
+    """A version's name when none is given: a folder's or file's name without a step
+    suffix (``checkpoint-500`` is a version of ``checkpoint``); a reference as given."""
+    if path is None:
+        return ref
+    return _VERSION_SUFFIX.sub("", path.absolute().name) or path.absolute().name or ref

@@ -1,0 +1,177 @@
+"""The artifacts part of the contract, on every built-in store: versions, updates, lineage."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tracker import open_store
+from tracker.records import Artifact, RunRecord
+from tracker.store import RunNotFoundError, Store
+from tracker.store.schema import MIGRATIONS
+from tracker.store.sqlite import SqliteDialect, SqliteStore
+
+
+def _start(store: Store, run_id: str, project: str = "p") -> None:
+    now = time.time()
+    store.start_run(
+        RunRecord(run_id, project, run_id, started_at=now, heartbeat_at=now), resume=False
+    )
+
+
+@pytest.fixture
+def any_store(store_uri: str) -> Iterator[Store]:
+    """Each built-in store, with runs ``a`` and ``b`` of project ``p``."""
+    store = open_store(store_uri)
+    _start(store, "a")
+    _start(store, "b")
+    yield store
+    store.close()
+
+
+def _ckpt(step: int, digest: str, **more: object) -> Artifact:
+    return Artifact(
+        "a", "checkpoint", uri=f"/out/checkpoint-{step}", digest=digest, size=10, files=2,
+        step=step, metrics={"eval/loss": 1.0 / step}, created_at=float(step), **more,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_versions_are_numbered_per_name_and_read_back(any_store: Store) -> None:
+    """Three contents of one name are versions 1, 2, 3, read back whole and in order."""
+    for i, step in enumerate((10, 20, 30)):
+        any_store.log_artifact("a", _ckpt(step, f"sha256:{i}", meta={"note": "ü"}))
+    found = any_store.artifacts(run_id="a")
+    assert [(a.version, a.step, a.digest) for a in found] == [
+        (1, 10, "sha256:0"), (2, 20, "sha256:1"), (3, 30, "sha256:2"),
+    ]  # fmt: skip
+    assert found[0] == _ckpt(10, "sha256:0", meta={"note": "ü"}).replace(version=1)
+    assert any_store.artifacts(run_id="b") == []
+    assert any_store.artifacts(run_id="a", kind="model") == []
+    assert len(any_store.artifacts(project="p", kind="checkpoint")) == 3
+    assert any_store.artifacts(project="other") == []
+    assert len(any_store.artifacts(run_id="a", limit=2)) == 2
+
+
+def test_the_same_content_twice_is_one_version_whose_state_follows(any_store: Store) -> None:
+    """Logging a held version again updates its state and best mark; version and step stay."""
+    any_store.log_artifact("a", _ckpt(10, "sha256:x"))
+    any_store.log_artifact("a", _ckpt(10, "sha256:x").replace(state="gone", step=99))
+    (only,) = any_store.artifacts(run_id="a")
+    assert (only.version, only.state, only.step) == (1, "gone", 10)
+
+
+def test_best_is_one_version_per_run_and_kind(any_store: Store) -> None:
+    """Marking a version best unmarks the run's others of that kind, not other kinds."""
+    any_store.log_artifact("a", _ckpt(10, "sha256:1", best=True))
+    any_store.log_artifact(
+        "a", Artifact("a", "final", kind="model", uri="/m", digest="d", best=True)
+    )
+    any_store.log_artifact("a", _ckpt(20, "sha256:2", best=True))
+    best = {(a.kind, a.step) for a in any_store.artifacts(run_id="a") if a.best}
+    assert best == {("checkpoint", 20), ("model", None)}
+    any_store.log_artifact("a", _ckpt(10, "sha256:1", best=True))
+    best = {(a.kind, a.step) for a in any_store.artifacts(run_id="a") if a.best}
+    assert best == {("checkpoint", 10), ("model", None)}
+
+
+def test_without_a_digest_the_uri_tells_versions_apart(any_store: Store) -> None:
+    """References (hub ids) are one version per uri."""
+    hub = Artifact("a", "Qwen/Qwen2.5-0.5B", kind="model", direction="input",
+                   uri="Qwen/Qwen2.5-0.5B", state="remote", meta={"revision": "abc"})  # fmt: skip
+    any_store.log_artifact("a", hub)
+    any_store.log_artifact("a", hub)
+    (only,) = any_store.artifacts(run_id="a", direction="input")
+    assert (only.version, only.meta, only.digest) == (1, {"revision": "abc"}, None)
+
+
+def test_lineage_links_runs_by_digest_or_uri(any_store: Store) -> None:
+    """b used a's checkpoint (same digest, other path) and a's hub model: lineage of both."""
+    any_store.log_artifact("a", Artifact("a", "base", kind="model", direction="input",
+                                         uri="Qwen/Q", state="remote"))  # fmt: skip
+    any_store.log_artifact("a", _ckpt(10, "sha256:c"))
+    any_store.log_artifact(
+        "b", Artifact("b", "ck", direction="input", uri="/copied/ck", digest="sha256:c")
+    )
+    any_store.log_artifact("b", Artifact("b", "base", kind="model", direction="input",
+                                         uri="Qwen/Q", state="remote"))  # fmt: skip
+    of_b = any_store.lineage("b")
+    assert [a.uri for a in of_b.inputs] == ["/copied/ck", "Qwen/Q"]
+    assert [(a.run_id, a.uri) for a in of_b.sources] == [("a", "/out/checkpoint-10")]
+    assert of_b.outputs == [] and of_b.consumers == []
+    of_a = any_store.lineage("a")
+    assert [(a.run_id, a.uri) for a in of_a.consumers] == [("b", "/copied/ck")]
+    assert of_a.sources == []  # a hub model both used is not a link between them
+    assert any_store.artifacts(refs=["sha256:c"], direction="output")[0].run_id == "a"
+
+
+def test_a_run_that_does_not_exist_takes_no_artifact(any_store: Store) -> None:
+    """log_artifact to an unknown run raises RunNotFoundError (the writer keeps the call)."""
+    if any_store.uri.startswith("jsonl"):
+        pytest.skip("a JSON-lines store appends without reading")
+    with pytest.raises(RunNotFoundError):
+        any_store.log_artifact("nope", _ckpt(1, "d"))
+
+
+def test_deleting_a_run_removes_its_artifacts(any_store: Store) -> None:
+    """delete_run takes the run's artifacts with it; other runs keep theirs."""
+    any_store.log_artifact("a", _ckpt(10, "d"))
+    any_store.log_artifact("b", _ckpt(10, "d").replace(run_id="b"))
+    any_store.delete_run("a")
+    assert [a.run_id for a in any_store.artifacts()] == ["b"]
+
+
+def _before_artifacts() -> int:
+    """The schema version just before the artifacts table (whatever comes after it)."""
+    return next(
+        i for i, m in enumerate(MIGRATIONS) if any("CREATE TABLE artifacts" in s for s in m)
+    )
+
+
+def test_a_store_of_the_schema_before_artifacts_is_migrated(tmp_path: Path) -> None:
+    """A SQLite file at the version before the artifacts table opens, keeps its runs and
+    takes artifacts."""
+    before = _before_artifacts()
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for version in range(before):
+        for statement in MIGRATIONS[version]:
+            db.execute(statement.format_map(SqliteDialect.types))
+    db.execute("INSERT INTO runs (run_id, project, name, status, started_at) "
+               "VALUES ('old', 'p', 'old', 'finished', 1.0)")  # fmt: skip
+    db.execute(f"PRAGMA user_version = {before}")
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    assert [r.run_id for r in store.runs()] == ["old"]
+    store.log_artifact("old", _ckpt(5, "sha256:o").replace(run_id="old"))
+    assert [a.version for a in store.artifacts(run_id="old")] == [1]
+    store.close()
+
+
+def test_a_postgres_database_of_the_schema_before_artifacts_is_migrated(pg: Any) -> None:
+    """A PostgreSQL database at the version before the artifacts table: the same."""
+    psycopg = pytest.importorskip("psycopg")
+    from tracker.store.postgres import PostgresDialect
+
+    before = _before_artifacts()
+    uri = pg.create_database("before_artifacts")
+    with psycopg.connect(uri) as db:
+        for version in range(before):
+            for statement in MIGRATIONS[version]:
+                db.execute(statement.format_map(PostgresDialect.types))
+            for statement in PostgresDialect.tuning.get(version, ()):
+                db.execute(statement)
+        db.execute("CREATE TABLE tracker_schema (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO tracker_schema (version) VALUES (%s)", (before,))
+        db.execute("INSERT INTO runs (run_id, project, name, status, started_at) "
+                   "VALUES ('old', 'p', 'old', 'finished', 1.0)")  # fmt: skip
+    store = open_store(uri)
+    assert [r.run_id for r in store.runs()] == ["old"]
+    store.log_artifact("old", _ckpt(5, "sha256:o").replace(run_id="old"))
+    assert [a.version for a in store.artifacts(run_id="old")] == [1]
+    store.close()
