@@ -5,6 +5,7 @@ import {
   PALETTE, api, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
   statusBadge
 } from "../common.js";
+import { sweepSection } from "./sweep.js";
 
 // -- project workspace ----------------------------------------------------------------------------
 // Every run of a project on every metric: one line per run, in the run's colour of the side
@@ -28,6 +29,7 @@ function curvePointsFor(node, lines) {
 
 export async function workspacePage(app, params) {
   const data = await api(`/api/workspace?${params}`);
+  const sweep = sweepSection(params);  // groups, parallel coordinates, scatter (views/sweep.js)
   const runs = data.runs;
   const hidden = new Set();
   const byId = new Map(runs.map((run, i) => [run.id, { ...run, color: colorOf(i) }]));
@@ -91,7 +93,7 @@ export async function workspacePage(app, params) {
     el("h1", {}, data.project ? `Project ${data.project}` : "No runs yet"),
     el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")),
     el("div", { class: "workspace" }, side, el("div", { class: "main" },
-      chartControls(redraw), el("div", { id: "charts" }, parts), numbers,
+      sweep.node, chartControls(redraw), el("div", { id: "charts" }, parts), numbers,
       el("h2", {}, "Events"),
       el("p", { class: "note" }, "Marked on the charts as vertical lines: alerts solid, other events dashed."),
       eventTable(data.events, (id) => runLabel(byId.get(id))))));
@@ -132,5 +134,5 @@ export async function workspacePage(app, params) {
   for (const key of order.slice(2)) seen.observe(nodes.get(key));
   loadCharts();
   if (nodes.size > 2) await looked;  // the observer's first call says which charts are in view
-  await Promise.all(pending);
+  await Promise.all([...pending, sweep.ready]);
 }

@@ -1,0 +1,63 @@
+// Parallel coordinates (in the workspace's sweep panel): one vertical axis per config key
+// that varies, the chosen metric's final value last, and one line per run through its
+// values, coloured by that final value (dark: low, yellow: high). A run without a value
+// crosses its axis below the axis's end ("not set"). Hover a line for its run, click it to
+// open the run. Drawn as SVG: a few hundred lines need no chart library.
+
+import { el, fmt, num } from "../common.js";
+import { UNSET, cut, rampColor, scaleOf, svg, text } from "./axes.js";
+
+const HEIGHT = 320, TOP = 44, BOTTOM = 40, LEFT = 40, RIGHT = 110;
+export const MAX_AXES = 12;
+const MAX_CATEGORIES = 30;  // a text set per run (an output folder) makes no useful axis
+
+// The keys drawn as axes: numbers, and texts of at most MAX_CATEGORIES values.
+export function axesOf(params) {
+  return params.filter((p) => p.kind === "number" || p.values.length <= MAX_CATEGORIES).slice(0, MAX_AXES);
+}
+
+// node: the panel's box; data: /api/params's answer; metric: the metric axis.
+export function drawParallel(node, data, metric) {
+  const axes = axesOf(data.params);
+  const width = Math.max(520, node.clientWidth || 800);
+  const plotHeight = HEIGHT - TOP - BOTTOM;
+  const columns = [...axes.map((p) => ({ name: p.key, scale: scaleOf(p.kind, data.runs.map((r) => r.params[p.key]),
+    p.kind === "category" ? p.values : null), value: (run) => run.params[p.key] })),
+  { name: metric, metric: true, scale: scaleOf("number", data.runs.map((r) => r.final[metric] ?? null)),
+    value: (run) => run.final[metric] ?? null }];
+  const step = (width - LEFT - RIGHT) / Math.max(1, columns.length - 1);
+  const xOf = (i) => LEFT + i * step;
+  const yOf = (position) => TOP + (1 - position) * plotHeight + (position === UNSET ? 14 : 0);
+  const metricScale = columns[columns.length - 1].scale;
+
+  const lines = data.runs.map((run) => {
+    const final = num(run.final[metric]);
+    const at = metricScale.at(run.final[metric] ?? null);
+    const points = columns.map((c, i) => `${xOf(i).toFixed(1)},${yOf(c.scale.at(c.value(run))).toFixed(1)}`);
+    return { at, node: svg("polyline", { class: "run", points: points.join(" "), stroke: rampColor(at),
+      "data-run": run.id }, svg("title", {}, `${run.name}\n${metric}: ${fmt(final ?? null)}`)) };
+  });
+  lines.sort((a, b) => a.at - b.at);  // the highest last, on top; runs without the metric first
+
+  const axisNodes = columns.map((c, i) => {
+    const x = xOf(i);
+    return svg("g", { class: c.metric ? "axis metric" : "axis" },
+      svg("line", { x1: x, x2: x, y1: TOP, y2: TOP + plotHeight }),
+      text(x, TOP - 22, cut(c.name, 22), { class: "name", "text-anchor": i === columns.length - 1 ? "end" : "middle" }),
+      svg("title", {}, c.scale.log ? `${c.name} (log scale)` : c.name),
+      c.scale.ticks.map(([at, label]) => text(x + 5, yOf(at) + 4, label, { class: "tick" })),
+      c.scale.unset ? text(x + 5, yOf(UNSET) + 4, "not set", { class: "tick" }) : null);
+  });
+  const box = svg("svg", { width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`, role: "img",
+    "aria-label": `parallel coordinates of ${data.runs.length} runs` },
+  svg("g", { class: "lines" }, lines.map((line) => line.node)), axisNodes);
+  box.addEventListener("click", (event) => {
+    const run = event.target.closest("polyline.run");
+    if (run) location.href = `/runs/${encodeURIComponent(run.dataset.run)}`;
+  });
+  const hidden = data.params.length - axes.length;
+  node.replaceChildren(box, hidden ? el("p", { class: "note" },
+    `${hidden} more varying keys not drawn (a text set per run, or past ${MAX_AXES} axes).`) : "");
+  node.dataset.lines = String(lines.length);
+  node.dataset.axes = String(columns.length);
+}
