@@ -29,7 +29,7 @@ export async function drawGroups(node, filters, key, metric, colorOf) {
     tools: "pan,wheel_zoom,box_zoom,reset,save", toolbar_location: "right", min_border_left: 50,
   });
   plot.toolbar.logo = null;
-  plot.title.text = `${metric} by ${key}: mean of each group, band from its lowest to highest run`;
+  plot.title.text = `${metric} by ${key}`;
   plot.title.text_font_size = "13px";
   const lines = [], items = [];
   for (const group of answer.groups) {
@@ -47,8 +47,8 @@ export async function drawGroups(node, filters, key, metric, colorOf) {
     tooltips: [["group", "@group"], ["x", "@x{%.6g}"], ["mean", "@mean{%.6g}"], ["min", "@low{%.6g}"],
       ["max", "@high{%.6g}"], ["runs", "@count"]],
   }));
-  plot.add_layout(new Legend({ items, orientation: "horizontal", click_policy: "hide",
-    label_text_font_size: "11px", glyph_width: 16, spacing: 12 }), "below");
+  plot.add_layout(new Legend({ items, ncols: Math.min(3, items.length), click_policy: "hide",
+    label_text_font_size: "11px", glyph_width: 16, spacing: 4 }), "below");
   if (node.chart) node.chart.view.remove();
   node.replaceChildren();
   node.chart = { plot, view: await Bokeh.Plotting.show(plot, node) };

@@ -7,7 +7,7 @@
 import { el, fmt, num } from "../common.js";
 import { UNSET, cut, rampColor, scaleOf, svg, text } from "./axes.js";
 
-const HEIGHT = 320, TOP = 44, BOTTOM = 40, LEFT = 40, RIGHT = 110;
+const HEIGHT = 320, TOP = 44, BOTTOM = 36, LEFT = 40, RIGHT = 110;
 export const MAX_AXES = 12;
 const MAX_CATEGORIES = 30;  // a text set per run (an output folder) makes no useful axis
 
@@ -27,7 +27,7 @@ export function drawParallel(node, data, metric) {
     value: (run) => run.final[metric] ?? null }];
   const step = (width - LEFT - RIGHT) / Math.max(1, columns.length - 1);
   const xOf = (i) => LEFT + i * step;
-  const yOf = (position) => TOP + (1 - position) * plotHeight + (position === UNSET ? 14 : 0);
+  const yOf = (position) => (position === UNSET ? TOP + plotHeight + 22 : TOP + (1 - position) * plotHeight);
   const metricScale = columns[columns.length - 1].scale;
 
   const lines = data.runs.map((run) => {

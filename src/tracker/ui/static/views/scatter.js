@@ -8,7 +8,7 @@
 import { el, fmt, num } from "../common.js";
 import { UNSET, cut, scaleOf, svg, text } from "./axes.js";
 
-const HEIGHT = 320, TOP = 16, BOTTOM = 52, LEFT = 64, RIGHT = 24, UNSET_GAP = 36;
+const HEIGHT = 320, TOP = 16, BOTTOM = 52, LEFT = 78, RIGHT = 24, UNSET_GAP = 36;
 
 // node: the panel's box; data: /api/params's answer; key: the config key across; metric:
 // the metric up; colorOf(run) -> its colour.
@@ -41,8 +41,8 @@ export function drawScatter(node, data, key, metric, colorOf) {
     xScale.unset ? text(xOf(UNSET), bottom + 16, "not set", { class: "tick", "text-anchor": "middle" }) : null,
     yScale.ticks.map(([at, label]) => text(LEFT - 6, yOf(at) + 4, label, { class: "tick", "text-anchor": "end" })),
     text(left + plotWidth / 2, HEIGHT - 8, cut(key + (xScale.log ? " (log)" : ""), 60), { class: "name", "text-anchor": "middle" }),
-    text(14, TOP + plotHeight / 2, cut(metric + (yScale.log ? " (log)" : ""), 40), { class: "name", "text-anchor": "middle",
-      transform: `rotate(-90 14 ${TOP + plotHeight / 2})` })),
+    text(12, TOP + plotHeight / 2, cut(metric + (yScale.log ? " (log)" : ""), 40), { class: "name", "text-anchor": "middle",
+      transform: `rotate(-90 12 ${TOP + plotHeight / 2})` })),
   svg("g", { class: "points" }, points));
   box.addEventListener("click", (event) => {
     const run = event.target.closest("circle.run");

@@ -18,8 +18,8 @@ import { drawScatter } from "./scatter.js";
 const FILTERS = ["project", "status", "tag", "framework", "name", "limit"];
 const UNGROUPED = "#0969da", UNSET = "#8c959f";
 
-// {node, ready}: the section, filled once ready resolves (hidden when there is no sweep:
-// fewer than two runs, or no metric).
+// {node, ready}: the section, filled once ready resolves (hidden when the runs are no
+// sweep: fewer than two, no metric, or every config alike).
 export function sweepSection(params) {
   const node = el("section", { class: "sweep" });
   const ready = build(node, params).catch((error) =>
@@ -31,15 +31,11 @@ async function build(node, params) {
   const filters = new URLSearchParams();
   for (const name of FILTERS) for (const value of params.getAll(name)) if (value) filters.append(name, value);
   const data = await api(`/api/params?${filters}`);
-  if (data.runs.length < 2 || !data.metrics.length) {
+  if (data.runs.length < 2 || !data.metrics.length || !data.params.length) {
     node.hidden = true;
     return;
   }
-  const heading = el("h2", {}, `Sweep: ${data.runs.length} runs`);
-  if (!data.params.length) {
-    node.replaceChildren(heading, el("p", { class: "note" }, "Every run has the same config: nothing to set side by side."));
-    return;
-  }
+  const heading = el("summary", {}, el("h2", {}, `Sweep: ${data.runs.length} runs`));
   const keys = data.params.map((p) => p.key);
   const chosen = (name, allowed, fallback) => (allowed.includes(params.get(name)) ? params.get(name) : fallback);
   const state = {
@@ -81,7 +77,7 @@ async function build(node, params) {
     return el("label", {}, label, box);
   };
   const keyOptions = keys.map((key) => [key, key]);
-  node.replaceChildren(heading,
+  node.replaceChildren(el("details", { open: "" }, heading,
     el("div", { class: "bar" },
       select("group by", [["", "(none)"], ...keyOptions], "group", ["groups", "scatter"]),
       select("metric", data.metrics.map((m) => [m, m]), "metric", ["parallel", "groups", "scatter"]),
@@ -90,6 +86,6 @@ async function build(node, params) {
     el("div", { class: "panels" },
       el("div", { class: "wide" }, el("h3", {}, "Parallel coordinates"), parallel),
       el("div", {}, el("h3", {}, "Groups"), groupNote, groups),
-      el("div", {}, el("h3", {}, "Parameter against metric"), scatter)));
+      el("div", {}, el("h3", {}, "Parameter against metric"), scatter))));
   await draw(new Set(["parallel", "groups", "scatter"]));
 }
