@@ -102,6 +102,22 @@ def test_groups_share_a_downsampled_grid(sweep_served: Served) -> None:
     assert first["min"][0] == pytest.approx(min(expected))
 
 
+def test_many_points_are_sliced_in_one_pass(
+    sweep_served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_POINTS the grid is found without sorting: steps a slice apart or more
+    come back as they are, with the same means."""
+    monkeypatch.setattr(groups_module, "EXACT_POINTS", 0)
+    data = _get(
+        sweep_served, "/api/groups?project=sweep&key=learning_rate&metric=train/loss&points=100"
+    )
+    for group in data["groups"]:
+        assert group["steps"] == list(range(SWEEP_STEPS))
+        assert group["mean"][-1] == pytest.approx(
+            sum(sweep_loss(group["value"], s, SWEEP_STEPS - 1) for s in range(SEEDS)) / SEEDS
+        )
+
+
 def test_a_list_a_mixed_key_and_a_key_some_runs_lack_group_as_text(sweep_served: Served) -> None:
     """A list value, a key that is a number in some runs and a string in others, and a key
     only some runs set each group as text; the runs without it last, as ``None``."""
@@ -186,17 +202,23 @@ def test_compare_lists_the_keys_alike(sweep_served: Served) -> None:
 
 
 def test_groups_of_a_json_lines_store(tmp_path: Path) -> None:
-    """The same grouping over a JSON-lines store, read through the store protocol only."""
+    """The same grouping over a JSON-lines store, read through the store protocol only;
+    a metric sampled by time (``system/``) is gathered by the seconds since each start."""
     uri = f"jsonl://{tmp_path / 'runs'}"
     for seed in range(3):
         with CustomTracker("js", f"s{seed}", config={"lr": 0.1, "seed": seed}, store=uri) as run:
             for step in range(4):
-                run.log_metrics({"train/loss": seed + step}, step=step)
+                run.log_metrics({"train/loss": seed + step, "system/load": 1.0}, step=step)
     store = open_store(uri)
     try:
         data = groups_module.group_curves(store, store.runs(), "lr", "train/loss", 100)
+        by_time = groups_module.group_curves(store, store.runs(), "seed", "system/load", 100)
     finally:
         store.close()
     (group,) = data["groups"]
     assert (group["value"], group["steps"], group["mean"]) == (0.1, [0, 1, 2, 3], [1, 2, 3, 4])
     assert (group["min"], group["max"], group["count"]) == ([0, 1, 2, 3], [2, 3, 4, 5], [3] * 4)
+    assert by_time["x"] == "time" and len(by_time["groups"]) == 3
+    for group in by_time["groups"]:  # seconds since each run started, not steps
+        assert 0 <= group["steps"][0] <= group["steps"][-1] < 60
+        assert set(group["mean"]) == {1.0}

@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,7 +35,7 @@ import numpy.typing as npt
 
 from tracker.naming import sampled_by_time
 from tracker.records import RunRecord
-from tracker.store.base import MetricStats, Store
+from tracker.store.base import MetricStats, Store, metric_stats_of
 from tracker.ui.downsample import read_curve
 from tracker.views import flatten_config
 
@@ -48,7 +50,9 @@ __all__ = [
 ]
 
 MAX_GROUPS = 100
+EXACT_POINTS = 200_000  # points of a metric over all runs sorted to find its distinct steps
 TEXT_LIMIT = 200  # characters of a category's text kept; a longer one ends in a hash
+CACHED_ANSWERS = 32  # groups answers kept between requests (a few kB each)
 _PREFERRED = ("eval/loss", "train/loss")
 
 Floats = npt.NDArray[np.float64]
@@ -195,18 +199,28 @@ def _points(store: Store, run: RunRecord, metric: str) -> tuple[Floats, Floats]:
 def _grid(xs: Sequence[Floats], points: int) -> tuple[Floats, list[npt.NDArray[np.intp]]]:
     """The shared grid over every run's x, and each point's slot on it: the distinct x
     themselves when there are at most ``points``, else ``points`` equal slices of their
-    range, each placed at the mean x of the points in it (empty slices dropped)."""
-    every = np.concatenate(xs) if xs else np.empty(0)
-    distinct = np.unique(every)
-    if len(distinct) <= points:
-        return distinct, [np.searchsorted(distinct, x) for x in xs]
-    edges = np.linspace(distinct[0], distinct[-1], points + 1)
-    slots = [np.clip(np.searchsorted(edges, x, side="right") - 1, 0, points - 1) for x in xs]
-    counts = np.bincount(np.concatenate(slots), minlength=points)
-    sums = np.bincount(np.concatenate(slots), weights=every, minlength=points)
+    range, each placed at the mean x of the points in it (empty slices dropped). Only a
+    few points (`EXACT_POINTS`) are sorted to find their distinct x: more are sliced in
+    one pass, which finds the same grid wherever the distinct x are a slice apart."""
+    found = [x for x in xs if len(x)]
+    if not found:
+        return np.empty(0), [np.empty(0, dtype=np.intp) for _ in xs]
+    if sum(len(x) for x in found) <= EXACT_POINTS:
+        distinct = np.unique(np.concatenate(found))
+        if len(distinct) <= points:
+            return distinct, [np.searchsorted(distinct, x) for x in xs]
+    lo = min(float(x.min()) for x in found)
+    hi = max(float(x.max()) for x in found)
+    width = (hi - lo) / points or 1.0
+    slots = [np.minimum(((x - lo) / width).astype(np.intp), points - 1) for x in xs]
+    counts = np.zeros(points)
+    sums = np.zeros(points)
+    for x, slot in zip(xs, slots, strict=True):
+        counts += np.bincount(slot, minlength=points)
+        sums += np.bincount(slot, weights=x, minlength=points)
     used = counts > 0
     renumber = np.cumsum(used) - 1
-    return sums[used] / counts[used], [renumber[s] for s in slots]
+    return sums[used] / counts[used], [renumber[slot] for slot in slots]
 
 
 def group_curves(
@@ -217,10 +231,35 @@ def group_curves(
     and how many runs have a value there, at each point of the shared grid where any of
     them has one. Runs without the metric are listed in ``missing``."""
     grouped = _group_of(runs, key)
-    having = {run.run_id for run in runs if metric in store.keys(run.run_id)}
+    stats = metric_stats_of(store, [run.run_id for run in runs])
+    having = {run.run_id: stats[run.run_id][metric] for run in runs if metric in stats[run.run_id]}
     if not having:
         raise NotInRuns(f"no run has the metric {metric!r}")
-    read = {run.run_id: _points(store, run, metric) for run in runs if run.run_id in having}
+    # what the answer is made of: a new point or a changed config makes a new one
+    version = (
+        store.uri,
+        metric,
+        points,
+        tuple((value, tuple(r.run_id for r in members)) for value, members in grouped.items()),
+        tuple((i, s.count, s.last_step, s.last_time) for i, s in having.items()),
+    )
+    found = _ANSWERS.get(version)
+    if found is None:
+        found = _answer(store, runs, grouped, metric, points, list(having))
+        _ANSWERS.put(version, found)
+    return {"key": key, **found}
+
+
+def _answer(
+    store: Store,
+    runs: Sequence[RunRecord],
+    grouped: Mapping[Value, Sequence[RunRecord]],
+    metric: str,
+    points: int,
+    having: Sequence[str],
+) -> dict[str, Any]:
+    runs_by_id = {run.run_id: run for run in runs}
+    read = {run_id: _points(store, runs_by_id[run_id], metric) for run_id in having}
     ids = list(read)
     grid, slots = _grid([read[i][0] for i in ids], points)
     # each run's mean value in each slot of the grid (NaN where it has none)
@@ -251,9 +290,32 @@ def group_curves(
             }
         )
     return {
-        "key": key,
         "metric": metric,
         "x": "time" if sampled_by_time(metric) else "step",
         "groups": groups,
-        "missing": [run.run_id for run in runs if run.run_id not in having],
+        "missing": [run.run_id for run in runs if run.run_id not in read],
     }
+
+
+class _Answers:
+    """The last `CACHED_ANSWERS` groups answered, by what they were made of."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()  # the server answers on several threads
+
+    def get(self, version: tuple[Any, ...]) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._items.get(version)
+            if found is not None:
+                self._items.move_to_end(version)
+            return found
+
+    def put(self, version: tuple[Any, ...], answer: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[version] = answer
+            while len(self._items) > CACHED_ANSWERS:
+                self._items.popitem(last=False)
+
+
+_ANSWERS = _Answers()
