@@ -12,6 +12,9 @@ and an ``eval/loss`` every 100 steps. Then:
   and times from navigation until the first run chart, the parallel coordinates and
   scatter (every run drawn), and the group chart (mean and band per group) are drawn,
   with a **cold server** (a new ``tracker ui`` process each time) and a **warm** one;
+* for reference, on the same machine at the same time: `bench_ui.bench_page`'s measure of
+  one run's page (its first chart drawn), whose quiet-machine figure docs/benchmarks.md
+  gives, so that a loaded machine's numbers can be read against it;
 * **the API**: ``/api/params`` and ``/api/groups`` (every point of ``train/loss`` of the
   50 runs read and gathered onto 500 grid points) in this process, the first call and
   the median of the next five.
@@ -33,7 +36,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from bench_ui import CHROMIUM, CHROMIUM_ARGS, dashboard, timed
+from bench_ui import CHROMIUM, CHROMIUM_ARGS, bench_page, dashboard, timed
 
 from tracker import open_store
 from tracker.records import MetricBatch, RunRecord, Series
@@ -156,6 +159,8 @@ def main() -> None:
                 page_stages(browser, url)
                 warm = [page_stages(browser, url) for _ in range(args.warm)]
             browser.close()
+        with dashboard(uri) as url:  # bench_page drives a Playwright of its own
+            reference = bench_page(f"{url}/runs/sw00000000", fresh=args.warm)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {runs} runs x 4 metrics x {args.points:,} points"
@@ -169,6 +174,11 @@ def main() -> None:
             )
     for path, (first, again) in api.items():
         print(f"  {path}: first {first * 1000:.0f} ms, then {again * 1000:.0f} ms")
+    print(
+        f"  reference, one run's page: first chart median "
+        f"{reference['page_first_chart_cold_median_s']:.2f} s "
+        f"(slowest {reference['page_first_chart_cold_max_s']:.2f})"
+    )
     print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -41,10 +41,16 @@ def _grouped(page: Any, count: int) -> list[list[str]]:
 
 
 def test_the_sweep_is_grouped_by_a_config_key(page: Any, served: Served) -> None:
-    """Group by learning_rate: 5 groups, each a mean line and a band in one colour of its
-    own, named in the legend with its 10 runs; the choice is kept in the address."""
+    """The panel opens folded; group by learning_rate: 5 groups, each a mean line and a
+    band in one colour of its own, named in the legend with its 10 runs; the choice is
+    kept in the address."""
     open_page(page, served.url + "/?project=sweep")
-    assert page.locator(".sweep h2").inner_text() == f"Sweep: {RUNS} runs"
+    heading = page.locator(".sweep summary")
+    assert heading.inner_text() == f"Sweep: {RUNS} runs, 6 config keys differ"
+    assert page.locator(".sweep .parallel").is_hidden()  # folded: the charts come first
+    heading.click()
+    page.wait_for_selector(".sweep .parallel[data-lines]")
+    assert "metric=eval%2Floss" in page.url  # opened, the panel is kept in the address
     assert page.locator(GROUP_CHART).is_hidden()  # nothing grouped until a key is picked
     page.get_by_label("group by").select_option("learning_rate")
     renderers = _grouped(page, len(LEARNING_RATES))

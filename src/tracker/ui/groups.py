@@ -36,7 +36,6 @@ import numpy.typing as npt
 from tracker.naming import sampled_by_time
 from tracker.records import RunRecord
 from tracker.store.base import MetricStats, Store, metric_stats_of
-from tracker.ui.downsample import read_curve
 from tracker.views import flatten_config
 
 __all__ = [
@@ -191,9 +190,21 @@ def _group_of(runs: Sequence[RunRecord], key: str) -> dict[Value, list[RunRecord
 def _points(store: Store, run: RunRecord, metric: str) -> tuple[Floats, Floats]:
     """The run's finite points of ``metric`` as (x, value): x the step, or the seconds
     since the run started for a metric sampled by time."""
-    curve = read_curve(store, run.run_id, metric)
-    x = curve.times - run.started_at if sampled_by_time(metric) else curve.steps
-    return x, curve.values
+    by_time = sampled_by_time(metric)
+    xs: list[Floats] = []
+    values: list[Floats] = []
+    for chunk in store.iter_history(run.run_id, metric, raw=by_time):
+        # from the arrays' buffers, as tracker.ui.downsample.read_curve reads them
+        if by_time:
+            xs.append(np.frombuffer(chunk.times, dtype=np.float64) - run.started_at)
+        else:
+            xs.append(np.frombuffer(chunk.steps, dtype=np.int64).astype(np.float64))
+        values.append(np.frombuffer(chunk.values, dtype=np.float64))
+    if not xs:
+        return np.empty(0), np.empty(0)
+    x, value = np.concatenate(xs), np.concatenate(values)
+    finite = np.isfinite(value)
+    return (x, value) if finite.all() else (x[finite], value[finite])
 
 
 def _grid(xs: Sequence[Floats], points: int) -> tuple[Floats, list[npt.NDArray[np.intp]]]:

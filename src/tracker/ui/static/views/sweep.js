@@ -6,7 +6,9 @@
 //   scatter.js    one config key against the metric's final value, a point per run
 //
 // *group by* (a config key, or none), *metric* and *x* (the scatter's key) are kept in the
-// page's address (group=, metric=, param=), so a link or a reload shows the same.
+// page's address (group=, metric=, param=), so a link or a reload shows the same. The
+// panel opens folded (almost any runs differ in some key, an output folder, say: the
+// charts keep the first screen) unless the address names one of them; opened, it draws.
 
 import { PALETTE, api, el } from "../common.js";
 import { drawGroups } from "./groups.js";
@@ -31,11 +33,17 @@ async function build(node, params) {
   const filters = new URLSearchParams();
   for (const name of FILTERS) for (const value of params.getAll(name)) if (value) filters.append(name, value);
   const data = await api(`/api/params?${filters}`);
+  // asked for while the page was built: wait for the section to be placed (not forever,
+  // if the page failed meanwhile)
+  for (let frames = 0; !node.isConnected; frames++) {
+    if (frames > 600) return;
+    await new Promise(requestAnimationFrame);
+  }
   if (data.runs.length < 2 || !data.metrics.length || !data.params.length) {
     node.hidden = true;
     return;
   }
-  const heading = el("summary", {}, el("h2", {}, `Sweep: ${data.runs.length} runs`));
+  const heading = el("summary", {}, el("h2", {}, `Sweep: ${data.runs.length} runs, ${data.params.length} config keys differ`));
   const keys = data.params.map((p) => p.key);
   const chosen = (name, allowed, fallback) => (allowed.includes(params.get(name)) ? params.get(name) : fallback);
   const state = {
@@ -55,12 +63,15 @@ async function build(node, params) {
   const groups = el("div", { class: "panel group-chart" });
   const groupNote = el("p", { class: "note" }, "Pick a key under group by: each group's mean line, and a band from its lowest to its highest run.");
   const scatter = el("div", { class: "panel scatter" });
-  const draw = async (what) => {
+  const keep = (open) => {
     const kept = new URLSearchParams(location.search);
     for (const [name, value] of [["group", state.group], ["metric", state.metric], ["param", state.param]]) {
-      if (value) kept.set(name, value); else kept.delete(name);
+      if (value && open) kept.set(name, value); else kept.delete(name);
     }
     history.replaceState(null, "", `?${kept}`);
+  };
+  const draw = async (what) => {
+    keep(true);
     if (what.has("parallel")) drawParallel(parallel, data, state.metric);
     if (what.has("scatter")) drawScatter(scatter, data, state.param, state.metric, runColor);
     groups.hidden = !state.group;
@@ -77,7 +88,8 @@ async function build(node, params) {
     return el("label", {}, label, box);
   };
   const keyOptions = keys.map((key) => [key, key]);
-  node.replaceChildren(el("details", { open: "" }, heading,
+  const opened = ["group", "metric", "param"].some((name) => params.has(name));
+  const details = el("details", opened ? { open: "" } : {}, heading,
     el("div", { class: "bar" },
       select("group by", [["", "(none)"], ...keyOptions], "group", ["groups", "scatter"]),
       select("metric", data.metrics.map((m) => [m, m]), "metric", ["parallel", "groups", "scatter"]),
@@ -86,6 +98,14 @@ async function build(node, params) {
     el("div", { class: "panels" },
       el("div", { class: "wide" }, el("h3", {}, "Parallel coordinates"), parallel),
       el("div", {}, el("h3", {}, "Groups"), groupNote, groups),
-      el("div", {}, el("h3", {}, "Parameter against metric"), scatter))));
-  await draw(new Set(["parallel", "groups", "scatter"]));
+      el("div", {}, el("h3", {}, "Parameter against metric"), scatter)));
+  const everything = new Set(["parallel", "groups", "scatter"]);
+  let shown = opened;  // a details made open fires a toggle too: that one is no news
+  details.addEventListener("toggle", () => {
+    if (details.open === shown) return;
+    shown = details.open;
+    if (shown) draw(everything); else keep(false);
+  });
+  node.replaceChildren(details);
+  if (opened) await draw(everything);
 }

@@ -28,8 +28,8 @@ function curvePointsFor(node, lines) {
 }
 
 export async function workspacePage(app, params) {
-  const data = await api(`/api/workspace?${params}`);
   const sweep = sweepSection(params);  // groups, parallel coordinates, scatter (views/sweep.js)
+  const data = await api(`/api/workspace?${params}`);
   const runs = data.runs;
   const hidden = new Set();
   const byId = new Map(runs.map((run, i) => [run.id, { ...run, color: colorOf(i) }]));
