@@ -7,9 +7,19 @@ kept in ``artifacts/ui/``."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
-from ui_kit import LEARNING_RATES, SEEDS, Served, open_page, shot
+from ui_kit import (
+    HOSTILE_CONFIG,
+    HOSTILE_NAME,
+    LEARNING_RATES,
+    SEEDS,
+    Served,
+    open_page,
+    serve,
+    shot,
+)
 
 pytest.importorskip("bokeh")
 
@@ -141,3 +151,28 @@ def test_compare_shows_only_the_keys_that_differ(page: Any, served: Served) -> N
     shot(page, "compare-config.png")
     page.get_by_label("show every config key").uncheck()
     assert rows.count() == 3
+
+
+def test_hostile_names_and_values_are_text(browser: Any, filled_store: dict[str, str]) -> None:
+    """A run named in HTML whose config keys and values are HTML and a 100,000-character
+    text: the panel draws them as text, grouped, on axes and in tooltips, and runs none."""
+    with serve() as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        key = "<b>key</b>"
+        query = urlencode({"project": "demo", "group": key, "param": key, "metric": "train/loss"})
+        open_page(page, f"{url}/?{query}")
+        assert page.locator(".sweep .parallel polyline.run").count() == 3
+        assert key in page.locator(".sweep .parallel .axis .name").all_text_contents()
+        hostile = page.locator(f'.sweep .parallel polyline[data-run="{filled_store["hostile"]}"]')
+        assert hostile.locator("title").text_content().startswith(HOSTILE_NAME + "\n")
+        assert page.locator(".sweep .scatter circle.run").count() == 3
+        ticks = page.locator(".sweep .scatter .tick").all_text_contents()
+        assert HOSTILE_CONFIG[key][:23] + "…" in ticks and "not set" in ticks
+        assert len(_grouped(page, 2)) == 4
+        assert page.locator("img").count() == 0 and page.evaluate("window.__pwned") is None
+        shot(page, "sweep-hostile.png")
+        context.close()
+    assert errors == []

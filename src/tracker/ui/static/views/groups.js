@@ -40,7 +40,7 @@ export async function drawGroups(node, filters, key, metric, colorOf) {
       fill_color: color, fill_alpha: 0.18 });
     const line = plot.line({ x: { field: "x" }, y: { field: "mean" }, source, line_color: color, line_width: 2 });
     lines.push(line);
-    items.push(new LegendItem({ label: { value: `${label} (${group.runs.length} runs)` }, renderers: [line, band] }));
+    items.push(new LegendItem({ label: { value: `${label} (${group.runs.length} run${group.runs.length === 1 ? "" : "s"})` }, renderers: [line, band] }));
   }
   plot.add_tools(new HoverTool({
     renderers: lines, mode: "vline", formatters: { "@x": "printf", "@mean": "printf", "@low": "printf", "@high": "printf" },
