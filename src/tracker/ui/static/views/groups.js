@@ -20,6 +20,8 @@ export async function drawGroups(node, filters, key, metric, colorOf) {
   node.dataset.drawn = "0";
   const points = Math.max(100, Math.min(1000, Math.round((node.clientWidth || 600) / 2)));
   const query = new URLSearchParams([...filters, ["key", key], ["metric", metric], ["points", String(points)]]);
+  // the server reads the curves while the browser compiles BokehJS (asking after it was
+  // no faster for the workspace's first charts: benchmarks/bench_groups.py)
   const [answer] = await Promise.all([api(`/api/groups?${query}`), loadCharts()]);
   if (node.wanted !== wanted) return;  // another key or metric was picked meanwhile
   const { ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;

@@ -35,9 +35,9 @@ async function build(node, params) {
   const data = await api(`/api/params?${filters}`);
   // asked for while the page was built: wait for the section to be placed (not forever,
   // if the page failed meanwhile)
-  for (let frames = 0; !node.isConnected; frames++) {
-    if (frames > 600) return;
-    await new Promise(requestAnimationFrame);
+  for (let tries = 0; !node.isConnected; tries++) {
+    if (tries > 1000) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));  // not a frame: none is drawn while BokehJS compiles
   }
   if (data.runs.length < 2 || !data.metrics.length || !data.params.length) {
     node.hidden = true;
