@@ -45,7 +45,8 @@ export async function comparePage(app, refs) {
       el("b", { style: `color:${PALETTE[i % PALETTE.length]}` }, "■ "), names[i], " ", statusBadge(run.status),
       " ", el("span", { class: "note" }, run.framework || "")))),
     chartControls(redraw), el("div", { id: "charts" }, parts),
-    el("h2", {}, "Config differences"), configTable(runs, data.config, data.config_same || []),
+    el("h2", {}, "Config differences"),
+    configTable(runs, data.config, data.config_same || []),
     el("h2", {}, "Final / best metrics"),
     table(["Metric", ...runs.map((run) => run.name)], data.metrics.map((row) =>
       el("tr", {}, cell(row.key), row.final.map((final, i) =>

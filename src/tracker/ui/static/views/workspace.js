@@ -91,9 +91,9 @@ export async function workspacePage(app, params) {
   "Metrics that hold one value in every run (a total, a final figure).");
   app.replaceChildren(
     el("h1", {}, data.project ? `Project ${data.project}` : "No runs yet"),
-    el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")),
+    el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")), sweep.node,
     el("div", { class: "workspace" }, side, el("div", { class: "main" },
-      sweep.node, chartControls(redraw), el("div", { id: "charts" }, parts), numbers,
+      chartControls(redraw), el("div", { id: "charts" }, parts), numbers,
       el("h2", {}, "Events"),
       el("p", { class: "note" }, "Marked on the charts as vertical lines: alerts solid, other events dashed."),
       eventTable(data.events, (id) => runLabel(byId.get(id))))));
