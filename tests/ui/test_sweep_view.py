@@ -97,7 +97,7 @@ def test_parallel_coordinates_and_scatter_draw_every_run(page: Any, served: Serv
     assert parallel.get_attribute("data-axes") == "6"  # 5 keys and the metric
     axes = parallel.locator(".axis .name").all_text_contents()
     assert axes == ["learning_rate", "note", "optim.betas", "seed", "warmup", "train/loss"]
-    assert "1 more varying keys not drawn" in parallel.inner_text()
+    assert "1 more varying key not drawn" in parallel.inner_text()  # output_dir
     ticks = parallel.locator(".axis").nth(0).locator(".tick").all_text_contents()
     assert ticks == LR_TEXTS  # one tick for each value
     title = parallel.locator(f'polyline[data-run="{served.runs["lr0.0001-s0"]}"] title')

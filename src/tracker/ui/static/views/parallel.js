@@ -43,7 +43,7 @@ export function drawParallel(node, data, metric) {
     const x = xOf(i);
     return svg("g", { class: c.metric ? "axis metric" : "axis" },
       svg("line", { x1: x, x2: x, y1: TOP, y2: TOP + plotHeight }),
-      text(x, TOP - 22, cut(c.name, 22), { class: "name", "text-anchor": i === columns.length - 1 ? "end" : "middle" }),
+      text(x, TOP - 22, cut(c.name, 22), { class: "name", "text-anchor": i === 0 ? "start" : i === columns.length - 1 ? "end" : "middle" }),
       svg("title", {}, c.scale.log ? `${c.name} (log scale)` : c.name),
       c.scale.ticks.map(([at, label]) => text(x + 5, yOf(at) + 4, label, { class: "tick" })),
       c.scale.unset ? text(x + 5, yOf(UNSET) + 4, "not set", { class: "tick" }) : null);
@@ -57,7 +57,7 @@ export function drawParallel(node, data, metric) {
   });
   const hidden = data.params.length - axes.length;
   node.replaceChildren(box, hidden ? el("p", { class: "note" },
-    `${hidden} more varying keys not drawn (a text set per run, or past ${MAX_AXES} axes).`) : "");
+    `${hidden} more varying key${hidden === 1 ? "" : "s"} not drawn (a text set per run, or past ${MAX_AXES} axes).`) : "");
   node.dataset.lines = String(lines.length);
   node.dataset.axes = String(columns.length);
 }
