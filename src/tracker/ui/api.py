@@ -132,7 +132,9 @@ def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
 
 
 def run_query(query: Query, limit: int) -> RunQuery:
-    """The runs a request's filters ask for (``limit`` of them unless it says)."""
+    """The runs a request's filters ask for (``limit`` of them unless it says): the one
+    place /api/runs, /api/workspace, /api/params and /api/groups read their filters, so a
+    new one (``sweep=``) is one more field here."""
     status = _one(query, "status") or None
     if status is not None and status not in _STATUSES:
         raise ApiError(400, f"status must be one of {sorted(_STATUSES)}")
