@@ -89,8 +89,9 @@ def test_the_sweep_is_grouped_by_a_config_key(page: Any, served: Served) -> None
 
 def test_parallel_coordinates_and_scatter_draw_every_run(page: Any, served: Served) -> None:
     """Parallel coordinates: an axis per varying key (a text set per run left out) and
-    the metric, a line per run; the scatter a point per run; a text key is a category
-    axis; hovering names the run; a link keeps the choices."""
+    the metric, a line per run, a drag along an axis keeps the runs crossing it there;
+    the scatter a point per run; a text key is a category axis; hovering names the run;
+    a link keeps the choices."""
     open_page(page, served.url + "/?project=sweep&group=warmup&metric=train/loss&param=warmup")
     parallel = page.locator(".sweep .parallel")
     assert parallel.locator("polyline.run").count() == RUNS
@@ -102,6 +103,17 @@ def test_parallel_coordinates_and_scatter_draw_every_run(page: Any, served: Serv
     assert ticks == LR_TEXTS  # one tick for each value
     title = parallel.locator(f'polyline[data-run="{served.runs["lr0.0001-s0"]}"] title')
     assert title.text_content().startswith("lr0.0001-s0\ntrain/loss: ")
+    # a drag along the learning_rate axis over its top value keeps that value's 10 runs
+    box = parallel.locator("svg").bounding_box()
+    x, top = box["x"] + 40, box["y"] + 44  # the first axis; its top (0.001)
+    page.mouse.move(x, top - 5)
+    page.mouse.down()
+    page.mouse.move(x, top + 8, steps=4)
+    page.mouse.up()
+    assert parallel.get_attribute("data-kept") == str(SEEDS)
+    assert parallel.locator("polyline.run:not(.faded)").count() == SEEDS
+    page.mouse.click(x, top + 20)  # a click on the axis lets go
+    assert parallel.get_attribute("data-kept") == str(RUNS)
 
     scatter = page.locator(".sweep .scatter")
     assert scatter.locator("circle.run").count() == RUNS
