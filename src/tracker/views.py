@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from tracker.records import Event, Lineage, RunRecord, RunStatus, effective_status
@@ -16,6 +16,7 @@ from tracker.store.base import MetricStats, Store
 
 __all__ = [
     "config_diff",
+    "config_same",
     "dumps",
     "flatten_config",
     "jsonable",
@@ -151,15 +152,23 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
 def config_diff(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
     """The config keys whose values differ between ``runs`` (a key a run lacks is
     ``None`` for it), as ``{"key": ..., "values": [one per run]}`` sorted by key."""
+    return [{"key": key, "values": values} for key, values, same in _config_rows(runs) if not same]
+
+
+def config_same(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
+    """The config keys every one of ``runs`` holds with the same value, as
+    ``{"key": ..., "value": ...}`` sorted by key: what `config_diff` leaves out."""
+    return [{"key": key, "value": values[0]} for key, values, same in _config_rows(runs) if same]
+
+
+def _config_rows(runs: Sequence[RunRecord]) -> Iterator[tuple[str, list[Any], bool]]:
+    """Each flattened config key of any run, sorted: its value in each run, and whether
+    every run holds it with one value."""
     flats = [flatten_config(r.config) for r in runs]
-    keys = sorted(set().union(*flats))
-    rows = []
-    for key in keys:
+    for key in sorted(set().union(*flats)):
         values = [flat.get(key) for flat in flats]
         texts = {json.dumps(v, sort_keys=True, default=str) for v in values}
-        if len(texts) > 1 or any(key not in flat for flat in flats):
-            rows.append({"key": key, "values": values})
-    return rows
+        yield key, values, len(texts) == 1 and all(key in flat for flat in flats)
 
 
 def lower_is_better(key: str) -> bool:

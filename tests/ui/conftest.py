@@ -24,6 +24,7 @@ from ui_kit import (  # noqa: E402
     SPIKE_EVERY,
     Served,
     serve,
+    track_sweep,
     track_tables,
 )
 
@@ -66,6 +67,20 @@ def tables_served(filled_store: dict[str, str]) -> Iterator[Served]:
     runs = filled_store | track_tables()
     with serve() as url:
         yield Served(url, runs)
+
+
+@pytest.fixture(scope="module")
+def sweep_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The dashboard over a store of `track_sweep`'s 50 runs, tracked once for the module."""
+    pytest.importorskip("bokeh")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKER_DIR", str(tmp_path_factory.mktemp("sweep") / "tracker-store"))
+        patch.delenv("TRACKER_URI", raising=False)
+        patch.setenv("TRACKER_FLUSH_INTERVAL", "0.05")
+        patch.setenv("TRACKER_SYSTEM_INTERVAL", "0")
+        runs = track_sweep()
+        with serve() as url:
+            yield Served(url, runs)
 
 
 @pytest.fixture(scope="module")

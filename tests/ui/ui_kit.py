@@ -4,6 +4,7 @@ Importable as ``ui_kit`` (this folder has no ``__init__.py``; pytest puts it on 
 
 from __future__ import annotations
 
+import math
 import threading
 import urllib.error
 import urllib.request
@@ -114,6 +115,49 @@ def track_tables() -> dict[str, str]:
             run.log_table(TABLE, rows(step, "other"), step=step)
         ids["tables-b"] = run.run_id
     return {name: run_id for name, run_id in ids.items() if run_id is not None}
+
+
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
+SEEDS = 10
+SWEEP_STEPS = 20
+
+
+def sweep_loss(lr: float, seed: int, step: int) -> float:
+    """``train/loss`` of the sweep's run (``lr``, ``seed``) at ``step``: best at 1e-4."""
+    return (1.0 + 0.3 * abs(math.log10(lr) + 4)) / (step + 1) + 0.01 * seed
+
+
+def track_sweep() -> dict[str, str]:
+    """A learning-rate sweep of project ``sweep``: `LEARNING_RATES` x `SEEDS` runs
+    (``lr1e-05-s0``...) tracked with `CustomTracker`, `SWEEP_STEPS` steps of
+    ``train/loss`` (`sweep_loss`) and an ``eval/loss`` every 5 steps; besides
+    ``learning_rate`` and ``seed`` their configs differ in a list (``optim.betas``), a key
+    that is a number in half the runs and a string in the others (``warmup``), a text set
+    per run (``output_dir``) and one only some runs set (``note``); ``model.name`` is the
+    same in all. Returns the run ids by name."""
+    from tracker import CustomTracker
+
+    ids = {}
+    for lr in LEARNING_RATES:
+        for seed in range(SEEDS):
+            name = f"lr{lr:g}-s{seed}"
+            config = {
+                "learning_rate": lr,
+                "seed": seed,
+                "model": {"name": "tiny", "layers": 2},
+                "optim": {"betas": [0.9, 0.99 if seed % 2 else 0.999]},
+                "warmup": 100 if seed < SEEDS // 2 else "auto",
+                "output_dir": f"/out/{name}",
+            } | ({"note": "rerun"} if seed == 0 else {})
+            with CustomTracker("sweep", name, config=config) as run:
+                for step in range(SWEEP_STEPS):
+                    metrics = {"train/loss": sweep_loss(lr, seed, step)}
+                    if step % 5 == 0:
+                        metrics["eval/loss"] = sweep_loss(lr, seed, step) / 2
+                    run.log_metrics(metrics, step=step)
+                assert run.run_id is not None
+                ids[name] = run.run_id
+    return ids
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -6,7 +6,8 @@
 ``GET /api/runs/RUN``                       one run (`tracker show --json`)
 ``GET /api/runs/RUN/curve?key=K&points=N``  metric ``K`` in step order, thinned on the
                                             server to at most ``N`` points (LTTB)
-``GET /api/compare?run=A&run=B``            config differences and final/best metrics
+``GET /api/compare?run=A&run=B``            config differences (and the keys alike) and
+                                            final/best metrics
 ``GET /api/workspace?project=&status=&``    every run of a project (default: the newest
 ``tag=&framework=&name=&limit=``            run's) with its metric names, the metrics that
                                             hold one value, and its events
@@ -18,6 +19,12 @@
 ``GET /api/runs/RUN/artifacts``             the run's artifact versions, outputs and inputs
 ``GET /api/runs/RUN/lineage``               inputs, outputs and the runs linked through them
                                             (`tracker lineage --json`)
+``GET /api/params?project=&status=&...``    the workspace's runs (as ``/api/workspace``
+                                            selects them): the config keys that vary, each
+                                            run's values of them and final metrics
+``GET /api/groups?key=K&metric=M&``         the same runs grouped by config key ``K``:
+``points=N&project=&status=&...``           metric ``M``'s mean, min and max per group on a
+                                            shared step grid of at most ``N`` points
 ==========================================  ================================================
 
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
@@ -34,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from tracker.records import RunStatus
+from tracker.records import RunRecord, RunStatus
 from tracker.store.base import (
     AmbiguousRunError,
     RunNotFoundError,
@@ -45,8 +52,10 @@ from tracker.store.base import (
 )
 from tracker.store.resolve import resolve_run
 from tracker.ui.downsample import Curve, read_curve, read_overview
+from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
     config_diff,
+    config_same,
     lineage_view,
     metrics_side_by_side,
     run_detail,
@@ -62,6 +71,7 @@ MAX_POINTS = 10_000
 MAX_RUNS = 5_000
 MAX_OFFSET = 2**62  # what both engines take as an OFFSET
 WORKSPACE_RUNS = 100  # runs of a workspace by default (limit= asks for more, up to MAX_RUNS)
+GROUP_POINTS = 500  # points of a group's curves by default (points= asks for more)
 MAX_CURVES = 200  # runs in one /api/curves request
 TABLE_ROWS = 1_000  # rows of a table's step by default (limit= asks for more)
 MAX_TABLE_ROWS = 100_000  # the most a step holds (tracker.tables)
@@ -108,6 +118,10 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 return workspace(store, query)
             case ["curves"]:
                 return curves(store, query)
+            case ["params"]:
+                return params(store, query)
+            case ["groups"]:
+                return groups(store, query)
     except RunNotFoundError as exc:
         raise ApiError(404, str(exc)) from None
     except AmbiguousRunError as exc:
@@ -131,21 +145,28 @@ def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
         raise ApiError(400, f"{name} must be an integer, not {text!r}") from None
 
 
-def runs(store: Store, query: Query) -> dict[str, Any]:
-    """A page of the runs matching the query's filters, newest first: ``limit`` runs from
-    the ``offset``-th on, and how many match in all (``total``)."""
+def run_query(query: Query, limit: int) -> RunQuery:
+    """The runs a request's filters ask for (``limit`` of them unless it says): the one
+    place /api/runs, /api/workspace, /api/params and /api/groups read their filters, so a
+    new one (``sweep=``) is one more field here."""
     status = _one(query, "status") or None
     if status is not None and status not in _STATUSES:
         raise ApiError(400, f"status must be one of {sorted(_STATUSES)}")
-    selected = RunQuery(
+    return RunQuery(
         project=_one(query, "project") or None,
         status=status,
         tags=[t for t in query.get("tag", []) if t],
         framework=_one(query, "framework") or None,
         name_contains=_one(query, "name") or None,
-        limit=_int(query, "limit", 500, 1, MAX_RUNS),
+        limit=_int(query, "limit", limit, 1, MAX_RUNS),
         offset=_int(query, "offset", 0, 0, MAX_OFFSET),
     )
+
+
+def runs(store: Store, query: Query) -> dict[str, Any]:
+    """A page of the runs matching the query's filters, newest first: ``limit`` runs from
+    the ``offset``-th on, and how many match in all (``total``)."""
+    selected = run_query(query, 500)
     found = store.runs(selected)
     stats = metric_stats_of(store, [r.run_id for r in found])
     return {
@@ -220,6 +241,7 @@ def compare(store: Store, refs: Sequence[str]) -> dict[str, Any]:
     return {
         "runs": [{**run_row(r, s), "keys": sorted(s)} for r, s in zip(records, stats, strict=True)],
         "config": config_diff(records),
+        "config_same": config_same(records),
         "metrics": metrics_side_by_side(stats),
     }
 
@@ -228,15 +250,12 @@ def workspace(store: Store, query: Query) -> dict[str, Any]:
     """The runs of a project, filtered as `runs` filters them, each with ``keys`` (its
     metric names) and ``constants`` (those holding one value: a number, not a curve), and
     their events, oldest first, each with its ``run``."""
-    project = _one(query, "project")
-    if not project:
-        newest = runs(store, {"limit": ["1"]})["runs"]
-        project = newest[0]["project"] if newest else ""
-    limit = [str(_int(query, "limit", WORKSPACE_RUNS, 1, MAX_RUNS))]
-    rows = runs(store, {**query, "project": [project], "limit": limit})["runs"] if project else []
+    project, found = project_runs(store, query)
+    all_stats = metric_stats_of(store, [r.run_id for r in found])
+    rows = [run_row(r, all_stats[r.run_id]) for r in found]
     events: list[dict[str, Any]] = []
     for row in rows:
-        stats = store.metric_stats(row["id"])
+        stats = all_stats[row["id"]]
         row["keys"] = sorted(stats)
         row["constants"] = {
             key: s.last_value for key, s in stats.items() if s.count == 1 or s.min == s.max
@@ -244,6 +263,42 @@ def workspace(store: Store, query: Query) -> dict[str, Any]:
         events += [{"run": row["id"], **e.as_dict()} for e in store.events(row["id"])]
     events.sort(key=lambda e: e["at"])
     return {"project": project, "runs": rows, "events": events[-MAX_EVENTS:]}
+
+
+def project_runs(store: Store, query: Query) -> tuple[str, list[RunRecord]]:
+    """The project the query names (default: the newest run's) and its runs that pass
+    the query's filters, at most `WORKSPACE_RUNS` unless ``limit`` says."""
+    project = _one(query, "project")
+    if not project:
+        newest = store.runs(RunQuery(limit=1))
+        project = newest[0].project if newest else ""
+    if not project:
+        return "", []
+    return project, store.runs(run_query({**query, "project": [project]}, WORKSPACE_RUNS))
+
+
+def params(store: Store, query: Query) -> dict[str, Any]:
+    """The runs of the workspace (selected as `workspace` selects them) as a sweep: see
+    `tracker.ui.groups.param_table`."""
+    project, found = project_runs(store, query)
+    stats = metric_stats_of(store, [r.run_id for r in found])
+    return {"project": project, **param_table(found, stats)}
+
+
+def groups(store: Store, query: Query) -> dict[str, Any]:
+    """The runs of the workspace grouped by config ``key``, with metric ``metric`` per
+    group: see `tracker.ui.groups.group_curves`."""
+    key, metric = _one(query, "key"), _one(query, "metric")
+    if not key or not metric:
+        raise ApiError(400, "key= names the config key to group by, metric= the metric")
+    points = _int(query, "points", GROUP_POINTS, 2, MAX_POINTS)
+    project, found = project_runs(store, query)
+    try:
+        return {"project": project, **group_curves(store, found, key, metric, points)}
+    except NotInRuns as exc:
+        raise ApiError(404, str(exc)) from None
+    except GroupError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def curves(store: Store, query: Query) -> dict[str, Any]:

@@ -5,6 +5,26 @@ import { chartControls, chartSections, drawChart, fetchCurve, loadCharts } from 
 import { PALETTE, api, cell, el, fmt, runLink, statusBadge, table } from "../common.js";
 import { tablesSection } from "./tables.js";
 
+// -- config: the keys that differ; a toggle adds those every run holds alike ------------------------
+function configTable(runs, differ, same) {
+  const rows = [
+    ...differ.map((row) => ({ key: row.key, cells: row.values.map((v) => cell(fmt(v))), same: false })),
+    ...same.map((row) => ({ key: row.key, cells: runs.map(() => cell(fmt(row.value))), same: true })),
+  ].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((row) =>
+    el("tr", { class: row.same ? "same hidden" : "differs", "data-key": row.key }, cell(row.key), row.cells));
+  const all = el("input", { type: "checkbox", "aria-label": "show every config key", onchange: () => {
+    for (const row of rows) if (row.classList.contains("same")) row.classList.toggle("hidden", !all.checked);
+    none.classList.toggle("hidden", all.checked || differ.length > 0);
+    grid.classList.toggle("hidden", !all.checked && !differ.length);
+  } });
+  const none = el("p", { class: differ.length ? "muted hidden" : "muted" }, "The configs are the same.");
+  const grid = table(["Key", ...runs.map((run) => run.name)], rows);
+  grid.classList.toggle("hidden", !differ.length);
+  return el("div", { class: "config-diff" },
+    el("div", { class: "bar" }, el("label", {}, all, `show every key (${same.length} the same in every run)`)),
+    none, grid);
+}
+
 // -- compare page ----------------------------------------------------------------------------
 export async function comparePage(app, refs) {
   const query = new URLSearchParams(refs.map((ref) => ["run", ref]));
@@ -26,10 +46,7 @@ export async function comparePage(app, refs) {
       " ", el("span", { class: "note" }, run.framework || "")))),
     chartControls(redraw, () => runs), el("div", { id: "charts" }, parts),
     el("h2", {}, "Config differences"),
-    data.config.length
-      ? table(["Key", ...runs.map((run) => run.name)], data.config.map((row) =>
-          el("tr", {}, cell(row.key), row.values.map((v) => cell(fmt(v))))))
-      : el("p", { class: "muted" }, "The configs are the same."),
+    configTable(runs, data.config, data.config_same || []),
     el("h2", {}, "Final / best metrics"),
     table(["Metric", ...runs.map((run) => run.name)], data.metrics.map((row) =>
       el("tr", {}, cell(row.key), row.final.map((final, i) =>

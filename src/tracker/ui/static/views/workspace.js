@@ -5,6 +5,7 @@ import {
   PALETTE, api, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
   statusBadge
 } from "../common.js";
+import { sweepSection } from "./sweep.js";
 
 // -- project workspace ----------------------------------------------------------------------------
 // Every run of a project on every metric: one line per run, in the run's colour of the side
@@ -27,6 +28,7 @@ function curvePointsFor(node, lines) {
 }
 
 export async function workspacePage(app, params) {
+  const sweep = sweepSection(params);  // groups, parallel coordinates, scatter (views/sweep.js)
   const data = await api(`/api/workspace?${params}`);
   const runs = data.runs;
   const hidden = new Set();
@@ -92,7 +94,7 @@ export async function workspacePage(app, params) {
   "Metrics that hold one value in every run (a total, a final figure).");
   app.replaceChildren(
     el("h1", {}, data.project ? `Project ${data.project}` : "No runs yet"),
-    el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")),
+    el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")), sweep.node,
     el("div", { class: "workspace" }, side, el("div", { class: "main" },
       chartControls(redraw, () => runs.filter((run) => !hidden.has(run.id))),
       el("div", { id: "charts" }, parts), numbers,
@@ -136,5 +138,5 @@ export async function workspacePage(app, params) {
   for (const key of order.slice(2)) seen.observe(nodes.get(key));
   loadCharts();
   if (nodes.size > 2) await looked;  // the observer's first call says which charts are in view
-  await Promise.all(pending);
+  await Promise.all([...pending, sweep.ready]);
 }
