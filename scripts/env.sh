@@ -159,6 +159,11 @@ verify_torchtune() {
     "$VENV/bin/tune" ls >/dev/null
 }
 
+verify_analysis() {
+    verify_torch
+    "$PY" -c 'import pandas, polars, pyarrow, optuna, transformers, datasets; from trl import SFTTrainer'
+}
+
 verify_ui() {
     "$PY" -c 'import bokeh, numpy, matplotlib, pyarrow; from playwright.sync_api import sync_playwright'
 }

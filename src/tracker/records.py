@@ -105,6 +105,7 @@ class RunRecord(Record):
         "ended_at",
         "heartbeat_at",
         "heartbeat_interval",
+        "sweep",
     )
 
     def __init__(
@@ -123,6 +124,7 @@ class RunRecord(Record):
         ended_at: float | None = None,
         heartbeat_at: float | None = None,
         heartbeat_interval: float | None = None,
+        sweep: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.project = project
@@ -138,6 +140,7 @@ class RunRecord(Record):
         self.ended_at = ended_at
         self.heartbeat_at = heartbeat_at
         self.heartbeat_interval = heartbeat_interval
+        self.sweep = sweep  # the search this run is one trial of (docs/analysis.md)
 
     @property
     def duration(self) -> float | None:

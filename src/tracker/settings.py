@@ -57,6 +57,9 @@ class TrackerSettings(BaseSettings):
     tags: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Tags of new runs, comma separated."
     )
+    sweep: str | None = Field(
+        default=None, description="Sweep (hyperparameter search) new runs belong to."
+    )
     disabled: bool = Field(default=False, description="Make every tracker call a no-op.")
     flush_interval: float = Field(
         default=1.0, ge=0.01, description="Seconds between background writes to the store."

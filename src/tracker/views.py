@@ -53,6 +53,7 @@ def run_row(run: RunRecord, stats: Mapping[str, MetricStats]) -> dict[str, Any]:
         "project": run.project,
         "name": run.name,
         "framework": run.framework,
+        "sweep": run.sweep,
         "status": run.status,
         "tags": run.tags,
         "started_at": run.started_at,

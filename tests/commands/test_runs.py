@@ -66,3 +66,13 @@ def test_an_empty_store_prints_only_the_header(cli: Cli, tracker_dir: object) ->
     assert result.code == 0
     assert result.out.splitlines()[0].startswith("ID")
     assert len(result.out.splitlines()) == 1
+
+
+def test_sweep_keeps_the_runs_of_one_sweep(cli: Cli, tracker_dir: object) -> None:
+    """--sweep NAME lists only that sweep's runs; --json rows carry the sweep."""
+    track("one", sweep="lr")
+    track("lone")
+    track("two", sweep="lr")
+    rows = json.loads(cli("runs", "--json", "--sweep", "lr").out)
+    assert [(r["name"], r["sweep"]) for r in rows] == [("two", "lr"), ("one", "lr")]
+    assert cli("runs", "--sweep", "other").out.splitlines()[1:] == []

@@ -31,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--framework", help="only runs of this framework (transformers, ...)")
     parser.add_argument("--name", metavar="TEXT", help="only runs whose name contains TEXT")
+    parser.add_argument("--sweep", metavar="NAME", help="only the runs of this sweep")
     parser.add_argument(
         "--limit", type=count, default=50, help="show at most N runs (default 50; 0: all)"
     )
@@ -47,6 +48,7 @@ def run(ctx: Context) -> int:
         tags=args.tag,
         framework=args.framework,
         name_contains=args.name,
+        sweep=args.sweep,
         limit=args.limit or None,
     )
     found = store.runs(query)

@@ -25,6 +25,9 @@ and how many of its values are not finite, packed, so that an overview chart of 
 A table's rows (`tracker.tables`) are one ``table_rows`` row each, as JSON, keyed by run,
 table, step and position: a step's rows are one indexed range; ``tables`` lists each
 run's tables with their number of steps.
+
+A run's ``sweep`` names the hyperparameter search it is one trial of (indexed: a sweep's
+runs are one range).
 """
 
 from __future__ import annotations
@@ -139,6 +142,11 @@ MIGRATIONS: list[list[str]] = [
         # each chunk's first, lowest, highest and last finite point (`tracker.store.sql`),
         # for overview charts; NULL in chunks stored before, which are read whole instead
         "ALTER TABLE metric_chunks ADD COLUMN extremes {blob}",
+    ],
+    [
+        # the sweep (hyperparameter search) a run is one trial of; NULL for a lone run
+        "ALTER TABLE runs ADD COLUMN sweep TEXT",
+        "CREATE INDEX runs_by_sweep ON runs (sweep, started_at)",
     ],
 ]
 

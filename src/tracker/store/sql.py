@@ -59,7 +59,7 @@ _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
-    "started_at, ended_at, heartbeat_at, heartbeat_interval"
+    "started_at, ended_at, heartbeat_at, heartbeat_interval, sweep"
 )
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
@@ -297,7 +297,8 @@ class SqlStore(StoreBase):
                 db.execute(
                     "UPDATE runs SET status = ?, ended_at = NULL, error = NULL, tags = ?, "
                     "environment = ?, heartbeat_at = ?, heartbeat_interval = ?, "
-                    "framework = COALESCE(?, framework) WHERE run_id = ?",
+                    "framework = COALESCE(?, framework), sweep = COALESCE(?, sweep) "
+                    "WHERE run_id = ?",
                     (
                         RunStatus.RUNNING.value,
                         json.dumps(tags),
@@ -305,6 +306,7 @@ class SqlStore(StoreBase):
                         run.heartbeat_at,
                         run.heartbeat_interval,
                         run.framework,
+                        run.sweep,
                         run.run_id,
                     ),
                 )
@@ -313,7 +315,7 @@ class SqlStore(StoreBase):
                     self._delete(db, run.run_id)
                 tags = sorted(set(run.tags))
                 db.execute(
-                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 15)})",
                     (
                         run.run_id,
                         run.project,
@@ -329,6 +331,7 @@ class SqlStore(StoreBase):
                         run.ended_at,
                         run.heartbeat_at,
                         run.heartbeat_interval,
+                        run.sweep,
                     ),
                 )
             db.executemany(
@@ -508,6 +511,7 @@ class SqlStore(StoreBase):
             ended_at=row[11],
             heartbeat_at=row[12],
             heartbeat_interval=row[13],
+            sweep=row[14],
         )
         record.status = effective_status(
             record.status, record.heartbeat_at, record.heartbeat_interval
@@ -534,6 +538,9 @@ class SqlStore(StoreBase):
         if query.name_contains:
             where.append(f"{self._dialect.instr}(lower(name), lower(?)) > 0")
             params.append(query.name_contains)
+        if query.sweep is not None:
+            where.append("sweep = ?")
+            params.append(query.sweep)
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)

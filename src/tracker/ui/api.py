@@ -2,7 +2,7 @@
 
 ==========================================  ================================================
 ``GET /api/runs?project=&status=&tag=&``    the runs table (`tracker runs --json` rows)
-``framework=&name=&limit=``
+``framework=&name=&sweep=&limit=``
 ``GET /api/runs/RUN``                       one run (`tracker show --json`)
 ``GET /api/runs/RUN/curve?key=K&points=N``  metric ``K`` in step order, thinned on the
                                             server to at most ``N`` points (LTTB)
@@ -124,6 +124,7 @@ def runs(store: Store, query: Query) -> dict[str, Any]:
             tags=[t for t in query.get("tag", []) if t],
             framework=_one(query, "framework") or None,
             name_contains=_one(query, "name") or None,
+            sweep=_one(query, "sweep") or None,
             limit=_int(query, "limit", 500, 1, MAX_RUNS),
         )
     )
