@@ -148,6 +148,12 @@ class RunRecord(Record):
         end = self.ended_at or self.heartbeat_at
         return None if end is None else max(0.0, end - self.started_at)
 
+    def _repr_html_(self) -> str:
+        """The run as HTML tables, as Jupyter shows it."""
+        from tracker.views import run_html  # not at the top: views imports this module
+
+        return run_html(self)
+
 
 class Event(Record):
     """Something that happened in a run: a checkpoint, an error, a resume."""
