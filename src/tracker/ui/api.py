@@ -12,15 +12,26 @@
                                             hold one value, and its events
 ``GET /api/curves?key=K&run=A&run=B&``      metric ``K`` of several runs, each cut to the
 ``points=N``                                lowest and highest points of ``N / 2`` slices
+``GET /api/groups?by=F&metric=M&``         the runs (as selected below) grouped by their
+``<runs>``                                  value of ``F`` (``config.lr``, ``sweep``...),
+                                            each group with metric ``M``'s count, mean, min
+                                            and max (`tracker.groups`)
+``GET /api/config-diff?metric=M&<runs>``    the config keys whose values differ between the
+                                            runs, each run's values of them and of ``M``
+                                            (parallel coordinates, parameter-vs-metric)
+``GET /api/group-curves?by=F&key=K&``       metric ``K`` of each group of runs as one band:
+``points=N&<runs>``                         mean, min and max at common steps
+                                            (`tracker.ui.bands`)
 ``GET /api/runs/RUN/tables``                the run's tables, each with its steps
 ``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
 ``limit=N``                                 the last), at most ``N``; only that step is read
 ==========================================  ================================================
 
-``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
-status 400, 404, or 409 (an ambiguous run, with ``candidates``). Non-finite floats are
-encoded as described in `tracker.views`; curves leave them out and say how many
-there were in ``nonfinite``.
+``<runs>`` selects runs as ``/api/runs`` filters them (``project=&sweep=&status=...``), or
+names them (``run=A&run=B``). ``RUN`` is an id, a unique id prefix or a name. Errors are
+``{"error": message}`` with status 400, 404, or 409 (an ambiguous run, with
+``candidates``). Non-finite floats are encoded as described in `tracker.views`; curves
+leave them out and say how many there were in ``nonfinite``.
 """
 
 from __future__ import annotations
@@ -31,7 +42,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from tracker.records import RunStatus
+from tracker.groups import check_field, group_runs, metric_value
+from tracker.records import RunRecord, RunStatus
 from tracker.store.base import (
     AmbiguousRunError,
     RunNotFoundError,
@@ -40,6 +52,7 @@ from tracker.store.base import (
     metric_stats_of,
 )
 from tracker.store.resolve import resolve_run
+from tracker.ui.bands import band_of
 from tracker.ui.downsample import Curve, read_curve, read_overview
 from tracker.views import config_diff, metrics_side_by_side, run_detail, run_row
 
@@ -89,6 +102,12 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 return workspace(store, query)
             case ["curves"]:
                 return curves(store, query)
+            case ["groups"]:
+                return groups(store, query)
+            case ["config-diff"]:
+                return config_differences(store, query)
+            case ["group-curves"]:
+                return group_curves(store, query)
     except RunNotFoundError as exc:
         raise ApiError(404, str(exc)) from None
     except AmbiguousRunError as exc:
@@ -112,22 +131,25 @@ def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
         raise ApiError(400, f"{name} must be an integer, not {text!r}") from None
 
 
-def runs(store: Store, query: Query) -> dict[str, Any]:
-    """The runs matching the query's filters, newest first."""
+def _run_query(query: Query) -> RunQuery:
+    """The `RunQuery` of the request's filters."""
     status = _one(query, "status") or None
     if status is not None and status not in _STATUSES:
         raise ApiError(400, f"status must be one of {sorted(_STATUSES)}")
-    found = store.runs(
-        RunQuery(
-            project=_one(query, "project") or None,
-            status=status,
-            tags=[t for t in query.get("tag", []) if t],
-            framework=_one(query, "framework") or None,
-            name_contains=_one(query, "name") or None,
-            sweep=_one(query, "sweep") or None,
-            limit=_int(query, "limit", 500, 1, MAX_RUNS),
-        )
+    return RunQuery(
+        project=_one(query, "project") or None,
+        status=status,
+        tags=[t for t in query.get("tag", []) if t],
+        framework=_one(query, "framework") or None,
+        name_contains=_one(query, "name") or None,
+        sweep=_one(query, "sweep") or None,
+        limit=_int(query, "limit", 500, 1, MAX_RUNS),
     )
+
+
+def runs(store: Store, query: Query) -> dict[str, Any]:
+    """The runs matching the query's filters, newest first."""
+    found = store.runs(_run_query(query))
     stats = metric_stats_of(store, [r.run_id for r in found])
     return {"runs": [run_row(r, stats[r.run_id]) for r in found]}
 
@@ -257,6 +279,91 @@ def curves(store: Store, query: Query) -> dict[str, Any]:
             }
         )
     return {"key": key, "curves": found}
+
+
+def _selected(store: Store, query: Query) -> list[RunRecord]:
+    """The runs ``run=`` names, else those the filters of `runs` select."""
+    refs = [r for r in query.get("run", []) if r]
+    if refs:
+        if len(refs) > MAX_RUNS:
+            raise ApiError(400, f"name at most {MAX_RUNS} runs")
+        return [resolve_run(store, ref) for ref in refs]
+    return store.runs(_run_query(query))
+
+
+def _field(query: Query) -> str:
+    by = _one(query, "by")
+    if not by:
+        raise ApiError(400, "by= names what to group by: by=config.learning_rate")
+    try:
+        return check_field(by)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def groups(store: Store, query: Query) -> dict[str, Any]:
+    """The selected runs grouped by ``by``, with ``metric``'s statistics per group."""
+    by = _field(query)
+    metric = _one(query, "metric") or None
+    found = _selected(store, query)
+    stats = metric_stats_of(store, [r.run_id for r in found])
+    grouped = group_runs(found, by, metric, stats)
+    return {
+        "by": by,
+        "metric": metric,
+        "groups": [{**g.as_dict(), "count": g.count} for g in grouped],
+    }
+
+
+def config_differences(store: Store, query: Query) -> dict[str, Any]:
+    """The config keys whose values differ between the selected runs (`config_diff`),
+    and each run's value of ``metric`` (as `tracker.groups.metric_value` finds it)."""
+    found = _selected(store, query)
+    metric = _one(query, "metric") or None
+    stats = metric_stats_of(store, [r.run_id for r in found]) if metric else {}
+    return {
+        "runs": [{"id": r.run_id, "name": r.name, "sweep": r.sweep} for r in found],
+        "config": config_diff(found) if len(found) > 1 else [],
+        "metric": None
+        if metric is None
+        else {"key": metric, "values": [metric_value(r, stats[r.run_id], metric) for r in found]},
+    }
+
+
+def group_curves(store: Store, query: Query) -> dict[str, Any]:
+    """Metric ``key`` of each group of the selected runs (grouped by ``by``) as a band."""
+    by = _field(query)
+    key = _one(query, "key")
+    if not key:
+        raise ApiError(400, "key= names the metric")
+    points = _int(query, "points", DEFAULT_POINTS, 4, MAX_POINTS)
+    found = _selected(store, query)
+    if len(found) > MAX_CURVES:
+        raise ApiError(400, f"at most {MAX_CURVES} runs: narrow the selection (sweep=, ...)")
+    stats = metric_stats_of(store, [r.run_id for r in found])
+    bands = []
+    for group in group_runs(found, by, None, stats):
+        read = [
+            (read_curve if stats[run_id][key].count <= MAX_POINTS else read_overview)(
+                store, run_id, key
+            )
+            for run_id in group.run_ids
+            if key in stats[run_id]
+        ]
+        band = band_of(read, points)
+        bands.append(
+            {
+                "value": group.value,
+                "run_ids": group.run_ids,
+                "runs": len(read),
+                "steps": band.steps.astype("int64").tolist(),
+                "mean": band.mean.tolist(),
+                "min": band.min.tolist(),
+                "max": band.max.tolist(),
+                "counts": band.runs.tolist(),
+            }
+        )
+    return {"by": by, "key": key, "groups": bands}
 
 
 class _CurveCache:
