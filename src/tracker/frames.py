@@ -158,7 +158,8 @@ def history(
     ``arrow``). With ``wide``, one row per run and step and one column per metric.
 
     A run that lacks one of ``keys`` has no rows for it; a key that no run has raises
-    `MetricNotFoundError`, an unknown run `tracker.store.RunNotFoundError`."""
+    `MetricNotFoundError`, an unknown run `tracker.store.RunNotFoundError`; no runs at all
+    make an empty frame."""
     if backend not in ("pandas", "polars"):
         raise ValueError(f"backend must be 'pandas' or 'polars', not {backend!r}")
     refs = [run_ids] if isinstance(run_ids, str) else [str(r) for r in run_ids]
@@ -205,7 +206,7 @@ class _Points:
         stats = metric_stats_of(store, run_ids)
         held = {run_id: set(stats[run_id]) for run_id in run_ids}
         known = set().union(*held.values())
-        unknown = [key for key in keys if key not in known]
+        unknown = [key for key in keys if key not in known] if run_ids else []
         if unknown:
             shown = ", ".join(repr(k) for k in sorted(known)[:20]) or "none"
             more = f" and {len(known) - 20} more" if len(known) > 20 else ""

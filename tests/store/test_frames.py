@@ -149,6 +149,7 @@ def test_unknown_keys_and_runs_are_clear_errors(any_store: Store) -> None:
         tf.history(["a", "b"], ["eval/loss", "eval/acc"], store=any_store)
     with pytest.raises(RunNotFoundError, match="'nope'"):
         tf.history(["a", "nope"], "eval/loss", store=any_store)
+    assert len(tf.history([], "eval/loss", store=any_store)) == 0  # an empty selection
     only_a = tf.history(["a", "b"], "train/loss", store=any_store)
     assert set(only_a.run_id) == {"a"} and len(only_a) == LONG
     with pytest.raises(ValueError, match="at least one metric"):
