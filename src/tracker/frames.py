@@ -132,8 +132,8 @@ def _column(values: list[Any], *, numbers: bool = False) -> Any:
             return pd.array(present, dtype="Int64") if missing else np.array(present, np.int64)
         if numbers or (kinds and kinds <= {int, float}):
             return np.array([np.nan if v is None else v for v in present], dtype=np.float64)
-        if kinds == {str}:
-            return pd.array(present, dtype="str")
+        if kinds == {str}:  # pandas' own text type: "str" from pandas 3, object before
+            return pd.Series(present).array
     except (OverflowError, TypeError, ValueError):  # an integer beyond 64 bits, say
         pass
     held = np.empty(len(present), dtype=object)
