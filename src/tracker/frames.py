@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from tracker.integrations import requires_extra
-from tracker.records import RunRecord, Series
+from tracker.records import RunRecord, Series, paused_gc
 from tracker.store.base import RunQuery, Store, metric_stats_of
 from tracker.store.registry import open_store
 from tracker.store.resolve import resolve_run
@@ -77,9 +77,8 @@ def runs(
         name_contains=name_contains,
         limit=limit,
     )
-    with _opened(store) as opened:
-        found = opened.runs(query)
-    return runs_frame(found)
+    with _opened(store) as opened, paused_gc():  # thousands of records: see paused_gc
+        return runs_frame(opened.runs(query))
 
 
 def runs_frame(records: Sequence[RunRecord]) -> pandas.DataFrame:

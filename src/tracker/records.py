@@ -21,6 +21,7 @@ __all__ = [
     "RunStatus",
     "Series",
     "effective_status",
+    "paused_gc",
 ]
 
 
@@ -55,6 +56,24 @@ def effective_status(
     if (time.time() if now is None else now) - heartbeat_at > stale_after:
         return RunStatus.CRASHED.value
     return status
+
+
+class paused_gc:  # a statement, `with paused_gc():`, so named as one
+    """Pause the cyclic garbage collector while many containers are built that hold no
+    cycles (tuples of numbers, records read from a store), then resume it if it ran.
+
+    Each few hundred new containers trigger a collection, and each few of those scan
+    everything alive: reading 10,000 runs' records took 0.9-1.9 s with it running and
+    0.4-0.5 s paused, in one process on the loaded 2-core machine.
+    """
+
+    def __enter__(self) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._was_enabled:
+            gc.enable()
 
 
 class Record:
@@ -240,13 +259,8 @@ class Series(Sequence[tuple[int, float, float]]):
         thousand new tuples would otherwise trigger it dozens of times, for nothing to
         collect (tuples of numbers hold no cycles).
         """
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             return list(self)
-        finally:
-            if paused:
-                gc.enable()
 
 
 Cell = str | int | float | bool | None
