@@ -96,24 +96,28 @@ def runs_frame(records: Sequence[RunRecord]) -> pandas.DataFrame:
     for section in ("config", "summary"):
         values: dict[str, list[Any]] = {}
         for i, record in enumerate(records):  # one pass over every run's leaves
-            for key, value in _leaves(getattr(record, section)):
-                column = values.get(key)
-                if column is None:
-                    column = values[key] = [_MISSING] * len(records)
-                column[i] = value
+            _spread(getattr(record, section), "", i, values, len(records))
         for key in sorted(values):
             columns[f"{section}.{key}"] = _column(values.pop(key))
     return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
 
 
-def _leaves(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(dotted.path, value)`` of each leaf of ``tree``, as `flatten_config` names them
-    (a list or an empty dict is a leaf). Stored configs are plain JSON: ``dict`` only."""
+def _spread(
+    tree: dict[str, Any], prefix: str, row: int, columns: dict[str, list[Any]], rows: int
+) -> None:
+    """Put each leaf of ``tree`` in row ``row`` of its column (by dotted path, as
+    `tracker.views.flatten_config` names them: a list or an empty dict is a leaf), making
+    the column (``rows`` long, every row missing) where it is new. Stored configs are
+    plain JSON, so ``dict`` is the only mapping; no generator: this is the hot loop."""
     for key, value in tree.items():
         if type(value) is dict and value:
-            yield from _leaves(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
+            _spread(value, f"{prefix}{key}.", row, columns, rows)
+            continue
+        name = f"{prefix}{key}"
+        column = columns.get(name)
+        if column is None:
+            column = columns[name] = [_MISSING] * rows
+        column[row] = value
 
 
 def _column(values: list[Any], *, numbers: bool = False) -> Any:
