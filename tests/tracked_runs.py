@@ -19,6 +19,7 @@ def track(
     config: Mapping[str, Any] | None = None,
     framework: str | None = "transformers",
     tags: Sequence[str] = (),
+    sweep: str | None = None,
     steps: int = 20,
     offset: float = 0.0,
     extra: Mapping[str, Sequence[float]] | None = None,
@@ -27,7 +28,9 @@ def track(
     """Track one run: ``train/loss`` falling from ``2 + offset`` over ``steps`` steps,
     ``eval/loss`` every 5 steps, a checkpoint event, and ``extra`` metrics (one value per
     step). With ``fail``, the run ends failed. Returns the run id."""
-    tracker = CustomTracker(project, name, config=config, framework=framework, tags=tags)
+    tracker = CustomTracker(
+        project, name, config=config, framework=framework, tags=tags, sweep=sweep
+    )
     tracker.start()
     for step in range(steps):
         metrics = {"train/loss": 2.0 / (step + 1) + offset, "train/learning_rate": 1e-3}

@@ -71,6 +71,7 @@ class TrackerOptions(TypedDict, total=False):
     run_id: str | None
     tags: Sequence[str] | None
     config: Mapping[str, Any] | None
+    sweep: str | None
     store: StoreSpec
     resume: ResumeMode
     settings: TrackerSettings | None
@@ -87,7 +88,9 @@ class CustomTracker:
     """One tracked run.
 
     ``project``, ``run_name``, ``run_id`` and ``tags`` default to the settings
-    (``TRACKER_PROJECT``, ...). ``store`` is where the run is written: a store URI, a
+    (``TRACKER_PROJECT``, ...). ``sweep`` (``TRACKER_SWEEP``) names the hyperparameter
+    search this run is one trial of: its runs are found, filtered and grouped together.
+    ``store`` is where the run is written: a store URI, a
     `Backend` instance, or a list of them to write to several at once; by default the
     settings' store (``TRACKER_URI``, else the SQLite file in ``TRACKER_DIR``).
 
@@ -106,6 +109,7 @@ class CustomTracker:
         run_id: str | None = None,
         tags: Sequence[str] | None = None,
         config: Mapping[str, Any] | None = None,
+        sweep: str | None = None,
         store: StoreSpec = None,
         resume: ResumeMode = "allow",
         framework: str | None = None,
@@ -121,6 +125,8 @@ class CustomTracker:
         self.tags = [
             clean_text(tag) for tag in _texts(tags if tags is not None else self.settings.tags)
         ]
+        given_sweep = sweep or self.settings.sweep
+        self.sweep = None if given_sweep is None else _text_or(given_sweep, None)
         self.framework = framework
         self.process: ProcessInfo = process_info(self.settings)
         if resume not in ("allow", "must", "never"):
@@ -209,6 +215,7 @@ class CustomTracker:
             name=self.name,
             tags=sorted(set(self.tags)),
             framework=self.framework,
+            sweep=self.sweep,
             started_at=now,
             heartbeat_at=now,
             heartbeat_interval=self.settings.heartbeat_interval,

@@ -297,6 +297,9 @@ class TrackerSettings(_Settings):
     tags: list[str] = Field(
         default_factory=list, comma=True, description="Tags of new runs, comma separated."
     )
+    sweep: str | None = Field(
+        default=None, description="Sweep (hyperparameter search) new runs belong to."
+    )
     disabled: bool = Field(default=False, description="Make every tracker call a no-op.")
     flush_interval: float = Field(
         default=1.0, ge=0.01, description="Seconds between background writes to the store."

@@ -6,8 +6,10 @@ JSON has no NaN or infinity. Wherever a float is not finite it is written as the
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -24,10 +26,12 @@ __all__ = [
     "metrics_side_by_side",
     "node_states",
     "run_detail",
+    "run_html",
     "run_row",
 ]
 
 _NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_HTML_ROWS = 50  # config or summary keys shown in a notebook, the rest counted
 _LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "err", "wer", "cer")
 
 
@@ -54,6 +58,7 @@ def run_row(run: RunRecord, stats: Mapping[str, MetricStats]) -> dict[str, Any]:
         "project": run.project,
         "name": run.name,
         "framework": run.framework,
+        "sweep": run.sweep,
         "status": run.status,
         "tags": run.tags,
         "started_at": run.started_at,
@@ -226,3 +231,45 @@ def linked_run_names(store: Store, lineage: Lineage) -> dict[str, str]:
         except RunNotFoundError:
             names[run_id] = "?"
     return names
+
+
+def run_html(run: RunRecord) -> str:
+    """A run as Jupyter shows it (`RunRecord._repr_html_`): its fields, then its config
+    and summary flattened, each cut to the first `_HTML_ROWS` keys, every text escaped."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(run.started_at))
+    duration = run.duration
+    fields = {
+        "id": run.run_id,
+        "project": run.project,
+        "status": run.status,
+        "sweep": run.sweep,
+        "framework": run.framework,
+        "tags": ", ".join(run.tags),
+        "started": started,
+        "duration": None if duration is None else f"{duration:.1f} s",
+        "error": run.error,
+    }
+    parts = [
+        f"<div><strong>{html.escape(run.name)}</strong>",
+        _html_table("run", {k: v for k, v in fields.items() if v not in (None, "")}),
+    ]
+    for title, values in (("config", run.config), ("summary", run.summary)):
+        flat = flatten_config(values)
+        if flat:
+            shown = dict(sorted(flat.items())[:_HTML_ROWS])
+            more = len(flat) - len(shown)
+            parts.append(
+                _html_table(
+                    title + (f" (first {len(shown)} of {len(flat)})" if more else ""), shown
+                )
+            )
+    return "".join(parts) + "</div>"
+
+
+def _html_table(title: str, rows: Mapping[str, Any]) -> str:
+    body = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+        f"<td style='text-align:left'>{html.escape(v if isinstance(v, str) else repr(v))}</td></tr>"
+        for k, v in rows.items()
+    )
+    return f"<table><caption style='text-align:left'>{html.escape(title)}</caption>{body}</table>"

@@ -66,3 +66,50 @@ def test_an_empty_store_prints_only_the_header(cli: Cli, tracker_dir: object) ->
     assert result.code == 0
     assert result.out.splitlines()[0].startswith("ID")
     assert len(result.out.splitlines()) == 1
+
+
+def test_sweep_keeps_the_runs_of_one_sweep(cli: Cli, tracker_dir: object) -> None:
+    """--sweep NAME lists only that sweep's runs; --json rows carry the sweep."""
+    track("one", sweep="lr")
+    track("lone")
+    track("two", sweep="lr")
+    rows = json.loads(cli("runs", "--json", "--sweep", "lr").out)
+    assert [(r["name"], r["sweep"]) for r in rows] == [("two", "lr"), ("one", "lr")]
+    assert cli("runs", "--sweep", "other").out.splitlines()[1:] == []
+
+
+def test_group_by_prints_each_groups_count_mean_min_and_max(cli: Cli, tracker_dir: object) -> None:
+    """--group-by config.learning_rate --metric eval/loss: a line per value, numbers in
+    order, runs without the key last; --json carries the same with run ids."""
+    ids = {}
+    for name, lr, offset in [("a", 0.1, 0.0), ("b", 0.01, 0.5), ("c", 0.1, 1.0), ("d", None, 2.0)]:
+        config = {"learning_rate": lr} if lr is not None else {"other": 1}
+        ids[name] = track(name, config=config, offset=offset, sweep="lr")
+    track("outside", config={"learning_rate": 0.1}, offset=9.0)
+    result = cli("runs", "--sweep", "lr", "--group-by", "config.learning_rate", "--metric",
+                 "eval/loss")  # fmt: skip
+    assert result.code == 0, result.err
+    lines = [line.split() for line in result.out.splitlines()]
+    assert lines[0] == ["CONFIG.LEARNING_RATE", "RUNS", "EVAL/LOSS", "MEAN", "MIN", "MAX"]
+    last = 1.0 / 16  # eval/loss at step 15, plus each run's offset
+    assert lines[1] == ["0.01", "1", f"{last + 0.5:.4g}", f"{last + 0.5:.4g}", f"{last + 0.5:.4g}"]
+    assert lines[2] == ["0.1", "2", f"{last + 0.5:.4g}", f"{last:.4g}", f"{last + 1:.4g}"]
+    assert lines[3] == ["-", "1", f"{last + 2:.4g}", f"{last + 2:.4g}", f"{last + 2:.4g}"]
+    groups = json.loads(cli("runs", "--sweep", "lr", "--group-by", "config.learning_rate",
+                            "--metric", "eval/loss", "--json").out)  # fmt: skip
+    assert [(g["value"], g["count"]) for g in groups] == [(0.01, 1), (0.1, 2), (None, 1)]
+    assert sorted(groups[1]["run_ids"]) == sorted([ids["a"], ids["c"]])
+    assert groups[1]["mean"] == last + 0.5 and groups[1]["metric"] == "eval/loss"
+
+
+def test_group_by_without_a_metric_counts_and_bad_fields_say_what_works(
+    cli: Cli, runs: dict[str, str]
+) -> None:
+    """Without --metric a group is its count; a field that cannot group, or --metric
+    alone, is one line naming what to write."""
+    lines = [line.split() for line in cli("runs", "--group-by", "project").out.splitlines()]
+    assert lines == [["PROJECT", "RUNS"], ["demo", "2"], ["other", "1"]]
+    bad = cli("runs", "--group-by", "learning_rate")
+    assert bad.code == 1 and "config.learning_rate" in bad.err and "\n" not in bad.err.strip()
+    alone = cli("runs", "--metric", "eval/loss")
+    assert alone.code == 1 and "--group-by" in alone.err

@@ -65,3 +65,10 @@ def test_nan_metrics_show_in_json_as_strings(cli: Cli, tracker_dir: object) -> N
     odd = detail["metrics"]["train/odd"]
     assert odd["last_value"] == "Infinity"
     assert odd["count"] == 2
+
+
+def test_a_runs_sweep_is_shown(cli: Cli, tracker_dir: object) -> None:
+    """A run of a sweep shows the sweep under its header; --json carries it."""
+    track("trial", sweep="lr-search")
+    assert "sweep: lr-search" in cli("show", "trial").out.splitlines()[3]
+    assert json.loads(cli("show", "trial", "--json").out)["sweep"] == "lr-search"

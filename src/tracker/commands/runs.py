@@ -1,13 +1,17 @@
-"""``tracker runs``: the table of runs, newest first, with filters."""
+"""``tracker runs``: the table of runs, newest first, with filters; or with ``--group-by``,
+one line per group of runs with a metric's count, mean, min and max (`tracker.groups`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
-from tracker.commands.app import Context, add_common_options, count
+from tracker.commands.app import CommandError, Context, add_common_options, count
 from tracker.commands.output import fmt_duration, fmt_time, fmt_value, status_cell
-from tracker.store.base import RunQuery, metric_stats_of
+from tracker.groups import check_field, group_runs
+from tracker.records import RunRecord
+from tracker.store.base import MetricStats, RunQuery, metric_stats_of
 from tracker.views import run_row
 
 NAME = "runs"
@@ -31,8 +35,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--framework", help="only runs of this framework (transformers, ...)")
     parser.add_argument("--name", metavar="TEXT", help="only runs whose name contains TEXT")
+    parser.add_argument("--sweep", metavar="NAME", help="only the runs of this sweep")
     parser.add_argument(
-        "--limit", type=count, default=50, help="show at most N runs (default 50; 0: all)"
+        "--limit",
+        type=count,
+        default=None,
+        help="show at most N runs (default 50, all with --group-by; 0: all)",
+    )
+    parser.add_argument(
+        "--group-by",
+        metavar="FIELD",
+        help="one line per group of runs with equal FIELD: config.KEY, summary.KEY, sweep, ...",
+    )
+    parser.add_argument(
+        "--metric",
+        metavar="KEY",
+        help="with --group-by: each group's count, mean, min and max of metric KEY (its last "
+        "value in each run, else the run's summary value)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
@@ -40,6 +59,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     """Print the runs that match the filters."""
     args = ctx.args
+    if args.metric is not None and args.group_by is None:
+        raise CommandError(
+            "--metric goes with --group-by: tracker runs --group-by FIELD --metric KEY"
+        )
+    if args.group_by is not None:
+        try:
+            check_field(args.group_by)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    if args.limit is None:
+        args.limit = 0 if args.group_by else 50
     store = ctx.store
     query = RunQuery(
         project=args.project,
@@ -47,10 +77,13 @@ def run(ctx: Context) -> int:
         tags=args.tag,
         framework=args.framework,
         name_contains=args.name,
+        sweep=args.sweep,
         limit=args.limit or None,
     )
     found = store.runs(query)
     stats = metric_stats_of(store, [r.run_id for r in found])
+    if args.group_by is not None:
+        return _groups(ctx, found, stats)
     rows = [run_row(r, stats[r.run_id]) for r in found]
     if args.json:
         ctx.console.json(rows)
@@ -75,4 +108,26 @@ def run(ctx: Context) -> int:
             for row in rows
         ],
     )
+    return 0
+
+
+def _groups(
+    ctx: Context, found: list[RunRecord], stats: Mapping[str, Mapping[str, MetricStats]]
+) -> int:
+    """Print one line per group: its value, its runs and the metric's statistics."""
+    args = ctx.args
+    groups = group_runs(found, args.group_by, args.metric, stats)
+    if args.json:
+        ctx.console.json([{**g.as_dict(), "count": g.count, "metric": args.metric} for g in groups])
+        return 0
+    headers = [args.group_by.upper(), "RUNS"]
+    if args.metric is not None:
+        headers += [f"{args.metric.upper()} MEAN", "MIN", "MAX"]
+    rows = []
+    for g in groups:
+        row = [fmt_value(g.value), str(g.count)]
+        if args.metric is not None:
+            row += [fmt_value(g.mean), fmt_value(g.min), fmt_value(g.max)]
+        rows.append(row)
+    ctx.console.table(headers, rows)
     return 0

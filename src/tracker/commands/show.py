@@ -141,6 +141,8 @@ def _header(console: Console, detail: Mapping[str, Any]) -> None:
         f"started: {fmt_time(detail['started_at'])}   duration: "
         f"{fmt_duration(detail['duration'])}   step: {fmt_value(detail['step'])}"
     )
+    if detail["sweep"]:
+        console.line(f"sweep: {safe(detail['sweep'])}")
     if detail["error"]:
         console.line(console.paint(f"error: {safe(detail['error'])}", "red"))
 

@@ -5,7 +5,9 @@ It only translates the Trainer's events into core calls: the run's config at
 ``on_train_begin``, ``on_log``/``on_evaluate``/``on_predict`` through the naming scheme
 (`tracker.naming`) at the trainer's global step, ``on_save`` as a ``checkpoint`` event, and
 with TRL's ``log_completions=True`` the completions of each logging step as the table
-``train/completions`` (``eval/completions`` in an evaluation).
+``train/completions`` (``eval/completions`` in an evaluation). In a
+``hyperparameter_search``, each trial's training is its own run of the search's sweep
+(`tracker.sweeps`).
 
 Artifacts (docs/artifacts.md): at the first event the base model
 (``config._name_or_path``, its ``_commit_hash``), the train and eval datasets (a
@@ -28,6 +30,7 @@ from typing import Any, Unpack
 from tracker.integrations import requires_extra
 from tracker.naming import log_framework_metrics
 from tracker.run import CustomTracker, TrackerOptions
+from tracker.sweeps import Trial, trial_config, trial_run
 
 with requires_extra("transformers"):
     from transformers import Trainer, TrainerCallback
@@ -65,6 +68,8 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         self._run_name = run_name
         self._options = options
         self._run: CustomTracker | None = None
+        self._trial: Trial | None = None  # the search trial the run records, if any
+        self._trained = False  # whether the run's training reached on_train_end
         self._seen: tuple[int, set[str]] = (-1, set())  # raw keys logged at one step
 
     @property
@@ -74,7 +79,16 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
 
     # -- Trainer events ------------------------------------------------------------------
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        """Start (or continue) the run and record the configuration."""
+        """Start (or continue) the run and record the configuration; a new trial of a
+        hyperparameter search starts a new run (the last trial's run is ended: as
+        interrupted where its training never ended, pruned)."""
+        trial = _trial(_calling_trainer(), state)
+        if trial is not None and trial != self._trial and self._run is not None:
+            if self._trained:
+                self._run.finish()
+            else:
+                self._run.finish("interrupted", "the trial stopped before its training ended")
+            self._run = None
         self._open(args, state, kwargs.get("model"))
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
@@ -134,6 +148,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         run.log_summary(summary)
         run.check_artifacts()  # load_best_model_at_end may delete the last checkpoint
         run.finish()
+        self._trained = True
 
     # -- translation ---------------------------------------------------------------------
     def _open(self, args: Any, state: Any, model: Any) -> CustomTracker:
@@ -141,17 +156,27 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         if self._run is not None:
             return self._run
         trainer = _calling_trainer()
-        run_id = self._options.get("run_id") or _resumed_run_id(args, state)
-        options: TrackerOptions = {**self._options, "run_id": run_id}
-        run = self._run = CustomTracker(
-            self._project, self._run_name, framework=_framework(trainer, args), **options
-        )
+        framework = _framework(trainer, args)
+        trial = self._trial = _trial(trainer, state)
+        self._trained = False
+        if trial is not None:
+            run = self._run = trial_run(
+                trial, self._project, self._run_name, framework=framework, **self._options
+            )
+        else:
+            run_id = self._options.get("run_id") or _resumed_run_id(args, state)
+            options: TrackerOptions = {**self._options, "run_id": run_id}
+            run = self._run = CustomTracker(
+                self._project, self._run_name, framework=framework, **options
+            )
         if not run.enabled:
             return run
         if run.name is None and args.run_name:
             run.name = str(args.run_name)
         run.start()
         run.log_config(_config(args, model, trainer))
+        if trial is not None:
+            run.log_config(trial_config(trial))
         _record_inputs(run, args, state, model, trainer)
         if trainer is not None:
             _record_save_model(trainer, self)
@@ -179,6 +204,8 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         fresh = {k: v for k, v in metrics.items() if k not in seen}
         if fresh:
             self._record(run, fresh, state.global_step, section)
+        if self._trial is not None and self._trained:  # a search's objective: trial done
+            run.finish()
 
 
 def _calling_trainer() -> Any:
@@ -192,6 +219,22 @@ def _calling_trainer() -> Any:
             return candidate
         frame = frame.f_back
     return None
+
+
+def _trial(trainer: Any, state: Any) -> Trial | None:
+    """The trial of ``hyperparameter_search`` this training is (``None`` outside one):
+    Optuna's trial number and study name, the sampled values, the ``hp_name``."""
+    if trainer is None or not getattr(state, "is_hyper_param_search", False):
+        return None
+    raw = getattr(trainer, "_trial", None)
+    number = getattr(raw, "number", None)
+    study = getattr(getattr(raw, "study", None), "study_name", None)
+    return Trial(
+        number if isinstance(number, int) else None,
+        dict(state.trial_params or {}),
+        study if isinstance(study, str) else None,
+        state.trial_name,
+    )
 
 
 def _completions(trainer: Any) -> list[dict[str, Any]] | None:

@@ -123,6 +123,7 @@ class RunFilters(TypedDict, total=False):
     tags: Sequence[str]
     framework: str | None
     name_contains: str | None
+    sweep: str | None
     limit: int | None
     offset: int
 
@@ -139,6 +140,7 @@ class RunQuery(NamedTuple):
     tags: Sequence[str] = ()
     framework: str | None = None
     name_contains: str | None = None
+    sweep: str | None = None
     limit: int | None = None
     offset: int = 0
 
@@ -156,6 +158,7 @@ class RunQuery(NamedTuple):
             and set(self.tags) <= set(run.tags)
             and (self.framework is None or run.framework == self.framework)
             and (self.name_contains is None or self.name_contains.lower() in run.name.lower())
+            and (self.sweep is None or run.sweep == self.sweep)
         )
 
     def page(self, runs: Sequence[RunRecord]) -> list[RunRecord]:

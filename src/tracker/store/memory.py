@@ -86,6 +86,7 @@ class MemoryStore(StoreBase):
             old.tags = sorted(set(old.tags) | set(run.tags))
             old.environment = copy.deepcopy(run.environment)
             old.framework = run.framework or old.framework
+            old.sweep = run.sweep or old.sweep
 
     def _data(self, run_id: str) -> _RunData:
         try:

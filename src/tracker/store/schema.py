@@ -28,6 +28,9 @@ run's tables with their number of steps.
 
 An artifact version (`tracker.records.Artifact`) is one ``artifacts`` row, found by run,
 by digest or by uri (lineage); its metrics and meta are JSON.
+
+A run's ``sweep`` names the hyperparameter search it is one trial of (indexed: a sweep's
+runs are one range).
 """
 
 from __future__ import annotations
@@ -169,6 +172,11 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX artifacts_by_run ON artifacts (run_id, id)",
         "CREATE INDEX artifacts_by_digest ON artifacts (digest)",
         "CREATE INDEX artifacts_by_uri ON artifacts (uri)",
+    ],
+    [
+        # the sweep (hyperparameter search) a run is one trial of; NULL for a lone run
+        "ALTER TABLE runs ADD COLUMN sweep TEXT",
+        "CREATE INDEX runs_by_sweep ON runs (sweep, started_at)",
     ],
 ]
 

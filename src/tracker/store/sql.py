@@ -64,7 +64,7 @@ _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
-    "started_at, ended_at, heartbeat_at, heartbeat_interval"
+    "started_at, ended_at, heartbeat_at, heartbeat_interval, sweep"
 )
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
@@ -305,7 +305,7 @@ class SqlStore(StoreBase):
         self._forget_tails(run.run_id)
         with self._transaction() as db:
             created = db.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)}) "
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 15)}) "
                 "ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
                 (
                     run.run_id,
@@ -322,6 +322,7 @@ class SqlStore(StoreBase):
                     run.ended_at,
                     run.heartbeat_at,
                     run.heartbeat_interval,
+                    run.sweep,
                 ),
             ).fetchone()
             tags = sorted(set(run.tags))
@@ -334,7 +335,8 @@ class SqlStore(StoreBase):
                 db.execute(
                     "UPDATE runs SET status = ?, ended_at = NULL, error = NULL, tags = ?, "
                     "environment = ?, heartbeat_at = ?, heartbeat_interval = ?, "
-                    "framework = COALESCE(?, framework) WHERE run_id = ?",
+                    "framework = COALESCE(?, framework), sweep = COALESCE(?, sweep) "
+                    "WHERE run_id = ?",
                     (
                         RunStatus.RUNNING.value,
                         json.dumps(tags),
@@ -342,6 +344,7 @@ class SqlStore(StoreBase):
                         run.heartbeat_at,
                         run.heartbeat_interval,
                         run.framework,
+                        run.sweep,
                         run.run_id,
                     ),
                 )
@@ -586,6 +589,7 @@ class SqlStore(StoreBase):
             ended_at=row[11],
             heartbeat_at=row[12],
             heartbeat_interval=row[13],
+            sweep=row[14],
         )
         record.status = effective_status(
             record.status, record.heartbeat_at, record.heartbeat_interval
@@ -614,6 +618,9 @@ class SqlStore(StoreBase):
         if query.name_contains:
             where.append(f"{self._dialect.instr}(lower(name), lower(?)) > 0")
             params.append(query.name_contains)
+        if query.sweep is not None:
+            where.append("sweep = ?")
+            params.append(query.sweep)
         return (" WHERE " + " AND ".join(where) if where else ""), params
 
     def select_runs(self, query: RunQuery) -> list[RunRecord]:

@@ -2,7 +2,7 @@
 
 ==========================================  ================================================
 ``GET /api/runs?project=&status=&tag=&``    a page of the runs table (`tracker runs --json`
-``framework=&name=&limit=&offset=``         rows) and how many runs match (``total``)
+``framework=&name=&sweep=&limit=&offset=``  rows) and how many runs match (``total``)
 ``GET /api/runs/RUN``                       one run (`tracker show --json`)
 ``GET /api/runs/RUN/curve?key=K&points=N``  metric ``K`` in step order, thinned on the
                                             server to at most ``N`` points (LTTB)
@@ -158,6 +158,7 @@ def run_query(query: Query, limit: int) -> RunQuery:
         tags=[t for t in query.get("tag", []) if t],
         framework=_one(query, "framework") or None,
         name_contains=_one(query, "name") or None,
+        sweep=_one(query, "sweep") or None,
         limit=_int(query, "limit", limit, 1, MAX_RUNS),
         offset=_int(query, "offset", 0, 0, MAX_OFFSET),
     )

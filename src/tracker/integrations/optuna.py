@@ -1,0 +1,72 @@
+"""Optuna → tracker: `CustomTrackerStudyCallback`, each finished trial of a study a run.
+
+For searches outside the ``Trainer`` (whose ``hyperparameter_search`` the Trainer adapter
+records itself): ``study.optimize(objective, callbacks=[CustomTrackerStudyCallback()])``.
+It only translates a finished trial into core calls: the trial's run (`tracker.sweeps`:
+one sweep, the study's name unless ``sweep=`` names another; the trial's number and
+sampled values in the config), its intermediate values as the metric
+``trial/intermediate_value`` at their steps, its value(s) as the metric and summary key
+``trial/<name>`` (``trial/value``, or the study's metric names), and its state as the
+run's status: complete → ``finished``, failed → ``failed``, pruned → ``interrupted``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Unpack
+
+from tracker.integrations import requires_extra
+from tracker.run import TrackerOptions
+from tracker.sweeps import Trial, trial_config, trial_run
+
+with requires_extra("optuna"):
+    from optuna.trial import TrialState
+
+__all__ = ["CustomTrackerStudyCallback"]
+
+_STATUSES = {
+    TrialState.COMPLETE: "finished",
+    TrialState.FAIL: "failed",
+    TrialState.PRUNED: "interrupted",
+}
+
+
+class CustomTrackerStudyCallback:
+    """Record each finished trial of an Optuna study as a run of the study's sweep.
+
+    Takes `CustomTracker`'s options (``sweep=``, ``store=``, ``tags=``, ...);
+    ``metric_names`` names the trial's values (default: the study's metric names, else
+    ``value``, or ``value_0``, ``value_1``... for several objectives).
+    """
+
+    def __init__(
+        self,
+        project: str | None = None,
+        *,
+        metric_names: list[str] | None = None,
+        **options: Unpack[TrackerOptions],
+    ) -> None:
+        self._project = project
+        self._metric_names = metric_names
+        self._options = options
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        """Record ``trial`` (an ``optuna.trial.FrozenTrial`` that just finished)."""
+        found = Trial(trial.number, dict(trial.params), study.study_name)
+        run = trial_run(found, self._project, framework="optuna", **self._options)
+        run.start()
+        if not run.enabled:
+            return
+        run.log_config(trial_config(found))
+        for step, value in sorted(trial.intermediate_values.items()):
+            run.log_metrics({"trial/intermediate_value": value}, step=step)
+        values = list(trial.values or ())
+        names = self._metric_names or getattr(study, "metric_names", None)
+        if not names or len(names) != len(values):
+            names = ["value"] if len(values) == 1 else [f"value_{i}" for i in range(len(values))]
+        final = {f"trial/{name}": value for name, value in zip(names, values, strict=True)}
+        if final:
+            run.log_metrics(final, step=max(trial.intermediate_values, default=0))
+        duration = trial.duration.total_seconds() if trial.duration is not None else None
+        run.log_summary({**final, "trial/state": trial.state.name, "trial/duration_s": duration})
+        status = _STATUSES.get(trial.state, "interrupted")
+        run.finish(status, "the trial failed" if status == "failed" else None)
