@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from ui_kit import (
@@ -135,7 +136,7 @@ def test_pages_and_assets_are_served_by_the_app(served: Served) -> None:
         reply = served.get(page)
         assert reply.status == 200
         assert re.search(
-            rb'<script src="/static/app.js\?v=[0-9a-f]{16}" defer></script>', reply.body
+            rb'<script type="module" src="/static/app.js\?v=[0-9a-f]{16}"></script>', reply.body
         )
         assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
         assert reply.headers["X-Content-Type-Options"] == "nosniff"
@@ -148,6 +149,38 @@ def test_pages_and_assets_are_served_by_the_app(served: Served) -> None:
         assert js.body == shipped.joinpath(name).read_bytes()
     assert served.get("/static/../server.py").status == 404
     assert served.get("/nowhere").status == 404
+
+
+def test_every_module_the_page_needs_is_served_as_javascript(served: Served) -> None:
+    """Each view is a module of its own: every import of the page's modules, followed from
+    app.js, is preloaded by the page and served as JavaScript, cached for good."""
+    page = served.get("/").body.decode()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', page))
+    entry = re.search(r'<script type="module" src="([^"]+)">', page)
+    assert entry is not None
+    seen: set[str] = set()
+    todo = [entry.group(1)]
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        reply = served.get(url)
+        assert reply.status == 200, url
+        assert reply.headers["Content-Type"] == "text/javascript; charset=utf-8"
+        assert "immutable" in reply.headers["Cache-Control"]
+        folder = url[: url.rindex("/") + 1]
+        for spec in re.findall(r'\bfrom\s*"([^"]+)"', reply.body.decode()):
+            assert re.fullmatch(r"\.\.?/[\w/.-]+\.js\?v=[0-9a-f]{16}", spec), spec
+            todo.append(urljoin(folder, spec))
+    paths = {urlsplit(url).path for url in seen}
+    assert {
+        "/static/app.js",
+        "/static/common.js",
+        "/static/charts.js",
+        *(f"/static/views/{view}.js" for view in ("workspace", "runs", "run", "compare", "tables")),
+    } <= paths
+    assert seen - {entry.group(1)} == preloaded
 
 
 def test_requests_for_another_host_name_are_refused(served: Served) -> None:
