@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -130,11 +131,12 @@ def test_the_adapters_run_is_safe_on_every_rank(
     assert not adapter.tracker.enabled
 
 
-def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
-    """Under torchrun with 2 processes (gloo) there is one run, each step logged once."""
+def test_two_processes_make_one_run(store: Store, tracker_dir: Path, tmp_path: Path) -> None:
+    """Under torchrun with 2 processes (gloo) there is one run, each step logged once, and
+    each save_state folder one checkpoint version."""
     env = worker_env(TRACKER_DIR=str(tracker_dir))
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
-    command += ["--standalone", str(HERE / "accelerate_loop.py"), "acc-ddp"]
+    command += ["--standalone", str(HERE / "accelerate_loop.py"), "acc-ddp", str(tmp_path)]
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -144,8 +146,45 @@ def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
     assert run.environment["world_size"] == 2
     assert run.config == CONFIG
     assert "best/loss" in run.summary  # rank 1's .tracker.log_summary did not crash it
-    assert "best/loss" in run.summary  # rank 1's .tracker.log_summary did not crash it
     assert_every_step_once(store, run.run_id)
+    saved = store.artifacts(run_id=run.run_id)
+    folders = [str(tmp_path / "checkpoints" / f"checkpoint_{i}") for i in (0, 1)]
+    assert [(a.kind, a.uri, a.step, a.state) for a in saved] == [
+        ("checkpoint", folders[0], 2, "present"),
+        ("checkpoint", folders[1], 5, "present"),
+    ]
+
+
+def test_save_state_folders_are_checkpoints_and_rotation_marks_them_gone(
+    store: Store, tmp_path: Path
+) -> None:
+    """save_state every 2 steps with automatic naming and total_limit=2: three hashed
+    checkpoint versions at steps 1, 3, 5 with the loss then, the first one gone."""
+    from accelerate.utils import ProjectConfiguration
+
+    saves = ProjectConfiguration(tmp_path, automatic_checkpoint_naming=True, total_limit=2)
+    adapter = CustomTracker(run_name="saves")
+    accelerator = Accelerator(cpu=True, log_with=adapter, project_config=saves)
+    recorded = 0
+
+    def hashed() -> None:  # these steps take microseconds: let a version land before rotation
+        nonlocal recorded
+        recorded += 1
+        deadline = time.monotonic() + 30
+        while len(store.artifacts(run_id=adapter.tracker.run_id)) < recorded:
+            assert time.monotonic() < deadline, "the checkpoint was never recorded"
+            adapter.tracker.flush()
+            time.sleep(0.05)
+
+    losses = train(accelerator, "acc-saves", save_every=2, after_save=hashed)
+    run = only_run(store, "acc-saves")
+    saved = store.artifacts(run_id=run.run_id, kind="checkpoint")
+    assert [(a.uri, a.step, a.state) for a in saved] == [
+        (str(tmp_path / "checkpoints" / f"checkpoint_{i}"), step, state)
+        for i, step, state in [(0, 1, "gone"), (1, 3, "present"), (2, 5, "present")]
+    ]
+    assert all(a.digest and a.size for a in saved)
+    assert saved[1].metrics["train/loss"] == pytest.approx(losses[3])
 
 
 def test_missing_accelerate_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
