@@ -1,0 +1,88 @@
+// The run page's artifacts: what the run saved (step, metrics at save, size, present/gone,
+// the best starred) and its lineage (views/lineage.js), from /api/runs/<id>/lineage; its
+// checkpoints are also marks on the run's charts, at the steps they were saved.
+
+import { api, cell, el, fmt, fmtUnit, num, runLink, table } from "../common.js";
+import { lineageFlow } from "./lineage.js";
+
+const SHOWN_METRICS = 3;
+const STATE_COLORS = { present: "#1a7f37", gone: "#8c959f", changed: "#cf222e", unreadable: "#cf222e" };
+const BEST_COLOR = "#bf8700";
+
+export function fmtBytes(size) {
+  if (size === null || size === undefined) return "-";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = size, unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+  return unit ? `${value.toPrecision(3)} ${units[unit]}` : `${value} B`;
+}
+
+// Where an artifact's row is, on the page of the run that logged it.
+export function artifactAnchor(artifact) {
+  return `artifact-${artifact.direction}-${artifact.name}-v${artifact.version}`;
+}
+
+export function artifactHref(artifact) {
+  return `/runs/${encodeURIComponent(artifact.run_id)}#${encodeURIComponent(artifactAnchor(artifact))}`;
+}
+
+export function stateBadge(state) {
+  return el("span", { class: `artifact-state ${state}`, style: `color:${STATE_COLORS[state] || "inherit"}` }, state);
+}
+
+function metricsAtSave(metrics) {
+  const entries = Object.entries(metrics || {});
+  const shown = entries.slice(0, SHOWN_METRICS).map(([key, value]) => `${key} ${fmtUnit(key, num(value))}`);
+  return entries.length > SHOWN_METRICS ? `${shown.join(", ")}, …` : shown.join(", ");
+}
+
+function outputRow(a) {
+  const row = el("tr", { id: artifactAnchor(a), class: `artifact ${a.state}${a.best ? " best" : ""}` },
+    cell(el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`)), cell(a.kind),
+    cell(fmt(a.step), true), cell(metricsAtSave(a.metrics)), cell(fmtBytes(a.size), true),
+    cell(stateBadge(a.state)),
+    cell(a.best ? el("span", { class: "star", title: "best", style: `color:${BEST_COLOR}` }, "★") : ""),
+    cell(el("span", { class: "uri", title: a.digest || "" }, a.uri)),
+    cell(a.used_by.length ? a.used_by.flatMap((run, i) => [i ? ", " : "", runLink(run)]) : "-"));
+  row.dataset.step = a.step === null ? "" : String(a.step);
+  return row;
+}
+
+function outputsTable(outputs) {
+  if (!outputs.length) return el("p", { class: "muted" }, "No artifacts.");
+  return table(["Artifact", "Kind", "Step", "Metrics at save", "Size", "State", "Best", "URI", "Used by"],
+    outputs.map(outputRow));
+}
+
+// The run's saves as chart marks, instead of its "checkpoint" events (older runs, which
+// have no artifacts, keep those): the best gold, the gone grey.
+function withSaves(marks, outputs, startedAt) {
+  const saved = outputs.filter((a) => a.step !== null && a.step !== undefined);
+  if (!saved.length) return marks;
+  return [...marks.filter((mark) => mark.kind !== "checkpoint"), ...saved.map((a) => ({
+    kind: "artifact", step: a.step, at: a.created_at, startedAt,
+    color: a.best ? BEST_COLOR : STATE_COLORS[a.state] || STATE_COLORS.present }))];
+}
+
+// {nodes, ready, marks(eventMarks, startedAt), refresh()}: the section's nodes go on the
+// page at once and fill in when the lineage arrives (ready).
+export function artifactsSection(runId) {
+  let lineage = { inputs: [], outputs: [], later_runs: [] };
+  const outputs = el("div", { class: "artifacts" });
+  const flow = el("div", { class: "lineage" });
+  const show = () => {
+    outputs.replaceChildren(outputsTable(lineage.outputs));
+    flow.replaceChildren(lineageFlow(lineage));
+    if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+  };
+  const refresh = async () => {
+    lineage = await api(`/api/runs/${encodeURIComponent(runId)}/lineage`);
+    show();
+  };
+  return {
+    nodes: [el("h2", {}, "Artifacts"), outputs, el("h2", {}, "Lineage"), flow],
+    ready: refresh(),
+    marks: (marks, startedAt) => withSaves(marks, lineage.outputs, startedAt),
+    refresh,
+  };
+}

@@ -1,0 +1,41 @@
+// A run's lineage as four columns: its inputs (base model, datasets, a checkpoint, each
+// linked to the run that produced it) → the run → its outputs (each linked to its row in
+// the artifacts table) → the later runs that started from them. Every item is a link
+// where there is a page to go to; a reference no recorded run produced (a hub id) is text.
+
+import { el, fmt, runLink, statusBadge } from "../common.js";
+import { artifactAnchor, artifactHref, stateBadge } from "./artifacts.js";
+
+function inputCard(a) {
+  const source = a.from[0];
+  const title = source
+    ? el("a", { href: artifactHref({ ...a, run_id: source.id, direction: "output" }) }, a.name)
+    : el("span", {}, a.name);
+  return el("li", { class: "card input" }, el("div", { class: "kind" }, a.kind), title,
+    a.uri !== a.name ? el("div", { class: "uri" }, a.uri) : null,
+    a.from.length ? el("div", { class: "note" }, "made by ", a.from.flatMap((run, i) => [i ? ", " : "", runLink(run)])) : null);
+}
+
+function outputCard(a) {
+  return el("li", { class: `card output ${a.state}` }, el("div", { class: "kind" }, a.kind, a.best ? " ★" : ""),
+    el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`),
+    el("div", { class: "note" }, "step ", fmt(a.step), " · ", stateBadge(a.state)));
+}
+
+function column(title, items, empty) {
+  return el("div", { class: "column" }, el("h3", {}, title),
+    items.length ? el("ul", {}, items) : el("p", { class: "muted" }, empty));
+}
+
+export function lineageFlow(lineage) {
+  const run = lineage.run;
+  return el("div", { class: "flow" },
+    column("Inputs", lineage.inputs.map(inputCard), "none recorded"),
+    el("div", { class: "arrow" }, "→"),
+    column("Run", run ? [el("li", { class: "card run" }, runLink(run), " ", statusBadge(run.status))] : [], ""),
+    el("div", { class: "arrow" }, "→"),
+    column("Outputs", lineage.outputs.map(outputCard), "none recorded"),
+    el("div", { class: "arrow" }, "→"),
+    column("Later runs", lineage.later_runs.map((r) => el("li", { class: "card run" }, runLink(r), " ",
+      r.status ? statusBadge(r.status) : null)), "none yet"));
+}
