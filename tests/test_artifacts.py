@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker import CustomTracker
+from tracker import Artifact, BackendBase, CustomTracker, TrackerSettings, open_store
 from tracker import artifacts as artifacts_module
 from tracker.artifacts import ArtifactError, digest_path
 from tracker.store import Store
@@ -205,3 +205,63 @@ def test_a_folder_of_100000_files_is_hashed(tmp_path: Path) -> None:
     found = digest_path(folder)
     assert found.files == 100_000
     assert found.digest == _expected(folder)
+
+
+def test_a_digest_not_done_by_the_end_is_recorded_unhashed(tmp_path: Path) -> None:
+    """With too little time at finish (TRACKER_FINISH_TIMEOUT=1), a big file is recorded
+    'unhashed' with its step: never lost, never a wrong digest."""
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as handle:
+        handle.truncate(8 << 30)  # sparse: reading it still takes seconds
+    uri = f"sqlite:///{tmp_path}/t.db"
+    run = CustomTracker("p", store=uri, settings=TrackerSettings(finish_timeout=1))
+    with run:
+        run.log_artifact(big, kind="model", step=3)
+    store = open_store(uri)
+    (model,) = store.artifacts(run_id=run.run_id)
+    assert (model.state, model.digest, model.step) == ("unhashed", None, 3)
+    store.close()
+
+
+class _Seen(BackendBase):
+    """A third-party backend that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.artifacts: list[Artifact] = []
+
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        self.artifacts.append(artifact)
+
+
+def test_a_backend_gets_artifacts_through_the_writer(tmp_path: Path) -> None:
+    """A BackendBase subclass receives each version through log_artifact; one written
+    before the method existed (not a BackendBase) is simply not sent any."""
+
+    class Old:
+        def start_run(self, run: object, *, resume: bool) -> None: ...
+        def log_metrics(self, run_id: str, batch: object) -> None: ...
+        def log_event(self, run_id: str, event: object) -> None: ...
+        def heartbeat(self, run_id: str, at: float) -> None: ...
+        def finish_run(self, *args: object) -> None: ...
+        def close(self) -> None: ...
+
+    seen = _Seen()
+    with CustomTracker("p", store=[seen, Old()]) as run:  # type: ignore[list-item]
+        run.log_artifact(_checkpoint(tmp_path / "ck", w=b"1"))
+    assert [a.name for a in seen.artifacts] == ["ck"]
+
+
+def test_misused_arguments_warn_and_never_raise(
+    tracker_dir: Path, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reference that is no path is skipped with a warning; given metrics keep only
+    their numbers (nested ones flattened); the run goes on."""
+    folder = _checkpoint(tmp_path / "ck", w=b"1")
+    with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p") as run:
+        run.log_artifact(object())  # type: ignore[arg-type]
+        run.log_artifact(folder, metrics={"eval": {"loss": 0.5}, "note": "text"}, step=2.0)  # type: ignore[arg-type]
+        run.log_metrics({"train/loss": 1.0}, step=3)
+    (ckpt,) = store.artifacts(run_id=run.run_id)
+    assert (ckpt.metrics, ckpt.step) == ({"eval/loss": 0.5}, 2)
+    assert any("artifact" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+    assert store.keys(run.run_id) == ["train/loss"]

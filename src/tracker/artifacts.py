@@ -213,10 +213,12 @@ def local_path(ref: str) -> Path | None:
 class ArtifactRequest:
     """One ``log_artifact``/``use_artifact`` call, or a change of a logged version's
     state (``update`` ``"gone"`` or ``"best"``; ``"check"``: every local output logged
-    whose path is missing is gone), on its way to the recorder."""
+    whose path is missing is gone), on its way to the recorder. A local ``ref`` is made
+    absolute when the call is made; ``existed`` says whether it was there then."""
 
     __slots__ = (  # noqa: RUF023 (field order)
         "ref", "direction", "kind", "name", "step", "metrics", "best", "meta", "at", "update",
+        "existed",
     )  # fmt: skip
 
     def __init__(
@@ -232,8 +234,10 @@ class ArtifactRequest:
         best: bool = False,
         meta: dict[str, Any] | None = None,
         update: str | None = None,
+        existed: bool = False,
     ) -> None:
         self.ref = ref
+        self.existed = existed
         self.direction = direction
         self.kind = kind
         self.name = name
@@ -310,26 +314,26 @@ class ArtifactRecorder:
             self._change(request)
             return
         path = local_path(request.ref)
-        uri = str(path.absolute()) if path is not None and os.path.lexists(path) else None
+        local = path is not None and (request.existed or request.direction == "output")
         artifact = Artifact(
             self._run_id,
-            request.name or _default_name(request.ref, path if uri else None),
+            request.name or _default_name(request.ref, path if local else None),
             kind=request.kind,
             direction=request.direction,
-            uri=self._uri(uri or request.ref),
+            uri=self._uri(request.ref),
             step=request.step,
             metrics=request.metrics or {},
             best=request.best,
             created_at=request.at,
             meta=self._redact(request.meta or {}),
         )
-        if uri is None:
-            if request.direction == "output" and path is not None:
-                self._failed(request, f"{request.ref!r} does not exist")
-                return
+        if path is None or not local:
             artifact.state = ArtifactState.REMOTE.value  # a hub id, s3://, hf://: as given
+        elif not request.existed:
+            self._failed(request, f"{request.ref!r} does not exist")
+            return
         else:
-            self._hash(artifact, uri)
+            self._hash(artifact, os.fspath(path))
         if artifact.best:
             self._unmark_best(artifact)
         self._logged[artifact.uri] = artifact
@@ -345,16 +349,16 @@ class ArtifactRecorder:
             except _Changed as exc:
                 if attempt + 1 < RETRIES:
                     continue
-                self._unreadable(artifact, str(exc))
+                self._unreadable(artifact, str(exc), path)
                 return
             except ArtifactError as exc:
-                self._unreadable(artifact, str(exc))
+                self._unreadable(artifact, str(exc), path)
                 return
             artifact.digest, artifact.size, artifact.files = found
             return
 
-    def _unreadable(self, artifact: Artifact, why: str) -> None:
-        if not os.path.lexists(artifact.uri):  # deleted meanwhile (a rotation): no error
+    def _unreadable(self, artifact: Artifact, why: str, path: str) -> None:
+        if not os.path.lexists(path):  # deleted since the call (a rotation): no error
             artifact.state = ArtifactState.GONE.value
             artifact.meta = {**artifact.meta, "error": "deleted before it was hashed"}
             return
@@ -378,11 +382,9 @@ class ArtifactRecorder:
                     self._logged[uri] = gone = logged.replace(state=ArtifactState.GONE.value)
                     self._put(LogArtifact(gone))
             return
-        path = local_path(request.ref)
-        uri = str(path.absolute()) if path is not None else request.ref
-        artifact = self._logged.get(self._uri(uri))
+        artifact = self._logged.get(self._uri(request.ref))
         if artifact is None:
-            log.debug("tracker: %s was not logged by this process; not marked", uri)
+            log.debug("tracker: %s was not logged by this process; not marked", request.ref)
             return
         if request.update == "gone":
             artifact = artifact.replace(state=ArtifactState.GONE.value)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
 from types import ModuleType
@@ -88,6 +87,8 @@ def _command_modules() -> Iterator[ModuleType]:
         package = importlib.import_module(_COMMANDS_PACKAGE)
     except ImportError:
         return
+    import pkgutil  # only to list every command: running one imports its module alone
+
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{_COMMANDS_PACKAGE}.{info.name}")
         if hasattr(module, "NAME"):

@@ -15,7 +15,7 @@ from typing import Any, Literal, Self, TypedDict
 from tracker import lifecycle
 from tracker.alerts import RunAlerts
 from tracker.alerts.alert import check_level
-from tracker.artifacts import ArtifactRequest
+from tracker.artifacts import ArtifactRequest, local_path
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
@@ -649,10 +649,11 @@ class CustomTracker:
         ship: one per run and kind)."""
         if not (gone or best) or not self._ready():
             return
+        text = _fspath(path)
+        local = local_path(text)
+        ref = text if local is None else os.path.abspath(local)
         for update in ("gone",) * gone + ("best",) * best:
-            self._put_request(
-                ArtifactRequest(_fspath(path), "output", "", at=time.time(), update=update)
-            )
+            self._put_request(ArtifactRequest(ref, "output", "", at=time.time(), update=update))
 
     def check_artifacts(self) -> None:
         """Mark ``gone`` every local version this process logged whose path no longer
@@ -679,16 +680,22 @@ class CustomTracker:
                 step = self.last_step
             elif step is not None and (type(step) is not int or not INT64_MIN <= step <= INT64_MAX):
                 step = self._as_step(step)
+            text = _fspath(ref)
+            path = local_path(text)
+            existed = path is not None and os.path.lexists(path)  # one stat, now: a
+            if path is not None and (existed or direction == "output"):  # rotation may
+                text = os.path.abspath(path)  # delete it before the hash
             request = ArtifactRequest(
-                _fspath(ref),
+                text,
                 direction,
                 _text_or(kind, "artifact"),
                 at=time.time(),
                 name=None if name is None else _text_or(name, None),
                 step=step,
-                metrics=None if metrics is None else self._clean(metrics),
+                metrics=None if metrics is None else _numbers(metrics),
                 best=bool(best),
                 meta=None if meta is None else self._mapping(f"{direction} meta", meta),
+                existed=existed,
             )
         except Exception as exc:  # a hostile argument: never the training loop's problem
             log.warning("tracker: artifact %s skipped: %s", _safe_repr(ref), exc)
@@ -741,6 +748,20 @@ def _texts(values: Any) -> list[str]:
     except Exception:
         return []
     return [t for t in (_text_or(v, None) for v in items) if t]
+
+
+def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The values of ``metrics`` that are numbers, flattened by the rules of
+    `log_metrics` (what is not a number is left out: these are a version's metrics at
+    save, not a point of a curve)."""
+    flat, _ = flatten_metrics(metrics)
+    numbers: dict[str, float] = {}
+    for key, value in flat.items():
+        try:
+            numbers[key] = to_scalar(value)
+        except NotAScalar:
+            continue
+    return numbers
 
 
 def _fspath(ref: Any) -> str:

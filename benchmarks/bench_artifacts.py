@@ -1,0 +1,211 @@
+"""Artifacts benchmark: what recording checkpoints costs a training loop, and reading them.
+
+Prints:
+
+* the caller-side cost of `CustomTracker.log_artifact` (median, p99, max of 1,000 calls
+  on a folder, while the recorder hashes in the background);
+* the digest rate of `tracker.artifacts.digest_path` against ``sha256sum`` on the same
+  file (``--file-mb``, default 2048; read from the page cache after a first read, best
+  of three each, interleaved);
+* a loop of numpy work that writes a ``--ckpt-mb`` checkpoint every 10 steps, with and
+  without ``log_artifact`` of each checkpoint (interleaved pairs, median): the slowdown;
+* listing 10,000 artifact versions of one run from SQLite (warm, median of 20);
+* ``tracker best PROJECT --metric eval/loss`` over 1,000 runs of 5 checkpoints each, in a
+  fresh process (median of 5 wall times, bytecode compiled first).
+
+Run: ``python benchmarks/bench_artifacts.py [--file-mb N] [--ckpt-mb N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SRC))
+
+import tracker  # noqa: E402
+from tracker import CustomTracker, open_store  # noqa: E402
+from tracker.artifacts import digest_path  # noqa: E402
+from tracker.records import Artifact, RunRecord  # noqa: E402
+
+
+def bench_log_artifact(root: Path) -> list[float]:
+    folder = root / "ckpt"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(os.urandom(1 << 20))
+    times = []
+    with CustomTracker("bench", store=f"sqlite:///{root}/calls.db") as run:
+        run.log_metrics({"eval/loss": 1.0}, step=1)
+        for i in range(1000):
+            start = time.perf_counter()
+            run.log_artifact(folder, step=i)
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def bench_digest(root: Path, megabytes: int) -> tuple[float, float]:
+    """Best MB/s of digest_path and of sha256sum on one file."""
+    path = root / "big.bin"
+    block = os.urandom(1 << 20)
+    with open(path, "wb") as handle:
+        for _ in range(megabytes):
+            handle.write(block)
+    subprocess.run(["sha256sum", str(path)], check=True, capture_output=True)  # warm the cache
+    ours, theirs = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(["sha256sum", str(path)], check=True, capture_output=True)
+        theirs.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        digest_path(path)
+        ours.append(time.perf_counter() - start)
+    path.unlink()
+    return megabytes / min(ours), megabytes / min(theirs)
+
+
+def _loop(root: Path, steps: int, ckpt_mb: int, run: CustomTracker | None) -> float:
+    a = np.random.default_rng(0).standard_normal((384, 384))
+    payload = os.urandom(ckpt_mb << 20)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        for _ in range(8):
+            a = np.tanh(a @ a.T / 384)
+        if run is not None:
+            run.log_metrics({"train/loss": float(a[0, 0])}, step=step)
+        if step % 10 == 0:
+            folder = root / f"checkpoint-{step}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "model.bin").write_bytes(payload)
+            if run is not None:
+                run.log_artifact(folder, step=step)
+            old = root / f"checkpoint-{step - 20}"
+            if old.exists():  # save_total_limit=2
+                shutil.rmtree(old)
+                if run is not None:
+                    run.check_artifacts()
+    elapsed = time.perf_counter() - start
+    for folder in root.glob("checkpoint-*"):
+        shutil.rmtree(folder)
+    return elapsed
+
+
+def bench_loop(root: Path, ckpt_mb: int, pairs: int = 5, steps: int = 60) -> tuple[float, float]:
+    """Median seconds of the loop without and with log_artifact (the run's finish, which
+    waits for the last digests, is not in the loop's time)."""
+    without, with_ = [], []
+    for i in range(pairs):
+        without.append(_loop(root / "plain", steps, ckpt_mb, None))
+        run = CustomTracker("bench", store=f"sqlite:///{root}/loop-{i}.db").start()
+        with_.append(_loop(root / "tracked", steps, ckpt_mb, run))
+        run.finish()
+    return statistics.median(without), statistics.median(with_)
+
+
+def bench_listing(root: Path) -> float:
+    uri = f"sqlite:///{root}/list.db"
+    store = open_store(uri)
+    now = time.time()
+    store.start_run(RunRecord("r", "p", "r", started_at=now, heartbeat_at=now), resume=False)
+    for i in range(10_000):
+        store.log_artifact(
+            "r",
+            Artifact("r", "checkpoint", uri=f"/out/checkpoint-{i}", digest=f"sha256:{i:064x}",
+                     size=1 << 30, files=12, step=i, metrics={"eval/loss": 1 / (i + 1),
+                     "train/loss": 2 / (i + 1)}, created_at=now + i),
+        )  # fmt: skip
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        found = store.artifacts(run_id="r")
+        times.append(time.perf_counter() - start)
+    assert len(found) == 10_000
+    store.close()
+    return statistics.median(times)
+
+
+def bench_best(root: Path) -> float:
+    uri = f"sqlite:///{root}/best.db"
+    store = open_store(uri)
+    now = time.time()
+    for r in range(1000):
+        run_id = f"run{r:04d}"
+        store.start_run(
+            RunRecord(run_id, "sweep", run_id, started_at=now + r, heartbeat_at=now), resume=False
+        )
+        for s in range(5):
+            store.log_artifact(
+                run_id,
+                Artifact(run_id, "checkpoint", uri=f"/out/{run_id}/checkpoint-{s}",
+                         digest=f"sha256:{r}-{s}", step=s, created_at=now + r + s,
+                         metrics={"eval/loss": 1 + ((r * 7 + s * 13) % 1000) / 1000}),
+            )  # fmt: skip
+    store.close()
+    compileall.compile_dir(Path(tracker.__file__).parent, quiet=1)
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    argv = [sys.executable, "-m", "tracker.cli", "best", "sweep", "--metric", "eval/loss"]
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [*argv, "--store", uri], env=env, capture_output=True, text=True, check=False
+        )
+        times.append(time.perf_counter() - start)
+        assert done.returncode == 0, done.stderr
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file-mb", type=int, default=2048)
+    parser.add_argument("--ckpt-mb", type=int, default=256)
+    parser.add_argument(
+        "--parts",
+        default="calls,digest,loop,listing,best",
+        help="which measurements, comma separated (default: all)",
+    )
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        if "calls" in parts:
+            calls = bench_log_artifact(root)
+            print(
+                f"log_artifact: median {statistics.median(calls) * 1e6:.1f} us, "
+                f"p99 {sorted(calls)[989] * 1e6:.1f} us, max {max(calls) * 1e6:.1f} us"
+            )
+        if "digest" in parts:
+            ours, theirs = bench_digest(root, args.file_mb)
+            print(
+                f"digest of a {args.file_mb} MiB file: {ours:.0f} MiB/s; sha256sum "
+                f"{theirs:.0f} MiB/s ({100 * ours / theirs:.0f} %)"
+            )
+        if "loop" in parts:
+            plain, tracked = bench_loop(root, args.ckpt_mb)
+            print(
+                f"loop of 60 steps, a {args.ckpt_mb} MiB checkpoint every 10: {plain:.2f} s "
+                f"alone, {tracked:.2f} s with log_artifact ({100 * (tracked / plain - 1):+.1f} %)"
+            )
+        if "listing" in parts:
+            print(f"listing 10,000 versions: {bench_listing(root) * 1e3:.1f} ms")
+        if "best" in parts:
+            best = bench_best(root)
+            print(f"tracker best over 1,000 runs (fresh process): {best * 1e3:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
