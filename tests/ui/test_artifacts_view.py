@@ -38,7 +38,7 @@ def served(tracker_dir: Path, tmp_path: Path) -> Iterator[Served]:
         for step in range(1, 7):
             sft.log_metrics({"train/loss": 2.0 / step, "eval/loss": 3.0 / step}, step=step)
             if step % 2 == 0:
-                folder = _folder(tmp_path / f"checkpoint-{step}", bytes([step]) * 1000)
+                folder = _folder(tmp_path / f"checkpoint-{step}", bytes([step]) * 2048)
                 sft.log_artifact(folder, step=step, best=step == 4)
         sft.flush()
         shutil.rmtree(tmp_path / "checkpoint-6")
@@ -65,9 +65,9 @@ def test_lineage_api_links_inputs_outputs_and_later_runs(served: Served) -> None
         for a in body["outputs"]
     ]
     assert outputs == [
-        ("checkpoint", 1, 2, 1000, "present", False, []),
-        ("checkpoint", 2, 4, 1000, "present", True, [dpo]),
-        ("checkpoint", 3, 6, 1000, "gone", False, []),
+        ("checkpoint", 1, 2, 2048, "present", False, []),
+        ("checkpoint", 2, 4, 2048, "present", True, [dpo]),
+        ("checkpoint", 3, 6, 2048, "gone", False, []),
     ]
     assert body["outputs"][1]["metrics"] == {"train/loss": 0.5, "eval/loss": 0.75}
     assert body["later_runs"] == [dpo]
@@ -92,7 +92,7 @@ def test_run_page_shows_artifacts_marks_and_lineage(page: Any, served: Served) -
     assert [rows.nth(i).get_attribute("data-step") for i in range(3)] == ["2", "4", "6"]
     best = page.locator("tr.artifact.best")
     assert best.locator(".star").inner_text() == "★"
-    assert "1.00 KB" in best.inner_text() and "eval/loss" in best.inner_text()
+    assert "2 KiB" in best.inner_text() and "eval/loss" in best.inner_text()
     assert "gone" in page.locator("tr.artifact.gone").inner_text()
     page.wait_for_function("() => document.querySelector('.chart[data-key=\"eval/loss\"]')?.chart")
     marks = chart(page, "eval/loss", "node.chart.spans.filter(s => s.visible).map(s => s.location)")

@@ -57,8 +57,10 @@ def _with_ours(made: Any) -> Any:
 
 def _watch(made: Any, config: Any) -> None:
     """Hand a checkpointer to the run's logger (only the rank that built one has it)."""
-    output_dir = getattr(config, "get", lambda _key: None)("output_dir")
-    if _ours and callable(getattr(made, "save_checkpoint", None)) and output_dir:
+    if not (_ours and callable(getattr(made, "save_checkpoint", None))):
+        return
+    output_dir = config.get("output_dir") if isinstance(config, Mapping) else None
+    if output_dir:
         _ours[0].watch_checkpointer(made, str(output_dir))
 
 

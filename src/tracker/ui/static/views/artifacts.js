@@ -9,14 +9,6 @@ const SHOWN_METRICS = 3;
 const STATE_COLORS = { present: "#1a7f37", gone: "#8c959f", changed: "#cf222e", unreadable: "#cf222e" };
 const BEST_COLOR = "#bf8700";
 
-export function fmtBytes(size) {
-  if (size === null || size === undefined) return "-";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = size, unit = 0;
-  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
-  return unit ? `${value.toPrecision(3)} ${units[unit]}` : `${value} B`;
-}
-
 // Where an artifact's row is, on the page of the run that logged it.
 export function artifactAnchor(artifact) {
   return `artifact-${artifact.direction}-${artifact.name}-v${artifact.version}`;
@@ -39,7 +31,7 @@ function metricsAtSave(metrics) {
 function outputRow(a) {
   const row = el("tr", { id: artifactAnchor(a), class: `artifact ${a.state}${a.best ? " best" : ""}` },
     cell(el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`)), cell(a.kind),
-    cell(fmt(a.step), true), cell(metricsAtSave(a.metrics)), cell(fmtBytes(a.size), true),
+    cell(fmt(a.step), true), cell(metricsAtSave(a.metrics)), cell(a.size === null ? "-" : fmtUnit("size_bytes", a.size), true),
     cell(stateBadge(a.state)),
     cell(a.best ? el("span", { class: "star", title: "best", style: `color:${BEST_COLOR}` }, "★") : ""),
     cell(el("span", { class: "uri", title: a.digest || "" }, a.uri)),
