@@ -62,18 +62,18 @@ export function artifactsSection(runId) {
   let lineage = { inputs: [], outputs: [], later_runs: [] };
   const outputs = el("div", { class: "artifacts" });
   const flow = el("div", { class: "lineage" });
-  const show = () => {
-    outputs.replaceChildren(outputsTable(lineage.outputs));
-    flow.replaceChildren(lineageFlow(lineage));
-    if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
-  };
   const refresh = async () => {
     lineage = await api(`/api/runs/${encodeURIComponent(runId)}/lineage`);
-    show();
+    outputs.replaceChildren(outputsTable(lineage.outputs));
+    flow.replaceChildren(lineageFlow(lineage));
   };
+  // a link to one artifact (#artifact-...) is followed once its row exists
+  const ready = refresh().then(() => {
+    if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+  });
   return {
     nodes: [el("h2", {}, "Artifacts"), outputs, el("h2", {}, "Lineage"), flow],
-    ready: refresh(),
+    ready,
     marks: (marks, startedAt) => withSaves(marks, lineage.outputs, startedAt),
     refresh,
   };
