@@ -62,7 +62,8 @@ def test_a_two_rank_tune_run_under_tracker_run_is_one_run(
     assets: dict[str, Path], tmp_path: Path, tracker_dir: Path, store: Store
 ) -> None:
     """``tracker run -- tune run --nproc_per_node 2`` (torchtune's own torchrun launch, the
-    config's DiskLogger kept): one run across both ranks, each step once."""
+    config's DiskLogger kept): one run across both ranks, each step once, the epoch rank 0
+    saved one checkpoint version."""
     recipe = tmp_path / "full_finetune_distributed_cpu.py"
     tune("cp", "full_finetune_distributed", str(recipe), cwd=tmp_path)
     patch_recipe_for_cpu(recipe)
@@ -75,6 +76,8 @@ def test_a_two_rank_tune_run_under_tracker_run_is_one_run(
     run = tracked_commands.only_run(store)
     assert (run.project, run.status, run.environment["world_size"]) == ("tt-run-ddp", "finished", 2)
     assert_steps(store, run, RECIPE_KEYS, [1, 2, 3])
+    saved = store.artifacts(run_id=run.run_id, kind="checkpoint")
+    assert [(a.uri, a.step, a.state) for a in saved] == [(str(out / "epoch_0"), 3, "present")]
 
 
 def test_the_checkpointers_epochs_and_base_model_are_the_runs_artifacts(
