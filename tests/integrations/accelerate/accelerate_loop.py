@@ -10,7 +10,6 @@ untracked`` trains without it (``tracker run`` adds it).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -44,13 +43,12 @@ def train(
     project: str,
     adapter: Any = None,
     save_every: int = 0,
-    after_save: Callable[[], None] | None = None,
     **init: Any,
 ) -> list[float]:
     """Train a linear regression for `STEPS` steps, logging each one; the losses logged.
     With our ``adapter``, its run also gets the best loss, on every rank as users write it;
     with ``save_every``, ``save_state()`` every that many steps (the accelerator's
-    project configuration names the folders), and ``after_save()`` after each."""
+    project configuration names the folders)."""
     torch.manual_seed(0)
     inputs = torch.randn(STEPS * 4 * accelerator.num_processes, 4)
     targets = inputs.sum(dim=1, keepdim=True)
@@ -71,8 +69,6 @@ def train(
         losses.append(mean.item())
         if save_every and (step + 1) % save_every == 0:
             accelerator.save_state()
-            if after_save is not None:
-                after_save()
     if adapter is not None:  # docs/accelerate.md: safe on every rank, no rank check
         adapter.tracker.log_summary({"best/loss": min(losses)})
     accelerator.end_training()
