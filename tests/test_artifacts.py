@@ -265,3 +265,23 @@ def test_misused_arguments_warn_and_never_raise(
     assert (ckpt.metrics, ckpt.step) == ({"eval/loss": 0.5}, 2)
     assert any("artifact" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
     assert store.keys(run.run_id) == ["train/loss"]
+
+
+def test_unsent_artifacts_are_delivered_by_sync(tmp_path: Path) -> None:
+    """A rescue file (a JSON-lines run) holding artifact calls: `deliver_unsent` replays
+    them into the store, versions and states as sent."""
+    from tracker.calls import LogArtifact
+    from tracker.records import RunRecord
+    from tracker.rescue import rescue
+    from tracker.sync import deliver_unsent
+
+    record = RunRecord("r1", "p", "r1", started_at=1.0, heartbeat_at=1.0)
+    ckpt = Artifact("r1", "checkpoint", uri="/o/checkpoint-1", digest="sha256:a", step=1)
+    calls = [LogArtifact(ckpt), LogArtifact(ckpt.replace(state="gone"))]
+    path = rescue(record, calls, [tmp_path / "unsent"], "sqlite:///x")
+    assert path is not None
+    target = open_store(f"sqlite:///{tmp_path}/t.db")
+    assert deliver_unsent([path], target).files == 1
+    (only,) = target.artifacts(run_id="r1")
+    assert (only.version, only.state, only.step) == (1, "gone", 1)
+    target.close()

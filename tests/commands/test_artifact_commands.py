@@ -122,3 +122,18 @@ def test_sync_carries_artifacts_and_lineage(
             assert team.artifacts(run_id=run_id) == store.artifacts(run_id=run_id)
         assert team.lineage(chain["dpo"]) == store.lineage(chain["dpo"])
         team.close()
+
+
+def test_the_dashboard_api_serves_artifacts_and_lineage(
+    chain: dict[str, str], store: Store
+) -> None:
+    """/api/runs/RUN/artifacts and /lineage answer what the store holds, linked runs named."""
+    from tracker.ui.api import dispatch
+
+    listed = dispatch(store, "/api/runs/sft/artifacts", {})
+    assert listed["run"] == chain["sft"]
+    assert [a["step"] for a in listed["artifacts"] if a["direction"] == "output"] == [10, 20, 30]
+    lineage = dispatch(store, f"/api/runs/{chain['dpo']}/lineage", {})
+    assert lineage["run"]["name"] == "dpo"
+    assert [a["run_id"] for a in lineage["sources"]] == [chain["sft"]]
+    assert lineage["names"] == {chain["sft"]: "sft"}

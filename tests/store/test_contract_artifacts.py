@@ -6,6 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,12 +125,17 @@ def test_deleting_a_run_removes_its_artifacts(any_store: Store) -> None:
     assert [a.run_id for a in any_store.artifacts()] == ["b"]
 
 
+def _before_artifacts() -> int:
+    """The schema version just before the artifacts table (whatever comes after it)."""
+    return next(
+        i for i, m in enumerate(MIGRATIONS) if any("CREATE TABLE artifacts" in s for s in m)
+    )
+
+
 def test_a_store_of_the_schema_before_artifacts_is_migrated(tmp_path: Path) -> None:
     """A SQLite file at the version before the artifacts table opens, keeps its runs and
     takes artifacts."""
-    before = next(
-        i for i, m in enumerate(MIGRATIONS) if any("CREATE TABLE artifacts" in s for s in m)
-    )
+    before = _before_artifacts()
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
     for version in range(before):
@@ -141,6 +147,30 @@ def test_a_store_of_the_schema_before_artifacts_is_migrated(tmp_path: Path) -> N
     db.commit()
     db.close()
     store = SqliteStore(path)
+    assert [r.run_id for r in store.runs()] == ["old"]
+    store.log_artifact("old", _ckpt(5, "sha256:o").replace(run_id="old"))
+    assert [a.version for a in store.artifacts(run_id="old")] == [1]
+    store.close()
+
+
+def test_a_postgres_database_of_the_schema_before_artifacts_is_migrated(pg: Any) -> None:
+    """A PostgreSQL database at the version before the artifacts table: the same."""
+    psycopg = pytest.importorskip("psycopg")
+    from tracker.store.postgres import PostgresDialect
+
+    before = _before_artifacts()
+    uri = pg.create_database("before_artifacts")
+    with psycopg.connect(uri) as db:
+        for version in range(before):
+            for statement in MIGRATIONS[version]:
+                db.execute(statement.format_map(PostgresDialect.types))
+            for statement in PostgresDialect.tuning.get(version, ()):
+                db.execute(statement)
+        db.execute("CREATE TABLE tracker_schema (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO tracker_schema (version) VALUES (%s)", (before,))
+        db.execute("INSERT INTO runs (run_id, project, name, status, started_at) "
+                   "VALUES ('old', 'p', 'old', 'finished', 1.0)")  # fmt: skip
+    store = open_store(uri)
     assert [r.run_id for r in store.runs()] == ["old"]
     store.log_artifact("old", _ckpt(5, "sha256:o").replace(run_id="old"))
     assert [a.version for a in store.artifacts(run_id="old")] == [1]

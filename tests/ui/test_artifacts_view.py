@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from ui_kit import Served, chart, open_page, serve, shot
 
-from tracker import CustomTracker
+from tracker import CustomTracker, Store
 
 pytest.importorskip("bokeh")
 
@@ -26,7 +27,7 @@ def _folder(path: Path, content: bytes) -> Path:
 
 
 @pytest.fixture
-def served(tracker_dir: Path, tmp_path: Path) -> Iterator[Served]:
+def served(tracker_dir: Path, tmp_path: Path, store: Store) -> Iterator[Served]:
     """Run ``sft`` (base model and a dataset in; checkpoints at 2, 4 (best) and 6 (deleted,
     gone) out, eval/loss at each) and run ``dpo``, started from sft's best checkpoint."""
     pytest.importorskip("bokeh")
@@ -40,7 +41,11 @@ def served(tracker_dir: Path, tmp_path: Path) -> Iterator[Served]:
             if step % 2 == 0:
                 folder = _folder(tmp_path / f"checkpoint-{step}", bytes([step]) * 2048)
                 sft.log_artifact(folder, step=step, best=step == 4)
-        sft.flush()
+        deadline = time.monotonic() + 30
+        while not any(a.step == 6 and a.size for a in store.artifacts(run_id=sft.run_id)):
+            assert time.monotonic() < deadline, "checkpoint-6 was never hashed"
+            sft.flush()  # hashed in the background: then deleted, as a rotation would
+            time.sleep(0.05)
         shutil.rmtree(tmp_path / "checkpoint-6")
         sft.check_artifacts()
     with CustomTracker("lin", "dpo") as dpo:
@@ -52,14 +57,14 @@ def served(tracker_dir: Path, tmp_path: Path) -> Iterator[Served]:
 
 def test_lineage_api_links_inputs_outputs_and_later_runs(served: Served) -> None:
     """sft's outputs carry step, metrics at save, size, state and best, the best one used
-    by dpo; dpo's checkpoint input comes from sft."""
+    by dpo (named); dpo's checkpoint input comes from sft."""
     body = json.loads(served.get(f"/api/runs/{served.runs['sft']}/lineage").body)
     assert body["run"]["name"] == "sft"
-    assert [(a["kind"], a["uri"]) for a in body["inputs"]] == [
-        ("model", BASE),
-        ("dataset", str(Path(served.runs["dir"]) / "train.jsonl")),
+    assert [(a["kind"], a["uri"], a["from"]) for a in body["inputs"]] == [
+        ("model", BASE, []),
+        ("dataset", str(Path(served.runs["dir"]) / "train.jsonl"), []),
     ]
-    dpo = {"id": served.runs["dpo"], "name": "dpo", "status": "finished"}
+    dpo = served.runs["dpo"]
     outputs = [
         (a["name"], a["version"], a["step"], a["size"], a["state"], a["best"], a["used_by"])
         for a in body["outputs"]
@@ -70,10 +75,11 @@ def test_lineage_api_links_inputs_outputs_and_later_runs(served: Served) -> None
         ("checkpoint", 3, 6, 2048, "gone", False, []),
     ]
     assert body["outputs"][1]["metrics"] == {"train/loss": 0.5, "eval/loss": 0.75}
-    assert body["later_runs"] == [dpo]
-    later = json.loads(served.get(f"/api/runs/{served.runs['dpo']}/lineage").body)
+    assert body["names"] == {dpo: "dpo"}
+    later = json.loads(served.get(f"/api/runs/{dpo}/lineage").body)
     (used,) = later["inputs"]
-    assert used["from"] == [{"id": served.runs["sft"], "name": "sft", "status": "finished"}]
+    assert used["from"] == [served.runs["sft"]]
+    assert later["names"] == {served.runs["sft"]: "sft"}
 
 
 def test_lineage_of_an_unknown_run_is_404(served: Served) -> None:
@@ -108,4 +114,4 @@ def test_run_page_shows_artifacts_marks_and_lineage(page: Any, served: Served) -
     assert source.inner_text() == "checkpoint"
     source.click()
     page.wait_for_selector("tr.artifact.best", timeout=20_000)
-    assert f"/runs/{served.runs['sft']}#" in page.url
+    assert page.url.endswith(f"/runs/{served.runs['sft']}#artifacts")

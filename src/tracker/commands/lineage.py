@@ -15,6 +15,7 @@ from tracker.commands.artifacts import fmt_bytes, fmt_metrics, state_cell
 from tracker.commands.output import Styled, fmt_value
 from tracker.records import Artifact, RunRecord
 from tracker.store.base import RunNotFoundError
+from tracker.views import lineage_view, linked_run_names, linked_runs
 
 NAME = "lineage"
 HELP = "show a run's inputs, outputs and the runs linked through them"
@@ -36,19 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     """Print the lineage."""
     record = _run_of(ctx, ctx.args.ref)
-    lineage = ctx.store.lineage(record.run_id)
     if ctx.args.json:
-        ctx.console.json(
-            {
-                "run": {"id": record.run_id, "name": record.name, "project": record.project},
-                **{
-                    part: [a.as_dict() for a in getattr(lineage, part)]
-                    for part in ("inputs", "outputs", "sources", "consumers")
-                },
-            }
-        )
+        ctx.console.json(lineage_view(ctx.store, record))
         return 0
-    names = _names(ctx, [*lineage.sources, *lineage.consumers])
+    lineage = ctx.store.lineage(record.run_id)
+    names = linked_run_names(ctx.store, lineage)
     console = ctx.console
     console.heading("inputs")
     if lineage.inputs:
@@ -95,16 +88,6 @@ def _run_of(ctx: Context, ref: str) -> RunRecord:
     return ctx.store.get_run(found[0].run_id)
 
 
-def _names(ctx: Context, linked: list[Artifact]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for run_id in {a.run_id for a in linked}:
-        try:
-            names[run_id] = ctx.store.get_run(run_id).name
-        except RunNotFoundError:
-            names[run_id] = "?"
-    return names
-
-
 def _linked(mine: Artifact, others: list[Artifact], names: dict[str, str]) -> str | Styled:
-    runs = sorted({o.run_id for o in others if o.same_content(mine)})
+    runs = linked_runs(mine, others)
     return ", ".join(f"{names.get(r, '?')} ({r})" for r in runs) or "-"

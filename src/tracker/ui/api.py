@@ -15,9 +15,9 @@
 ``GET /api/runs/RUN/tables``                the run's tables, each with its steps
 ``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
 ``limit=N``                                 the last), at most ``N``; only that step is read
-``GET /api/runs/RUN/lineage``               the run's inputs (each with the runs that
-                                            produced it), its outputs (each with the runs
-                                            that used it) and those later runs
+``GET /api/runs/RUN/artifacts``             the run's artifact versions, outputs and inputs
+``GET /api/runs/RUN/lineage``               inputs, outputs and the runs linked through them
+                                            (`tracker lineage --json`)
 ==========================================  ================================================
 
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from tracker.records import Artifact, RunStatus
+from tracker.records import RunStatus
 from tracker.store.base import (
     AmbiguousRunError,
     RunNotFoundError,
@@ -44,7 +44,13 @@ from tracker.store.base import (
 )
 from tracker.store.resolve import resolve_run
 from tracker.ui.downsample import Curve, read_curve, read_overview
-from tracker.views import config_diff, metrics_side_by_side, run_detail, run_row
+from tracker.views import (
+    config_diff,
+    lineage_view,
+    metrics_side_by_side,
+    run_detail,
+    run_row,
+)
 
 __all__ = ["ApiError", "dispatch"]
 
@@ -86,8 +92,14 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 return tables(store, ref)
             case ["runs", ref, "table"]:
                 return table(store, ref, query)
+            case ["runs", ref, "artifacts"]:
+                run_id = resolve_run(store, ref).run_id
+                return {
+                    "run": run_id,
+                    "artifacts": [a.as_dict() for a in store.artifacts(run_id=run_id)],
+                }
             case ["runs", ref, "lineage"]:
-                return lineage(store, ref)
+                return lineage_view(store, resolve_run(store, ref))
             case ["compare"]:
                 return compare(store, query.get("run", []))
             case ["workspace"]:
@@ -189,40 +201,6 @@ def table(store: Store, ref: str, query: Query) -> dict[str, Any]:
         "rows": rows[:limit],
         "more": len(rows) > limit,
     }
-
-
-def lineage(store: Store, ref: str) -> dict[str, Any]:
-    """The run's inputs, each with ``from`` (the runs whose output it is), its outputs in
-    logging order, each with ``used_by`` (the runs whose input it is), and ``later_runs``:
-    those runs, each once. A linked run is ``{"id", "name", "status"}``."""
-    record = resolve_run(store, ref)
-    found = store.lineage(record.run_id)
-    runs: dict[str, dict[str, Any]] = {}
-
-    def linked(mine: Artifact, others: list[Artifact]) -> list[dict[str, Any]]:
-        ids = sorted({o.run_id for o in others if o.same_content(mine)})
-        for run_id in ids:
-            if run_id not in runs:
-                runs[run_id] = _run_link(store, run_id)
-        return [runs[run_id] for run_id in ids]
-
-    inputs = [{**a.as_dict(), "from": linked(a, found.sources)} for a in found.inputs]
-    outputs = [{**a.as_dict(), "used_by": linked(a, found.consumers)} for a in found.outputs]
-    later = {r["id"]: r for o in outputs for r in o["used_by"]}
-    return {
-        "run": {"id": record.run_id, "name": record.name, "status": record.status},
-        "inputs": inputs,
-        "outputs": outputs,
-        "later_runs": list(later.values()),
-    }
-
-
-def _run_link(store: Store, run_id: str) -> dict[str, Any]:
-    try:
-        other = store.get_run(run_id)
-    except RunNotFoundError:  # deleted since: its id is all there is
-        return {"id": run_id, "name": run_id, "status": None}
-    return {"id": run_id, "name": other.name, "status": other.status}
 
 
 def compare(store: Store, refs: Sequence[str]) -> dict[str, Any]:

@@ -129,3 +129,25 @@ def test_trl_sft_records_checkpoints_and_inputs(
     (data_input,) = store.artifacts(run_id=run.run_id, kind="dataset")
     assert data_input.meta["split"] == "train" and data_input.meta["rows"] == data.num_rows
     store.close()
+
+
+def test_save_model_of_a_peft_model_is_an_adapter(
+    model_dir: Path, tmp_path: Path, store: Any
+) -> None:
+    """A LoRA model's save_model(dir) after training is an `adapter` version at the last step."""
+    peft = pytest.importorskip("peft")
+    callback = CustomTrackerCallback()
+    trainer = make_trainer(model_dir, **training_args(tmp_path / "out", max_steps=2))
+    trainer.model = peft.get_peft_model(
+        trainer.model, peft.LoraConfig(r=4, target_modules={"q_proj"})
+    )
+    trainer.model_wrapped = trainer.model
+    trainer.add_callback(callback)
+    trainer.train()
+    trainer.save_model(str(tmp_path / "lora"))
+    assert callback.tracker is not None
+    callback.tracker.finish()
+    (run,) = store.runs()
+    (adapter,) = store.artifacts(run_id=run.run_id, direction="output")
+    assert (adapter.kind, adapter.step, adapter.name) == ("adapter", 2, "lora")
+    assert adapter.files and adapter.state == "present"

@@ -3,17 +3,16 @@
 // the artifacts table) → the later runs that started from them. Every item is a link
 // where there is a page to go to; a reference no recorded run produced (a hub id) is text.
 
-import { el, fmt, runLink, statusBadge } from "../common.js";
-import { artifactAnchor, artifactHref, stateBadge } from "./artifacts.js";
+import { el, fmt, runLink } from "../common.js";
+import { artifactAnchor, runLinks, stateBadge } from "./artifacts.js";
 
-function inputCard(a) {
-  const source = a.from[0];
-  const title = source
-    ? el("a", { href: artifactHref({ ...a, run_id: source.id, direction: "output" }) }, a.name)
-    : el("span", {}, a.name);
+// An input another run produced links to that run's artifacts (the first, if several did).
+function inputCard(a, lineage) {
+  const title = a.from.length
+    ? el("a", { href: `/runs/${encodeURIComponent(a.from[0])}#artifacts` }, a.name) : el("span", {}, a.name);
   return el("li", { class: "card input" }, el("div", { class: "kind" }, a.kind), title,
     a.uri !== a.name ? el("div", { class: "uri" }, a.uri) : null,
-    a.from.length ? el("div", { class: "note" }, "made by ", a.from.flatMap((run, i) => [i ? ", " : "", runLink(run)])) : null);
+    a.from.length ? el("div", { class: "note" }, "made by ", runLinks(a.from, lineage.names)) : null);
 }
 
 function outputCard(a) {
@@ -29,13 +28,13 @@ function column(title, items, empty) {
 
 export function lineageFlow(lineage) {
   const run = lineage.run;
+  const later = [...new Set(lineage.outputs.flatMap((a) => a.used_by))];
   return el("div", { class: "flow" },
-    column("Inputs", lineage.inputs.map(inputCard), "none recorded"),
+    column("Inputs", lineage.inputs.map((a) => inputCard(a, lineage)), "none recorded"),
     el("div", { class: "arrow" }, "→"),
-    column("Run", run ? [el("li", { class: "card run" }, runLink(run), " ", statusBadge(run.status))] : [], ""),
+    column("Run", run ? [el("li", { class: "card run" }, runLink(run))] : [], ""),
     el("div", { class: "arrow" }, "→"),
     column("Outputs", lineage.outputs.map(outputCard), "none recorded"),
     el("div", { class: "arrow" }, "→"),
-    column("Later runs", lineage.later_runs.map((r) => el("li", { class: "card run" }, runLink(r), " ",
-      r.status ? statusBadge(r.status) : null)), "none yet"));
+    column("Later runs", later.map((id) => el("li", { class: "card run" }, runLinks([id], lineage.names))), "none yet"));
 }
