@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tracker.records import Event, Lineage, RunRecord, RunStatus, effective_status
+from tracker.records import Artifact, Event, Lineage, RunRecord, RunStatus, effective_status
 from tracker.store.base import MetricStats, Store
 
 __all__ = [
@@ -22,6 +22,9 @@ __all__ = [
     "dumps",
     "flatten_config",
     "jsonable",
+    "lineage_view",
+    "linked_run_names",
+    "linked_runs",
     "lower_is_better",
     "metrics_side_by_side",
     "node_states",
@@ -207,17 +210,26 @@ def _best(key: str, stats: MetricStats) -> float:
 
 def lineage_view(store: Store, run: RunRecord) -> dict[str, Any]:
     """A run's lineage as `tracker lineage --json` and the dashboard give it: the run,
-    its inputs, outputs, sources and consumers (`tracker.records.Lineage`, each artifact
-    as a dict), and ``names``, the name of each linked run by id."""
+    its inputs (each with ``from``: the ids of the runs that produced it), outputs (each
+    with ``used_by``: the ids of the runs that used it), sources and consumers
+    (`tracker.records.Lineage`, each artifact as a dict), and ``names``, the name of
+    each linked run by id."""
     found = store.lineage(run.run_id)
     return {
         "run": {"id": run.run_id, "name": run.name, "project": run.project},
-        **{
-            part: [a.as_dict() for a in getattr(found, part)]
-            for part in ("inputs", "outputs", "sources", "consumers")
-        },
+        "inputs": [{**a.as_dict(), "from": linked_runs(a, found.sources)} for a in found.inputs],
+        "outputs": [
+            {**a.as_dict(), "used_by": linked_runs(a, found.consumers)} for a in found.outputs
+        ],
+        **{part: [a.as_dict() for a in getattr(found, part)] for part in ("sources", "consumers")},
         "names": linked_run_names(store, found),
     }
+
+
+def linked_runs(mine: Artifact, others: Sequence[Artifact]) -> list[str]:
+    """The ids of the runs of ``others`` (a lineage's sources or consumers) that hold the
+    same bytes as ``mine``, sorted."""
+    return sorted({o.run_id for o in others if o.same_content(mine)})
 
 
 def linked_run_names(store: Store, lineage: Lineage) -> dict[str, str]:

@@ -4,7 +4,10 @@ to the run, unless it is `CustomTrackerLogger` already.
 Recipes build their logger from the config (``metric_logger._component_``), so
 ``torchtune.config.instantiate`` is patched: a metric logger it returns is paired with a
 `CustomTrackerLogger` (`_Both`). The recipe's own logger (``DiskLogger``, ``WandBLogger``,
-...) gets every call as before, and is what the pair shows of itself otherwise.
+...) gets every call as before, and is what the pair shows of itself otherwise. A
+checkpointer it returns afterwards (one with ``save_checkpoint`` and an ``output_dir`` in
+its config) is handed to that logger's `CustomTrackerLogger.watch_checkpointer`, so the
+epochs it saves are the run's ``checkpoint`` versions.
 """
 
 from __future__ import annotations
@@ -24,11 +27,16 @@ def attach(module: ModuleType) -> None:
         patch(module, "instantiate", _pairing)
 
 
+_ours: list[Any] = []  # this process's CustomTrackerLogger, once the recipe built its logger
+
+
 def _pairing(original: Any) -> Any:
     def instantiate(config: Any, *args: Any, **kwargs: Any) -> Any:
         made = original(config, *args, **kwargs)
         with attaching("torchtune's metric logger"):
             made = _with_ours(made)
+        with attaching("torchtune's checkpointer"):
+            _watch(made, config)
         return made
 
     return instantiate
@@ -41,9 +49,19 @@ def _with_ours(made: Any) -> Any:
         return made
     from tracker.integrations.torchtune import CustomTrackerLogger
 
-    if isinstance(made, CustomTrackerLogger | _Both):
-        return made
-    return _Both(made, CustomTrackerLogger())
+    if not isinstance(made, CustomTrackerLogger | _Both):
+        made = _Both(made, CustomTrackerLogger())
+    _ours[:] = [made if isinstance(made, CustomTrackerLogger) else made.ours]
+    return made
+
+
+def _watch(made: Any, config: Any) -> None:
+    """Hand a checkpointer to the run's logger (only the rank that built one has it)."""
+    if not (_ours and callable(getattr(made, "save_checkpoint", None))):
+        return
+    output_dir = config.get("output_dir") if isinstance(config, Mapping) else None
+    if output_dir:
+        _ours[0].watch_checkpointer(made, str(output_dir))
 
 
 class _Both:

@@ -15,7 +15,7 @@ from tracker.commands.artifacts import fmt_bytes, fmt_metrics, state_cell
 from tracker.commands.output import Styled, fmt_value
 from tracker.records import Artifact, RunRecord
 from tracker.store.base import RunNotFoundError
-from tracker.views import lineage_view, linked_run_names
+from tracker.views import lineage_view, linked_run_names, linked_runs
 
 NAME = "lineage"
 HELP = "show a run's inputs, outputs and the runs linked through them"
@@ -89,5 +89,5 @@ def _run_of(ctx: Context, ref: str) -> RunRecord:
 
 
 def _linked(mine: Artifact, others: list[Artifact], names: dict[str, str]) -> str | Styled:
-    runs = sorted({o.run_id for o in others if o.same_content(mine)})
+    runs = linked_runs(mine, others)
     return ", ".join(f"{names.get(r, '?')} ({r})" for r in runs) or "-"

@@ -18,6 +18,10 @@ methods. Importing this module makes ``get_tracker("tracker")`` there return thi
 (``unwrap=True``: its run), whose every call is a no-op, as Lightning's ``experiment`` is
 on ranks above zero: ``accelerator.get_tracker("tracker", unwrap=True).log_summary(...)``
 needs no rank check.
+
+Artifacts (docs/artifacts.md): each folder the ``Accelerator`` that started the run saves
+with ``save_state`` is a ``checkpoint`` version at the last step logged, once written;
+folders its ``total_limit`` rotated away are marked ``gone``.
 """
 
 from __future__ import annotations
@@ -83,9 +87,11 @@ class CustomTracker(GeneralTracker):  # type: ignore[misc]  # accelerate ships n
         """Create and start the run (accelerate calls this from ``init_trackers``)."""
         if self._run is not None:
             return
-        project = self._project or _init_trackers_project()
-        run = Run(project, self._run_name, framework="accelerate", **self._options)
+        project, accelerator = _init_trackers_call()
+        run = Run(self._project or project, self._run_name, framework="accelerate", **self._options)
         self._run = run.start()
+        if accelerator is not None:
+            _record_saves(accelerator, self._run)
 
     def store_init_configuration(self, values: dict[str, Any]) -> None:
         """Merge ``values`` into the run's config."""
@@ -101,17 +107,39 @@ class CustomTracker(GeneralTracker):  # type: ignore[misc]  # accelerate ships n
             self._run.finish()
 
 
-def _init_trackers_project() -> str | None:
-    """The ``project_name`` of the ``Accelerator.init_trackers`` call now starting us.
+def _init_trackers_call() -> tuple[str | None, Any]:
+    """The ``project_name`` and the ``Accelerator`` of the ``init_trackers`` call now
+    starting us (``None`` for each where it is not that call).
 
     accelerate hands that name to the trackers it creates by name, but calls ``start()``
-    of a tracker given as an instance without it; it is read from the caller's frame.
+    of a tracker given as an instance without it, and never hands a tracker its
+    accelerator; both are read from the caller's frame.
     """
     caller = sys._getframe(2)  # 0: here, 1: start(), 2: its caller
     if caller.f_code.co_name != "init_trackers":
-        return None
+        return None, None
     project = caller.f_locals.get("project_name")
-    return project if isinstance(project, str) else None
+    accelerator = caller.f_locals.get("self")
+    if not callable(getattr(accelerator, "save_state", None)):
+        accelerator = None
+    return (project if isinstance(project, str) else None), accelerator
+
+
+def _record_saves(accelerator: Any, run: Run) -> None:
+    """Have each ``accelerator.save_state`` folder recorded as a ``checkpoint`` version
+    once it is written (accelerate's save hooks run before), and rotated ones marked."""
+    save_state = accelerator.save_state
+
+    @functools.wraps(save_state)
+    def recorded(output_dir: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        location = save_state(output_dir, *args, **kwargs)
+        folder = location or output_dir
+        if folder:
+            run.log_artifact(folder, kind="checkpoint")
+            run.check_artifacts()
+        return location
+
+    accelerator.save_state = recorded
 
 
 _BY_NAME: weakref.WeakKeyDictionary[Any, CustomTracker] = weakref.WeakKeyDictionary()

@@ -8,6 +8,14 @@ fine-tuning and generation arguments. For several processes, start it with
 ``torchrun ... -m tracker.cli train ...``: ``FORCE_TORCHRUN`` relaunches LLaMA-Factory's
 own launcher, without the callback; ``tracker run -- llamafactory-cli train ...``
 (`tracker.autoattach.llamafactory`) tracks that launcher's processes.
+
+Artifacts (docs/artifacts.md): besides what the Trainer's callback records (checkpoints,
+the adapter or model saved, the base model), the config's ``dataset`` and
+``eval_dataset`` names are the run's ``dataset`` inputs, each named as in the config and
+found through ``dataset_info.json`` as LLaMA-Factory finds it: a ``file_name`` in
+``dataset_dir`` is hashed (a changed file is a new version), a hub dataset is
+``hf://datasets/ID`` (``ms://``, ``om://`` for ModelScope, Modelers), a script or cloud
+file its path as written.
 """
 
 from __future__ import annotations
@@ -18,13 +26,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from tracker.integrations import requires_extra
 from tracker.integrations.transformers import CustomTrackerCallback
-from tracker.run import CustomTracker
+from tracker.run import CustomTracker, TrackerOptions
 
 with requires_extra("llamafactory"):
+    from llamafactory.data.parser import get_dataset_list
     from llamafactory.hparams import (
         DataArguments,
         FinetuningArguments,
@@ -35,13 +44,21 @@ with requires_extra("llamafactory"):
     from llamafactory.train.tuner import run_exp
     from transformers import HfArgumentParser
 
-__all__ = ["GENERATIONS_FILE", "callback_for", "main", "record_generations", "train"]
+__all__ = [
+    "GENERATIONS_FILE",
+    "LlamaFactoryCallback",
+    "callback_for",
+    "main",
+    "record_generations",
+    "train",
+]
 
 GENERATIONS_FILE = "generated_predictions.jsonl"
 """What LLaMA-Factory's ``do_predict`` with ``predict_with_generate`` writes."""
 
 log = logging.getLogger("tracker")
 
+_HUBS = {"hf_hub": "hf://datasets/", "ms_hub": "ms://datasets/", "om_hub": "om://datasets/"}
 _OWN_ARGUMENTS = {
     "model": ModelArguments,
     "data": DataArguments,
@@ -67,9 +84,43 @@ def train(args: dict[str, Any] | list[str]) -> None:
     record_generations_of(callback)
 
 
+class LlamaFactoryCallback(CustomTrackerCallback):
+    """`CustomTrackerCallback` whose run also records the datasets LLaMA-Factory's data
+    arguments name (``dataset``, ``eval_dataset``) as its inputs."""
+
+    def __init__(self, data: DataArguments, **options: Unpack[TrackerOptions]) -> None:
+        super().__init__(**options)
+        self._data = data
+
+    def _started(self, run: CustomTracker) -> None:
+        data = self._data
+        for role, names in (("train", data.dataset), ("eval", data.eval_dataset)):
+            try:
+                found = get_dataset_list(names, data.dataset_dir)
+            except (OSError, ValueError) as exc:  # LLaMA-Factory itself will say so
+                log.warning("tracker: the %s datasets are not recorded: %s", role, exc)
+                continue
+            for name, attr in zip(names or [], found, strict=True):
+                run.use_artifact(
+                    _dataset_ref(attr, data.dataset_dir),
+                    kind="dataset",
+                    name=name,
+                    meta={"role": role, "split": attr.split, "subset": attr.subset},
+                )
+
+
+def _dataset_ref(attr: Any, dataset_dir: Any) -> str:
+    """Where a LLaMA-Factory dataset's data is: a file in ``dataset_dir``, a hub id."""
+    if attr.load_from == "file" and isinstance(dataset_dir, str):
+        return str(Path(dataset_dir, attr.dataset_name))
+    return _HUBS.get(attr.load_from, "") + str(attr.dataset_name)
+
+
 def callback_for(args: dict[str, Any] | list[str]) -> CustomTrackerCallback:
-    """A callback whose run's config also holds LLaMA-Factory's own arguments of ``args``."""
-    return CustomTrackerCallback(config={"llamafactory": own_arguments(args)})
+    """A callback whose run's config also holds LLaMA-Factory's own arguments of ``args``
+    and whose inputs are the datasets they name."""
+    own = own_arguments(args)
+    return LlamaFactoryCallback(own["data"], config={"llamafactory": own})
 
 
 def record_generations_of(callback: CustomTrackerCallback) -> None:

@@ -11,12 +11,19 @@ The recipe's keys go through the naming scheme (`tracker.naming`): ``loss`` is
 ``train/tokens_per_second``, ``peak_memory_*`` go to ``system/``. Recipes do not call
 `close` when they crash: the core's exit hooks end the run as ``failed`` (or
 ``interrupted`` on SIGTERM) with everything logged so far.
+
+Artifacts (docs/artifacts.md): the config's ``checkpointer.checkpoint_dir`` is the run's
+base model (an input, hashed, so that a checkpoint of another run is linked to it); a
+checkpointer handed to `CustomTrackerLogger.watch_checkpointer` (``tracker run -- tune
+run`` hands it every checkpointer the recipe builds) has each epoch it saves,
+``output_dir/epoch_N``, recorded as a ``checkpoint`` version at the last step logged.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from tracker.integrations import requires_extra
@@ -78,6 +85,25 @@ class CustomTrackerLogger(MetricLoggerInterface):  # type: ignore[misc]  # torch
         if isinstance(config, DictConfig):
             config = _resolved(config)
         self.run.log_config(config)
+        checkpointer = config.get("checkpointer")
+        base = checkpointer.get("checkpoint_dir") if isinstance(checkpointer, Mapping) else None
+        if isinstance(base, str) and base:
+            self.run.use_artifact(base, kind="model")
+
+    def watch_checkpointer(self, checkpointer: Any, output_dir: str | Path) -> None:
+        """Record each epoch ``checkpointer`` saves (``output_dir/epoch_N``, torchtune's
+        layout) as a ``checkpoint`` version at the last step logged, once it is written."""
+        save = checkpointer.save_checkpoint
+
+        def save_checkpoint(state_dict: dict[str, Any], epoch: int, *args: Any, **kw: Any) -> Any:
+            saved = save(state_dict, epoch, *args, **kw)
+            self.run.log_artifact(
+                Path(output_dir, f"epoch_{epoch}"), kind="checkpoint", meta={"epoch": epoch}
+            )
+            self.run.check_artifacts()
+            return saved
+
+        checkpointer.save_checkpoint = save_checkpoint
 
     def close(self) -> None:
         """Finish the run."""

@@ -178,9 +178,14 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         if trial is not None:
             run.log_config(trial_config(trial))
         _record_inputs(run, args, state, model, trainer)
+        self._started(run)
         if trainer is not None:
             _record_save_model(trainer, self)
         return run
+
+    def _started(self, run: CustomTracker) -> None:
+        """What a framework built on the Trainer records once the run has started (its
+        own inputs: `tracker.integrations.llamafactory`); default: nothing."""
 
     def _record(self, run: CustomTracker, logs: Mapping[str, Any], step: int, section: str) -> None:
         seen_step, seen = self._seen

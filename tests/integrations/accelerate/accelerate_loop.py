@@ -1,7 +1,8 @@
 """A real accelerate training loop of a tiny model, shared by the tests and run by torchrun.
 
-``python -m torch.distributed.run --nproc_per_node 2 accelerate_loop.py PROJECT`` trains
-with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process, then ends with
+``python -m torch.distributed.run --nproc_per_node 2 accelerate_loop.py PROJECT DIR`` trains
+with ``Accelerator(cpu=True)`` (gloo) and our tracker on every process, saving its state
+into ``DIR/checkpoints`` every 3 steps, then ends with
 `workers.exit_now` (torch's exit race: see that function); ``accelerate_loop.py PROJECT
 untracked`` trains without it (``tracker run`` adds it).
 """
@@ -37,9 +38,17 @@ class Recorder(GeneralTracker):
         self.steps.append(step)
 
 
-def train(accelerator: Accelerator, project: str, adapter: Any = None, **init: Any) -> list[float]:
+def train(
+    accelerator: Accelerator,
+    project: str,
+    adapter: Any = None,
+    save_every: int = 0,
+    **init: Any,
+) -> list[float]:
     """Train a linear regression for `STEPS` steps, logging each one; the losses logged.
-    With our ``adapter``, its run also gets the best loss, on every rank as users write it."""
+    With our ``adapter``, its run also gets the best loss, on every rank as users write it;
+    with ``save_every``, ``save_state()`` every that many steps (the accelerator's
+    project configuration names the folders)."""
     torch.manual_seed(0)
     inputs = torch.randn(STEPS * 4 * accelerator.num_processes, 4)
     targets = inputs.sum(dim=1, keepdim=True)
@@ -58,6 +67,8 @@ def train(accelerator: Accelerator, project: str, adapter: Any = None, **init: A
         mean = accelerator.reduce(loss.detach(), reduction="mean")
         accelerator.log({"train/loss": mean, "lr": CONFIG["lr"]}, step=step)
         losses.append(mean.item())
+        if save_every and (step + 1) % save_every == 0:
+            accelerator.save_state()
     if adapter is not None:  # docs/accelerate.md: safe on every rank, no rank check
         adapter.tracker.log_summary({"best/loss": min(losses)})
         # as users copy it from accelerate's docs: on every rank too
@@ -73,8 +84,12 @@ if __name__ == "__main__":
     if sys.argv[2:] == ["untracked"]:
         train(Accelerator(cpu=True), sys.argv[1])
     else:
+        from accelerate.utils import ProjectConfiguration
+
         from tracker.integrations.accelerate import CustomTracker
 
         adapter = CustomTracker(run_name="ddp")
-        train(Accelerator(cpu=True, log_with=adapter), sys.argv[1], adapter)
+        saves = ProjectConfiguration(sys.argv[2], automatic_checkpoint_naming=True)
+        accelerator = Accelerator(cpu=True, log_with=adapter, project_config=saves)
+        train(accelerator, sys.argv[1], adapter, save_every=3)
     exit_now()  # end_training finished the run

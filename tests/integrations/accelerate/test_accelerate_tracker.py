@@ -130,11 +130,12 @@ def test_the_adapters_run_is_safe_on_every_rank(
     assert not adapter.tracker.enabled
 
 
-def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
-    """Under torchrun with 2 processes (gloo) there is one run, each step logged once."""
+def test_two_processes_make_one_run(store: Store, tracker_dir: Path, tmp_path: Path) -> None:
+    """Under torchrun with 2 processes (gloo) there is one run, each step logged once, and
+    each save_state folder one checkpoint version."""
     env = worker_env(TRACKER_DIR=str(tracker_dir))
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
-    command += ["--standalone", str(HERE / "accelerate_loop.py"), "acc-ddp"]
+    command += ["--standalone", str(HERE / "accelerate_loop.py"), "acc-ddp", str(tmp_path)]
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -147,6 +148,33 @@ def test_two_processes_make_one_run(store: Store, tracker_dir: Path) -> None:
     assert "last/loss" in run.summary  # nor get_tracker("tracker", unwrap=True).log_summary
     assert [e.kind for e in store.events(run.run_id)].count("trained") == 1  # rank 0's only
     assert_every_step_once(store, run.run_id)
+    saved = store.artifacts(run_id=run.run_id)
+    folders = [str(tmp_path / "checkpoints" / f"checkpoint_{i}") for i in (0, 1)]
+    assert [(a.kind, a.uri, a.step, a.state) for a in saved] == [
+        ("checkpoint", folders[0], 2, "present"),
+        ("checkpoint", folders[1], 5, "present"),
+    ]
+
+
+def test_save_state_folders_are_checkpoints_and_rotation_marks_them_gone(
+    store: Store, tmp_path: Path
+) -> None:
+    """save_state every 2 steps with automatic naming and total_limit=2: three checkpoint
+    versions at steps 1, 3, 5 with the loss then, the kept two hashed, the first gone."""
+    from accelerate.utils import ProjectConfiguration
+
+    saves = ProjectConfiguration(tmp_path, automatic_checkpoint_naming=True, total_limit=2)
+    adapter = CustomTracker(run_name="saves")
+    accelerator = Accelerator(cpu=True, log_with=adapter, project_config=saves)
+    losses = train(accelerator, "acc-saves", save_every=2)
+    run = only_run(store, "acc-saves")
+    saved = store.artifacts(run_id=run.run_id, kind="checkpoint")
+    assert [(a.uri, a.step, a.state) for a in saved] == [
+        (str(tmp_path / "checkpoints" / f"checkpoint_{i}"), step, state)
+        for i, step, state in [(0, 1, "gone"), (1, 3, "present"), (2, 5, "present")]
+    ]
+    assert all(a.digest and a.size for a in saved[1:])  # the first may be gone before hashed
+    assert saved[1].metrics["train/loss"] == pytest.approx(losses[3])
 
 
 def test_missing_accelerate_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

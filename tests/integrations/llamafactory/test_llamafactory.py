@@ -141,7 +141,8 @@ def test_tracker_cli_single_process(
     tracker_dir: Path,
     store: Any,
 ) -> None:
-    """``python -m tracker.cli train config.yaml max_steps=2`` tracks the run it trains."""
+    """``python -m tracker.cli train config.yaml max_steps=2`` tracks the run it trains,
+    with the YAML's datasets as inputs."""
     config = sft_config if stage == "sft" else dpo_config
     command = ("train",) if stage == "sft" else ()  # the word is optional
     tracker_cli(config, "max_steps=2", tmp_path=tmp_path, tracker_dir=tracker_dir, command=command)
@@ -155,6 +156,25 @@ def test_tracker_cli_single_process(
         written = Path(run.config["args"]["output_dir"]) / "generated_predictions.jsonl"
         assert len(rows) == len(written.read_text().splitlines()) > 0
         assert {"step", "prompt", "predict", "label"} <= set(rows[0]) and rows[0]["step"] == 2
+        assert_artifacts(store, run.run_id, config)
+
+
+def assert_artifacts(store: Any, run_id: str, config: dict[str, Any]) -> None:
+    """The YAML's dataset (train and eval: one file, one version) and the base model are
+    hashed inputs; the checkpoint at step 2 and the saved adapter are outputs."""
+    inputs = {a.kind: a for a in store.artifacts(run_id=run_id, direction="input")
+              if a.kind != "dataset" or a.name == "tiny_sft"}  # fmt: skip
+    data = inputs["dataset"]
+    assert data.uri == str(Path(config["dataset_dir"]) / "tiny_sft.json")
+    assert data.digest is not None and data.state == "present"
+    assert data.meta["role"] == "train" and data.meta["split"] == "train"
+    assert inputs["model"].uri == config["model_name_or_path"]
+    outputs = store.artifacts(run_id=run_id, direction="output")
+    out = Path(config["output_dir"])
+    assert [(a.kind, a.uri, a.step) for a in outputs] == [
+        ("checkpoint", str(out / "checkpoint-2"), 2),
+        ("adapter", str(out), 2),
+    ]
 
 
 def test_tracker_cli_under_torchrun_makes_one_run(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_llamafactory import only_run, steps
+from test_llamafactory import assert_artifacts, only_run, steps
 
 from tracked_commands import BIN, tracker_run
 from tracker import Store
@@ -36,6 +36,10 @@ def test_force_torchrun_llamafactory_cli_is_one_run(
     assert run.summary["command/exit_code"] == 0
     kinds = [e.kind for e in store.events(run.run_id)]
     assert kinds.count("checkpoint") == 2 and "resumed" not in kinds  # one run, made once
+    saved = store.artifacts(run_id=run.run_id, kind="checkpoint")
+    assert [a.step for a in saved] == [2, 4]  # rank 0's saves, each once
+    datasets = store.artifacts(run_id=run.run_id, kind="dataset")
+    assert [a.name for a in datasets if a.name == "tiny_sft"] == ["tiny_sft"]
 
 
 def test_tracker_train_under_tracker_run_is_one_run(
@@ -59,7 +63,7 @@ def test_llamafactory_cli_predictions_under_tracker_run_are_a_table(
 ) -> None:
     """``tracker run -- llamafactory-cli train`` with ``do_predict``: the generations
     LLaMA-Factory writes become the run's table ``predict/generations``, as with
-    ``tracker train``."""
+    ``tracker train``; the YAML's dataset, the checkpoint and the adapter its artifacts."""
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({**sft_config, "max_steps": 2}))
     tracker_run(BIN / "llamafactory-cli", "train", config, tracker_dir=tracker_dir)
@@ -68,3 +72,4 @@ def test_llamafactory_cli_predictions_under_tracker_run_are_a_table(
     written = Path(run.config["args"]["output_dir"]) / "generated_predictions.jsonl"
     assert len(rows) == len(written.read_text().splitlines()) > 0
     assert {"step", "prompt", "predict", "label"} <= set(rows[0]) and rows[0]["step"] == 2
+    assert_artifacts(store, run.run_id, sft_config)

@@ -60,7 +60,8 @@ def assert_config_resolved(run: RunRecord, out: Path) -> None:
 
 
 def test_full_finetune_single_device(assets: dict[str, Path], store: Store, tmp_path: Path) -> None:
-    """Full single-device recipe, logger from the CLI: one run, resolved config, floats at 1..3."""
+    """Full single-device recipe, logger from the CLI: one run, resolved config, floats at
+    1..3, the checkpointer's ``checkpoint_dir`` as the base model input."""
     out = tmp_path / "out"
     tune(
         "run", "full_finetune_single_device", "--config", str(assets["full_config"]),
@@ -76,6 +77,8 @@ def test_full_finetune_single_device(assets: dict[str, Path], store: Store, tmp_
     assert_steps(store, run, RECIPE_KEYS, [1, 2, 3])
     assert {k for k in store.keys(run.run_id) if not k.startswith("system/")} == RECIPE_KEYS
     assert {v for _, v, _ in store.history(run.run_id, "train/learning_rate")} == {1e-3}
+    (base,) = store.artifacts(run_id=run.run_id, direction="input")
+    assert (base.kind, base.uri) == ("model", str(assets["checkpoint"].parent))
 
 
 def test_lora_finetune_single_device_to_a_given_store(

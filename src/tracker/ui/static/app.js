@@ -8,6 +8,8 @@
 //   /runs/<id>           views/run.js         one run: charts, config, summary, events
 //   /compare?run=..      views/compare.js     runs side by side
 //   (run and compare)    views/tables.js      the tables a run logged, a step at a time
+//   (run)                views/artifacts.js   what the run saved, its checkpoints as chart marks
+//   (run)                views/lineage.js     inputs → run → outputs → later runs
 
 import { showError } from "./common.js";
 import { comparePage } from "./views/compare.js";

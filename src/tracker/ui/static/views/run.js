@@ -1,5 +1,6 @@
-// One run (/runs/<id>): header, charts, numbers, tables, config, summary, events,
-// environment; refreshed while the run is running.
+// One run (/runs/<id>): header, charts (its checkpoints marked), numbers, tables,
+// artifacts and lineage, config, summary, events, environment; refreshed while the run is
+// running.
 
 import {
   chartControls, chartSections, drawChart, fetchCurve, loadCharts, marksOf
@@ -8,6 +9,7 @@ import {
   REFRESH_MS, api, cell, el, eventTable, fmt, fmtDuration, fmtTime, fmtUnit, holdsOneValue,
   num, numberTile, numbersSection, statusBadge, table
 } from "../common.js";
+import { artifactsSection } from "./artifacts.js";
 import { tablesSection } from "./tables.js";
 
 // -- config tree with search -------------------------------------------------------------
@@ -73,7 +75,8 @@ export async function runPage(app, runId) {
   const showNumbers = () => numbers.replaceChildren(...[numbersSection(numberKeys.map((key) =>
     numberTile(key, [num(run.metrics[key].last_value)], [run.name])),
   "Metrics that hold one value (a total, a final figure).")].filter(Boolean));
-  const marks = () => marksOf(run.events, () => run.started_at);
+  const artifacts = artifactsSection(run.id);
+  const marks = () => artifacts.marks(marksOf(run.events, () => run.started_at), run.started_at);
   const line = (curve) => [{ name: run.name, curve, startedAt: run.started_at }];
   const redraw = () => { for (const [key, curve] of curves) drawChart(nodes.get(key), key, line(curve), marks()); };
   document.title = `${run.name} · tracker`;
@@ -85,6 +88,7 @@ export async function runPage(app, runId) {
   async function loadCurves() {
     await Promise.all([...nodes.entries()].map(async ([key, node]) => {
       const curve = await fetchCurve(run.id, key, node);
+      await artifacts.ready;  // the checkpoints' marks are drawn with the curve
       curves.set(key, curve);
       await drawChart(node, key, line(curve), marks());
     }));
@@ -98,14 +102,14 @@ export async function runPage(app, runId) {
   const showEvents = () => events.replaceChildren(eventTable(run.events));
   showEvents();
   const tables = tablesSection([run]);
-  app.append(...tables.nodes,
+  app.append(...tables.nodes, ...artifacts.nodes,
     el("div", { class: "columns" },
       el("div", {}, el("h2", {}, "Config"), searchableTree(run.config, "config")),
       el("div", {}, el("h2", {}, "Summary"), searchableTree(run.summary, "summary"),
         el("h2", {}, "Metrics"), summary)),
     el("h2", {}, "Events"), events,
     el("h2", {}, "Environment"), searchableTree(run.environment, "environment"));
-  await Promise.all([loading, tables.ready]);
+  await Promise.all([loading, tables.ready, artifacts.ready]);
   // Live updates: while the run is running, refresh its numbers and curves.
   const timer = setInterval(async () => {
     if (document.hidden) return;
@@ -114,6 +118,7 @@ export async function runPage(app, runId) {
       header.replaceChildren(...runHeader(run).filter(Boolean));
       summary.replaceChildren(metricTable(run.metrics));
       showEvents();
+      await artifacts.refresh();
       const moved = (key) => !(nodes.has(key) || (numberKeys.includes(key) && holdsOneValue(run.metrics[key])));
       if (Object.keys(run.metrics).some(moved)) location.reload();  // a new metric, or a number that moved
       showNumbers();

@@ -1,0 +1,82 @@
+// The run page's artifacts: what the run saved (step, metrics at save, size, present/gone,
+// the best starred) and its lineage (views/lineage.js), from /api/runs/<id>/lineage
+// (`tracker lineage --json`); its
+// checkpoints are also marks on the run's charts, at the steps they were saved.
+
+import { api, cell, el, fmt, fmtUnit, num, runLink, table } from "../common.js";
+import { lineageFlow } from "./lineage.js";
+
+const SHOWN_METRICS = 3;
+const STATE_COLORS = { present: "#1a7f37", gone: "#8c959f", changed: "#cf222e", unreadable: "#cf222e" };
+const BEST_COLOR = "#bf8700";
+
+// Where an artifact's row is on its run's page (the table is #artifacts).
+export function artifactAnchor(artifact) {
+  return `artifact-${artifact.direction}-${artifact.name}-v${artifact.version}`;
+}
+
+export function stateBadge(state) {
+  return el("span", { class: `artifact-state ${state}`, style: `color:${STATE_COLORS[state] || "inherit"}` }, state);
+}
+
+function metricsAtSave(metrics) {
+  const entries = Object.entries(metrics || {});
+  const shown = entries.slice(0, SHOWN_METRICS).map(([key, value]) => `${key} ${fmtUnit(key, num(value))}`);
+  return entries.length > SHOWN_METRICS ? `${shown.join(", ")}, …` : shown.join(", ");
+}
+
+// Links to the runs of `ids`, named from the lineage's `names`.
+export function runLinks(ids, names) {
+  return ids.flatMap((id, i) => [i ? ", " : "", runLink({ id, name: names[id] || id })]);
+}
+
+function outputRow(a, names) {
+  const row = el("tr", { id: artifactAnchor(a), class: `artifact ${a.state}${a.best ? " best" : ""}` },
+    cell(el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`)), cell(a.kind),
+    cell(fmt(a.step), true), cell(metricsAtSave(a.metrics)), cell(a.size === null ? "-" : fmtUnit("size_bytes", a.size), true),
+    cell(stateBadge(a.state)),
+    cell(a.best ? el("span", { class: "star", title: "best", style: `color:${BEST_COLOR}` }, "★") : ""),
+    cell(el("span", { class: "uri", title: a.digest || "" }, a.uri)),
+    cell(a.used_by.length ? runLinks(a.used_by, names) : "-"));
+  row.dataset.step = a.step === null ? "" : String(a.step);
+  return row;
+}
+
+function outputsTable(outputs, names) {
+  if (!outputs.length) return el("p", { class: "muted" }, "No artifacts.");
+  return table(["Artifact", "Kind", "Step", "Metrics at save", "Size", "State", "Best", "URI", "Used by"],
+    outputs.map((a) => outputRow(a, names)));
+}
+
+// The run's saves as chart marks, instead of its "checkpoint" events (older runs, which
+// have no artifacts, keep those): the best gold, the gone grey.
+function withSaves(marks, outputs, startedAt) {
+  const saved = outputs.filter((a) => a.step !== null && a.step !== undefined);
+  if (!saved.length) return marks;
+  return [...marks.filter((mark) => mark.kind !== "checkpoint"), ...saved.map((a) => ({
+    kind: "artifact", step: a.step, at: a.created_at, startedAt,
+    color: a.best ? BEST_COLOR : STATE_COLORS[a.state] || STATE_COLORS.present }))];
+}
+
+// {nodes, ready, marks(eventMarks, startedAt), refresh()}: the section's nodes go on the
+// page at once and fill in when the lineage arrives (ready).
+export function artifactsSection(runId) {
+  let lineage = { inputs: [], outputs: [], names: {} };
+  const outputs = el("div", { class: "artifacts" });
+  const flow = el("div", { class: "lineage" });
+  const refresh = async () => {
+    lineage = await api(`/api/runs/${encodeURIComponent(runId)}/lineage`);
+    outputs.replaceChildren(outputsTable(lineage.outputs, lineage.names));
+    flow.replaceChildren(lineageFlow(lineage));
+  };
+  // a link to one artifact (#artifact-...) is followed once its row exists
+  const ready = refresh().then(() => {
+    if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+  });
+  return {
+    nodes: [el("h2", { id: "artifacts" }, "Artifacts"), outputs, el("h2", {}, "Lineage"), flow],
+    ready,
+    marks: (marks, startedAt) => withSaves(marks, lineage.outputs, startedAt),
+    refresh,
+  };
+}

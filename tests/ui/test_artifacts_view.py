@@ -1,0 +1,117 @@
+"""The run page's artifacts and lineage: the API over real tracked runs with real files,
+and the page in a real headless browser (Debian's chromium through Playwright)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ui_kit import Served, chart, open_page, serve, shot
+
+from tracker import CustomTracker, Store
+
+pytest.importorskip("bokeh")
+
+BASE = "Qwen/Qwen2.5-0.5B"  # a hub id: a reference no recorded run produced
+
+
+def _folder(path: Path, content: bytes) -> Path:
+    path.mkdir(parents=True)
+    (path / "model.safetensors").write_bytes(content)
+    return path
+
+
+@pytest.fixture
+def served(tracker_dir: Path, tmp_path: Path, store: Store) -> Iterator[Served]:
+    """Run ``sft`` (base model and a dataset in; checkpoints at 2, 4 (best) and 6 (deleted,
+    gone) out, eval/loss at each) and run ``dpo``, started from sft's best checkpoint."""
+    pytest.importorskip("bokeh")
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    with CustomTracker("lin", "sft") as sft:
+        sft.use_artifact(BASE, kind="model")
+        sft.use_artifact(data, kind="dataset", name="tiny")
+        for step in range(1, 7):
+            sft.log_metrics({"train/loss": 2.0 / step, "eval/loss": 3.0 / step}, step=step)
+            if step % 2 == 0:
+                folder = _folder(tmp_path / f"checkpoint-{step}", bytes([step]) * 2048)
+                sft.log_artifact(folder, step=step, best=step == 4)
+        deadline = time.monotonic() + 30
+        while not any(a.step == 6 and a.size for a in store.artifacts(run_id=sft.run_id)):
+            assert time.monotonic() < deadline, "checkpoint-6 was never hashed"
+            sft.flush()  # hashed in the background: then deleted, as a rotation would
+            time.sleep(0.05)
+        shutil.rmtree(tmp_path / "checkpoint-6")
+        sft.check_artifacts()
+    with CustomTracker("lin", "dpo") as dpo:
+        dpo.use_artifact(tmp_path / "checkpoint-4", kind="checkpoint")
+        dpo.log_metrics({"train/loss": 1.0}, step=1)
+    with serve() as url:
+        yield Served(url, {"sft": str(sft.run_id), "dpo": str(dpo.run_id), "dir": str(tmp_path)})
+
+
+def test_lineage_api_links_inputs_outputs_and_later_runs(served: Served) -> None:
+    """sft's outputs carry step, metrics at save, size, state and best, the best one used
+    by dpo (named); dpo's checkpoint input comes from sft."""
+    body = json.loads(served.get(f"/api/runs/{served.runs['sft']}/lineage").body)
+    assert body["run"]["name"] == "sft"
+    assert [(a["kind"], a["uri"], a["from"]) for a in body["inputs"]] == [
+        ("model", BASE, []),
+        ("dataset", str(Path(served.runs["dir"]) / "train.jsonl"), []),
+    ]
+    dpo = served.runs["dpo"]
+    outputs = [
+        (a["name"], a["version"], a["step"], a["size"], a["state"], a["best"], a["used_by"])
+        for a in body["outputs"]
+    ]
+    assert outputs == [
+        ("checkpoint", 1, 2, 2048, "present", False, []),
+        ("checkpoint", 2, 4, 2048, "present", True, [dpo]),
+        ("checkpoint", 3, 6, 2048, "gone", False, []),
+    ]
+    assert body["outputs"][1]["metrics"] == {"train/loss": 0.5, "eval/loss": 0.75}
+    assert body["names"] == {dpo: "dpo"}
+    later = json.loads(served.get(f"/api/runs/{dpo}/lineage").body)
+    (used,) = later["inputs"]
+    assert used["from"] == [served.runs["sft"]]
+    assert later["names"] == {served.runs["sft"]: "sft"}
+
+
+def test_lineage_of_an_unknown_run_is_404(served: Served) -> None:
+    """A run that does not exist: 404 with a message."""
+    reply = served.get("/api/runs/nope/lineage")
+    assert reply.status == 404
+    assert "error" in json.loads(reply.body)
+
+
+def test_run_page_shows_artifacts_marks_and_lineage(page: Any, served: Served) -> None:
+    """The artifacts table (steps, sizes, gone, the best starred), the checkpoints as marks
+    at 2, 4, 6 on the charts, and the lineage's links: the later run, and back from it."""
+    open_page(page, f"{served.url}/runs/{served.runs['sft']}")
+    rows = page.locator("tr.artifact")
+    assert rows.count() == 3
+    assert [rows.nth(i).get_attribute("data-step") for i in range(3)] == ["2", "4", "6"]
+    best = page.locator("tr.artifact.best")
+    assert best.locator(".star").inner_text() == "★"
+    assert "2 KiB" in best.inner_text() and "eval/loss" in best.inner_text()
+    assert "gone" in page.locator("tr.artifact.gone").inner_text()
+    page.wait_for_function("() => document.querySelector('.chart[data-key=\"eval/loss\"]')?.chart")
+    marks = chart(page, "eval/loss", "node.chart.spans.filter(s => s.visible).map(s => s.location)")
+    assert sorted(marks) == [2, 4, 6]
+    flow = page.locator(".lineage")
+    assert flow.get_by_text(BASE).count() == 1
+    assert flow.get_by_role("link", name=BASE).count() == 0  # a hub id: no page to go to
+    shot(page, "run-artifacts.png")
+    flow.locator(".column").last.get_by_role("link", name="dpo").click()
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
+    assert page.url.endswith(f"/runs/{served.runs['dpo']}")
+    source = page.locator(".lineage .card.input a").first
+    assert source.inner_text() == "checkpoint"
+    source.click()
+    page.wait_for_selector("tr.artifact.best", timeout=20_000)
+    assert page.url.endswith(f"/runs/{served.runs['sft']}#artifacts")
