@@ -14,7 +14,6 @@ is stored at most once.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import operator
@@ -35,6 +34,7 @@ from tracker.records import (
     RunStatus,
     Series,
     effective_status,
+    paused_gc,
 )
 from tracker.store.base import (
     HISTORY_CHUNK,
@@ -827,15 +827,12 @@ def _artifact(row: Sequence[Any]) -> Artifact:
 def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
     """`Artifact` s from rows of ``_ARTIFACT_COLUMNS``. Each JSON column is parsed in one
     call for all rows (a list of them): 10,000 versions list in a third of the time of a
-    ``json.loads`` per cell. The garbage collector is paused meanwhile, as in
-    `tracker.records.Series.tuples`."""
+    ``json.loads`` per cell. The garbage collector is paused meanwhile (`paused_gc`)."""
     if not rows:
         return []
     metrics = json.loads("[" + ",".join(row[10] for row in rows) + "]")
     metas = json.loads("[" + ",".join(row[14] for row in rows) + "]")
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return [
             Artifact(
                 r[0],
@@ -856,9 +853,6 @@ def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
             )
             for r, m, meta in zip(rows, metrics, metas, strict=True)
         ]
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[Any, ...]]:
