@@ -14,8 +14,9 @@ __all__ = ["requires_extra"]
 
 
 @contextmanager
-def requires_extra(extra: str) -> Iterator[None]:
-    """Re-raise an `ImportError` of the imports inside as one that says what to install.
+def requires_extra(extra: str, what: str | None = None) -> Iterator[None]:
+    """Re-raise an `ImportError` of the imports inside as one that says what to install
+    (``what`` names the module that needs it; default ``tracker.integrations.<extra>``).
 
     >>> with requires_extra("accelerate"):
     ...     from accelerate.tracking import GeneralTracker
@@ -25,6 +26,6 @@ def requires_extra(extra: str) -> Iterator[None]:
     except ImportError as exc:
         missing = (exc.name or extra).partition(".")[0]
         raise ImportError(
-            f"tracker.integrations.{extra} needs {missing}, which is not installed: "
+            f"{what or f'tracker.integrations.{extra}'} needs {missing}, which is not installed: "
             f"pip install 'tracker[{extra}]'"
         ) from exc
