@@ -13,13 +13,14 @@
 # could not be built. pytest's exit code 5 (no tests collected) is not a failure.
 
 # --- what runs where --------------------------------------------------------------------
-ENVS=(core hf llamafactory torchtune ui)
+ENVS=(core hf llamafactory torchtune ui import)
 declare -A SELECTION=(
-    [core]="tests --ignore=tests/integrations --ignore=tests/env_smoke"
+    [core]="tests --ignore=tests/integrations --ignore=tests/env_smoke --ignore=tests/importers"
     [hf]="tests/integrations/hf tests/integrations/accelerate tests/system/test_torchrun.py tests/system/test_sigterm_collective.py tests/system/test_multihost.py tests/system/test_gpu_real.py tests/env_smoke/test_hf_smoke.py"
     [llamafactory]="tests/integrations/llamafactory tests/integrations/accelerate tests/env_smoke/test_llamafactory_smoke.py"
     [torchtune]="tests/integrations/torchtune tests/env_smoke/test_torchtune_smoke.py"
     [ui]="tests/commands tests/ui tests/store/test_reading.py tests/alerts/test_ui_watch.py"
+    [import]="tests/importers"
 )
 # what an env needs beyond its venv, installed before its tests (a bash command line)
 declare -A SETUP=(

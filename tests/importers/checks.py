@@ -14,7 +14,9 @@ def f32(x: float) -> float:
     return float(struct.unpack("f", struct.pack("f", x))[0])
 
 
-def expected(steps: int, first: int = 0, *, single: bool = False) -> dict[str, list[tuple[int, float]]]:
+def expected(
+    steps: int, first: int = 0, *, single: bool = False
+) -> dict[str, list[tuple[int, float]]]:
     """The points produce.py logs, by our names: (step, value)."""
     cast = f32 if single else float
     loss = [(s, cast(1.0 / (s + 1))) for s in range(first, first + steps)]

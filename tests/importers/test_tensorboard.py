@@ -68,7 +68,9 @@ def test_keep_names_project_and_dry_run(
     logs = tmp_path / "runs"
     produce("tensorboard", logs, "a", 3)
     dry = cli("import", "tensorboard", str(logs), "--dry-run")
-    assert dry.code == 0 and "would write 7" in dry.out  # 3 steps of 2 metrics, and the hparams metric
+    assert (
+        dry.code == 0 and "would write 7" in dry.out
+    )  # 3 steps of 2 metrics, and the hparams metric
     assert store.runs() == []
     assert cli("import", "tensorboard", str(logs), "--keep-names", "--project", "old").code == 0
     run = only_run(store, "tensorboard", "a")

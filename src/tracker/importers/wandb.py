@@ -8,7 +8,8 @@ parsed with W&B's own protobuf classes (``wandb.proto.wandb_internal_pb2``):
 
 * ``run``: the run's id, name, project, tags, start time; entity, group, job type,
   notes and host go to the run's environment under ``wandb``;
-* ``config`` updates are the config (W&B's own ``_wandb`` key left out);
+* the run record's config and later ``config`` updates are the config (W&B's own
+  ``_wandb`` key left out);
 * ``history`` rows are the metrics: each numeric value at the row's step (``_step``),
   at its ``_timestamp``; values that are not numbers (media, text) are skipped, by key;
 * ``stats`` (W&B's system monitor) are ``system/<key>`` metrics at the step last logged;
@@ -226,6 +227,8 @@ class WandbSource:
                 runs[source_id].files.append(path)
                 continue
             started = _seconds(info.start_time)
+            config: dict[str, Any] = {}
+            WandbRun._merge(config, info.config.update)
             runs[source_id] = WandbRun(
                 tool=self.tool,
                 source_id=source_id,
@@ -233,6 +236,7 @@ class WandbSource:
                 name=info.display_name or info.run_id,
                 project=info.project or "wandb",
                 started_at=started,
+                config=config,
                 tags=list(info.tags),
                 environment={
                     "wandb": {
