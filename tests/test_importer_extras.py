@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+
 from tracker.importers import SOURCES, load_source
 
 _LIBRARIES = {

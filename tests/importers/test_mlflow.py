@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from checks import counts, expected, only_run, points, same
+
 from conftest import Produce
 from tracked_runs import Cli
 from tracker.store import Store

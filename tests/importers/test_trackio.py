@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from checks import counts, expected, only_run, points, same
+
 from conftest import Produce
 from tracked_runs import Cli
 from tracker.store import Store

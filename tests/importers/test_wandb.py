@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from checks import counts, expected, only_run, points, same
+
 from conftest import Produce
 from tracked_runs import Cli
 from tracker.store import Store

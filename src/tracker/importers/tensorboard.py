@@ -46,7 +46,7 @@ class _CountingRaw(RawEventFileLoader):  # type: ignore[misc]  # untyped library
 
     consumed = 0
 
-    def Load(self) -> Iterator[bytes]:  # TensorBoard's name
+    def Load(self) -> Iterator[Any]:  # TensorBoard's name
         for record in super().Load():
             self.consumed += len(record) + _RECORD_FRAMING
             yield record

@@ -77,11 +77,11 @@ class TrackioRun(SourceRun):
         sample = 0
         last = self.started_at
         while rows := cursor.fetchmany(_PAGE):
-            for step, stamp, text in rows:
+            for logged, stamp, text in rows:
                 at = _seconds(stamp)
                 last = max(last, at)
-                if system:
-                    step, sample = sample, sample + 1
+                step = sample if system else logged
+                sample += 1
                 for key, value in deserialize_values(json.loads(text)).items():
                     if isinstance(value, int | float) and not isinstance(value, bool):
                         yield (f"system/{key}" if system else key), step, float(value), at

@@ -101,7 +101,7 @@ def read_records(handle: BinaryIO, problems: list[str] | None = None) -> Iterato
 
 
 def _seconds(stamp: Any) -> float:
-    return float(stamp.seconds) + stamp.nanos / 1e9
+    return float(stamp.seconds + stamp.nanos / 1e9)
 
 
 def _key(item: Any) -> str:
@@ -117,7 +117,7 @@ class WandbRun(SourceRun):
 
     def points(self) -> Iterator[Point]:
         """The history and system stats of every record log of the run."""
-        Record = wandb_internal_pb2.Record  # noqa: N806 (a class)
+        Record = wandb_internal_pb2.Record
         step = 0
         last = self.started_at
         exited = False
