@@ -57,3 +57,17 @@ def test_experiment_filter_and_a_bad_uri(
     missing = cli("import", "mlflow", f"sqlite:///{tmp_path}/none.db")
     assert missing.code == 1 and "no such file" in missing.err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_run_without_points_is_imported_and_said(
+    produce: Produce, cli: Cli, tmp_path: Path, store: Store
+) -> None:
+    """A run with params and no metric: its record is imported, the report says it had
+    no points, and the exit status is 0."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    produce("mlflow", uri, "empty", 0)
+    result = cli("import", "mlflow", uri)
+    assert result.code == 0, result.err
+    assert "no points" in result.err
+    run = only_run(store, "mlflow", "empty")
+    assert run.config == {"lr": "0.1", "optimizer": "adam"} and store.keys(run.run_id) == []

@@ -116,15 +116,16 @@ def test_a_folder_without_runs_or_a_missing_one_is_an_error(cli: Cli, tmp_path: 
     assert missing.code == 1 and "no such file or folder" in missing.err
 
 
-def test_an_import_killed_in_the_middle_then_run_again_has_every_point_once(
-    tmp_path: Path, tracker_dir: Path
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_an_import_stopped_in_the_middle_then_run_again_has_every_point_once(
+    stop: signal.Signals, tmp_path: Path, tracker_dir: Path
 ) -> None:
-    """SIGKILL while points are being written (some runs in, some not), run again:
-    every point of every run is there exactly once."""
+    """SIGKILL or Ctrl-C while points are being written (some runs in, some not), run
+    again: every point of every run is there exactly once."""
     from torch.utils.tensorboard import SummaryWriter
 
     logs = tmp_path / "runs"
-    steps = 60_000
+    steps = 40_000  # two batches a run
     for name in ("r0", "r1", "r2"):
         writer = SummaryWriter(str(logs / name))
         for step in range(steps):
@@ -144,7 +145,7 @@ def test_an_import_killed_in_the_middle_then_run_again_has_every_point_once(
         reader.close()
         if written >= steps // 2:
             break
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(stop)
     process.wait(timeout=60)
     assert 0 < written < 3 * steps, "the kill should land in the middle"
     done = subprocess.run(
