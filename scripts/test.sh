@@ -27,6 +27,7 @@ declare -A SETUP=(
     [core]="bash scripts/postgres.sh --optional"
     [hf]="bash scripts/multihost.sh --optional"
     [ui]="bash scripts/install_browser.sh && bash scripts/postgres.sh --optional"
+    [import]="bash scripts/postgres.sh --optional"
 )
 # per-test time limit (pytest-timeout), so a hung subprocess cannot eat the CI budget
 TEST_TIMEOUT="${TEST_TIMEOUT:-600}"

@@ -9,6 +9,7 @@ import pytest
 from checks import counts, expected, only_run, points, same
 
 from conftest import Produce
+from pg_server import PostgresServer, pg  # noqa: F401  (pg: the session's server)
 from tracked_runs import Cli
 from tracker.store import Store
 
@@ -71,3 +72,23 @@ def test_a_run_without_points_is_imported_and_said(
     assert "no points" in result.err
     run = only_run(store, "mlflow", "empty")
     assert run.config == {"lr": "0.1", "optimizer": "adam"} and store.keys(run.run_id) == []
+
+
+def test_a_postgresql_tracking_database(
+    pg: PostgresServer,  # noqa: F811
+    produce: Produce,
+    cli: Cli,
+    store: Store,
+) -> None:
+    """MLflow on a real PostgreSQL server (postgresql+psycopg://): the run and its points,
+    and the password is not written into the run."""
+    uri = pg.create_database("mlflow_import").replace("postgresql://", "postgresql+psycopg://")
+    produce("mlflow", uri, "on-pg", 5)
+    result = cli("import", "mlflow", uri)
+    assert result.code == 0, result.err
+    run = only_run(store, "mlflow", "on-pg")
+    for key, want in expected(5).items():
+        if key == "eval/acc":  # PostgreSQL keeps +inf as the largest float, as SQLite does
+            want[3] = (3, sys.float_info.max)
+        assert same(points(store, run, key), want), key
+    assert "tracker-test-pw" not in str(run.environment)
