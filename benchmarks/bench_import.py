@@ -117,8 +117,9 @@ def read(tool: str, location: str) -> int:
                     record = Record.FromString(data)
                     if record.WhichOneof("record_type") == "history":
                         for item in record.history.item:  # _step and _timestamp too
+                            key = item.key or "/".join(item.nested_key)
                             total += json.loads(item.value_json)
-                            n += not item.key.startswith("_")
+                            n += not key.startswith("_")
     elif tool == "trackio":
         import sqlite3
         from datetime import datetime

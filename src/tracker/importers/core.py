@@ -2,7 +2,7 @@
 
 A source module (`tracker.importers.tensorboard`, ...) turns what its tool wrote into
 `SourceRun` objects: the record (name, project, status, start and end, config, summary,
-tags) and a stream of points ``(key, step, value, wall time)`` read with the tool's own
+tags) and a stream of rows ``(step, wall time, (key, value) pairs)`` read with the tool's own
 reader, in an order that only grows at its end when the source grows. `import_run`
 writes one into a store through the public `Backend` API, in this order:
 
@@ -50,8 +50,8 @@ __all__ = [
     "BATCH_POINTS",
     "ImportOptions",
     "ImportReport",
-    "Point",
     "Progress",
+    "Row",
     "RunResult",
     "Skipped",
     "Source",
@@ -65,8 +65,10 @@ BATCH_POINTS = 50_000
 """Points written in one `MetricBatch` (1.2 MB of columns): what an import holds at most
 of a run's points, whatever the run's size."""
 
-Point = tuple[str, int, float, float]
-"""One point as a source yields it: ``(key, step, value, wall time in seconds)``."""
+Row = tuple[int, float, Iterable[tuple[str, Any]]]
+"""What a source yields: ``(step, wall time in seconds, (key, value) pairs)``, the points
+logged together. A value that is not a number (text, a media reference) is skipped by key
+and reported; ``True`` and ``False`` are 1.0 and 0.0, as `tracker.values` stores them."""
 
 Progress = Callable[[int], None]
 """Called with the number of points just read."""
@@ -96,7 +98,7 @@ class Skipped(NamedTuple):
 class SourceRun(ABC):
     """One run of a source, as its tool wrote it.
 
-    The fields are what is known before reading the points; `points` may complete
+    The fields are what is known before reading the points; `rows` may complete
     ``ended_at``, ``summary``, ``events`` and ``problems`` as it reads (a TensorBoard run
     ends with its last event), so the core reads them only after the points.
     """
@@ -124,8 +126,8 @@ class SourceRun(ABC):
     """What went wrong while reading (a truncated file): the points before it are kept."""
 
     @abstractmethod
-    def points(self) -> Iterator[Point]:
-        """Every point of the run, in the source's order."""
+    def rows(self) -> Iterator[Row]:
+        """Every point of the run, in the source's order, as rows."""
 
 
 class Source(Protocol):
@@ -181,13 +183,12 @@ class ImportReport:
 
 
 class _Column:
-    """One target metric's pending points, and how many of its points to skip."""
+    """One target metric's pending points."""
 
-    __slots__ = ("key", "skip", "steps", "times", "values")
+    __slots__ = ("key", "steps", "times", "values")
 
-    def __init__(self, key: str, skip: int) -> None:
+    def __init__(self, key: str) -> None:
         self.key = key
-        self.skip = skip
         self.steps: array[int] = array("q")
         self.values: array[float] = array("d")
         self.times: array[float] = array("d")
@@ -199,6 +200,10 @@ class _Names:
     def __init__(self, keep: bool) -> None:
         self.keep = keep
         self.owner: dict[str, str] = {}  # target name -> the source key that has it
+
+    def owner_of(self, key: str) -> str:
+        """The target name ``key`` was given."""
+        return next(name for name, owner in self.owner.items() if owner == key)
 
     def target(self, key: str) -> str | None:
         key = clean_text(key).strip("/")
@@ -281,7 +286,8 @@ def import_run(
         store.log_config(run_id, config)
     result = RunResult(run_id, run.name, created=existing is None)
     have = {key: s.count for key, s in store.metric_stats(run_id).items()} if existing else {}
-    _write_points(run, store if write else None, have, _Names(options.keep_names), result, progress)
+    names = _Names(options.keep_names)
+    _write_points(run, _Batches(store if write else None, have, names, result, progress))
     read_config = redact(to_json(run.config))  # what reading the points added
     if read_config != config and write:
         store.log_config(run_id, read_config)
@@ -299,62 +305,99 @@ def import_run(
     return result
 
 
-def _write_points(
-    run: SourceRun,
-    store: Store | None,
-    have: dict[str, int],
-    names: _Names,
-    result: RunResult,
-    progress: Progress | None,
-) -> None:
-    columns: dict[str, _Column | None] = {}  # source key -> its column (None: dropped)
-    targets: dict[str, _Column] = {}
-    dropped: dict[str, str] = {}
-    pending = read = 0
+class _Batches:
+    """A run's pending points by target name, written as one `MetricBatch` when full."""
 
-    def flush() -> None:
-        nonlocal pending
+    def __init__(
+        self,
+        store: Store | None,
+        have: dict[str, int],
+        names: _Names,
+        result: RunResult,
+        progress: Progress | None,
+    ) -> None:
+        self.store = store
+        self.have = have
+        self.names = names
+        self.result = result
+        self.progress = progress
+        self.targets: dict[str, _Column] = {}
+        self.bound: dict[str, list[Any]] = {}  # target name -> the column list of the loop
+        self.dropped: dict[str, str] = {}
+
+    def open_column(self, key: str) -> list[Any] | None:
+        """The loop's column of source key ``key`` (None: the key is dropped)."""
+        target = self.names.target(key)
+        if target is None:
+            self.dropped[key] = "a step counter, or a name another metric has"
+            return None
+        self.targets[target] = _Column(target)
+        self.bound[target] = [self.have.get(target, 0), None, None, None]
+        self._rebind(target)
+        return self.bound[target]
+
+    def _rebind(self, name: str) -> None:
+        column = self.targets[name]
+        self.bound[name][1:] = [column.values.append, column.steps.append, column.times.append]
+
+    def unappend(self, key: str) -> None:
+        """Take back the value just appended for ``key`` (its step was refused)."""
+        self.targets[self.names.owner_of(key)].values.pop()
+
+    def flush(self, pending: int, read: int) -> int:
+        """Write the pending points; 0 (the points now pending)."""
+        result = self.result
         batch = {
-            c.key: Series(c.steps, c.values, c.times) for c in targets.values() if len(c.steps)
+            c.key: Series(c.steps, c.values, c.times) for c in self.targets.values() if len(c.steps)
         }
-        if store is not None and batch:
-            store.log_metrics(result.run_id, MetricBatch(batch))
-        for column in targets.values():
+        if self.store is not None and batch:
+            self.store.log_metrics(result.run_id, MetricBatch(batch))
+        for name, column in self.targets.items():
             column.steps, column.values, column.times = array("q"), array("d"), array("d")
+            self._rebind(name)
         result.written += pending
-        if progress is not None:
-            progress(read - result.read)
+        if self.progress is not None:
+            self.progress(read - result.read)
         result.read = read
-        pending = 0
+        return 0
 
-    for key, step, value, at in run.points():
-        read += 1
-        try:
-            column = columns[key]
-        except KeyError:
-            target = names.target(key)
-            if target is None:
-                dropped[key] = "a step counter, or a name another metric has"
-                column = None
-            else:
-                column = targets[target] = _Column(target, have.get(target, 0))
-            columns[key] = column
-        if column is None:
-            continue
-        if column.skip:
-            column.skip -= 1
-            continue
-        try:
-            column.steps.append(step)
-        except OverflowError:
-            dropped.setdefault(key, f"step {step} outside the 64-bit range")
-            continue
-        column.values.append(value)
-        column.times.append(at)
-        pending += 1
-        if pending >= BATCH_POINTS:
-            flush()
-    flush()
+
+def _write_points(run: SourceRun, batches: _Batches) -> None:
+    # The loop runs once a point, so it is written for speed: a column is a list
+    # [points left to skip, values.append, steps.append, times.append], found by the
+    # source's key; a value that is not a number is refused by the array itself.
+    columns: dict[str, list[Any] | None] = {}  # source key -> its column (None: dropped)
+    dropped = batches.dropped
+    pending = read = 0
+    for step, at, pairs in run.rows():
+        for key, value in pairs:
+            read += 1
+            try:
+                column = columns[key]
+            except KeyError:
+                column = columns[key] = batches.open_column(key)
+            if column is None:
+                continue
+            if column[0]:
+                column[0] -= 1
+                continue
+            try:
+                column[1](value)
+            except TypeError:
+                dropped.setdefault(key, "values that are not numbers (text, media, tables)")
+                continue
+            try:
+                column[2](step)
+            except OverflowError:
+                batches.unappend(key)
+                dropped.setdefault(key, f"step {step} outside the 64-bit range")
+                continue
+            column[3](at)
+            pending += 1
+            if pending >= BATCH_POINTS:
+                pending = batches.flush(pending, read)
+    batches.flush(pending, read)
+    result = batches.result
     result.skipped.extend(Skipped(f"{run.name}: metric {k!r}", why) for k, why in dropped.items())
     if read == 0:
         result.skipped.append(Skipped(f"{run.name} ({run.location})", "no points (record only)"))

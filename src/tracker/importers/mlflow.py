@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Point, Skipped, SourceRun
+from tracker.importers.core import Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import RunStatus
 
@@ -53,11 +53,11 @@ class MlflowRun(SourceRun):
     client: Any
     keys: list[str]
 
-    def points(self) -> Iterator[Point]:
+    def rows(self) -> Iterator[Row]:
         """Each metric's history, metrics in name order."""
         for key in self.keys:
             for m in self.client.get_metric_history(self.source_id, key):
-                yield key, m.step, m.value, m.timestamp / 1000.0
+                yield m.step, m.timestamp / 1000.0, ((key, m.value),)
 
 
 def tracking_uri(location: str) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Point, Skipped, SourceRun
+from tracker.importers.core import Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import Event
 
@@ -70,7 +70,7 @@ class TensorBoardRun(SourceRun):
 
     files: list[Path] = field(default_factory=list)
 
-    def points(self) -> Iterator[Point]:
+    def rows(self) -> Iterator[Row]:
         """Every scalar of every file, in file order."""
         first = True
         for path in self.files:
@@ -85,7 +85,7 @@ class TensorBoardRun(SourceRun):
                 for value in event.summary.value:
                     plugin = value.metadata.plugin_data.plugin_name
                     if plugin == "scalars":
-                        yield value.tag, event.step, _scalar(value.tensor), at
+                        yield event.step, at, ((value.tag, _scalar(value.tensor)),)
                     elif plugin == "hparams":
                         self._hparams(value.metadata.plugin_data.content)
                     elif plugin == "text":

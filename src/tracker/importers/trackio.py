@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Point, Skipped, SourceRun
+from tracker.importers.core import Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 
 with requires_extra("import-trackio", "tracker import trackio"):
@@ -52,9 +52,8 @@ class TrackioRun(SourceRun):
     path: Path
     column: str  # run_id, or run_name in databases without run ids
     key: str  # the run's value of that column
-    skipped_keys: set[str] = field(default_factory=set)
 
-    def points(self) -> Iterator[Point]:
+    def rows(self) -> Iterator[Row]:
         """The run's metric rows, then its system metric rows, in the order written."""
         conn = _connect(self.path)
         try:
@@ -70,10 +69,8 @@ class TrackioRun(SourceRun):
                 yield from self._rows(rows, system=True)
         finally:
             conn.close()
-        for key in sorted(self.skipped_keys):
-            self.problems.append(f"metric {key!r}: values that are not numbers (media, tables)")
 
-    def _rows(self, cursor: sqlite3.Cursor, *, system: bool) -> Iterator[Point]:
+    def _rows(self, cursor: sqlite3.Cursor, *, system: bool) -> Iterator[Row]:
         sample = 0
         last = self.started_at
         while rows := cursor.fetchmany(_PAGE):
@@ -82,11 +79,11 @@ class TrackioRun(SourceRun):
                 last = max(last, at)
                 step = sample if system else logged
                 sample += 1
-                for key, value in deserialize_values(json.loads(text)).items():
-                    if isinstance(value, int | float) and not isinstance(value, bool):
-                        yield (f"system/{key}" if system else key), step, float(value), at
-                    else:
-                        self.skipped_keys.add(key)
+                values = deserialize_values(json.loads(text))
+                if system:
+                    yield step, at, [(f"system/{k}", v) for k, v in values.items()]
+                else:
+                    yield step, at, values.items()
         self.ended_at = max(self.ended_at or last, last)
 
 

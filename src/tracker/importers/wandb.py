@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tracker.importers.core import Point, Skipped, SourceRun
+from tracker.importers.core import Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import RunStatus
 
@@ -105,18 +105,20 @@ def _seconds(stamp: Any) -> float:
 
 
 def _key(item: Any) -> str:
-    return str(item.key) or "/".join(item.nested_key)
+    """An item's name: W&B 0.31 writes it as ``nested_key`` (one part for a flat name)."""
+    if item.key:
+        return str(item.key)
+    nested = item.nested_key
+    return str(nested[0]) if len(nested) == 1 else "/".join(nested)
 
 
-def _number(text: str) -> float | None:
-    """A JSON value that is a number (``NaN``, ``Infinity`` as W&B writes them), else None.
-    ``float`` reads every JSON number (and W&B's NaN) several times faster than
-    ``json.loads``; what it refuses is decoded to tell ``true`` from a number."""
+def _value(text: str) -> Any:
+    """A JSON value: ``float`` reads every JSON number (and W&B's ``NaN``, ``Infinity``)
+    several times faster than ``json.loads``, which decodes the rest (text, media)."""
     try:
         return float(text)
     except ValueError:
-        value = json.loads(text)
-        return float(value) if isinstance(value, int | float) else None
+        return json.loads(text)
 
 
 @dataclass(kw_only=True)
@@ -124,9 +126,8 @@ class WandbRun(SourceRun):
     """One W&B run: its record logs, in order."""
 
     files: list[Path] = field(default_factory=list)
-    skipped_keys: set[str] = field(default_factory=set)
 
-    def points(self) -> Iterator[Point]:
+    def rows(self) -> Iterator[Row]:
         """The history and system stats of every record log of the run."""
         step = 0
         last = self.started_at
@@ -136,19 +137,15 @@ class WandbRun(SourceRun):
             kind = record.WhichOneof("record_type")
             if kind == "history":
                 step, last, row = _history(record.history, step, last)
-                for key, text in row:
-                    value = _number(text)
-                    if value is None or text in ("true", "false"):
-                        self.skipped_keys.add(key)
-                    else:
-                        yield key, step, value, last
+                yield step, last, row
             elif kind == "stats":
                 at = _seconds(record.stats.timestamp)
                 last = max(last, at)
-                for item in record.stats.item:
-                    value = _number(item.value_json)
-                    if value is not None:
-                        yield f"system/{item.key}", step, value, at
+                yield (
+                    step,
+                    at,
+                    [(f"system/{i.key}", _value(i.value_json)) for i in record.stats.item],
+                )
             elif kind == "config":
                 self._merge(self.config, ((_key(i), i.value_json) for i in record.config.update))
             elif kind == "summary":  # one after each row: decoded once, at the end
@@ -161,8 +158,6 @@ class WandbRun(SourceRun):
         if not exited:
             self.status = RunStatus.CRASHED.value
             self.ended_at = max(last, self.started_at)
-        for key in sorted(self.skipped_keys):
-            self.problems.append(f"metric {key!r}: values that are not numbers (media, text)")
 
     def _records(self) -> Iterator[Any]:
         """The parsed records of every log, in order; damage is noted in ``problems``."""
@@ -194,18 +189,21 @@ class WandbRun(SourceRun):
             target[key] = value
 
 
-def _history(history: Any, step: int, last: float) -> tuple[int, float, list[tuple[str, str]]]:
-    """A history row's step, time and ``(key, JSON)`` values (W&B's own keys apart)."""
+def _history(history: Any, step: int, last: float) -> tuple[int, float, list[tuple[str, Any]]]:
+    """A history row's step, time and ``(key, value)`` pairs (W&B's own keys apart)."""
     row = []
     at = last
     for item in history.item:
         key = _key(item)
         if key == "_timestamp":
-            at = _number(item.value_json) or last
+            at = float(item.value_json) or last
         elif key == "_step":
             step = int(float(item.value_json))
         elif key not in _INTERNAL:
-            row.append((key, item.value_json))
+            try:
+                row.append((key, float(item.value_json)))
+            except ValueError:
+                row.append((key, json.loads(item.value_json)))
     if history.HasField("step"):
         step = history.step.num
     return step, at, row
