@@ -241,7 +241,7 @@ def import_runs(
             result: RunResult | Skipped = import_run(
                 run, store, options, progress(run) if progress else None
             )
-        except (OSError, ValueError, RuntimeError) as exc:  # a run's source is broken
+        except Exception as exc:  # a run's source is broken (each tool has its own errors)
             result = Skipped(run.location, f"{type(exc).__name__}: {exc}")
         if isinstance(result, Skipped):
             report.skipped.append(result)
