@@ -39,12 +39,15 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from tracker.naming import split_metrics
 from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series
 from tracker.store.base import RunNotFoundError, Store
 from tracker.values import clean_text, redact, to_json
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "BATCH_POINTS",
@@ -286,8 +289,11 @@ def import_run(
         store.log_config(run_id, config)
     result = RunResult(run_id, run.name, created=existing is None)
     have = {key: s.count for key, s in store.metric_stats(run_id).items()} if existing else {}
-    names = _Names(options.keep_names)
-    _write_points(run, _Batches(store if write else None, have, names, result, progress))
+    batches = _Batches(store if write else None, have, _Names(options.keep_names), result, progress)
+    try:
+        _write_points(run, batches)
+    finally:
+        batches.close()
     read_config = redact(to_json(run.config))  # what reading the points added
     if read_config != config and write:
         store.log_config(run_id, read_config)
@@ -306,7 +312,13 @@ def import_run(
 
 
 class _Batches:
-    """A run's pending points by target name, written as one `MetricBatch` when full."""
+    """A run's pending points by target name, written as one `MetricBatch` when full.
+
+    The write goes to a thread of its own while the next batch is read: the store's work
+    (packing, SQLite or the server) mostly runs outside the GIL, so reading and writing
+    overlap. One batch at most is in flight, in order, so memory stays bounded and a
+    stopped import leaves whole batches, as without the thread.
+    """
 
     def __init__(
         self,
@@ -324,6 +336,10 @@ class _Batches:
         self.targets: dict[str, _Column] = {}
         self.bound: dict[str, list[Any]] = {}  # target name -> the column list of the loop
         self.dropped: dict[str, str] = {}
+        from concurrent.futures import ThreadPoolExecutor  # only when importing
+
+        self._pool = ThreadPoolExecutor(1, "tracker-import") if store is not None else None
+        self._writing: Future[None] | None = None
 
     def open_column(self, key: str) -> list[Any] | None:
         """The loop's column of source key ``key`` (None: the key is dropped)."""
@@ -350,8 +366,11 @@ class _Batches:
         batch = {
             c.key: Series(c.steps, c.values, c.times) for c in self.targets.values() if len(c.steps)
         }
-        if self.store is not None and batch:
-            self.store.log_metrics(result.run_id, MetricBatch(batch))
+        if self._pool is not None and self.store is not None and batch:
+            self.wait()
+            self._writing = self._pool.submit(
+                self.store.log_metrics, result.run_id, MetricBatch(batch)
+            )
         for name, column in self.targets.items():
             column.steps, column.values, column.times = array("q"), array("d"), array("d")
             self._rebind(name)
@@ -360,6 +379,20 @@ class _Batches:
             self.progress(read - result.read)
         result.read = read
         return 0
+
+    def wait(self) -> None:
+        """Wait for the batch in flight; its error, if it failed."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def close(self) -> None:
+        """Wait for the last batch and end the thread."""
+        try:
+            self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
 
 
 def _write_points(run: SourceRun, batches: _Batches) -> None:
