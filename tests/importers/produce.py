@@ -2,7 +2,7 @@
 
     python produce.py tensorboard DIR NAME STEPS [FIRST]
     python produce.py mlflow URI NAME STEPS [--experiment E] [--fail]
-    python produce.py wandb DIR NAME STEPS
+    python produce.py wandb DIR NAME STEPS [FIRST] [--mixed]
     python produce.py trackio DIR NAME STEPS
 
 Each run logs ``loss`` = 1/(step+1) and ``eval_acc`` (NaN at step 2, +inf at step 3,
@@ -70,7 +70,10 @@ def wandb(args: argparse.Namespace) -> None:
         mode="offline",
     )
     for step in range(args.first, args.first + args.steps):
-        run.log({"loss": 1.0 / (step + 1), "eval_acc": value(step, args.steps)}, step=step)
+        row = {"loss": 1.0 / (step + 1), "eval_acc": value(step, args.steps)}
+        if args.mixed:  # a metric that is sometimes text
+            row["mixed"] = "text" if step % 2 else float(step)
+        run.log(row, step=step)
     run.summary["best"] = 0.9
     run.finish()
 
@@ -95,6 +98,7 @@ def main() -> None:
     parser.add_argument("first", type=int, nargs="?", default=0)
     parser.add_argument("--experiment", default="exp")
     parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--mixed", action="store_true")
     args = parser.parse_args()
     globals()[args.tool](args)
 

@@ -59,3 +59,18 @@ def _name_of(log: Path) -> str:
     from tracker.importers.wandb import _peek
 
     return str(_peek(log).display_name)
+
+
+def test_a_metric_that_is_sometimes_text_keeps_its_numbers_once(
+    produce: Produce, cli: Cli, tmp_path: Path, store: Store
+) -> None:
+    """Text values of a metric are skipped and said; imported again, its numbers are
+    neither lost nor doubled."""
+    produce("wandb", tmp_path, "mixed", 6, "0", "--mixed")
+    first = cli("import", "wandb", str(tmp_path / "wandb"))
+    assert first.code == 0 and "values that are not numbers" in first.err
+    run = only_run(store, "wandb", "mixed")
+    want = [(0, 0.0), (2, 2.0), (4, 4.0)]
+    assert points(store, run, "train/mixed") == want
+    assert cli("import", "wandb", str(tmp_path / "wandb")).code == 0
+    assert points(store, run, "train/mixed") == want

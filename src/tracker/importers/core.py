@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from tracker.naming import split_metrics
 from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series
 from tracker.store.base import RunNotFoundError, Store
-from tracker.values import clean_text, redact, to_json
+from tracker.values import INT64_MAX, INT64_MIN, clean_text, redact, to_json
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -77,6 +77,7 @@ Progress = Callable[[int], None]
 """Called with the number of points just read."""
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_NUMBERS = frozenset({float, int, bool})  # what the sources' values are, when numbers
 
 
 def imported_run_id(tool: str, source_id: str) -> str:
@@ -411,8 +412,9 @@ def _write_points(run: SourceRun, batches: _Batches) -> None:
                 column = columns[key] = batches.open_column(key)
             if column is None:
                 continue
-            if column[0]:
-                column[0] -= 1
+            if column[0]:  # the store has this point already, if it was stored at all
+                if type(value) in _NUMBERS and INT64_MIN <= step <= INT64_MAX:
+                    column[0] -= 1
                 continue
             try:
                 column[1](value)
