@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create or update the test environment .venvs/NAME from envs/NAME.txt.
 #
-#   scripts/env.sh NAME            # NAME in: core hf llamafactory torchtune ui analysis
+#   scripts/env.sh NAME            # NAME in: core hf llamafactory torchtune ui analysis import
 #   scripts/env.sh NAME --fresh    # delete .venvs/NAME first and rebuild from scratch
 #
 # Idempotent: a hash of this script and the env's requirement files is stored in
@@ -162,6 +162,11 @@ verify_torchtune() {
 verify_analysis() {
     verify_torch
     "$PY" -c 'import pandas, polars, pyarrow, optuna, transformers, datasets; from trl import SFTTrainer'
+}
+
+verify_import() {
+    verify_torch
+    "$PY" -c 'import tensorboard, mlflow, sqlalchemy, alembic, wandb, trackio; from torch.utils.tensorboard import SummaryWriter; from wandb.proto import wandb_internal_pb2'
 }
 
 verify_ui() {

@@ -13,14 +13,15 @@
 # could not be built. pytest's exit code 5 (no tests collected) is not a failure.
 
 # --- what runs where --------------------------------------------------------------------
-ENVS=(core hf llamafactory torchtune ui analysis)
+ENVS=(core hf llamafactory torchtune ui analysis import)
 declare -A SELECTION=(
-    [core]="tests --ignore=tests/integrations --ignore=tests/env_smoke"
+    [core]="tests --ignore=tests/integrations --ignore=tests/env_smoke --ignore=tests/importers"
     [hf]="tests/integrations/hf tests/integrations/accelerate tests/system/test_torchrun.py tests/system/test_sigterm_collective.py tests/system/test_multihost.py tests/system/test_gpu_real.py tests/env_smoke/test_hf_smoke.py"
     [llamafactory]="tests/integrations/llamafactory tests/integrations/accelerate tests/env_smoke/test_llamafactory_smoke.py"
     [torchtune]="tests/integrations/torchtune tests/env_smoke/test_torchtune_smoke.py"
     [ui]="tests/commands tests/ui tests/store/test_reading.py tests/alerts/test_ui_watch.py"
     [analysis]="tests/store/test_frames.py tests/store/test_frames_extra.py tests/integrations/optuna tests/integrations/hf/test_hp_search.py"
+    [import]="tests/importers"
 )
 # what an env needs beyond its venv, installed before its tests (a bash command line)
 declare -A SETUP=(
@@ -28,6 +29,7 @@ declare -A SETUP=(
     [hf]="bash scripts/multihost.sh --optional"
     [ui]="bash scripts/install_browser.sh && bash scripts/postgres.sh --optional"
     [analysis]="bash scripts/postgres.sh --optional"
+    [import]="bash scripts/postgres.sh --optional"
 )
 # per-test time limit (pytest-timeout), so a hung subprocess cannot eat the CI budget
 TEST_TIMEOUT="${TEST_TIMEOUT:-600}"

@@ -1,0 +1,158 @@
+"""Trackio projects: one SQLite database a project (``<TRACKIO_DIR>/<project>.db``).
+
+SOURCE is a Trackio folder (every project database in it) or one ``.db`` file. The
+database is opened read-only and read as Trackio writes it (its ``metrics``, ``configs``
+and ``system_metrics`` tables, row by row in the order written); each row's JSON is
+decoded with Trackio's own ``deserialize_values`` (``"NaN"``, ``"Infinity"`` back to
+floats):
+
+* a run is a run id of the project (its name where the database predates run ids); the
+  project is the file's name;
+* ``configs``: the config; Trackio's own ``_Username``, ``_Created``, ``_Group`` go to
+  the run's environment under ``trackio``;
+* ``metrics`` rows: each numeric value at the row's step and timestamp; values that are
+  not numbers (media, tables) are skipped, by key;
+* ``system_metrics`` rows: ``system/<key>`` metrics, each row one step (0, 1, 2...);
+* Trackio keeps no status: a run is ``finished`` at its last row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tracker.importers.core import Row, Skipped, SourceRun
+from tracker.integrations import requires_extra
+
+with requires_extra("import-trackio", module="tracker import trackio"):
+    from trackio.utils import deserialize_values
+
+__all__ = ["SOURCE"]
+
+_PAGE = 10_000  # rows fetched at once
+
+
+def _seconds(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+
+
+@dataclass(kw_only=True)
+class TrackioRun(SourceRun):
+    """One run of a project database."""
+
+    path: Path
+    column: str  # run_id, or run_name in databases without run ids
+    key: str  # the run's value of that column
+
+    def rows(self) -> Iterator[Row]:
+        """The run's metric rows, then its system metric rows, in the order written."""
+        conn = _connect(self.path)
+        try:
+            where = f"WHERE {self.column} = ? ORDER BY id"  # column: one of two names
+            rows = conn.execute(
+                f"SELECT step, timestamp, metrics FROM metrics {where}", (self.key,)
+            )
+            yield from self._rows(rows, system=False)
+            if _has_table(conn, "system_metrics"):
+                rows = conn.execute(
+                    f"SELECT 0, timestamp, metrics FROM system_metrics {where}", (self.key,)
+                )
+                yield from self._rows(rows, system=True)
+        finally:
+            conn.close()
+
+    def _rows(self, cursor: sqlite3.Cursor, *, system: bool) -> Iterator[Row]:
+        sample = 0
+        last = self.started_at
+        while rows := cursor.fetchmany(_PAGE):
+            for logged, stamp, text in rows:
+                at = _seconds(stamp)
+                last = max(last, at)
+                step = sample if system else logged
+                sample += 1
+                values = deserialize_values(json.loads(text))
+                if system:
+                    yield step, at, [(f"system/{k}", v) for k, v in values.items()]
+                else:
+                    yield step, at, values.items()
+        self.ended_at = max(self.ended_at or last, last)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
+    return found.fetchone() is not None
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # a fixed name
+
+
+def _project_runs(path: Path) -> Iterator[SourceRun | Skipped]:
+    try:
+        conn = _connect(path)
+        try:
+            if not _has_table(conn, "metrics"):
+                yield Skipped(str(path), "not a Trackio project database (no metrics table)")
+                return
+            column = "run_id" if "run_id" in _columns(conn, "metrics") else "run_name"
+            found = conn.execute(
+                f"SELECT {column}, run_name, MIN(timestamp) FROM metrics "
+                f"GROUP BY {column} ORDER BY MIN(id)"
+            ).fetchall()
+            configs: dict[str, tuple[dict[str, Any], str]] = {}
+            if _has_table(conn, "configs"):
+                for key, text, created in conn.execute(
+                    f"SELECT {column}, config, created_at FROM configs"
+                ):
+                    configs[key] = (deserialize_values(json.loads(text)), created)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        yield Skipped(str(path), f"not a readable SQLite database ({exc})")
+        return
+    project = path.stem
+    for key, name, first in found:
+        config, created = configs.get(key, ({}, first))
+        own = {k.lstrip("_"): v for k, v in config.items() if k.startswith("_") and v is not None}
+        yield TrackioRun(
+            tool="trackio",
+            source_id=f"{project}/{key}",
+            location=str(path),
+            name=name,
+            project=project,
+            started_at=_seconds(created or first),
+            config={k: v for k, v in config.items() if not k.startswith("_")},
+            environment={"trackio": own} if own else {},
+            path=path,
+            column=column,
+            key=key,
+        )
+
+
+class TrackioSource:
+    """Finds the project databases of a Trackio folder."""
+
+    tool = "trackio"
+
+    def discover(
+        self, location: str, *, experiment: str | None = None
+    ) -> Iterator[SourceRun | Skipped]:
+        """Every run of every project database at ``location``."""
+        root = Path(location).expanduser().resolve()
+        if not root.exists():
+            yield Skipped(location, "no such file or folder")
+            return
+        for path in [root] if root.is_file() else sorted(root.glob("*.db")):
+            yield from _project_runs(path)
+
+
+SOURCE = TrackioSource()
