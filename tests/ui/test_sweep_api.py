@@ -204,7 +204,7 @@ def test_compare_lists_the_keys_alike(sweep_served: Served) -> None:
 def test_groups_of_a_json_lines_store(tmp_path: Path) -> None:
     """The same grouping over a JSON-lines store, read through the store protocol only;
     a metric sampled by time (``system/``) is gathered by the seconds since each start."""
-    uri = f"jsonl://{tmp_path / 'runs'}"
+    uri = f"jsonl:///{tmp_path / 'runs'}"
     for seed in range(3):
         with CustomTracker("js", f"s{seed}", config={"lr": 0.1, "seed": seed}, store=uri) as run:
             for step in range(4):
