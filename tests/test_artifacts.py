@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,40 @@ def test_unsent_artifacts_are_delivered_by_sync(tmp_path: Path) -> None:
     (only,) = target.artifacts(run_id="r1")
     assert (only.version, only.state, only.step) == (1, "gone", 1)
     target.close()
+
+
+def test_a_watched_folder_logs_each_new_epoch_at_the_step_it_was_saved(
+    tracker_dir: Path, store: Store, tmp_path: Path
+) -> None:
+    """`watch_artifacts`: each matching subfolder written after the call is one hashed
+    version at the step logged before it was written, with the metrics then (the last
+    one found at finish); older, non-matching and named ones are not logged by it."""
+    out = tmp_path / "out"
+    _checkpoint(out / "epoch_9", w=b"old")
+    with CustomTracker("p") as run:
+        run.watch_artifacts(out, r"epoch_\d+")
+        time.sleep(0.05)
+        run.log_metrics({"train/loss": 2.0}, step=1)
+        first = _checkpoint(out / "epoch_0", **{"model.bin": b"a" * 100, "sub/c.json": b"{}"})
+        _checkpoint(out / "logs", x=b"not a checkpoint")
+        time.sleep(0.2)  # the training step after the save
+        run.log_metrics({"train/loss": 1.0}, step=2)
+        named = _checkpoint(out / "epoch_1", w=b"b")
+        run.log_artifact(named, meta={"epoch": 1})
+        time.sleep(0.2)
+        run.log_metrics({"train/loss": 0.5}, step=3)
+        last = _checkpoint(out / "epoch_2", w=b"c")
+    saved = store.artifacts(run_id=run.run_id)
+    assert [(a.uri, a.step, a.metrics, a.state, a.meta) for a in saved] == [
+        (str(first), 1, {"train/loss": 2.0}, "present", {}),
+        (str(named), 2, {"train/loss": 1.0}, "present", {"epoch": 1}),
+        (str(last), 3, {"train/loss": 0.5}, "present", {}),
+    ]
+    assert [a.digest for a in saved] == [_expected(first), _expected(named), _expected(last)]
+    assert {a.kind for a in saved} == {"checkpoint"}
+
+
+def test_a_watch_pattern_that_is_no_regular_expression_raises(tracker_dir: Path) -> None:
+    """Misuse says what is wrong: the pattern is checked when the watch is set."""
+    with CustomTracker("p") as run, pytest.raises(ValueError, match="no regular expression"):
+        run.watch_artifacts(tracker_dir, "epoch_(")

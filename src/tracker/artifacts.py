@@ -57,6 +57,7 @@ __all__ = [
     "ArtifactRecorder",
     "ArtifactRequest",
     "Digest",
+    "FolderWatch",
     "digest_path",
     "local_path",
 ]
@@ -69,6 +70,9 @@ RETRIES = 3
 """Times a folder that changed while it was hashed is hashed again before giving up."""
 _LOWEST_PRIORITY = 19
 _VERSION_SUFFIX = re.compile(r"-\d+$")
+STAMP_SLACK = 0.01
+"""Seconds a file's change time may trail the true moment of a write: file systems stamp
+it from a coarse clock, one kernel tick (1 to 10 ms) behind."""
 
 
 class ArtifactError(Exception):
@@ -213,7 +217,9 @@ def local_path(ref: str) -> Path | None:
 class ArtifactRequest:
     """One ``log_artifact``/``use_artifact`` call, or a change of a logged version's
     state (``update`` ``"gone"`` or ``"best"``; ``"check"``: every local output logged
-    whose path is missing is gone), on its way to the recorder. A local ``ref`` is made
+    whose path is missing is gone), on its way to the recorder; or, kept by the writer, a
+    `FolderWatch` of the folder ``ref`` for names matching ``name`` (``"watch"``) and the
+    run's end (``"look"``: what the watches found is logged). A local ``ref`` is made
     absolute when the call is made; ``existed`` says whether it was there then."""
 
     __slots__ = (  # noqa: RUF023 (field order)
@@ -408,3 +414,53 @@ def _default_name(ref: str, path: Path | None) -> str:
     if path is None:
         return ref
     return _VERSION_SUFFIX.sub("", path.absolute().name) or path.absolute().name or ref
+
+
+class FolderWatch:
+    """Subfolders of ``folder`` whose names match ``pattern``, written after ``since``:
+    each a version of ``kind`` once complete (`CustomTracker.watch_artifacts`).
+
+    Looked at by the writer thread as it takes the run's metric points. The training
+    thread logs nothing while it saves, so a point logged after the folder's last change
+    and after its first change (plus `STAMP_SLACK`, the file system clock's lag) came
+    after the whole save: the folder was complete then, and is logged at the step of the
+    point before. Change times (``st_ctime``), not modification times, which a copy may
+    carry over from its source. Folders requested by name otherwise (``log_artifact``)
+    are left to that request.
+    """
+
+    def __init__(self, folder: str, pattern: str, kind: str, since: float) -> None:
+        self.folder = folder
+        self.pattern = re.compile(pattern)
+        self.kind = kind
+        self.since = since
+        self.done: set[str] = set()  # paths logged or requested otherwise
+
+    def written(self) -> list[tuple[float, str]]:
+        """``(time after which a point was logged once it was saved, path)`` of each new
+        matching folder, oldest first."""
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return []
+        found = []
+        for name in names:
+            path = os.path.join(self.folder, name)
+            if path in self.done or not self.pattern.fullmatch(name) or not os.path.isdir(path):
+                continue
+            first, last = _changed(path)
+            if last > self.since:
+                found.append((max(last, first + STAMP_SLACK), path))
+        return sorted(found)
+
+
+def _changed(folder: str) -> tuple[float, float]:
+    """The earliest and latest change times (Unix seconds) of ``folder`` and what it holds."""
+    times = []
+    for root, _, names in os.walk(folder):
+        for name in [None, *names]:
+            try:
+                times.append(os.stat(root if name is None else os.path.join(root, name)).st_ctime)
+            except OSError:
+                continue
+    return (min(times), max(times)) if times else (0.0, 0.0)

@@ -6,6 +6,7 @@ import enum
 import logging
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -673,6 +674,29 @@ class CustomTracker:
         ref = text if local is None else os.path.abspath(local)
         for update in ("gone",) * gone + ("best",) * best:
             self._put_request(ArtifactRequest(ref, "output", "", at=time.time(), update=update))
+
+    def watch_artifacts(
+        self, folder: str | os.PathLike[str], pattern: str, *, kind: str = "checkpoint"
+    ) -> None:
+        """Log each subfolder of ``folder`` whose name matches the regular expression
+        ``pattern`` (``epoch_\\d+``) and that is written from now on as a version of
+        ``kind``, once complete: at the step last logged before it was written, with the
+        metrics then; at `finish`, what is there after a last look. For frameworks that
+        save without telling: the writer thread looks, the training thread never does. A
+        folder also given to `log_artifact` is that call's version only."""
+        if not self._ready():
+            return
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"watch_artifacts: pattern {pattern!r} is no regular expression: {exc}"
+            ) from None
+        ref = os.path.abspath(local_path(_fspath(folder)) or _fspath(folder))
+        kind = _text_or(kind, "checkpoint")
+        self._put_request(
+            ArtifactRequest(ref, "output", kind, at=time.time(), name=pattern, update="watch")
+        )
 
     def check_artifacts(self) -> None:
         """Mark ``gone`` every local version this process logged whose path no longer

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker.artifacts import ArtifactRecorder, ArtifactRequest
+from tracker.artifacts import ArtifactRecorder, ArtifactRequest, FolderWatch
 from tracker.calls import Call, LogMetrics, LogSummary, LogTable, Point, points_of
 from tracker.delivery import Delivery
 from tracker.records import MetricBatch, Record, RunRecord, Series
@@ -218,6 +218,8 @@ class Writer:
         self._warned_crash = False
         self._thread = threading.Thread(target=self._loop, name="tracker-writer", daemon=True)
         self._last: dict[str, float] = {}  # each metric's last value (system/ left out)
+        self._step = -1  # the step of the last metric point taken
+        self._watches: list[FolderWatch] = []
         self.artifacts = ArtifactRecorder(record.run_id, self.channel.put, redact or _same)
 
     def start(self) -> None:
@@ -257,9 +259,16 @@ class Writer:
         points: list[Point] = []
         summary: dict[str, object] | None = None  # a flush's summaries merge into one
         markers: list[_Sync] = []
+        watched = self._written()
         for item in self.channel.take():
             if isinstance(item, tuple):
+                if watched and item[1] > watched[0][0]:  # saved before this point
+                    if points:
+                        calls.append(self._batch(points))
+                        points = []
+                    watched = self._submit_found(watched, before=item[1])
                 points.append(item)
+                self._step = item[0]
             elif isinstance(item, LogSummary):
                 summary = item.summary if summary is None else deep_merge(summary, item.summary)
             elif isinstance(item, _Sync):
@@ -268,9 +277,7 @@ class Writer:
                 if points:  # the metrics at the request are those logged before it
                     calls.append(self._batch(points))
                     points = []
-                if item.metrics is None and item.direction == "output" and not item.update:
-                    item.metrics = dict(self._last)
-                self.artifacts.submit(item)
+                watched = self._request(item, watched)
             else:
                 if points:
                     calls.append(self._batch(points))
@@ -295,6 +302,45 @@ class Writer:
                 delivery.heartbeat(now)
         for marker in markers:
             marker.done.set()
+
+    def _written(self) -> list[tuple[float, FolderWatch, str]]:
+        """What the folder watches found written, oldest first."""
+        found = [(t, w, path) for w in self._watches for t, path in w.written()]
+        return sorted(found, key=lambda f: (f[0], f[2]))
+
+    def _submit_found(
+        self, watched: list[tuple[float, FolderWatch, str]], before: float
+    ) -> list[tuple[float, FolderWatch, str]]:
+        """Log the folders in ``watched`` written before ``before`` (so complete then) at
+        the last step taken, with the metrics as then; the rest, still to be complete."""
+        while watched and before > watched[0][0]:
+            _, watch, path = watched.pop(0)
+            watch.done.add(path)
+            step = self._step if self._step >= 0 else None
+            self.artifacts.submit(
+                ArtifactRequest(
+                    path, "output", watch.kind, at=time.time(), step=step,
+                    metrics=dict(self._last), existed=True,
+                )
+            )  # fmt: skip
+        return watched
+
+    def _request(
+        self, item: ArtifactRequest, watched: list[tuple[float, FolderWatch, str]]
+    ) -> list[tuple[float, FolderWatch, str]]:
+        """Hand an artifact request on (a watch is set here; at the run's end, ``look``
+        logs what the watches found); the folders watched, less one requested by name."""
+        if item.update == "watch":
+            self._watches.append(FolderWatch(item.ref, item.name or "", item.kind, item.at))
+            return watched
+        if item.update == "look":  # the run ends: what was written is complete
+            return self._submit_found(self._written(), before=math.inf)
+        for watch in self._watches:
+            watch.done.add(item.ref)
+        if item.metrics is None and item.direction == "output" and not item.update:
+            item.metrics = dict(self._last)  # the metrics at the request: those before it
+        self.artifacts.submit(item)
+        return [found for found in watched if found[2] != item.ref]
 
     def _batch(self, points: list[Point]) -> LogMetrics:
         self._seq += 1
@@ -344,6 +390,7 @@ class Writer:
         """Wait (up to ``timeout`` seconds) until the artifacts requested so far are
         hashed and queued as calls; what is not hashed by then is queued ``unhashed``."""
         deadline = time.monotonic() + timeout
+        self.channel.put(ArtifactRequest("", "output", "", at=time.time(), update="look"))
         self.channel.sync(timeout)  # every request queued so far reaches the recorder
         if not self.artifacts.settle(deadline - time.monotonic()):
             log.warning(

@@ -13,10 +13,12 @@ The recipe's keys go through the naming scheme (`tracker.naming`): ``loss`` is
 ``interrupted`` on SIGTERM) with everything logged so far.
 
 Artifacts (docs/artifacts.md): the config's ``checkpointer.checkpoint_dir`` is the run's
-base model (an input, hashed, so that a checkpoint of another run is linked to it); a
-checkpointer handed to `CustomTrackerLogger.watch_checkpointer` (``tracker run -- tune
-run`` hands it every checkpointer the recipe builds) has each epoch it saves,
-``output_dir/epoch_N``, recorded as a ``checkpoint`` version at the last step logged.
+base model (an input, hashed, so that a checkpoint of another run is linked to it); each
+epoch the checkpointer saves, ``checkpointer.output_dir/epoch_N``, is a ``checkpoint``
+version at the last step logged before it was saved, with the metrics then: the config
+sets a folder watch (`tracker.CustomTracker.watch_artifacts`), and a checkpointer handed
+to `CustomTrackerLogger.watch_checkpointer` (``tracker run -- tune run`` hands it every
+checkpointer the recipe builds) has each epoch logged by name as it is saved.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ with requires_extra("torchtune"):
     from omegaconf.errors import OmegaConfBaseException
     from torchtune.training.metric_logging import MetricLoggerInterface
 
-__all__ = ["CustomTrackerLogger"]
+__all__ = ["EPOCH_FOLDER", "CustomTrackerLogger"]
 
 log = logging.getLogger("tracker")
+
+EPOCH_FOLDER = r"epoch_\d+"
+"""The folders torchtune's checkpointers save each epoch in, under their ``output_dir``."""
 
 
 class CustomTrackerLogger(MetricLoggerInterface):  # type: ignore[misc]  # torchtune: no hints
@@ -86,9 +91,13 @@ class CustomTrackerLogger(MetricLoggerInterface):  # type: ignore[misc]  # torch
             config = _resolved(config)
         self.run.log_config(config)
         checkpointer = config.get("checkpointer")
-        base = checkpointer.get("checkpoint_dir") if isinstance(checkpointer, Mapping) else None
+        if not isinstance(checkpointer, Mapping):
+            return
+        base, output_dir = checkpointer.get("checkpoint_dir"), checkpointer.get("output_dir")
         if isinstance(base, str) and base:
             self.run.use_artifact(base, kind="model")
+        if isinstance(output_dir, str) and output_dir:  # the epochs it saves there
+            self.run.watch_artifacts(output_dir, EPOCH_FOLDER, kind="checkpoint")
 
     def watch_checkpointer(self, checkpointer: Any, output_dir: str | Path) -> None:
         """Record each epoch ``checkpointer`` saves (``output_dir/epoch_N``, torchtune's

@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 
 from assets import patch_recipe_for_cpu
 from tracker import RunRecord, Store, open_store
+from tracker.artifacts import digest_path
 from tracker.integrations.torchtune import CustomTrackerLogger
 
 TUNE = str(Path(sys.executable).with_name("tune"))
@@ -79,6 +80,29 @@ def test_full_finetune_single_device(assets: dict[str, Path], store: Store, tmp_
     assert {v for _, v, _ in store.history(run.run_id, "train/learning_rate")} == {1e-3}
     (base,) = store.artifacts(run_id=run.run_id, direction="input")
     assert (base.kind, base.uri) == ("model", str(assets["checkpoint"].parent))
+
+
+def test_the_plain_route_logs_each_saved_epoch(
+    assets: dict[str, Path], store: Store, tmp_path: Path
+) -> None:
+    """Two epochs with the logger from the CLI (no ``tracker run``): ``epoch_0`` and
+    ``epoch_1`` are hashed ``checkpoint`` versions at the steps they were saved (3, 6),
+    each with the loss logged at that step."""
+    out = tmp_path / "out"
+    tune(
+        "run", "full_finetune_single_device", "--config", str(assets["full_config"]),
+        f"output_dir={out}", "epochs=2", OURS, "metric_logger.project=tt-epochs",
+        cwd=tmp_path,
+    )  # fmt: skip
+    run = only_run(store, "tt-epochs")
+    saved = store.artifacts(run_id=run.run_id, kind="checkpoint")
+    assert [(a.uri, a.step, a.state) for a in saved] == [
+        (str(out / "epoch_0"), 3, "present"),
+        (str(out / "epoch_1"), 6, "present"),
+    ]
+    loss = {step: value for step, value, _ in store.history(run.run_id, "train/loss")}
+    assert [a.metrics["train/loss"] for a in saved] == [loss[3], loss[6]]
+    assert [a.digest for a in saved] == [digest_path(out / f"epoch_{n}").digest for n in (0, 1)]
 
 
 def test_lora_finetune_single_device_to_a_given_store(
