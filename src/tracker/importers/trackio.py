@@ -2,9 +2,9 @@
 
 SOURCE is a Trackio folder (every project database in it) or one ``.db`` file. The
 database is opened read-only and read as Trackio writes it (its ``metrics``, ``configs``
-and ``system_metrics`` tables, row by row in the order written); each row's JSON is
-decoded with Trackio's own ``deserialize_values`` (``"NaN"``, ``"Infinity"`` back to
-floats):
+and ``system_metrics`` tables, in the order written, 1,000 rows a page); a page's JSON is
+decoded in one ``json.loads``, and the rows holding ``"NaN"`` or ``"Infinity"`` go through
+Trackio's own ``deserialize_values`` (back to floats):
 
 * a run is a run id of the project (its name where the database predates run ids); the
   project is the file's name;
