@@ -3,7 +3,7 @@
     python produce.py tensorboard DIR NAME STEPS [FIRST]
     python produce.py mlflow URI NAME STEPS [--experiment E] [--fail]
     python produce.py wandb DIR NAME STEPS [FIRST] [--mixed]
-    python produce.py trackio DIR NAME STEPS
+    python produce.py trackio DIR NAME STEPS [FIRST] [--mixed] [--sparse]
 
 Each run logs ``loss`` = 1/(step+1) and ``eval_acc`` (NaN at step 2, +inf at step 3,
 else step/STEPS) at steps FIRST..FIRST+STEPS-1, with config ``lr`` = 0.1 and
@@ -84,7 +84,12 @@ def trackio(args: argparse.Namespace) -> None:
 
     tk.init(project="tproj", name=args.name, config={"lr": 0.1, "optimizer": "adam"})
     for step in range(args.first, args.first + args.steps):
-        tk.log({"loss": 1.0 / (step + 1), "eval_acc": value(step, args.steps)}, step=step)
+        row: dict[str, object] = {"loss": 1.0 / (step + 1), "eval_acc": value(step, args.steps)}
+        if args.mixed:  # a metric that is sometimes text
+            row["mixed"] = "text" if step % 2 else float(step)
+        if args.sparse and step % 2 == 0:  # a metric not logged at every step
+            row["sparse"] = float(step)
+        tk.log(row, step=step)
     tk.finish()
 
 
@@ -99,6 +104,7 @@ def main() -> None:
     parser.add_argument("--experiment", default="exp")
     parser.add_argument("--fail", action="store_true")
     parser.add_argument("--mixed", action="store_true")
+    parser.add_argument("--sparse", action="store_true")
     args = parser.parse_args()
     globals()[args.tool](args)
 

@@ -34,6 +34,27 @@ def test_project_runs_import_with_config_and_values(
     assert "6 written" in cli("import", "trackio", str(folder)).out
 
 
+def test_sparse_and_text_metrics(produce: Produce, cli: Cli, store: Store) -> None:
+    """A metric logged at some steps keeps those; text values are skipped and said, the
+    numbers of that metric kept; imported again, nothing is lost or doubled."""
+    folder = Path(os.environ["TRACKIO_DIR"])
+    produce("trackio", folder, "sparse", 6, "0", "--sparse")
+    produce("trackio", folder, "mixed", 6, "0", "--mixed")
+    first = cli("import", "trackio", str(folder))
+    assert first.code == 0 and "values that are not numbers" in first.err
+    sparse, mixed = only_run(store, "trackio", "sparse"), only_run(store, "trackio", "mixed")
+    want = [(0, 0.0), (2, 2.0), (4, 4.0)]
+    before = counts(store)
+    for _ in range(2):
+        assert points(store, sparse, "train/sparse") == want
+        assert points(store, mixed, "train/mixed") == want
+        for run in (sparse, mixed):
+            for key, values in expected(6).items():
+                assert same(points(store, run, key), values), key
+        assert cli("import", "trackio", str(folder)).code == 0
+    assert counts(store) == before
+
+
 def test_a_file_that_is_no_database(cli: Cli, tmp_path: Path) -> None:
     """Nothing readable: the reason, exit status 1."""
     (tmp_path / "bad.db").write_bytes(b"no sqlite here" * 200)

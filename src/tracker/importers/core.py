@@ -39,6 +39,7 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from tracker.naming import split_metrics
@@ -53,6 +54,7 @@ __all__ = [
     "BATCH_POINTS",
     "ImportOptions",
     "ImportReport",
+    "Page",
     "Progress",
     "Row",
     "RunResult",
@@ -72,6 +74,21 @@ Row = tuple[int, float, Iterable[tuple[str, Any]]]
 """What a source yields: ``(step, wall time in seconds, (key, value) pairs)``, the points
 logged together. A value that is not a number (text, a media reference) is skipped by key
 and reported; ``True`` and ``False`` are 1.0 and 0.0, as `tracker.values` stores them."""
+
+
+class Page(NamedTuple):
+    """Rows read together (`SourceRun.pages`): row ``i`` is ``(steps[i], times[i],
+    values[i].items())``. The core writes a page's metrics a column at a time, not a
+    point at a time, where every value of the page is a number."""
+
+    steps: list[int]
+    times: list[float]
+    values: list[dict[str, Any]]
+
+    def rows(self) -> Iterator[Row]:
+        """The page's rows, one by one."""
+        return zip(self.steps, self.times, (v.items() for v in self.values), strict=True)
+
 
 Progress = Callable[[int], None]
 """Called with the number of points just read."""
@@ -132,6 +149,10 @@ class SourceRun(ABC):
     @abstractmethod
     def rows(self) -> Iterator[Row]:
         """Every point of the run, in the source's order, as rows."""
+
+    def pages(self) -> Iterator[Page] | None:
+        """The same rows in pages, where the source reads them so (None: it does not)."""
+        return None
 
 
 class Source(Protocol):
@@ -349,13 +370,18 @@ class _Batches:
             self.dropped[key] = "a step counter, or a name another metric has"
             return None
         self.targets[target] = _Column(target)
-        self.bound[target] = [self.have.get(target, 0), None, None, None]
+        self.bound[target] = [self.have.get(target, 0), None, None, None, None]
         self._rebind(target)
         return self.bound[target]
 
     def _rebind(self, name: str) -> None:
         column = self.targets[name]
-        self.bound[name][1:] = [column.values.append, column.steps.append, column.times.append]
+        self.bound[name][1:] = [
+            column.values.append,
+            column.steps.append,
+            column.times.append,
+            column,
+        ]
 
     def unappend(self, key: str) -> None:
         """Take back the value just appended for ``key`` (its step was refused)."""
@@ -397,13 +423,42 @@ class _Batches:
 
 
 def _write_points(run: SourceRun, batches: _Batches) -> None:
-    # The loop runs once a point, so it is written for speed: a column is a list
-    # [points left to skip, values.append, steps.append, times.append], found by the
-    # source's key; a value that is not a number is refused by the array itself.
     columns: dict[str, list[Any] | None] = {}  # source key -> its column (None: dropped)
+    pages = run.pages()
+    if pages is None:
+        pending, read = _write_rows(run.rows(), columns, batches, 0, 0)
+    else:
+        pending = read = 0
+        for page in pages:
+            if (points := _write_page(page, columns, batches)) is None:
+                pending, read = _write_rows(page.rows(), columns, batches, pending, read)
+                continue
+            pending += points[0]
+            read += points[1]
+            if pending >= BATCH_POINTS:
+                pending = batches.flush(pending, read)
+    batches.flush(pending, read)
+    result = batches.result
+    result.skipped.extend(
+        Skipped(f"{run.name}: metric {k!r}", why) for k, why in batches.dropped.items()
+    )
+    if read == 0:
+        result.skipped.append(Skipped(f"{run.name} ({run.location})", "no points (record only)"))
+
+
+def _write_rows(
+    rows: Iterable[Row],
+    columns: dict[str, list[Any] | None],
+    batches: _Batches,
+    pending: int,
+    read: int,
+) -> tuple[int, int]:
+    """Append rows' points one by one: (points pending, points read)."""
+    # The loop runs once a point, so it is written for speed: a column is a list
+    # [points left to skip, values.append, steps.append, times.append, its _Column],
+    # found by the source's key; a value that is not a number is refused by the array.
     dropped = batches.dropped
-    pending = read = 0
-    for step, at, pairs in run.rows():
+    for step, at, pairs in rows:
         for key, value in pairs:
             read += 1
             try:
@@ -431,8 +486,48 @@ def _write_points(run: SourceRun, batches: _Batches) -> None:
             pending += 1
             if pending >= BATCH_POINTS:
                 pending = batches.flush(pending, read)
-    batches.flush(pending, read)
-    result = batches.result
-    result.skipped.extend(Skipped(f"{run.name}: metric {k!r}", why) for k, why in dropped.items())
-    if read == 0:
-        result.skipped.append(Skipped(f"{run.name} ({run.location})", "no points (record only)"))
+    return pending, read
+
+
+def _write_page(
+    page: Page, columns: dict[str, list[Any] | None], batches: _Batches
+) -> tuple[int, int] | None:
+    """Append a page's points a column at a time: (points appended, points read), or
+    None, and nothing appended, where a value is not a number or a step is not a 64-bit
+    integer (the page then goes point by point, `_write_rows`)."""
+    rows = page.values
+    found: list[tuple[str, array[float], array[int], array[float]]] = []
+    try:
+        steps, times = array("q", page.steps), array("d", page.times)
+        for key in dict.fromkeys(chain.from_iterable(rows)):  # first seen first, as by row
+            try:
+                found.append((key, array("d", [row[key] for row in rows]), steps, times))
+            except KeyError:  # not logged in every row
+                at = [i for i, row in enumerate(rows) if key in row]
+                found.append(
+                    (
+                        key,
+                        array("d", [rows[i][key] for i in at]),
+                        array("q", [steps[i] for i in at]),
+                        array("d", [times[i] for i in at]),
+                    )
+                )
+    except (TypeError, OverflowError):  # a value that is not a number, a step out of range
+        return None
+    appended = read = 0
+    for key, values, at_steps, at_times in found:
+        read += len(values)
+        try:
+            column = columns[key]
+        except KeyError:
+            column = columns[key] = batches.open_column(key)
+        if column is None:
+            continue
+        skip = min(column[0], len(values))  # the points the store has already
+        column[0] -= skip
+        target: _Column = column[4]
+        target.values.extend(values[skip:] if skip else values)
+        target.steps.extend(at_steps[skip:] if skip else at_steps)
+        target.times.extend(at_times[skip:] if skip else at_times)
+        appended += len(values) - skip
+    return appended, read

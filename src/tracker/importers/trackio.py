@@ -2,9 +2,9 @@
 
 SOURCE is a Trackio folder (every project database in it) or one ``.db`` file. The
 database is opened read-only and read as Trackio writes it (its ``metrics``, ``configs``
-and ``system_metrics`` tables, row by row in the order written); each row's JSON is
-decoded with Trackio's own ``deserialize_values`` (``"NaN"``, ``"Infinity"`` back to
-floats):
+and ``system_metrics`` tables, in the order written, 1,000 rows a page); a page's JSON is
+decoded in one ``json.loads``, and the rows holding ``"NaN"`` or ``"Infinity"`` go through
+Trackio's own ``deserialize_values`` (back to floats):
 
 * a run is a run id of the project (its name where the database predates run ids); the
   project is the file's name;
@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Row, Skipped, SourceRun
+from tracker.importers.core import Page, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 
 with requires_extra("import-trackio", module="tracker import trackio"):
@@ -34,7 +34,11 @@ with requires_extra("import-trackio", module="tracker import trackio"):
 
 __all__ = ["SOURCE"]
 
-_PAGE = 10_000  # rows fetched at once
+_PAGE = 1_000  # rows fetched, decoded and written at once
+# Rows holding one of these hold a value `deserialize_values` turns back into a float
+# ("Infinity", "-Infinity", "NaN"); on the others it would return what it is given.
+_INFINITY = 'Infinity"'
+_NAN = '"NaN"'
 
 
 def _seconds(text: str) -> float:
@@ -55,35 +59,47 @@ class TrackioRun(SourceRun):
 
     def rows(self) -> Iterator[Row]:
         """The run's metric rows, then its system metric rows, in the order written."""
+        for page in self.pages():
+            yield from page.rows()
+
+    def pages(self) -> Iterator[Page]:
+        """The rows of `rows`, `_PAGE` at a time."""
         conn = _connect(self.path)
         try:
             where = f"WHERE {self.column} = ? ORDER BY id"  # column: one of two names
+            # The JSON as text (Trackio may store it as a blob), so that a page's rows
+            # are decoded in one `json.loads`.
             rows = conn.execute(
-                f"SELECT step, timestamp, metrics FROM metrics {where}", (self.key,)
+                f"SELECT step, timestamp, CAST(metrics AS TEXT) FROM metrics {where}",
+                (self.key,),
             )
-            yield from self._rows(rows, system=False)
+            yield from self._pages(rows, system=False)
             if _has_table(conn, "system_metrics"):
                 rows = conn.execute(
-                    f"SELECT 0, timestamp, metrics FROM system_metrics {where}", (self.key,)
+                    f"SELECT 0, timestamp, CAST(metrics AS TEXT) FROM system_metrics {where}",
+                    (self.key,),
                 )
-                yield from self._rows(rows, system=True)
+                yield from self._pages(rows, system=True)
         finally:
             conn.close()
 
-    def _rows(self, cursor: sqlite3.Cursor, *, system: bool) -> Iterator[Row]:
+    def _pages(self, cursor: sqlite3.Cursor, *, system: bool) -> Iterator[Page]:
         sample = 0
         last = self.started_at
         while rows := cursor.fetchmany(_PAGE):
-            for logged, stamp, text in rows:
-                at = _seconds(stamp)
-                last = max(last, at)
-                step = sample if system else logged
-                sample += 1
-                values = deserialize_values(json.loads(text))
-                if system:
-                    yield step, at, [(f"system/{k}", v) for k, v in values.items()]
-                else:
-                    yield step, at, values.items()
+            texts = [text for _, _, text in rows]
+            values: list[dict[str, Any]] = json.loads(f"[{','.join(texts)}]")
+            for i in [i for i, text in enumerate(texts) if _INFINITY in text or _NAN in text]:
+                values[i] = deserialize_values(values[i])  # only where it changes a value
+            times = list(map(_seconds, [stamp for _, stamp, _ in rows]))
+            last = max(last, *times)
+            if system:
+                steps = list(range(sample, sample + len(rows)))
+                values = [{f"system/{k}": v for k, v in row.items()} for row in values]
+            else:
+                steps = [step for step, _, _ in rows]
+            sample += len(rows)
+            yield Page(steps, times, values)
         self.ended_at = max(self.ended_at or last, last)
 
 
