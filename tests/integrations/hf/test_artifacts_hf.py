@@ -66,8 +66,11 @@ def test_checkpoints_rotation_best_final_model_and_inputs(
         assert a.metrics["eval/loss"] == pytest.approx(
             next(v for s, v, _ in store.history(run.run_id, "eval/loss") if s == a.step)
         )
-        assert a.digest and a.size and a.files
         assert a.state == ("present" if Path(a.uri).exists() else "gone"), a
+        if a.state == "present" or a.digest:
+            assert a.digest and a.size and a.files, a
+        else:  # rotated away before the low-priority hasher reached it (a save every step)
+            assert a.meta.get("error") == "deleted before it was hashed", a
     assert sum(a.state == "gone" for a in found) >= 2
     (best,) = [a for a in found if a.best]
     assert best.uri == str(Path(trainer.state.best_model_checkpoint).absolute())
