@@ -505,12 +505,25 @@ _RECIPE_CPU_PATCHES = [
         "        training.cleanup_before_training()",
         '        if self._device.type != "cpu":\n            training.cleanup_before_training()',
     ),
+    # ends each rank, its work done, with the exit hooks (the tracker run's end among them)
+    # and then no interpreter teardown, where torch's gloo exit race aborts a rank with
+    # SIGABRT once in 15-30 runs (docs/distributed.md; tests/workers.py's exit_now)
+    (
+        "    recipe.train()\n    recipe.cleanup()\n",
+        "    recipe.train()\n    recipe.cleanup()\n"
+        "    import atexit, os\n"
+        "    atexit._run_exitfuncs()\n"
+        "    sys.stdout.flush()\n"
+        "    sys.stderr.flush()\n"
+        "    os._exit(0)\n",
+    ),
 ]
 
 
 def patch_recipe_for_cpu(recipe: Path) -> None:
     """Make a `tune cp` copy of ``full_finetune_distributed`` run on CPU (gloo): skip the
-    two device-memory calls the CPU lacks. Fails loudly if the recipe changed upstream."""
+    two device-memory calls the CPU lacks, and end each rank without interpreter teardown
+    (torch's exit race). Fails loudly if the recipe changed upstream."""
     source = recipe.read_text()
     for old, new in _RECIPE_CPU_PATCHES:
         assert source.count(old) == 1, (
