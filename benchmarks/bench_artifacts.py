@@ -7,20 +7,29 @@ Prints:
 * the digest rate of `tracker.artifacts.digest_path` against ``sha256sum`` on the same
   file (``--file-mb``, default 2048; read from the page cache after a first read, best
   of three each, interleaved);
-* a loop of numpy work that writes a ``--ckpt-mb`` checkpoint every 10 steps, with and
-  without ``log_artifact`` of each checkpoint (interleaved pairs, median): the slowdown;
+* a loop of 60 steps of numpy work (eight 1024 x 1024 products each) that writes a
+  ``--ckpt-mb`` checkpoint (default 2048) every 10 steps and keeps two, with and without
+  ``log_artifact`` of each checkpoint (``--pairs`` pairs after one warm-up loop, the
+  tracked loop first in every other pair): the slowdown per pair and its median, the
+  same for the steps' time alone, how much two identical untracked loops differ (the
+  machine's noise), and how many checkpoints were hashed before rotation deleted them.
+  ``--dir`` puts the files elsewhere (a tmpfs keeps the disk's write-back out of the
+  numbers). Run it once more with ``OPENBLAS_NUM_THREADS=1`` for a loop that leaves a
+  core free, as a GPU job's Python thread does;
 * listing 10,000 artifact versions of one run from SQLite (warm, median of 20, the last
   listing freed before each clock starts), and the same rows fetched by sqlite3 alone;
 * ``tracker best PROJECT --metric eval/loss`` over 1,000 runs of 5 checkpoints each, in a
   fresh process (median of 5 wall times, bytecode compiled first).
 
-Run: ``python benchmarks/bench_artifacts.py [--file-mb N] [--ckpt-mb N]``.
+Run: ``python benchmarks/bench_artifacts.py [--parts P,...] [--file-mb N] [--ckpt-mb N]
+[--pairs N] [--dir D]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import itertools
 import os
 import platform
 import shutil
@@ -30,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -76,18 +86,31 @@ def bench_digest(root: Path, megabytes: int) -> tuple[float, float]:
     return megabytes / min(ours), megabytes / min(theirs)
 
 
-def _loop(root: Path, steps: int, ckpt_mb: int, run: CustomTracker | None) -> float:
-    a = np.random.default_rng(0).standard_normal((384, 384))
-    payload = os.urandom(ckpt_mb << 20)
+def _step(x: np.ndarray, w: np.ndarray) -> None:
+    """One training step's compute: eight fixed products (no drift toward denormals, so
+    every step costs the same)."""
+    for _ in range(8):
+        np.tanh(x @ w)
+
+
+def _loop(root: Path, steps: int, ckpt_mb: int, run: CustomTracker | None) -> tuple[float, float]:
+    """The loop's wall time and the part of it spent in steps (saves left out)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 1024), dtype=np.float32)
+    w = rng.standard_normal((1024, 1024), dtype=np.float32) / 32
+    payload = bytearray(os.urandom(ckpt_mb << 20))
+    computing = 0.0
     start = time.perf_counter()
     for step in range(1, steps + 1):
-        for _ in range(8):
-            a = np.tanh(a @ a.T / 384)
+        began = time.perf_counter()
+        _step(x, w)
+        computing += time.perf_counter() - began
         if run is not None:
-            run.log_metrics({"train/loss": float(a[0, 0])}, step=step)
+            run.log_metrics({"train/loss": 1 / step}, step=step)
         if step % 10 == 0:
             folder = root / f"checkpoint-{step}"
             folder.mkdir(parents=True, exist_ok=True)
+            payload[:8] = step.to_bytes(8, "little")  # each checkpoint its own content
             (folder / "model.bin").write_bytes(payload)
             if run is not None:
                 run.log_artifact(folder, step=step)
@@ -99,19 +122,56 @@ def _loop(root: Path, steps: int, ckpt_mb: int, run: CustomTracker | None) -> fl
     elapsed = time.perf_counter() - start
     for folder in root.glob("checkpoint-*"):
         shutil.rmtree(folder)
-    return elapsed
+    return elapsed, computing
 
 
-def bench_loop(root: Path, ckpt_mb: int, pairs: int = 5, steps: int = 60) -> tuple[float, float]:
-    """Median seconds of the loop without and with log_artifact (the run's finish, which
-    waits for the last digests, is not in the loop's time)."""
-    without, with_ = [], []
+class LoopResult(NamedTuple):
+    alone: float
+    tracked: float
+    slowdowns: list[float]  # tracked / alone - 1, per interleaved pair
+    compute_slowdowns: list[float]  # the same for the steps' time alone
+    noise: list[float]  # alone / the previous alone - 1: what identical loops differ by
+    hashed: int  # checkpoints hashed by the end of the tracked loops (the rest rotated away first)
+    saved: int
+
+
+def _tracked_loop(root: Path, steps: int, ckpt_mb: int, uri: str) -> tuple[float, float, int]:
+    """The loop with a run that logs each checkpoint; and how many were hashed."""
+    run = CustomTracker("bench", store=uri).start()
+    seconds, steps_s = _loop(root / "tracked", steps, ckpt_mb, run)
+    run.finish()
+    store = open_store(uri)
+    versions = store.artifacts(run_id=run.run_id)
+    store.close()
+    return seconds, steps_s, sum(1 for v in versions if v.digest)
+
+
+def bench_loop(root: Path, ckpt_mb: int, pairs: int, steps: int = 60) -> LoopResult:
+    """Pairs of the loop without and with log_artifact, the one or the other first in
+    turn (the run's finish, which waits for the last digests, is not in the loop's time)."""
+    alone, tracked, computing, computing_tracked = [], [], [], []
+    hashed = 0
+    _loop(root / "plain", steps, ckpt_mb, None)  # warm-up: the first loop pays for page faults
     for i in range(pairs):
-        without.append(_loop(root / "plain", steps, ckpt_mb, None))
-        run = CustomTracker("bench", store=f"sqlite:///{root}/loop-{i}.db").start()
-        with_.append(_loop(root / "tracked", steps, ckpt_mb, run))
-        run.finish()
-    return statistics.median(without), statistics.median(with_)
+        if i % 2:
+            seconds, steps_s, n = _tracked_loop(root, steps, ckpt_mb, f"sqlite:///{root}/{i}.db")
+        plain, plain_steps = _loop(root / "plain", steps, ckpt_mb, None)
+        if not i % 2:
+            seconds, steps_s, n = _tracked_loop(root, steps, ckpt_mb, f"sqlite:///{root}/{i}.db")
+        alone.append(plain)
+        computing.append(plain_steps)
+        tracked.append(seconds)
+        computing_tracked.append(steps_s)
+        hashed += n
+    return LoopResult(
+        statistics.median(alone),
+        statistics.median(tracked),
+        [b / a - 1 for a, b in zip(alone, tracked, strict=True)],
+        [b / a - 1 for a, b in zip(computing, computing_tracked, strict=True)],
+        [b / a - 1 for a, b in itertools.pairwise(alone)],
+        hashed,
+        pairs * (steps // 10),
+    )
 
 
 def bench_listing(root: Path) -> float:
@@ -185,10 +245,18 @@ def bench_best(root: Path) -> float:
     return statistics.median(times)
 
 
+def _percents(values: list[float]) -> str:
+    return "[" + " ".join(f"{100 * v:+.1f}" for v in values) + "] %"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file-mb", type=int, default=2048)
-    parser.add_argument("--ckpt-mb", type=int, default=256)
+    parser.add_argument("--ckpt-mb", type=int, default=2048)
+    parser.add_argument("--pairs", type=int, default=7)
+    parser.add_argument(
+        "--dir", help="where the files are written (default: the system's temporary folder)"
+    )
     parser.add_argument(
         "--parts",
         default="calls,digest,loop,listing,best",
@@ -199,7 +267,7 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
         if "calls" in parts:
             calls = bench_log_artifact(root)
@@ -214,10 +282,18 @@ def main() -> None:
                 f"{theirs:.0f} MiB/s ({100 * ours / theirs:.0f} %)"
             )
         if "loop" in parts:
-            plain, tracked = bench_loop(root, args.ckpt_mb)
+            blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", "all")
+            loop = bench_loop(root, args.ckpt_mb, args.pairs)
             print(
-                f"loop of 60 steps, a {args.ckpt_mb} MiB checkpoint every 10: {plain:.2f} s "
-                f"alone, {tracked:.2f} s with log_artifact ({100 * (tracked / plain - 1):+.1f} %)"
+                f"loop of 60 steps, a {args.ckpt_mb} MiB checkpoint every 10, {args.pairs} "
+                f"interleaved pairs (BLAS threads: {blas_threads}):"
+                f" {loop.alone:.2f} s alone, {loop.tracked:.2f} s with log_artifact (medians);"
+                f" slowdown per pair {_percents(loop.slowdowns)}, median "
+                f"{100 * statistics.median(loop.slowdowns):+.1f} %; the steps alone "
+                f"{_percents(loop.compute_slowdowns)}, median "
+                f"{100 * statistics.median(loop.compute_slowdowns):+.1f} %; identical untracked"
+                f" loops differ by {_percents(loop.noise)}; {loop.hashed} of {loop.saved}"
+                " checkpoints hashed before rotation"
             )
         if "listing" in parts:
             listed, floor = bench_listing(root), bench_listing_floor(root)

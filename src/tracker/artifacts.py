@@ -8,8 +8,8 @@ The rules, in the order a request meets them:
    latest value of every metric at that moment (``system/`` ones left out): those are
    the version's ``metrics`` unless the caller gave some. It hands the request to the
    run's `ArtifactRecorder`.
-3. The recorder's one daemon thread, at the lowest CPU priority (Linux: its own nice
-   value; elsewhere the thread's default), hashes local paths (`digest_path`) and puts
+3. The recorder's one daemon thread, on CPU time nothing else wants (`lower_priority`),
+   hashes local paths (`digest_path`) and puts
    the finished `tracker.calls.LogArtifact` back on the channel: the artifact reaches
    every backend through the writer, as any call does.
 4. What cannot be hashed never raises: a path that does not exist (an output; an input
@@ -53,13 +53,21 @@ from tracker.values import clean_text
 
 __all__ = [
     "RETRIES",
+    "ArtifactChange",
     "ArtifactError",
     "ArtifactRecorder",
     "ArtifactRequest",
+    "ArtifactWork",
+    "CheckGone",
     "Digest",
     "FolderWatch",
+    "LookAtWatches",
+    "MarkBest",
+    "MarkGone",
+    "WatchFolder",
     "digest_path",
     "local_path",
+    "lower_priority",
 ]
 
 log = logging.getLogger("tracker")
@@ -68,7 +76,7 @@ BUFFER = 1 << 20
 """Bytes read at once while hashing (1 MiB: past this the rate no longer grows)."""
 RETRIES = 3
 """Times a folder that changed while it was hashed is hashed again before giving up."""
-_LOWEST_PRIORITY = 19
+_LOWEST_NICE = 19
 _VERSION_SUFFIX = re.compile(r"-\d+$")
 STAMP_SLACK = 0.01
 """Seconds a file's change time may trail the true moment of a write: file systems stamp
@@ -215,16 +223,12 @@ def local_path(ref: str) -> Path | None:
 
 
 class ArtifactRequest:
-    """One ``log_artifact``/``use_artifact`` call, or a change of a logged version's
-    state (``update`` ``"gone"`` or ``"best"``; ``"check"``: every local output logged
-    whose path is missing is gone), on its way to the recorder; or, kept by the writer, a
-    `FolderWatch` of the folder ``ref`` for names matching ``name`` (``"watch"``) and the
-    run's end (``"look"``: what the watches found is logged). A local ``ref`` is made
-    absolute when the call is made; ``existed`` says whether it was there then."""
+    """One ``log_artifact``/``use_artifact`` call on its way to the recorder. A local
+    ``ref`` is made absolute when the call is made; ``existed`` says whether it was there
+    then."""
 
     __slots__ = (  # noqa: RUF023 (field order)
-        "ref", "direction", "kind", "name", "step", "metrics", "best", "meta", "at", "update",
-        "existed",
+        "ref", "direction", "kind", "name", "step", "metrics", "best", "meta", "at", "existed",
     )  # fmt: skip
 
     def __init__(
@@ -239,7 +243,6 @@ class ArtifactRequest:
         metrics: dict[str, float] | None = None,
         best: bool = False,
         meta: dict[str, Any] | None = None,
-        update: str | None = None,
         existed: bool = False,
     ) -> None:
         self.ref = ref
@@ -252,7 +255,60 @@ class ArtifactRequest:
         self.best = best
         self.meta = meta
         self.at = at
-        self.update = update
+
+    def __repr__(self) -> str:
+        return f"{self.direction} {self.kind} {self.ref!r}"
+
+
+class MarkGone:
+    """The files of the version this process logged at ``ref`` were deleted (the record
+    stays, state ``gone``)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+
+class MarkBest:
+    """The version this process logged at ``ref`` is the one to ship (one per run and
+    kind)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+
+class CheckGone:
+    """Every local output this process logged whose path is missing is ``gone``."""
+
+    __slots__ = ()
+
+
+class WatchFolder:
+    """Kept by the writer: log each subfolder of ``folder`` whose name matches
+    ``pattern``, written after ``at``, as a version of ``kind`` (a `FolderWatch`)."""
+
+    __slots__ = ("at", "folder", "kind", "pattern")
+
+    def __init__(self, folder: str, pattern: str, kind: str, at: float) -> None:
+        self.folder = folder
+        self.pattern = pattern
+        self.kind = kind
+        self.at = at
+
+
+class LookAtWatches:
+    """Kept by the writer: the run ends; what the watches found is logged."""
+
+    __slots__ = ()
+
+
+ArtifactChange = MarkGone | MarkBest | CheckGone
+"""A change of the versions this process logged, applied by the recorder in order."""
+ArtifactWork = ArtifactRequest | ArtifactChange | WatchFolder | LookAtWatches
+"""What a run puts on its writer's channel about artifacts."""
 
 
 class ArtifactRecorder:
@@ -263,14 +319,14 @@ class ArtifactRecorder:
         self._run_id = run_id
         self._put = put
         self._redact = redact
-        self._queue: deque[ArtifactRequest] = deque()
+        self._queue: deque[ArtifactRequest | ArtifactChange] = deque()
         self._ready = threading.Condition()
         self._busy = 0  # requests queued or being handled
         self._stopping = False  # the run ends: record what is left unhashed
         self._thread: threading.Thread | None = None
         self._logged: dict[str, Artifact] = {}  # this process's versions by uri, the latest
 
-    def submit(self, request: ArtifactRequest) -> None:
+    def submit(self, request: ArtifactRequest | ArtifactChange) -> None:
         """Queue ``request`` (from the writer thread)."""
         with self._ready:
             self._queue.append(request)
@@ -297,11 +353,7 @@ class ArtifactRecorder:
         return str(self._redact(redact_uri(clean_text(text))))
 
     def _loop(self) -> None:
-        if sys.platform == "linux":  # a thread's own nice value; elsewhere the process's
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_PRIORITY)
-            except OSError:
-                log.debug("tracker: could not lower the artifact thread's priority")
+        lower_priority()
         while True:
             with self._ready:
                 self._ready.wait_for(lambda: bool(self._queue))
@@ -309,16 +361,21 @@ class ArtifactRecorder:
             try:
                 self._handle(request)
             except Exception:  # a bug of ours: never the training's problem
-                log.exception("tracker: recording artifact %r failed", request.ref)
+                log.exception("tracker: recording artifact %r failed", request)
             finally:
                 with self._ready:
                     self._busy -= 1
                     self._ready.notify_all()
 
-    def _handle(self, request: ArtifactRequest) -> None:
-        if request.update is not None:
-            self._change(request)
-            return
+    def _handle(self, request: ArtifactRequest | ArtifactChange) -> None:
+        if isinstance(request, CheckGone):
+            self._check()
+        elif isinstance(request, MarkGone | MarkBest):
+            self._mark(request)
+        else:
+            self._record(request)
+
+    def _record(self, request: ArtifactRequest) -> None:
         path = local_path(request.ref)
         local = path is not None and (request.existed or request.direction == "output")
         artifact = Artifact(
@@ -380,19 +437,19 @@ class ArtifactRecorder:
         payload = {"uri": uri, "kind": kind, "error": why}
         self._put(LogEvent(Event("artifact_error", time.time(), step, payload)))
 
-    def _change(self, request: ArtifactRequest) -> None:
-        if request.update == "check":
-            for uri, logged in list(self._logged.items()):
-                path = None if logged.state != "present" else local_path(uri)
-                if path is not None and logged.direction == "output" and not path.exists():
-                    self._logged[uri] = gone = logged.replace(state=ArtifactState.GONE.value)
-                    self._put(LogArtifact(gone))
-            return
+    def _check(self) -> None:
+        for uri, logged in list(self._logged.items()):
+            path = None if logged.state != "present" else local_path(uri)
+            if path is not None and logged.direction == "output" and not path.exists():
+                self._logged[uri] = gone = logged.replace(state=ArtifactState.GONE.value)
+                self._put(LogArtifact(gone))
+
+    def _mark(self, request: MarkGone | MarkBest) -> None:
         artifact = self._logged.get(self._uri(request.ref))
         if artifact is None:
             log.debug("tracker: %s was not logged by this process; not marked", request.ref)
             return
-        if request.update == "gone":
+        if isinstance(request, MarkGone):
             artifact = artifact.replace(state=ArtifactState.GONE.value)
         elif artifact.best:
             return  # already the best: nothing changes
@@ -406,6 +463,27 @@ class ArtifactRecorder:
         for uri, other in self._logged.items():
             if other.best and other.kind == artifact.kind and uri != artifact.uri:
                 self._logged[uri] = other.replace(best=False)
+
+
+def lower_priority() -> None:
+    """Let the calling thread run only where a core would otherwise idle.
+
+    Linux: the thread's own scheduling policy becomes ``SCHED_IDLE`` (the scheduler runs
+    it when nothing else on that core can run, and takes the core back the moment
+    something can); where that is refused, the thread's own nice value becomes 19. The
+    rest of the process keeps its priority. Elsewhere the thread keeps the default (a
+    nice value there is the whole process's, the training's too)."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # 0: this thread
+        return
+    except OSError:
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_NICE)
+    except OSError:
+        log.debug("tracker: could not lower the artifact thread's priority")
 
 
 def _default_name(ref: str, path: Path | None) -> str:

@@ -19,7 +19,15 @@ from typing import Any, Literal, Self, TypedDict
 from tracker import lifecycle
 from tracker.alerts import RunAlerts
 from tracker.alerts.alert import check_level
-from tracker.artifacts import ArtifactRequest, local_path
+from tracker.artifacts import (
+    ArtifactRequest,
+    ArtifactWork,
+    CheckGone,
+    MarkBest,
+    MarkGone,
+    WatchFolder,
+    local_path,
+)
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
@@ -672,8 +680,10 @@ class CustomTracker:
         text = _fspath(path)
         local = local_path(text)
         ref = text if local is None else os.path.abspath(local)
-        for update in ("gone",) * gone + ("best",) * best:
-            self._put_request(ArtifactRequest(ref, "output", "", at=time.time(), update=update))
+        if gone:
+            self._put_request(MarkGone(ref))
+        if best:
+            self._put_request(MarkBest(ref))
 
     def watch_artifacts(
         self, folder: str | os.PathLike[str], pattern: str, *, kind: str = "checkpoint"
@@ -694,16 +704,14 @@ class CustomTracker:
             ) from None
         ref = os.path.abspath(local_path(_fspath(folder)) or _fspath(folder))
         kind = _text_or(kind, "checkpoint")
-        self._put_request(
-            ArtifactRequest(ref, "output", kind, at=time.time(), name=pattern, update="watch")
-        )
+        self._put_request(WatchFolder(ref, pattern, kind, time.time()))
 
     def check_artifacts(self) -> None:
         """Mark ``gone`` every local version this process logged whose path no longer
         exists: an adapter calls it after a framework rotated its checkpoints away
         (``save_total_limit``). Only queues: the paths are looked at in the background."""
         if self._ready():
-            self._put_request(ArtifactRequest("", "output", "", at=time.time(), update="check"))
+            self._put_request(CheckGone())
 
     def _request(
         self,
@@ -745,7 +753,7 @@ class CustomTracker:
             return
         self._put_request(request)
 
-    def _put_request(self, request: ArtifactRequest) -> None:
+    def _put_request(self, request: ArtifactWork) -> None:
         channel = self._channel
         if channel is not None:
             self._artifacts_requested = True

@@ -30,7 +30,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker.artifacts import ArtifactRecorder, ArtifactRequest, FolderWatch
+from tracker.artifacts import (
+    ArtifactRecorder,
+    ArtifactRequest,
+    ArtifactWork,
+    FolderWatch,
+    LookAtWatches,
+    WatchFolder,
+)
 from tracker.calls import Call, LogMetrics, LogSummary, LogTable, Point, points_of
 from tracker.delivery import Delivery
 from tracker.records import MetricBatch, Record, RunRecord, Series
@@ -100,7 +107,7 @@ class Channel:
     """The queue between the run (any thread) and its writer thread."""
 
     def __init__(self, max_pending: int) -> None:
-        self._items: deque[Point | Call | ArtifactRequest | _Sync] = deque()
+        self._items: deque[Point | Call | ArtifactWork | _Sync] = deque()
         self._max_pending = max_pending
         self._wake = threading.Event()
         self._flushed = threading.Event()
@@ -119,7 +126,7 @@ class Channel:
             return
         items.append(point)
 
-    def put(self, call: Call | ArtifactRequest) -> None:
+    def put(self, call: Call | ArtifactWork) -> None:
         """Queue any other call; these are never dropped."""
         self._items.append(call)
 
@@ -154,7 +161,7 @@ class Channel:
         self._wake.wait(timeout)
         self._wake.clear()
 
-    def take(self) -> list[Point | Call | ArtifactRequest | _Sync]:
+    def take(self) -> list[Point | Call | ArtifactWork | _Sync]:
         """Everything queued so far, oldest first."""
         items = self._items
         return [items.popleft() for _ in range(len(items))]
@@ -273,7 +280,7 @@ class Writer:
                 summary = item.summary if summary is None else deep_merge(summary, item.summary)
             elif isinstance(item, _Sync):
                 markers.append(item)
-            elif isinstance(item, ArtifactRequest):
+            elif isinstance(item, ArtifactWork):
                 if points:  # the metrics at the request are those logged before it
                     calls.append(self._batch(points))
                     points = []
@@ -326,21 +333,23 @@ class Writer:
         return watched
 
     def _request(
-        self, item: ArtifactRequest, watched: list[tuple[float, FolderWatch, str]]
+        self, item: ArtifactWork, watched: list[tuple[float, FolderWatch, str]]
     ) -> list[tuple[float, FolderWatch, str]]:
-        """Hand an artifact request on (a watch is set here; at the run's end, ``look``
-        logs what the watches found); the folders watched, less one requested by name."""
-        if item.update == "watch":
-            self._watches.append(FolderWatch(item.ref, item.name or "", item.kind, item.at))
+        """Hand an artifact request or change on (a watch is kept here; at the run's end,
+        what the watches found is logged); the folders watched, less one requested by name."""
+        if isinstance(item, WatchFolder):
+            self._watches.append(FolderWatch(item.folder, item.pattern, item.kind, item.at))
             return watched
-        if item.update == "look":  # the run ends: what was written is complete
+        if isinstance(item, LookAtWatches):  # the run ends: what was written is complete
             return self._submit_found(self._written(), before=math.inf)
-        for watch in self._watches:
-            watch.done.add(item.ref)
-        if item.metrics is None and item.direction == "output" and not item.update:
-            item.metrics = dict(self._last)  # the metrics at the request: those before it
+        if isinstance(item, ArtifactRequest):
+            for watch in self._watches:
+                watch.done.add(item.ref)
+            if item.metrics is None and item.direction == "output":
+                item.metrics = dict(self._last)  # the metrics at the request: those before it
+            watched = [found for found in watched if found[2] != item.ref]
         self.artifacts.submit(item)
-        return [found for found in watched if found[2] != item.ref]
+        return watched
 
     def _batch(self, points: list[Point]) -> LogMetrics:
         self._seq += 1
@@ -390,7 +399,7 @@ class Writer:
         """Wait (up to ``timeout`` seconds) until the artifacts requested so far are
         hashed and queued as calls; what is not hashed by then is queued ``unhashed``."""
         deadline = time.monotonic() + timeout
-        self.channel.put(ArtifactRequest("", "output", "", at=time.time(), update="look"))
+        self.channel.put(LookAtWatches())
         self.channel.sync(timeout)  # every request queued so far reaches the recorder
         if not self.artifacts.settle(deadline - time.monotonic()):
             log.warning(
