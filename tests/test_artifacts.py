@@ -226,11 +226,12 @@ def test_a_digest_not_done_by_the_end_is_recorded_unhashed(tmp_path: Path) -> No
     store.close()
 
 
-def _hashing_thread() -> threading.Thread:
+def _hashing_thread(before: set[int | None]) -> threading.Thread:
+    """The run's hashing thread: one started since ``before`` (earlier runs' stay)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         for thread in threading.enumerate():
-            if thread.name == "tracker-artifacts" and thread.native_id is not None:
+            if thread.name == "tracker-artifacts" and thread.ident not in before:
                 return thread
         time.sleep(0.01)
     raise AssertionError("no tracker-artifacts thread")
@@ -248,9 +249,10 @@ def test_hashing_runs_only_on_idle_cpu_and_the_training_keeps_its_priority(
     nice = os.getpriority(os.PRIO_PROCESS, 0)
     run = CustomTracker("p", store=f"sqlite:///{tmp_path}/t.db",
                         settings=TrackerSettings(finish_timeout=1))  # fmt: skip
+    before = {thread.ident for thread in threading.enumerate()}
     with run:
         run.log_artifact(big, kind="model")
-        hasher = _hashing_thread()
+        hasher = _hashing_thread(before)
         assert hasher.native_id is not None
         deadline = time.monotonic() + 10
         while os.sched_getscheduler(hasher.native_id) != os.SCHED_IDLE:
