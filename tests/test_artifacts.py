@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -197,6 +198,44 @@ def test_a_folder_rewritten_while_hashed_never_gets_a_digest(
         digest_path(folder)
     monkeypatch.setattr(artifacts_module, "_hash_file", real)
     assert digest_path(folder).files == 3  # still, the next try settles it
+
+
+def test_a_checkpoint_rotated_away_while_hashed_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotation's rmtree that has deleted one file when the hasher reaches it, and ends a
+    moment later: the version is ``gone`` (no digest, no error event), not ``unreadable``
+    because the folder was still there when the missing file was found."""
+    folder = _checkpoint(tmp_path / "out" / "checkpoint-2", a=b"1", b=b"2", c=b"3")
+    real = artifacts_module._hash_file
+    calls = []
+
+    def hash_while_rotating(*args: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            (folder / "b").unlink()  # the rmtree is under way
+        elif len(calls) == 3:
+            shutil.rmtree(folder)  # ... and done before the folder is looked at again
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(artifacts_module, "_hash_file", hash_while_rotating)
+    uri = f"sqlite:///{tmp_path}/t.db"
+    with CustomTracker("p", store=uri) as run:
+        run.log_artifact(folder, step=2)
+    store = open_store(uri)
+    (ckpt,) = store.artifacts(run_id=run.run_id)
+    assert (ckpt.state, ckpt.digest, ckpt.step) == ("gone", None, 2), ckpt
+    assert ckpt.meta["error"] == "deleted before it was hashed"
+    assert not [e for e in store.events(run.run_id) if e.kind == "artifact_error"]
+    store.close()
+
+
+def test_a_dangling_symlink_is_unreadable_not_a_change(tmp_path: Path) -> None:
+    folder = _checkpoint(tmp_path / "ck", a=b"1")
+    (folder / "link").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(ArtifactError, match="does not exist") as caught:
+        digest_path(folder)
+    assert "changed" not in str(caught.value)
 
 
 def test_a_folder_of_100000_files_is_hashed(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Runs tracked for real with `CustomTracker`, for the tests of the commands and dashboard.
 
-Importable as ``tracked_runs`` from the conftest files of ``tests/commands`` and
-``tests/ui`` (these folders have no ``__init__.py``).
+Importable as ``tracked_runs`` from the conftest files of ``tests/commands``,
+``tests/importers`` and ``tests/ui`` (these folders have no ``__init__.py``); the first two
+take the ``cli`` fixture from here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import pytest
+
 from tracker import CustomTracker
+from tracker.cli import main
 
 
 def track(
@@ -58,3 +62,15 @@ class Result(NamedTuple):
 
 Cli = Callable[..., Result]
 """Runs ``tracker ARGS...`` in the test's process (the ``cli`` fixture)."""
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run ``tracker ARGS...`` in this process and capture its output."""
+
+    def invoke(*argv: str) -> Result:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return invoke

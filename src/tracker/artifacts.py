@@ -9,15 +9,16 @@ The rules, in the order a request meets them:
    the version's ``metrics`` unless the caller gave some. It hands the request to the
    run's `ArtifactRecorder`.
 3. The recorder's one daemon thread, on CPU time nothing else wants (`lower_priority`),
-   hashes local paths (`digest_path`) and puts
-   the finished `tracker.calls.LogArtifact` back on the channel: the artifact reaches
-   every backend through the writer, as any call does.
+   hashes local paths (`digest_path`) and puts the finished `tracker.calls.LogArtifact`
+   back on the channel: the artifact reaches every backend through the writer, as any
+   call does.
 4. What cannot be hashed never raises: a path that does not exist (an output; an input
    that is no local path is a reference, a hub id, recorded as given), a file it may not
    read, a symlink loop, a folder changed while it was read (tried `RETRIES` times) are
    each one warning, one ``artifact_error`` event, and the version recorded with state
-   ``unreadable`` and the reason in ``meta["error"]``; one deleted before it was hashed
-   (rotated away at once) is ``gone``. A wrong digest is never recorded.
+   ``unreadable`` and the reason in ``meta["error"]``; one deleted before or while it was
+   hashed (rotated away: a listed file that is no longer there is a change, and the
+   folder is looked at again after a pause) is ``gone``. A wrong digest is never recorded.
 5. `finish` waits for pending digests (within ``finish_timeout``); what is not hashed by
    then is recorded ``unhashed``.
 
@@ -76,6 +77,9 @@ BUFFER = 1 << 20
 """Bytes read at once while hashing (1 MiB: past this the rate no longer grows)."""
 RETRIES = 3
 """Times a folder that changed while it was hashed is hashed again before giving up."""
+RETRY_PAUSE = 0.1
+"""Seconds before the first hash again (then twice that): a rewrite or a deletion (a
+rotation's ``rmtree``) under way ends first."""
 _LOWEST_NICE = 19
 _VERSION_SUFFIX = re.compile(r"-\d+$")
 STAMP_SLACK = 0.01
@@ -154,6 +158,8 @@ def _walk(
     try:
         names = sorted(os.fsencode(name) for name in os.listdir(folder))
     except OSError as exc:
+        if prefix and _removed(exc, folder):
+            raise _Changed(f"changed while being hashed ({folder!r} was removed)") from None
         raise ArtifactError(_why(exc, folder)) from None
     for name in names:
         full = os.path.join(folder, os.fsdecode(name))
@@ -161,6 +167,8 @@ def _walk(
         try:
             info = os.stat(full)
         except OSError as exc:
+            if _removed(exc, full):
+                raise _Changed(f"changed while being hashed ({full!r} was removed)") from None
             raise ArtifactError(_why(exc, full)) from None
         if stat.S_ISDIR(info.st_mode):
             node = (info.st_dev, info.st_ino)
@@ -169,6 +177,12 @@ def _walk(
             yield from _walk(full, rel + b"/", ancestors | {node})
         elif stat.S_ISREG(info.st_mode):  # sockets, pipes, devices: not content
             yield rel, full, info
+
+
+def _removed(exc: OSError, path: str) -> bool:
+    """Whether ``exc`` says a name that was listed is gone now (a deletion under way, as a
+    checkpoint rotation's), not a symlink that points nowhere."""
+    return isinstance(exc, FileNotFoundError) and not os.path.lexists(path)
 
 
 def _hash_file(
@@ -190,6 +204,8 @@ def _hash_file(
                     raise _Stopped
             after = os.fstat(handle.fileno())
     except OSError as exc:
+        if _removed(exc, path):
+            raise _Changed(f"changed while being hashed ({path!r} was removed)") from None
         raise ArtifactError(_why(exc, path)) from None
     if (
         (before.st_size, before.st_mtime_ns, before.st_ino)
@@ -411,6 +427,7 @@ class ArtifactRecorder:
                 return
             except _Changed as exc:
                 if attempt + 1 < RETRIES:
+                    time.sleep(RETRY_PAUSE * (attempt + 1))  # let a rewrite or deletion end
                     continue
                 self._unreadable(artifact, str(exc), path)
                 return

@@ -11,20 +11,7 @@ _TESTS = str(Path(__file__).resolve().parent.parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
-from tracked_runs import Cli, Result, track  # noqa: E402
-from tracker.cli import main  # noqa: E402
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run ``tracker ARGS...`` in this process and capture its output."""
-
-    def invoke(*argv: str) -> Result:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return invoke
+from tracked_runs import cli, track  # noqa: E402, F401 (cli: a fixture)
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ _TESTS = str(_HERE.parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
-from tracked_runs import Cli, Result  # noqa: E402
-from tracker.cli import main  # noqa: E402
+from tracked_runs import cli  # noqa: E402, F401 (a fixture)
 
 OFFLINE = {
     "WANDB_MODE": "offline",
@@ -63,15 +62,3 @@ def produce(tracker_dir: Path) -> Produce:
         return done.stdout.strip()
 
     return run
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run ``tracker ARGS...`` in this process and capture its output."""
-
-    def invoke(*argv: str) -> Result:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return invoke

@@ -40,6 +40,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from tracker.naming import split_metrics
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_POINTS",
+    "FileSource",
     "ImportOptions",
     "ImportReport",
     "Page",
@@ -165,6 +167,27 @@ class Source(Protocol):
     ) -> Iterator[SourceRun | Skipped]:
         """The runs at ``location`` (and what could not be read there), lazily."""
         ...
+
+
+class FileSource(ABC):
+    """A source its tool wrote to local files: `discover` finds what is at the location,
+    or says nothing is there."""
+
+    tool: str
+
+    def discover(
+        self, location: str, *, experiment: str | None = None
+    ) -> Iterator[SourceRun | Skipped]:
+        """The runs at ``location`` (``experiment`` is MLflow's only)."""
+        root = Path(location).expanduser().resolve()
+        if not root.exists():
+            yield Skipped(location, "no such file or folder")
+            return
+        yield from self.runs_at(root)
+
+    @abstractmethod
+    def runs_at(self, root: Path) -> Iterator[SourceRun | Skipped]:
+        """The runs at ``root``, a file or folder that exists, lazily."""
 
 
 @dataclass(slots=True)

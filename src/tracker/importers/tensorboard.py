@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Row, Skipped, SourceRun
+from tracker.importers.core import FileSource, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import Event
 
@@ -126,19 +126,13 @@ def _proto_value(value: Any) -> Any:
     return None if kind in (None, "null_value") else getattr(value, kind)
 
 
-class TensorBoardSource:
+class TensorBoardSource(FileSource):
     """Finds the runs under a folder."""
 
     tool = "tensorboard"
 
-    def discover(
-        self, location: str, *, experiment: str | None = None
-    ) -> Iterator[SourceRun | Skipped]:
-        """Every folder under ``location`` with event files, in path order."""
-        root = Path(location).expanduser().resolve()
-        if not root.exists():
-            yield Skipped(location, "no such file or folder")
-            return
+    def runs_at(self, root: Path) -> Iterator[SourceRun | Skipped]:
+        """Every folder under ``root`` with event files, in path order."""
         if root.is_file():
             folders = {root.parent: [root]}
         else:

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Page, Row, Skipped, SourceRun
+from tracker.importers.core import FileSource, Page, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 
 with requires_extra("import-trackio", module="tracker import trackio"):
@@ -154,19 +154,13 @@ def _project_runs(path: Path) -> Iterator[SourceRun | Skipped]:
         )
 
 
-class TrackioSource:
+class TrackioSource(FileSource):
     """Finds the project databases of a Trackio folder."""
 
     tool = "trackio"
 
-    def discover(
-        self, location: str, *, experiment: str | None = None
-    ) -> Iterator[SourceRun | Skipped]:
-        """Every run of every project database at ``location``."""
-        root = Path(location).expanduser().resolve()
-        if not root.exists():
-            yield Skipped(location, "no such file or folder")
-            return
+    def runs_at(self, root: Path) -> Iterator[SourceRun | Skipped]:
+        """Every run of every project database at ``root``."""
         for path in [root] if root.is_file() else sorted(root.glob("*.db")):
             yield from _project_runs(path)
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tracker.importers.core import Row, Skipped, SourceRun
+from tracker.importers.core import FileSource, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import RunStatus
 
@@ -221,19 +221,13 @@ def _peek(path: Path) -> Any:
     return None
 
 
-class WandbSource:
+class WandbSource(FileSource):
     """Finds the runs under a folder (or in a ``.wandb`` file)."""
 
     tool = "wandb"
 
-    def discover(
-        self, location: str, *, experiment: str | None = None
-    ) -> Iterator[SourceRun | Skipped]:
-        """Every run whose record logs are at or under ``location``."""
-        root = Path(location).expanduser().resolve()
-        if not root.exists():
-            yield Skipped(location, "no such file or folder")
-            return
+    def runs_at(self, root: Path) -> Iterator[SourceRun | Skipped]:
+        """Every run whose record logs are at or under ``root``."""
         paths = [root] if root.is_file() else sorted(root.rglob("*.wandb"))
         runs: dict[str, WandbRun] = {}
         for path in paths:
