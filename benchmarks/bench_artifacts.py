@@ -16,6 +16,10 @@ Prints:
   ``--dir`` puts the files elsewhere (a tmpfs keeps the disk's write-back out of the
   numbers). Run it once more with ``OPENBLAS_NUM_THREADS=1`` for a loop that leaves a
   core free, as a GPU job's Python thread does;
+* ``--parts stalls`` (not in the default set): a pure-Python loop, alone and while a run
+  hashes a 64 GiB sparse file, with every core kept busy by other processes: its longest
+  pause and the time in pauses over 5 ms (the GIL held by a descheduled low-priority
+  hashing thread);
 * listing 10,000 artifact versions of one run from SQLite (warm, median of 20, the last
   listing freed before each clock starts), and the same rows fetched by sqlite3 alone;
 * ``tracker best PROJECT --metric eval/loss`` over 1,000 runs of 5 checkpoints each, in a
@@ -47,7 +51,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
 import tracker  # noqa: E402
-from tracker import CustomTracker, open_store  # noqa: E402
+from tracker import CustomTracker, TrackerSettings, open_store  # noqa: E402
 from tracker.artifacts import digest_path  # noqa: E402
 from tracker.records import Artifact, RunRecord  # noqa: E402
 
@@ -174,6 +178,54 @@ def bench_loop(root: Path, ckpt_mb: int, pairs: int, steps: int = 60) -> LoopRes
     )
 
 
+def _python_loop(root: Path, seconds: float, hashing: bool) -> tuple[int, float, float]:
+    """A pure-Python loop (it wants the GIL all the time) for ``seconds``, with or without
+    a run hashing a 64 GiB sparse file: iterations, the longest gap between two, and the
+    time spent in gaps over 5 ms."""
+    run = CustomTracker("bench", store=f"sqlite:///{root}/stalls.db",
+                        settings=TrackerSettings(finish_timeout=2)).start()  # fmt: skip
+    big = root / "sparse.bin"
+    with open(big, "wb") as handle:
+        handle.truncate(64 << 30)
+    if hashing:
+        run.log_artifact(big, kind="model")
+        time.sleep(0.5)  # the hashing is under way
+    gaps = []
+    start = last = time.perf_counter()
+    while last - start < seconds:
+        sum(range(1000))
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    run.finish()
+    big.unlink()
+    return len(gaps), max(gaps), sum(g for g in gaps if g > 0.005)
+
+
+def bench_stalls(root: Path, rounds: int = 3, seconds: float = 5.0) -> list[str]:
+    """The Python loop alone and while a file is hashed, with every core kept busy by
+    other processes (as data loader workers or other ranks may): what the GIL costs when
+    the low-priority hashing thread holds it and is descheduled."""
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 1)
+    ]
+    lines = []
+    try:
+        for _ in range(rounds):
+            for hashing in (False, True):
+                n, worst, stalled = _python_loop(root, seconds, hashing)
+                lines.append(
+                    f"{'hashing' if hashing else 'alone  '}: {n:,} iterations, longest gap "
+                    f"{worst * 1e3:.0f} ms, {stalled:.2f} s of {seconds:.0f} s in gaps over 5 ms"
+                )
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    return lines
+
+
 def bench_listing(root: Path) -> float:
     uri = f"sqlite:///{root}/list.db"
     store = open_store(uri)
@@ -295,6 +347,10 @@ def main() -> None:
                 f" loops differ by {_percents(loop.noise)}; {loop.hashed} of {loop.saved}"
                 " checkpoints hashed before rotation"
             )
+        if "stalls" in parts:
+            print("a pure-Python loop with every core kept busy by other processes:")
+            for line in bench_stalls(root):
+                print(f"  {line}")
         if "listing" in parts:
             listed, floor = bench_listing(root), bench_listing_floor(root)
             print(

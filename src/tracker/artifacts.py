@@ -483,20 +483,17 @@ class ArtifactRecorder:
 
 
 def lower_priority() -> None:
-    """Let the calling thread run only where a core would otherwise idle.
+    """Give the calling thread the lowest CPU priority, so hashing takes what the training
+    leaves. Linux: the thread's own nice value 19 (the rest of the process keeps its
+    priority); elsewhere the thread keeps the default (a nice value there is the whole
+    process's, the training's too).
 
-    Linux: the thread's own scheduling policy becomes ``SCHED_IDLE`` (the scheduler runs
-    it when nothing else on that core can run, and takes the core back the moment
-    something can); where that is refused, the thread's own nice value becomes 19. The
-    rest of the process keeps its priority. Elsewhere the thread keeps the default (a
-    nice value there is the whole process's, the training's too)."""
+    Not ``SCHED_IDLE``: a thread that holds the GIL for the moment between two chunks can
+    be descheduled then, and the training's thread waits for the GIL until it runs again;
+    on a machine whose cores other processes keep busy, a ``SCHED_IDLE`` thread waited up
+    to 1.5 s for its turn, a nice-19 one up to 0.36 s (docs/benchmarks.md)."""
     if sys.platform != "linux":
         return
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # 0: this thread
-        return
-    except OSError:
-        pass
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_NICE)
     except OSError:
