@@ -8,7 +8,7 @@ The rules, in the order a request meets them:
    latest value of every metric at that moment (``system/`` ones left out): those are
    the version's ``metrics`` unless the caller gave some. It hands the request to the
    run's `ArtifactRecorder`.
-3. The recorder's one daemon thread, on CPU time nothing else wants (`lower_priority`),
+3. The recorder's one daemon thread, at the lowest CPU priority (`lower_priority`),
    hashes local paths (`digest_path`) and puts the finished `tracker.calls.LogArtifact`
    back on the channel: the artifact reaches every backend through the writer, as any
    call does.
