@@ -13,7 +13,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tracker.records import Artifact, Event, Lineage, RunRecord, RunStatus, effective_status
+from tracker.lineage import RUN, Edge, Graph, Links, fetch_levels, run_node, walk
+from tracker.records import Artifact, Event, RunRecord, RunStatus, effective_status
 from tracker.store.base import MetricStats, Store
 
 __all__ = [
@@ -23,8 +24,6 @@ __all__ = [
     "flatten_config",
     "jsonable",
     "lineage_view",
-    "linked_run_names",
-    "linked_runs",
     "lower_is_better",
     "metrics_side_by_side",
     "node_states",
@@ -208,41 +207,104 @@ def _best(key: str, stats: MetricStats) -> float:
     return stats.min if lower_is_better(key) else stats.max
 
 
-def lineage_view(store: Store, run: RunRecord) -> dict[str, Any]:
-    """A run's lineage as `tracker lineage --json` and the dashboard give it: the run,
-    its inputs (each with ``from``: the ids of the runs that produced it), outputs (each
-    with ``used_by``: the ids of the runs that used it), sources and consumers
-    (`tracker.records.Lineage`, each artifact as a dict), and ``names``, the name of
-    each linked run by id."""
-    found = store.lineage(run.run_id)
+def lineage_view(
+    store: Store, root: RunRecord | Artifact, *, depth: int | None = None
+) -> dict[str, Any]:
+    """The lineage of a run or of one artifact version, as `tracker lineage` (text and
+    ``--json``) and the dashboard give it: the graph both ways within ``depth`` edges
+    (`tracker.lineage`; all without), read in two queries whatever its length.
+
+    ``root`` and ``depth``; ``nodes``, each with ``id`` (``run:ID``, ``version:DIGEST``
+    or ``version:uri:URI``), ``kind`` (``run`` or ``version``; later ``evaluation``),
+    ``upstream`` and ``downstream`` (its distance from the root that way, or ``None``),
+    ``more`` (links past ``depth``) and ``run`` (``{"id", "name"}``) or ``artifact`` (the
+    producer's record of the version, else its first user's); ``edges``, each ``from``,
+    ``to``, ``kind`` (``produced``: run → version, ``used``: version → run), and the
+    ``name`` and ``uri`` that run recorded it by (a copy's path); ``names``, each run's
+    name by id.
+    For a run, also ``run`` and its own ``inputs`` (each with ``from``: the other runs
+    that produced it) and ``outputs`` (each with ``used_by``: the other runs that used
+    it), as its page lists them; for a version these are ``None`` and empty."""
+    is_run = isinstance(root, RunRecord)
+    if isinstance(root, RunRecord):
+        seeds = [root.run_id]
+    else:
+        refs = [ref for ref in (root.digest, root.uri) if ref]
+        seeds = sorted({a.run_id for a in store.artifacts(refs=refs) if a.same_content(root)})
+    levels = fetch_levels(is_run, depth)
+    found = [store.linked_artifacts(seeds, upstream=up, depth=levels) for up in (True, False)]
+    rows = {_row_key(a): a for part in found for a in part.artifacts}
+    links = Links(rows.values())
+    names = {run_id: name for part in found for run_id, name in part.names.items()}
+    if isinstance(root, RunRecord):
+        names[root.run_id] = root.name
+        start = run_node(root.run_id)
+    else:
+        start = links.versions_of(root)[0]
+    graph = walk(links, start, depth)
+    order = dict.fromkeys([*graph.upstream, *graph.downstream])
     return {
-        "run": {"id": run.run_id, "name": run.name, "project": run.project},
-        "inputs": [{**a.as_dict(), "from": linked_runs(a, found.sources)} for a in found.inputs],
-        "outputs": [
-            {**a.as_dict(), "used_by": linked_runs(a, found.consumers)} for a in found.outputs
-        ],
-        **{part: [a.as_dict() for a in getattr(found, part)] for part in ("sources", "consumers")},
-        "names": linked_run_names(store, found),
+        "root": start,
+        "depth": depth,
+        "nodes": [_node(node, graph, links, names) for node in order],
+        "edges": [_edge(e) for e in graph.edges],
+        "names": {run_id: names[run_id] for run_id in sorted(names)},
+        **_own_artifacts(root, links),
     }
 
 
-def linked_runs(mine: Artifact, others: Sequence[Artifact]) -> list[str]:
-    """The ids of the runs of ``others`` (a lineage's sources or consumers) that hold the
-    same bytes as ``mine``, sorted."""
-    return sorted({o.run_id for o in others if o.same_content(mine)})
+def _edge(edge: Edge) -> dict[str, Any]:
+    a = edge.artifact
+    return {"from": edge.source, "to": edge.target, "kind": edge.kind, "name": a.name, "uri": a.uri}
 
 
-def linked_run_names(store: Store, lineage: Lineage) -> dict[str, str]:
-    """The name of each run a lineage links to, by id (``?`` for one deleted since)."""
-    from tracker.store.base import RunNotFoundError
+def _edge(edge: Edge) -> dict[str, Any]:
+    a = edge.artifact
+    return {"from": edge.source, "to": edge.target, "kind": edge.kind, "name": a.name, "uri": a.uri}
 
-    names: dict[str, str] = {}
-    for run_id in sorted({a.run_id for a in [*lineage.sources, *lineage.consumers]}):
-        try:
-            names[run_id] = store.get_run(run_id).name
-        except RunNotFoundError:
-            names[run_id] = "?"
-    return names
+
+def _row_key(artifact: Artifact) -> tuple[str, str, str, str]:
+    """What a store holds once: run, direction, name, identity."""
+    return (artifact.run_id, artifact.direction, artifact.name, artifact.identity)
+
+
+def _node(node: str, graph: Graph, links: Links, names: Mapping[str, str]) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": node,
+        "kind": "run" if node.startswith(RUN) else "version",
+        "upstream": graph.upstream.get(node),
+        "downstream": graph.downstream.get(node),
+        "more": node in graph.more,
+    }
+    version = links.artifact(node)
+    if version is None:
+        run_id = node[len(RUN) :]
+        shown["run"] = {"id": run_id, "name": names.get(run_id, "?")}
+    else:
+        shown["artifact"] = version.as_dict()
+    return shown
+
+
+def _own_artifacts(root: RunRecord | Artifact, links: Links) -> dict[str, Any]:
+    """A run's own inputs and outputs, each with the other runs linked through it."""
+    if not isinstance(root, RunRecord):
+        return {"run": None, "inputs": [], "outputs": []}
+    me = root.run_id
+
+    def others(rows: Sequence[Artifact]) -> list[str]:
+        return sorted({a.run_id for a in rows} - {me})
+
+    return {
+        "run": {"id": me, "name": root.name, "project": root.project},
+        "inputs": [
+            {**a.as_dict(), "from": others([o for v in vs for o in links.produced.get(v, ())])}
+            for a, vs in links.inputs.get(me, ())
+        ],
+        "outputs": [
+            {**a.as_dict(), "used_by": others(links.used.get(links.versions_of(a)[0], ()))}
+            for a in links.outputs.get(me, ())
+        ],
+    }
 
 
 def run_html(run: RunRecord) -> str:

@@ -175,3 +175,69 @@ def test_a_postgres_database_of_the_schema_before_artifacts_is_migrated(pg: Any)
     store.log_artifact("old", _ckpt(5, "sha256:o").replace(run_id="old"))
     assert [a.version for a in store.artifacts(run_id="old")] == [1]
     store.close()
+
+
+def _link(store: Store, run_id: str, used: str | None, made: str | None) -> None:
+    """Run ``run_id`` (started here) used checkpoint ``used`` (by digest, from a copied
+    path) and saved checkpoint ``made``."""
+    _start(store, run_id)
+    if used is not None:
+        store.log_artifact(run_id, Artifact(run_id, "ckpt", direction="input",
+                                            uri=f"/copy/{run_id}/{used}", digest=used))  # fmt: skip
+    if made is not None:
+        store.log_artifact(run_id, Artifact(run_id, "ckpt", uri=f"/out/{made}", digest=made))
+
+
+def _reached(
+    store: Store, run_ids: list[str], *, upstream: bool, depth: int | None = None
+) -> list[str]:
+    found = store.linked_artifacts(run_ids, upstream=upstream, depth=depth)
+    assert set(found.names) == {a.run_id for a in found.artifacts}
+    return sorted(found.names)
+
+
+def test_linked_artifacts_follow_a_chain_both_ways_within_a_depth(any_store: Store) -> None:
+    """base → s1 → d1 → e1: upstream of e1 reaches every run, downstream of s1 the later
+    ones, each within ``depth`` links; a run beside the chain is never reached."""
+    any_store.log_artifact("a", Artifact("a", "base", kind="model", direction="input",
+                                         uri="Qwen/Q", state="remote"))  # fmt: skip
+    any_store.log_artifact("a", Artifact("a", "ckpt", uri="/out/s1", digest="s1"))
+    _link(any_store, "d", "s1", "d1")
+    _link(any_store, "e", "d1", "e1")
+    _link(any_store, "x", None, "x1")  # b used nothing; x made something nobody used
+    assert _reached(any_store, ["e"], upstream=True) == ["a", "d", "e"]
+    assert _reached(any_store, ["e"], upstream=True, depth=1) == ["d", "e"]
+    assert _reached(any_store, ["a"], upstream=False) == ["a", "d", "e"]
+    assert _reached(any_store, ["a"], upstream=False, depth=0) == ["a"]
+    assert _reached(any_store, ["d"], upstream=False) == ["d", "e"]
+    found = any_store.linked_artifacts(["e"], upstream=True)
+    assert [(a.run_id, a.direction, a.uri) for a in found.artifacts] == [
+        ("a", "input", "Qwen/Q"), ("a", "output", "/out/s1"), ("d", "input", "/copy/d/s1"),
+        ("d", "output", "/out/d1"), ("e", "input", "/copy/e/d1"), ("e", "output", "/out/e1"),
+    ]  # fmt: skip
+    assert found.names == {"a": "a", "d": "d", "e": "e"}
+    assert any_store.linked_artifacts([], upstream=True) == ([], {})
+
+
+def test_linked_artifacts_end_on_cycles_and_link_by_uri(any_store: Store) -> None:
+    """a and b each used the other's checkpoint, c resumed from its own: each walk ends;
+    a version without a digest (gone before it was hashed) links by its uri."""
+    any_store.log_artifact("a", Artifact("a", "ckpt", uri="/out/a1", digest="a1"))
+    any_store.log_artifact("b", Artifact("b", "ckpt", uri="/out/b1", digest="b1"))
+    any_store.log_artifact(
+        "a", Artifact("a", "ckpt", direction="input", uri="/out/b1", digest="b1")
+    )
+    any_store.log_artifact("b", Artifact("b", "ckpt", direction="input", uri="/x/a1", digest="a1"))
+    _link(any_store, "c", "c1", "c1")
+    for upstream in (True, False):
+        assert _reached(any_store, ["a"], upstream=upstream) == ["a", "b"]
+        assert _reached(any_store, ["a"], upstream=upstream, depth=5) == ["a", "b"]
+        assert _reached(any_store, ["c"], upstream=upstream) == ["c"]
+    _start(any_store, "g")
+    any_store.log_artifact("g", Artifact("g", "ckpt", uri="/out/g1", state="gone"))
+    _start(any_store, "h")
+    any_store.log_artifact(
+        "h", Artifact("h", "ckpt", direction="input", uri="/out/g1", digest="g1")
+    )
+    assert _reached(any_store, ["h"], upstream=True) == ["g", "h"]
+    assert _reached(any_store, ["g"], upstream=False) == ["g", "h"]

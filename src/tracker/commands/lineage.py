@@ -1,79 +1,95 @@
-"""``tracker lineage RUN_OR_ARTIFACT``: what a run came from and what came of it.
+"""``tracker lineage RUN|PATH|DIGEST [--depth N]``: what it came from and what came of it.
 
-Inputs (base model, datasets, a checkpoint, with the run that produced it), the run, its
-outputs (with the runs that started from them). A reference that names no run is looked
-up as an artifact's uri, path or digest: the lineage of the run that produced it.
+The whole chain both ways (`tracker.views.lineage_view`): upstream, the versions a run
+used, the runs that produced them, their inputs, ... (base model → SFT run → checkpoint →
+DPO run); downstream, its outputs and the runs that used them, and on. A reference that
+names no run is an artifact's path, uri or digest: that version's own lineage (the runs
+that produced it, and those that used it), the latest recorded there. Each node is one
+row, by its distance in hops (run → checkpoint is one, checkpoint → the run that used it
+another), with the nodes one hop nearer that it links to; ``--depth`` stops the walk.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from tracker.commands.app import CommandError, Context, add_common_options
-from tracker.commands.artifacts import fmt_bytes, fmt_metrics, state_cell
+from tracker.commands.artifacts import fmt_metrics, state_cell
 from tracker.commands.output import Styled, fmt_value
 from tracker.records import Artifact, RunRecord
 from tracker.store.base import RunNotFoundError
-from tracker.views import lineage_view, linked_run_names, linked_runs
+from tracker.views import lineage_view
 
 NAME = "lineage"
-HELP = "show a run's inputs, outputs and the runs linked through them"
+HELP = "show what a run or artifact came from and what came of it, the whole chain"
 
-_OUTPUT_HEADERS = (
-    "KIND", "VERSION", "STEP", "METRICS AT SAVE", "SIZE", "STATE", "BEST", "URI", "USED BY",
-)  # fmt: skip
+_HEADERS = ("HOPS", "NODE", "KIND", "STATE", "STEP", "METRICS AT SAVE", "URI", "LINKS")
+_VERBS = {  # (edge kind, walking upstream) -> how a node names its nearer neighbour
+    ("used", True): "used by",
+    ("produced", True): "made",
+    ("used", False): "used",
+    ("produced", False): "made by",
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``RUN_OR_ARTIFACT``, ``--json``."""
+    """``RUN_OR_ARTIFACT``, ``--depth``, ``--json``."""
     add_common_options(parser)
     parser.add_argument(
-        "ref", metavar="RUN_OR_ARTIFACT", help="a run, or an artifact's path or digest"
+        "ref",
+        metavar="RUN_OR_ARTIFACT",
+        help="a run, or an artifact's path, uri or digest (that version's own lineage)",
+    )
+    parser.add_argument(
+        "--depth",
+        type=_depth,
+        default=None,
+        metavar="N",
+        help="follow at most N hops each way (run -> checkpoint is one); default: all",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
+def _depth(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hops (0, 1, 2, ...)")
+    return value
+
+
 def run(ctx: Context) -> int:
     """Print the lineage."""
-    record = _run_of(ctx, ctx.args.ref)
+    view = lineage_view(ctx.store, _root_of(ctx, ctx.args.ref), depth=ctx.args.depth)
     if ctx.args.json:
-        ctx.console.json(lineage_view(ctx.store, record))
+        ctx.console.json(view)
         return 0
-    lineage = ctx.store.lineage(record.run_id)
-    names = linked_run_names(ctx.store, lineage)
+    nodes = {n["id"]: n for n in view["nodes"]}
     console = ctx.console
-    console.heading("inputs")
-    if lineage.inputs:
-        console.table(
-            ("KIND", "NAME", "URI", "STATE", "FROM RUN"),
-            [
-                [a.kind, a.name, a.uri, state_cell(a.state), _linked(a, lineage.sources, names)]
-                for a in lineage.inputs
-            ],
-        )
-    else:
-        console.line("  (none recorded)")
-    console.heading(f"run {record.name} ({record.run_id}, project {record.project})")
-    console.heading("outputs")
-    if lineage.outputs:
-        console.table(
-            _OUTPUT_HEADERS,
-            [
-                [
-                    a.kind, f"{a.name} v{a.version}", fmt_value(a.step), fmt_metrics(a.metrics),
-                    fmt_bytes(a.size), state_cell(a.state), "*" if a.best else "", a.uri,
-                    _linked(a, lineage.consumers, names),
-                ]
-                for a in lineage.outputs
-            ],
-        )  # fmt: skip
-    else:
-        console.line("  (none recorded)")
+    for upstream, title in ((True, "came from"), (False, "led to")):
+        if not upstream:
+            console.heading(_label(nodes[view["root"]]))
+        console.heading(title)
+        side = "upstream" if upstream else "downstream"
+        shown = sorted((n for n in view["nodes"] if n[side]), key=lambda n: n[side])
+        if not shown:
+            console.line("  (nothing recorded)")
+            continue
+        links = _links(view["edges"], nodes, upstream)
+        rows = [_row(n, n[side], ", ".join(links.get(n["id"], ())) or "-") for n in shown]
+        console.table(_HEADERS, rows)
+    if any(n["more"] for n in view["nodes"]):
+        console.line(f"(+ more beyond --depth {view['depth']})")
     return 0
 
 
-def _run_of(ctx: Context, ref: str) -> RunRecord:
+def _root_of(ctx: Context, ref: str) -> RunRecord | Artifact:
+    """The run ``ref`` names, else the latest version recorded at that path, uri or
+    digest (an output first)."""
     try:
         return ctx.resolve(ref)
     except RunNotFoundError:
@@ -83,11 +99,42 @@ def _run_of(ctx: Context, ref: str) -> RunRecord:
     if not found:
         raise CommandError(
             f"{ref!r} names no run and no recorded artifact (a run id, name, or an "
-            "artifact's path or digest)"
+            "artifact's path, uri or digest)"
         )
-    return ctx.store.get_run(found[0].run_id)
+    return found[-1]
 
 
-def _linked(mine: Artifact, others: list[Artifact], names: dict[str, str]) -> str | Styled:
-    runs = linked_runs(mine, others)
-    return ", ".join(f"{names.get(r, '?')} ({r})" for r in runs) or "-"
+def _label(node: dict[str, Any]) -> str:
+    """A node as one names it: ``run NAME (ID)``, ``NAME vN`` (a version some run
+    produced) or the name of an input none did."""
+    if node["kind"] == "run":
+        return f"run {node['run']['name']} ({node['run']['id']})"
+    a = node["artifact"]
+    return f"{a['name']} v{a['version']}" if a["direction"] == "output" else a["name"]
+
+
+def _row(node: dict[str, Any], hops: int, links: str) -> list[str | Styled]:
+    more = " +more" if node["more"] else ""
+    if node["kind"] == "run":
+        return [str(hops), _label(node) + more, "run", "", "", "", "", links]
+    a = node["artifact"]
+    return [
+        str(hops), _label(node) + more, a["kind"], state_cell(a["state"]),
+        fmt_value(a["step"]), fmt_metrics(a["metrics"]), a["uri"], links,
+    ]  # fmt: skip
+
+
+def _links(
+    edges: list[dict[str, Any]], nodes: dict[str, dict[str, Any]], upstream: bool
+) -> dict[str, list[str]]:
+    """How each node links to the nodes one hop nearer the root, by node:
+    ``used by run dpo (ID)``."""
+    side = "upstream" if upstream else "downstream"
+    near, far = ("to", "from") if upstream else ("from", "to")
+    found: dict[str, dict[str, None]] = {}
+    for edge in edges:
+        mine, nearer = nodes.get(edge[far]), nodes.get(edge[near])
+        if mine and nearer and mine[side] and nearer[side] == mine[side] - 1:
+            text = f"{_VERBS[edge['kind'], upstream]} {_label(nearer)}"
+            found.setdefault(mine["id"], {})[text] = None
+    return {node: list(texts) for node, texts in found.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, TypedDict, Unpack, runtime_checkable
 
+from tracker.lineage import Links, reachable_runs
 from tracker.records import (
     Artifact,
     Event,
@@ -33,6 +34,7 @@ __all__ = [
     "Extremes",
     "History",
     "KeepsArtifacts",
+    "Linked",
     "ManyStats",
     "MetricStats",
     "RunFilters",
@@ -205,6 +207,14 @@ class ArtifactQuery(NamedTuple):
             and (self.name is None or artifact.name == self.name)
             and (not self.refs or artifact.digest in self.refs or artifact.uri in self.refs)
         )
+
+
+class Linked(NamedTuple):
+    """What `Store.linked_artifacts` returns: the artifact versions of the runs reached, in
+    logging order, and the name of each run they belong to, by id."""
+
+    artifacts: list[Artifact]
+    names: dict[str, str]
 
 
 def merge_artifact(stored: Artifact, new: Artifact) -> Artifact:
@@ -394,6 +404,15 @@ class Store(Backend, Protocol):
         used its outputs."""
         ...
 
+    def linked_artifacts(
+        self, run_ids: Sequence[str], *, upstream: bool, depth: int | None = None
+    ) -> Linked:
+        """Every artifact version of ``run_ids`` and of the runs they lead to within
+        ``depth`` links (all without; a cycle ends): upstream, the runs that produced their
+        inputs, then those runs' inputs' producers, ...; downstream, the runs that used
+        their outputs, and on (`tracker.lineage`)."""
+        ...
+
 
 class StoreBase(BackendBase):
     """What every built-in store shares: `Store.runs` reduced to `select_runs`."""
@@ -431,6 +450,18 @@ class StoreBase(BackendBase):
             self._others(run_id, inputs, "output"),
             self._others(run_id, outputs, "input"),
         )
+
+    def linked_artifacts(
+        self, run_ids: Sequence[str], *, upstream: bool, depth: int | None = None
+    ) -> Linked:
+        """`Store.linked_artifacts` from every artifact at once, walked in Python (the SQL
+        stores walk in one recursive query instead)."""
+        every = self.select_artifacts(ArtifactQuery())
+        reached = reachable_runs(Links(every), run_ids, upstream=upstream, depth=depth)
+        reached_set = set(reached)
+        names = {r.run_id: r.name for r in self.select_runs(RunQuery()) if r.run_id in reached_set}
+        found = [a for a in every if a.run_id in names]
+        return Linked(found, {a.run_id: names[a.run_id] for a in found})
 
     def _others(self, run_id: str, mine: list[Artifact], direction: str) -> list[Artifact]:
         """Artifacts of other runs, of ``direction``, with the same bytes as one of ``mine``."""

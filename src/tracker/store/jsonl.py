@@ -19,6 +19,7 @@ from tracker.records import Artifact, Event, MetricBatch, Row, RunRecord, Series
 from tracker.store.base import (
     ArtifactQuery,
     History,
+    Linked,
     MetricStats,
     RunNotFoundError,
     RunQuery,
@@ -184,6 +185,12 @@ class JsonlStore(StoreBase):
         """Artifacts matching the query, in logging order."""
         runs = None if query.run_id is None else [query.run_id]
         return self._replay(runs).select_artifacts(query)
+
+    def linked_artifacts(
+        self, run_ids: Sequence[str], *, upstream: bool, depth: int | None = None
+    ) -> Linked:
+        """`Store.linked_artifacts`, every run replayed once."""
+        return self._replay().linked_artifacts(run_ids, upstream=upstream, depth=depth)
 
     def delete_run(self, run_id: str) -> None:
         """Remove the run's file."""

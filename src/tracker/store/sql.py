@@ -41,6 +41,7 @@ from tracker.store.base import (
     ArtifactQuery,
     Extremes,
     History,
+    Linked,
     MetricStats,
     RunNotFoundError,
     RunQuery,
@@ -89,6 +90,17 @@ _UPSERT_STATS = (
 _ARTIFACT_COLUMNS = (
     "run_id, name, version, kind, direction, uri, digest, size, files, step, metrics, "
     "state, best, created_at, meta"
+)
+_LINKED_RUNS = (  # `SqlStore.linked_artifacts`: {depth} is ", depth" with a limit, else ""
+    "WITH RECURSIVE linked(run_id{depth}) AS ("
+    "SELECT run_id{zero} FROM runs WHERE run_id IN ({marks}) "
+    "UNION "  # not UNION ALL: a run reached again (a cycle) adds no row, so the walk ends
+    "SELECT other.run_id{next} FROM linked "
+    "JOIN artifacts mine ON mine.run_id = linked.run_id AND mine.direction = ? "
+    "JOIN artifacts other ON other.direction = ? AND (other.digest = mine.digest "
+    "OR (other.uri = mine.uri AND (other.digest IS NULL OR mine.digest IS NULL))){limit}) "
+    "SELECT {columns}, runs.name FROM artifacts a JOIN runs ON runs.run_id = a.run_id "
+    "WHERE a.run_id IN (SELECT run_id FROM linked) ORDER BY a.id"
 )
 _TABLES_OF_A_RUN = (
     "artifacts",
@@ -801,6 +813,28 @@ class SqlStore(StoreBase):
         if query.limit is not None:
             sql += f" LIMIT {max(0, int(query.limit))}"
         return _artifacts(self._query(sql, params))
+
+    def linked_artifacts(
+        self, run_ids: Sequence[str], *, upstream: bool, depth: int | None = None
+    ) -> Linked:
+        """`Store.linked_artifacts` in one recursive query, the same on both engines: the
+        links (same digest; without both, same uri) are followed by the digest and uri
+        indexes, and with ``depth`` each run is carried with its distance."""
+        if not run_ids:
+            return Linked([], {})
+        limited = depth is not None
+        sql = _LINKED_RUNS.format(
+            depth=", depth" if limited else "",
+            zero=", 0" if limited else "",
+            next=", linked.depth + 1" if limited else "",
+            limit=" WHERE linked.depth < ?" if limited else "",
+            marks=", ".join("?" * len(run_ids)),
+            columns=", ".join(f"a.{c}" for c in _ARTIFACT_COLUMNS.split(", ")),
+        )
+        mine, other = ("input", "output") if upstream else ("output", "input")
+        params = [*run_ids, mine, other, *([depth] if limited else [])]
+        rows = self._query(sql, params)
+        return Linked(_artifacts(rows), {r[0]: r[-1] for r in rows})
 
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""

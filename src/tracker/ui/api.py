@@ -17,7 +17,7 @@
 ``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
 ``limit=N``                                 the last), at most ``N``; only that step is read
 ``GET /api/runs/RUN/artifacts``             the run's artifact versions, outputs and inputs
-``GET /api/runs/RUN/lineage``               inputs, outputs and the runs linked through them
+``GET /api/runs/RUN/lineage?depth=N``       the run's lineage graph both ways, within N hops
                                             (`tracker lineage --json`)
 ``GET /api/params?project=&status=&...``    the workspace's runs (as ``/api/workspace``
                                             selects them): the config keys that vary, each
@@ -111,7 +111,8 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                     "artifacts": [a.as_dict() for a in store.artifacts(run_id=run_id)],
                 }
             case ["runs", ref, "lineage"]:
-                return lineage_view(store, resolve_run(store, ref))
+                depth = None if _one(query, "depth") is None else _int(query, "depth", 0, 0, 2**31)
+                return lineage_view(store, resolve_run(store, ref), depth=depth)
             case ["compare"]:
                 return compare(store, query.get("run", []))
             case ["workspace"]:

@@ -1,0 +1,144 @@
+"""Lineage benchmark: the whole chain of 10,000 linked runs, on SQLite and PostgreSQL.
+
+Two shapes of 10,000 runs linked through their checkpoints, filled through the store API
+(`Store.start_run`, `Store.log_artifact`; not timed):
+
+* ``chain``: run 0 uses a hub model and saves a checkpoint; run i uses run i-1's
+  checkpoint (copied: same digest, another path) and saves its own. The lineage of the
+  middle run reaches 5,000 runs upstream and 5,000 downstream;
+* ``fan``: run 0 saves a checkpoint that 9,999 runs each start from, each saving its own
+  checkpoint: the lineage of run 0 reaches them all downstream, two hops away.
+
+Timed (median of 5, after one untimed call): `Store.linked_artifacts` both ways (the
+store's part: one recursive query each on the SQL stores), and the whole
+`tracker.views.lineage_view` (what ``tracker lineage --json`` and the dashboard get
+before JSON encoding); also with ``--depth 4``. Without ``--uri``, PostgreSQL is a
+throwaway server as the tests make it (`tests/pg_server.py`). Run:
+``python benchmarks/bench_lineage.py [--runs N] [--uri postgresql://...] [--no-postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "tests")]
+
+from tracker import open_store  # noqa: E402
+from tracker.records import Artifact, RunRecord  # noqa: E402
+from tracker.store.base import Store  # noqa: E402
+from tracker.views import lineage_view  # noqa: E402
+
+REPEATS = 5
+
+
+def fill(store: Store, runs: int, shape: str) -> list[str]:
+    """``runs`` runs linked as ``shape`` (``chain`` or ``fan``); their ids in order."""
+    ids = [f"run{i:06d}" for i in range(runs)]
+    now = time.time()
+    for i, run_id in enumerate(ids):
+        store.start_run(
+            RunRecord(run_id, "lineage", f"stage-{i}", started_at=now + i), resume=False
+        )
+        if i == 0:
+            used = Artifact(run_id, "Qwen/Qwen2.5-0.5B", kind="model", direction="input",
+                            uri="Qwen/Qwen2.5-0.5B", state="remote")  # fmt: skip
+        else:
+            parent = i - 1 if shape == "chain" else 0
+            used = Artifact(run_id, "checkpoint", direction="input", uri=f"/copy/{i}/ckpt",
+                            digest=f"sha256:{parent:064x}", size=10, files=1)  # fmt: skip
+        store.log_artifact(run_id, used)
+        store.log_artifact(
+            run_id,
+            Artifact(run_id, "checkpoint", uri=f"/out/{i}/checkpoint-100",
+                     digest=f"sha256:{i:064x}", size=10, files=1, step=100,
+                     metrics={"eval/loss": 1.0 / (i + 1)}, created_at=now + i),
+        )  # fmt: skip
+        store.finish_run(run_id, "finished", now + i + 1, None)
+    return ids
+
+
+def median_ms(call: Callable[[], object]) -> float:
+    """The median of `REPEATS` timed calls, in milliseconds, after one untimed."""
+    call()
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def bench_store(name: str, uri: str, runs: int) -> None:
+    """Both shapes, each in a fresh database (``uri`` with ``{shape}`` filled in)."""
+    for shape in ("chain", "fan"):
+        store = open_store(uri.format(shape=shape))
+        start = time.perf_counter()
+        ids = fill(store, runs, shape)
+        filled = time.perf_counter() - start
+        bench_shape(name, shape, store, ids[len(ids) // 2] if shape == "chain" else ids[0])
+        print(f"  (filled in {filled:.0f} s)", flush=True)
+        store.close()
+
+
+def bench_shape(name: str, shape: str, store: Store, root: str) -> None:
+    """The lineage of run ``root``: the store's part, the whole view, and to depth 4."""
+    record = store.get_run(root)
+
+    def both() -> set[str]:
+        up = store.linked_artifacts([root], upstream=True)
+        down = store.linked_artifacts([root], upstream=False)
+        return set(up.names) | set(down.names)
+
+    reached = len(both())
+    assert len(lineage_view(store, record)["names"]) == reached
+    store_ms = median_ms(both)
+    view_ms = median_ms(lambda: lineage_view(store, record))
+    depth_ms = median_ms(lambda: lineage_view(store, record, depth=4))
+    print(
+        f"{name:10} {shape:5}  runs in the lineage {reached:6}  store both ways "
+        f"{store_ms:7.1f} ms  lineage_view {view_ms:7.1f} ms  --depth 4 {depth_ms:6.1f} ms",
+        flush=True,
+    )
+
+
+@contextlib.contextmanager
+def postgres(uri: str | None) -> Iterator[str]:
+    """A database URI template with ``{shape}`` for a fresh database per shape."""
+    if uri is not None:
+        yield uri
+        return
+    from pg_server import throwaway_postgres
+
+    with throwaway_postgres() as pg:
+        for shape in ("chain", "fan"):
+            pg.create_database(f"lineage_{shape}")
+        yield pg.uri_of("lineage_{shape}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--uri", help="a PostgreSQL database to use (emptied first: no)")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    print(f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_store("sqlite", f"sqlite:///{tmp}/{{shape}}.db", args.runs)
+    if not args.no_postgres:
+        with postgres(args.uri) as uri:
+            bench_store("postgresql", uri, args.runs)
+
+
+if __name__ == "__main__":
+    main()
