@@ -258,10 +258,6 @@ def _edge(edge: Edge) -> dict[str, Any]:
     return {"from": edge.source, "to": edge.target, "kind": edge.kind, "name": a.name, "uri": a.uri}
 
 
-def _edge(edge: Edge) -> dict[str, Any]:
-    a = edge.artifact
-    return {"from": edge.source, "to": edge.target, "kind": edge.kind, "name": a.name, "uri": a.uri}
-
 
 def _row_key(artifact: Artifact) -> tuple[str, str, str, str]:
     """What a store holds once: run, direction, name, identity."""
