@@ -10,7 +10,7 @@ import html
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tracker.lineage import RUN, Edge, Graph, Links, fetch_levels, run_node, walk
@@ -248,15 +248,18 @@ def lineage_view(
         "depth": depth,
         "nodes": [_node(node, graph, links, names) for node in order],
         "edges": [_edge(e) for e in graph.edges],
-        "names": {run_id: names[run_id] for run_id in sorted(names)},
+        "names": {run_id: names.get(run_id, "?") for run_id in sorted(_runs(order))},
         **_own_artifacts(root, links),
     }
+
+
+def _runs(nodes: Iterable[str]) -> list[str]:
+    return [node[len(RUN) :] for node in nodes if node.startswith(RUN)]
 
 
 def _edge(edge: Edge) -> dict[str, Any]:
     a = edge.artifact
     return {"from": edge.source, "to": edge.target, "kind": edge.kind, "name": a.name, "uri": a.uri}
-
 
 
 def _row_key(artifact: Artifact) -> tuple[str, str, str, str]:

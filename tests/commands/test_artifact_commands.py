@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +21,8 @@ from tracker.store import Store
 @pytest.fixture
 def chain(tracker_dir: Path, tmp_path: Path) -> dict[str, str]:
     """Run ``sft`` saves checkpoints at steps 10, 20, 30 (eval/loss 0.9, 0.4, 0.6; 20 is
-    best) and uses a hub model; run ``dpo`` starts from sft's checkpoint-20."""
+    best) and uses a hub model; run ``dpo`` starts from sft's checkpoint-20 and saves a
+    model that run ``evaluate`` uses."""
     out = tmp_path / "sft"
     with CustomTracker("chain", "sft") as sft:
         sft.use_artifact("Qwen/Qwen2.5-0.5B", meta={"revision": "main"})
@@ -37,8 +40,11 @@ def chain(tracker_dir: Path, tmp_path: Path) -> dict[str, str]:
         final.mkdir(parents=True)
         (final / "w").write_text("dpo weights")
         dpo.log_artifact(final, kind="model")
-    assert sft.run_id is not None and dpo.run_id is not None
-    return {"sft": sft.run_id, "dpo": dpo.run_id, "out": str(out)}
+    with CustomTracker("chain", "evaluate") as evaluate:
+        evaluate.use_artifact(final, kind="model")
+        evaluate.log_metrics({"eval/accuracy": 0.8}, step=0)
+    assert sft.run_id is not None and dpo.run_id is not None and evaluate.run_id is not None
+    return {"sft": sft.run_id, "dpo": dpo.run_id, "evaluate": evaluate.run_id, "out": str(out)}
 
 
 def test_artifacts_lists_versions_with_metrics_size_state_and_best(
@@ -82,19 +88,143 @@ def test_best_feeds_a_later_command(chain: dict[str, str], tracker_dir: Path) ->
     assert done.stdout == "weights 20"
 
 
-def test_lineage_of_a_run_and_of_an_artifact_path(chain: dict[str, str], cli: Cli) -> None:
-    """sft's lineage shows the hub model and that dpo used checkpoint-20; a checkpoint's
-    path names sft; dpo's lineage names sft as the source."""
-    sft = cli("lineage", "sft", "--color", "never")
-    assert sft.code == 0, sft.err
-    assert "Qwen/Qwen2.5-0.5B" in sft.out
-    used = next(line for line in sft.out.splitlines() if "checkpoint-20" in line)
-    assert f"dpo ({chain['dpo']})" in used
-    by_path = cli("lineage", f"{chain['out']}/checkpoint-10", "--json")
-    assert json.loads(by_path.out)["run"]["name"] == "sft"
-    dpo = json.loads(cli("lineage", "dpo", "--json").out)
-    assert [a["run_id"] for a in dpo["sources"]] == [chain["sft"]]
+def _rows(text: str, heading: str) -> list[list[str]]:
+    """The rows of the table under ``heading`` of `tracker lineage`'s text: each row's
+    hops, node and links (split on two spaces or more)."""
+    lines = text.splitlines()
+    start = lines.index(heading) + 1
+    rows = []
+    for line in lines[start + 1 :]:
+        if not line[:1].isdigit():
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        rows.append([cells[0], cells[1], cells[-1]])
+    return rows
+
+
+def test_lineage_of_a_run_shows_the_whole_chain_both_ways(chain: dict[str, str], cli: Cli) -> None:
+    """dpo's lineage: upstream the checkpoint it used, the sft run that made it and the
+    hub model sft used; downstream its model and the run that evaluated it, by hops."""
+    sft, dpo, evaluate = chain["sft"], chain["dpo"], chain["evaluate"]
+    result = cli("lineage", "dpo", "--color", "never")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0] == f"lineage of run dpo ({dpo})"
+    assert _rows(result.out, "came from") == [
+        ["1", "checkpoint v2", f"used by run dpo ({dpo})"],
+        ["2", f"run sft ({sft})", "made checkpoint v2"],
+        ["3", "Qwen/Qwen2.5-0.5B", f"used by run sft ({sft})"],
+    ]
+    assert _rows(result.out, "led to") == [
+        ["1", "final v1", f"made by run dpo ({dpo})"],
+        ["2", f"run evaluate ({evaluate})", "used final v1"],
+    ]
+    view = json.loads(cli("lineage", "dpo", "--json").out)
+    assert view["root"] == f"run:{dpo}" and view["depth"] is None
+    up = {n["id"]: n["upstream"] for n in view["nodes"] if n["upstream"] is not None}
+    assert sorted(up.values()) == [0, 1, 2, 3] and up[f"run:{sft}"] == 2
+    hub = next(n for n in view["nodes"] if n["id"] == "version:uri:Qwen/Qwen2.5-0.5B")
+    assert (hub["kind"], hub["upstream"], hub["artifact"]["state"]) == ("version", 3, "remote")
+    used = {(e["from"], e["to"], e["kind"]) for e in view["edges"]}
+    ckpt = next(n["id"] for n in view["nodes"] if n["upstream"] == 1)
+    assert {(f"run:{sft}", ckpt, "produced"), (ckpt, f"run:{dpo}", "used")} <= used
+    assert view["names"] == {sft: "sft", dpo: "dpo", evaluate: "evaluate"}
+    assert [a["from"] for a in view["inputs"]] == [[sft]]
+    assert [a["used_by"] for a in view["outputs"]] == [[evaluate]]
     assert cli("lineage", "no-such-thing").code == 1
+
+
+def test_lineage_of_a_checkpoint_path_is_that_checkpoints_own(
+    chain: dict[str, str], cli: Cli
+) -> None:
+    """A checkpoint's path: the run that made it upstream, the runs that used it (and
+    on) downstream; checkpoint-10, which nobody used, leads to nothing."""
+    sft, dpo, evaluate = chain["sft"], chain["dpo"], chain["evaluate"]
+    used = cli("lineage", f"{chain['out']}/checkpoint-20", "--color", "never").out
+    assert used.splitlines()[0].startswith("lineage of checkpoint v2 (checkpoint, present) ")
+    assert _rows(used, "came from") == [
+        ["1", f"run sft ({sft})", "made checkpoint v2"],
+        ["2", "Qwen/Qwen2.5-0.5B", f"used by run sft ({sft})"],
+    ]
+    assert _rows(used, "led to") == [
+        ["1", f"run dpo ({dpo})", "used checkpoint v2"],
+        ["2", "final v1", f"made by run dpo ({dpo})"],
+        ["3", f"run evaluate ({evaluate})", "used final v1"],
+    ]
+    unused = cli("lineage", f"{chain['out']}/checkpoint-10", "--color", "never").out
+    assert _rows(unused, "came from")[0] == ["1", f"run sft ({sft})", "made checkpoint v1"]
+    assert "led to\n  (nothing recorded)" in unused and dpo not in unused
+    view = json.loads(cli("lineage", f"{chain['out']}/checkpoint-10", "--json").out)
+    assert view["run"] is None and view["root"].startswith("version:sha256:")
+    assert view["names"] == {sft: "sft"}
+
+
+def test_lineage_depth_limits_the_walk_and_says_there_is_more(
+    chain: dict[str, str], cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--depth 2 from dpo: the checkpoint and the run that made it (marked: it has more),
+    its model and the run that used it; --depth 0: dpo alone; a bad depth: an error."""
+    sft, dpo = chain["sft"], chain["dpo"]
+    result = cli("lineage", "dpo", "--depth", "2", "--color", "never")
+    assert [r[1] for r in _rows(result.out, "came from")] == [
+        "checkpoint v2",
+        f"run sft ({sft}) +more",
+    ]
+    assert len(_rows(result.out, "led to")) == 2 and "Qwen" not in result.out
+    assert result.out.splitlines()[-1] == "(+ more beyond --depth 2)"
+    view = json.loads(cli("lineage", "dpo", "--depth", "1", "--json").out)
+    assert view["depth"] == 1
+    shown = [(n["kind"], n["upstream"], n["downstream"], n["more"]) for n in view["nodes"]]
+    assert shown == [("run", 0, 0, False), ("version", 1, None, True), ("version", None, 1, True)]
+    assert view["names"] == {dpo: "dpo"}
+    alone = json.loads(cli("lineage", "dpo", "--depth", "0", "--json").out)
+    assert [(n["id"], n["more"]) for n in alone["nodes"]] == [(f"run:{dpo}", True)]
+    assert alone["edges"] == []
+    with pytest.raises(SystemExit) as bad:
+        cli("lineage", "dpo", "--depth", "-1")
+    assert bad.value.code == 2 and "number of hops" in capsys.readouterr().err
+
+
+def test_lineage_of_a_gone_checkpoint_still_links(
+    chain: dict[str, str], cli: Cli, store: Store
+) -> None:
+    """checkpoint-20 deleted and found gone by verify: its path's lineage is still its
+    producer and the run that used it, its state gone."""
+    shutil.rmtree(Path(chain["out"]) / "checkpoint-20")
+    assert cli("artifacts", "verify", "sft").code == 0
+    view = json.loads(cli("lineage", f"{chain['out']}/checkpoint-20", "--json").out)
+    root = next(n for n in view["nodes"] if n["id"] == view["root"])
+    assert root["artifact"]["state"] == "gone"
+    assert [n["id"] for n in view["nodes"] if n["downstream"] == 1] == [f"run:{chain['dpo']}"]
+    assert [n["id"] for n in view["nodes"] if n["upstream"] == 1] == [f"run:{chain['sft']}"]
+
+
+def test_lineage_ends_on_cycles(tmp_path: Path, tracker_dir: Path, cli: Cli) -> None:
+    """A run that resumed from its own checkpoint, and two runs that each used the
+    other's: the lineage ends, each run and version shown once, the closing edge kept."""
+    folders = {}
+    for name in ("a", "b"):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        (folders[name] / "w").write_text(f"weights of {name}")
+    with CustomTracker("cycle", "a") as a:
+        a.log_artifact(folders["a"])
+        a.use_artifact(folders["a"], kind="checkpoint")  # resumed from its own
+    with CustomTracker("cycle", "b") as b:
+        b.use_artifact(folders["a"], kind="checkpoint")
+        b.log_artifact(folders["b"])
+    with CustomTracker("cycle", "a", run_id=a.run_id) as again:
+        again.use_artifact(folders["b"], kind="checkpoint")
+    view = json.loads(cli("lineage", "a", "--json").out)
+    ids = [n["id"] for n in view["nodes"]]
+    assert len(ids) == len(set(ids)) == 4
+    me = f"run:{a.run_id}"
+    version_a = next(
+        n["id"] for n in view["nodes"] if n.get("artifact", {}).get("uri") == str(folders["a"])
+    )
+    edges = {(e["from"], e["to"], e["kind"]) for e in view["edges"]}
+    assert {(me, version_a, "produced"), (version_a, me, "used")} <= edges
+    text = cli("lineage", "a", "--color", "never")
+    assert text.code == 0 and len(_rows(text.out, "came from")) == 3
 
 
 def test_verify_records_changed_and_missing(chain: dict[str, str], cli: Cli, store: Store) -> None:
@@ -135,5 +265,8 @@ def test_the_dashboard_api_serves_artifacts_and_lineage(
     assert [a["step"] for a in listed["artifacts"] if a["direction"] == "output"] == [10, 20, 30]
     lineage = dispatch(store, f"/api/runs/{chain['dpo']}/lineage", {})
     assert lineage["run"]["name"] == "dpo"
-    assert [a["run_id"] for a in lineage["sources"]] == [chain["sft"]]
-    assert lineage["names"] == {chain["sft"]: "sft"}
+    assert [a["from"] for a in lineage["inputs"]] == [[chain["sft"]]]
+    assert set(lineage["names"].values()) == {"sft", "dpo", "evaluate"}
+    near = dispatch(store, f"/api/runs/{chain['dpo']}/lineage", {"depth": ["2"]})
+    assert set(near["names"].values()) == {"sft", "dpo", "evaluate"} and near["depth"] == 2
+    assert len(dispatch(store, f"/api/runs/{chain['dpo']}/lineage", {"depth": ["1"]})["nodes"]) == 3

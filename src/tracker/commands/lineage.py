@@ -70,9 +70,8 @@ def run(ctx: Context) -> int:
         return 0
     nodes = {n["id"]: n for n in view["nodes"]}
     console = ctx.console
+    console.heading(f"lineage of {_described(nodes[view['root']])}")
     for upstream, title in ((True, "came from"), (False, "led to")):
-        if not upstream:
-            console.heading(_label(nodes[view["root"]]))
         console.heading(title)
         side = "upstream" if upstream else "downstream"
         shown = sorted((n for n in view["nodes"] if n[side]), key=lambda n: n[side])
@@ -111,6 +110,15 @@ def _label(node: dict[str, Any]) -> str:
         return f"run {node['run']['name']} ({node['run']['id']})"
     a = node["artifact"]
     return f"{a['name']} v{a['version']}" if a["direction"] == "output" else a["name"]
+
+
+def _described(node: dict[str, Any]) -> str:
+    """The root as the heading names it: a run with its project, a version with its
+    kind, state and uri."""
+    if node["kind"] == "run":
+        return _label(node)
+    a = node["artifact"]
+    return f"{_label(node)} ({a['kind']}, {a['state']}) {a['uri']}"
 
 
 def _row(node: dict[str, Any], hops: int, links: str) -> list[str | Styled]:
