@@ -29,7 +29,8 @@ def _folder(path: Path, content: bytes) -> Path:
 @pytest.fixture
 def served(tracker_dir: Path, tmp_path: Path, store: Store) -> Iterator[Served]:
     """Run ``sft`` (base model and a dataset in; checkpoints at 2, 4 (best) and 6 (deleted,
-    gone) out, eval/loss at each) and run ``dpo``, started from sft's best checkpoint."""
+    gone) out, eval/loss at each), run ``dpo``, started from sft's best checkpoint and
+    saving a model ``final``, and run ``evaluate``, which used that model."""
     pytest.importorskip("bokeh")
     data = tmp_path / "train.jsonl"
     data.write_text('{"text": "hello"}\n')
@@ -51,8 +52,12 @@ def served(tracker_dir: Path, tmp_path: Path, store: Store) -> Iterator[Served]:
     with CustomTracker("lin", "dpo") as dpo:
         dpo.use_artifact(tmp_path / "checkpoint-4", kind="checkpoint")
         dpo.log_metrics({"train/loss": 1.0}, step=1)
+        dpo.log_artifact(_folder(tmp_path / "dpo-final", b"dpo" * 100), kind="model", name="final")
+    with CustomTracker("lin", "evaluate") as evaluate:
+        evaluate.use_artifact(tmp_path / "dpo-final", kind="model")
+    runs = {"sft": sft.run_id, "dpo": dpo.run_id, "evaluate": evaluate.run_id}
     with serve() as url:
-        yield Served(url, {"sft": str(sft.run_id), "dpo": str(dpo.run_id), "dir": str(tmp_path)})
+        yield Served(url, {**{k: str(v) for k, v in runs.items()}, "dir": str(tmp_path)})
 
 
 def test_lineage_api_links_inputs_outputs_and_later_runs(served: Served) -> None:
@@ -75,11 +80,15 @@ def test_lineage_api_links_inputs_outputs_and_later_runs(served: Served) -> None
         ("checkpoint", 3, 6, 2048, "gone", False, []),
     ]
     assert body["outputs"][1]["metrics"] == {"train/loss": 0.5, "eval/loss": 0.75}
-    assert body["names"] == {dpo: "dpo"}
+    names = {served.runs[n]: n for n in ("sft", "dpo", "evaluate")}
+    assert body["names"] == names
     later = json.loads(served.get(f"/api/runs/{dpo}/lineage").body)
     (used,) = later["inputs"]
     assert used["from"] == [served.runs["sft"]]
-    assert later["names"] == {served.runs["sft"]: "sft"}
+    assert later["names"] == names
+    near = json.loads(served.get(f"/api/runs/{dpo}/lineage?depth=1").body)
+    assert [n["kind"] for n in near["nodes"]] == ["run", "version", "version"]
+    assert served.get(f"/api/runs/{dpo}/lineage?depth=x").status == 400
 
 
 def test_lineage_of_an_unknown_run_is_404(served: Served) -> None:
@@ -107,11 +116,46 @@ def test_run_page_shows_artifacts_marks_and_lineage(page: Any, served: Served) -
     assert flow.get_by_text(BASE).count() == 1
     assert flow.get_by_role("link", name=BASE).count() == 0  # a hub id: no page to go to
     shot(page, "run-artifacts.png")
-    flow.locator(".column").last.get_by_role("link", name="dpo").click()
+    flow.locator('.column[data-hops="2"]').get_by_role("link", name="dpo").click()
     page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
     assert page.url.endswith(f"/runs/{served.runs['dpo']}")
-    source = page.locator(".lineage .card.input a").first
-    assert source.inner_text() == "checkpoint"
+    source = page.locator('.lineage .card.version[data-hops="-1"] a')
+    assert source.inner_text() == "checkpoint v2"
     source.click()
     page.wait_for_selector("tr.artifact.best", timeout=20_000)
-    assert page.url.endswith(f"/runs/{served.runs['sft']}#artifacts")
+    assert page.url.endswith(f"/runs/{served.runs['sft']}#artifact-output-checkpoint-v2")
+
+
+def test_the_lineage_view_shows_the_whole_chain_both_ways(page: Any, served: Served) -> None:
+    """dpo's page: the base model and dataset, the sft run, its checkpoint, dpo, its model
+    and the run that evaluated it, each in the column of its hops, linked to its page."""
+    open_page(page, f"{served.url}/runs/{served.runs['dpo']}")
+    page.wait_for_selector(".lineage .column", timeout=20_000)
+    columns = page.eval_on_selector_all(
+        ".lineage .column",
+        """cols => cols.map(c => [c.dataset.hops, c.querySelector('h3').textContent,
+            [...c.querySelectorAll('.card')].map(k => [k.dataset.node.split(':')[0],
+                k.querySelector('a, span').textContent,
+                k.querySelector('a')?.getAttribute('href')])])""",
+    )
+    sft, dpo, evaluate = (served.runs[n] for n in ("sft", "dpo", "evaluate"))
+    assert columns == [
+        ["-3", "3 back", [["version", BASE, None], ["version", "tiny", None]]],
+        ["-2", "2 back", [["run", "sft", f"/runs/{sft}"]]],
+        [
+            "-1",
+            "1 back",
+            [["version", "checkpoint v2", f"/runs/{sft}#artifact-output-checkpoint-v2"]],
+        ],
+        ["0", "This", [["run", "dpo", f"/runs/{dpo}"]]],
+        ["1", "1 on", [["version", "final v1", f"/runs/{dpo}#artifact-output-final-v1"]]],
+        ["2", "2 on", [["run", "evaluate", f"/runs/{evaluate}"]]],
+    ]
+    assert page.locator(".lineage .card.root").get_attribute("data-node") == f"run:{dpo}"
+    page.locator(".lineage").scroll_into_view_if_needed()
+    shot(page, "run-lineage.png")
+    page.locator('.lineage .column[data-hops="2"] a').click()
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
+    assert page.url.endswith(f"/runs/{evaluate}")
+    back = page.eval_on_selector_all(".lineage .column", "cols => cols.map(c => c.dataset.hops)")
+    assert back == ["-5", "-4", "-3", "-2", "-1", "0"]

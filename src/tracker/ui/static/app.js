@@ -9,7 +9,7 @@
 //   /compare?run=..      views/compare.js     runs side by side
 //   (run and compare)    views/tables.js      the tables a run logged, a step at a time
 //   (run)                views/artifacts.js   what the run saved, its checkpoints as chart marks
-//   (run)                views/lineage.js     inputs → run → outputs → later runs
+//   (run)                views/lineage.js     the whole chain: what it came from → run → what came of it
 
 import { showError } from "./common.js";
 import { comparePage } from "./views/compare.js";

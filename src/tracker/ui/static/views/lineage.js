@@ -1,40 +1,57 @@
-// A run's lineage as four columns: its inputs (base model, datasets, a checkpoint, each
-// linked to the run that produced it) → the run → its outputs (each linked to its row in
-// the artifacts table) → the later runs that started from them. Every item is a link
-// where there is a page to go to; a reference no recorded run produced (a hub id) is text.
+// A lineage (`tracker lineage --json`: nodes and edges, both ways from a root) as columns
+// by hops: what it came from on the left, farthest first (base model → SFT run →
+// checkpoint), the root in the middle, what came of it on the right (its outputs → the
+// runs that used them → theirs). Each card is a run or a version, and a link where there
+// is a page: a run to its page, a version to its row in its producer's artifacts table;
+// an input no recorded run produced (a hub id) is text. A card at the depth limit with
+// links further says so. A node both upstream and downstream (a cycle) is shown once,
+// upstream.
 
 import { el, fmt, runLink } from "../common.js";
-import { artifactAnchor, runLinks, stateBadge } from "./artifacts.js";
+import { artifactAnchor, stateBadge } from "./artifacts.js";
 
-// An input another run produced links to that run's artifacts (the first, if several did).
-function inputCard(a, lineage) {
-  const title = a.from.length
-    ? el("a", { href: `/runs/${encodeURIComponent(a.from[0])}#artifacts` }, a.name) : el("span", {}, a.name);
-  return el("li", { class: "card input" }, el("div", { class: "kind" }, a.kind), title,
+// Where a node goes: -hops upstream, +hops downstream, 0 the root.
+function column(node) {
+  return node.upstream !== null ? -node.upstream : node.downstream;
+}
+
+function versionCard(node, producer) {
+  const a = node.artifact;
+  const made = a.direction === "output";
+  const title = made ? `${a.name} v${a.version}` : a.name;
+  return [el("div", { class: "kind" }, a.kind, a.best ? " ★" : ""),
+    producer ? el("a", { href: `/runs/${encodeURIComponent(producer)}#${artifactAnchor(a)}` }, title)
+      : el("span", {}, title),
     a.uri !== a.name ? el("div", { class: "uri" }, a.uri) : null,
-    a.from.length ? el("div", { class: "note" }, "made by ", runLinks(a.from, lineage.names)) : null);
+    el("div", { class: "note" }, made ? ["step ", fmt(a.step), " · "] : null, stateBadge(a.state))];
 }
 
-function outputCard(a) {
-  return el("li", { class: `card output ${a.state}` }, el("div", { class: "kind" }, a.kind, a.best ? " ★" : ""),
-    el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`),
-    el("div", { class: "note" }, "step ", fmt(a.step), " · ", stateBadge(a.state)));
+function card(node, lineage) {
+  const cls = `card ${node.kind}${node.id === lineage.root ? " root" : ""}${node.more ? " more" : ""}`;
+  const body = node.kind === "run" ? [el("div", { class: "kind" }, "run"), runLink(node.run)]
+    : versionCard(node, node.artifact.direction === "output" ? node.artifact.run_id : null);
+  return el("li", { class: cls, "data-node": node.id, "data-hops": String(column(node)) }, body,
+    node.more ? el("div", { class: "note" }, "more beyond this depth") : null);
 }
 
-function column(title, items, empty) {
-  return el("div", { class: "column" }, el("h3", {}, title),
-    items.length ? el("ul", {}, items) : el("p", { class: "muted" }, empty));
+function heading(hops) {
+  if (hops === 0) return "This";
+  return hops < 0 ? `${-hops} back` : `${hops} on`;
 }
 
 export function lineageFlow(lineage) {
-  const run = lineage.run;
-  const later = [...new Set(lineage.outputs.flatMap((a) => a.used_by))];
-  return el("div", { class: "flow" },
-    column("Inputs", lineage.inputs.map((a) => inputCard(a, lineage)), "none recorded"),
-    el("div", { class: "arrow" }, "→"),
-    column("Run", run ? [el("li", { class: "card run" }, runLink(run))] : [], ""),
-    el("div", { class: "arrow" }, "→"),
-    column("Outputs", lineage.outputs.map(outputCard), "none recorded"),
-    el("div", { class: "arrow" }, "→"),
-    column("Later runs", later.map((id) => el("li", { class: "card run" }, runLinks([id], lineage.names))), "none yet"));
+  const nodes = lineage.nodes || [];
+  if (nodes.length <= 1) return el("p", { class: "muted" }, "No lineage recorded.");
+  const byColumn = new Map();
+  for (const node of nodes) {
+    const at = column(node);
+    if (!byColumn.has(at)) byColumn.set(at, []);
+    byColumn.get(at).push(node);
+  }
+  const columns = [...byColumn.keys()].sort((a, b) => a - b);
+  return el("div", { class: "flow" }, columns.flatMap((at, i) => [
+    i ? el("div", { class: "arrow" }, "→") : null,
+    el("div", { class: "column", "data-hops": String(at) }, el("h3", {}, heading(at)),
+      el("ul", {}, byColumn.get(at).map((node) => card(node, lineage)))),
+  ]));
 }
