@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tracker.lineage import RUN, Edge, Graph, Links, fetch_levels, run_node, walk
-from tracker.records import Artifact, Event, RunRecord, RunStatus, effective_status
+from tracker.records import Artifact, Event, RunRecord, RunStatus, effective_status, paused_gc
 from tracker.store.base import MetricStats, Store
 
 __all__ = [
@@ -225,6 +225,11 @@ def lineage_view(
     For a run, also ``run`` and its own ``inputs`` (each with ``from``: the other runs
     that produced it) and ``outputs`` (each with ``used_by``: the other runs that used
     it), as its page lists them; for a version these are ``None`` and empty."""
+    with paused_gc():  # tens of thousands of records and dicts, none in a cycle
+        return _lineage(store, root, depth)
+
+
+def _lineage(store: Store, root: RunRecord | Artifact, depth: int | None) -> dict[str, Any]:
     is_run = isinstance(root, RunRecord)
     if isinstance(root, RunRecord):
         seeds = [root.run_id]
