@@ -156,6 +156,8 @@ def test_lineage_of_a_checkpoint_path_is_that_checkpoints_own(
     view = json.loads(cli("lineage", f"{chain['out']}/checkpoint-10", "--json").out)
     assert view["run"] is None and view["root"].startswith("version:sha256:")
     assert view["names"] == {sft: "sft"}
+    digest = view["root"].removeprefix("version:")
+    assert json.loads(cli("lineage", digest, "--json").out) == view
 
 
 def test_lineage_depth_limits_the_walk_and_says_there_is_more(

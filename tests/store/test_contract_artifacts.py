@@ -196,9 +196,12 @@ def _reached(
     return sorted(found.names)
 
 
-def test_linked_artifacts_follow_a_chain_both_ways_within_a_depth(any_store: Store) -> None:
+def test_linked_artifacts_follow_a_chain_both_ways_within_a_depth(
+    any_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """base → s1 → d1 → e1: upstream of e1 reaches every run, downstream of s1 the later
-    ones, each within ``depth`` links; a run beside the chain is never reached."""
+    ones, each within ``depth`` links; a run beside the chain is never reached; many runs
+    to start from are the same in several queries as in one."""
     any_store.log_artifact("a", Artifact("a", "base", kind="model", direction="input",
                                          uri="Qwen/Q", state="remote"))  # fmt: skip
     any_store.log_artifact("a", Artifact("a", "ckpt", uri="/out/s1", digest="s1"))
@@ -217,6 +220,10 @@ def test_linked_artifacts_follow_a_chain_both_ways_within_a_depth(any_store: Sto
     ]  # fmt: skip
     assert found.names == {"a": "a", "d": "d", "e": "e"}
     assert any_store.linked_artifacts([], upstream=True) == ([], {})
+    both = any_store.linked_artifacts(["e", "d", "x"], upstream=True)
+    monkeypatch.setattr("tracker.store.sql._SEEDS_PER_QUERY", 2)  # SQL: one query per 2 runs
+    assert any_store.linked_artifacts(["e", "d", "x"], upstream=True) == both
+    assert sorted(both.names) == ["a", "d", "e", "x"]
 
 
 def test_linked_artifacts_end_on_cycles_and_link_by_uri(any_store: Store) -> None:

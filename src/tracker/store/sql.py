@@ -63,6 +63,7 @@ __all__ = ["Dialect", "SqlStore"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
+_SEEDS_PER_QUERY = 10_000  # run ids bound in one `linked_artifacts` query (SQLite: 32,766)
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
     "started_at, ended_at, heartbeat_at, heartbeat_interval, sweep"
@@ -94,12 +95,13 @@ _ARTIFACT_COLUMNS = (
 _LINKED_RUNS = (  # `SqlStore.linked_artifacts`: {depth} is ", depth" with a limit, else ""
     "WITH RECURSIVE linked(run_id{depth}) AS ("
     "SELECT run_id{zero} FROM runs WHERE run_id IN ({marks}) "
-    "UNION "  # not UNION ALL: a run reached again (a cycle) adds no row, so the walk ends
+    "UNION "  # not UNION ALL: a run reached again (a cycle) adds no row, or (with a depth)
+    # none at a distance it had, and the distance is bounded: either way the walk ends
     "SELECT other.run_id{next} FROM linked "
     "JOIN artifacts mine ON mine.run_id = linked.run_id AND mine.direction = ? "
     "JOIN artifacts other ON other.direction = ? AND (other.digest = mine.digest "
     "OR (other.uri = mine.uri AND (other.digest IS NULL OR mine.digest IS NULL))){limit}) "
-    "SELECT {columns}, runs.name FROM artifacts a JOIN runs ON runs.run_id = a.run_id "
+    "SELECT {columns}, runs.name, a.id FROM artifacts a JOIN runs ON runs.run_id = a.run_id "
     "WHERE a.run_id IN (SELECT run_id FROM linked) ORDER BY a.id"
 )
 _TABLES_OF_A_RUN = (
@@ -819,22 +821,26 @@ class SqlStore(StoreBase):
     ) -> Linked:
         """`Store.linked_artifacts` in one recursive query, the same on both engines: the
         links (same digest; without both, same uri) are followed by the digest and uri
-        indexes, and with ``depth`` each run is carried with its distance."""
-        if not run_ids:
-            return Linked([], {})
+        indexes, and with ``depth`` each run is carried with its distance. More than
+        `_SEEDS_PER_QUERY` runs to start from (a hub model 50,000 runs used) take one
+        query per that many, merged."""
         limited = depth is not None
-        sql = _LINKED_RUNS.format(
-            depth=", depth" if limited else "",
-            zero=", 0" if limited else "",
-            next=", linked.depth + 1" if limited else "",
-            limit=" WHERE linked.depth < ?" if limited else "",
-            marks=", ".join("?" * len(run_ids)),
-            columns=", ".join(f"a.{c}" for c in _ARTIFACT_COLUMNS.split(", ")),
-        )
         mine, other = ("input", "output") if upstream else ("output", "input")
-        params = [*run_ids, mine, other, *([depth] if limited else [])]
-        rows = self._query(sql, params)
-        return Linked(_artifacts(rows), {r[0]: r[-1] for r in rows})
+        rows: dict[int, Sequence[Any]] = {}
+        for start in range(0, len(run_ids), _SEEDS_PER_QUERY):
+            seeds = run_ids[start : start + _SEEDS_PER_QUERY]
+            sql = _LINKED_RUNS.format(
+                depth=", depth" if limited else "",
+                zero=", 0" if limited else "",
+                next=", linked.depth + 1" if limited else "",
+                limit=" WHERE linked.depth < ?" if limited else "",
+                marks=", ".join("?" * len(seeds)),
+                columns=", ".join(f"a.{c}" for c in _ARTIFACT_COLUMNS.split(", ")),
+            )
+            params = [*seeds, mine, other, *([depth] if limited else [])]
+            rows.update((row[-1], row) for row in self._query(sql, params))
+        found = [rows[i] for i in sorted(rows)]
+        return Linked(_artifacts(found), {r[0]: r[-2] for r in found})
 
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
