@@ -9,7 +9,8 @@ Two shapes of 10,000 runs linked through their checkpoints, filled through the s
 * ``fan``: run 0 saves a checkpoint that 9,999 runs each start from, each saving its own
   checkpoint: the lineage of run 0 reaches them all downstream, two hops away.
 
-Timed (median of 5, after one untimed call): `Store.linked_artifacts` both ways (the
+Timed (median of 5 after one untimed call; wall and this process's CPU time, with the
+load average): `Store.linked_artifacts` both ways (the
 store's part: one recursive query each on the SQL stores), and the whole
 `tracker.views.lineage_view` (what ``tracker lineage --json`` and the dashboard get
 before JSON encoding); also with ``--depth 4``. Without ``--uri``, PostgreSQL is a
@@ -67,15 +68,18 @@ def fill(store: Store, runs: int, shape: str) -> list[str]:
     return ids
 
 
-def median_ms(call: Callable[[], object]) -> float:
-    """The median of `REPEATS` timed calls, in milliseconds, after one untimed."""
+def median_ms(call: Callable[[], object]) -> str:
+    """The median of `REPEATS` timed calls after one untimed: wall time, and this
+    process's CPU time (on a machine other processes keep busy, the wall time is theirs
+    too; PostgreSQL's own CPU is in the wall time only), in milliseconds."""
     call()
-    times = []
+    walls, cpus = [], []
     for _ in range(REPEATS):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - wall) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    return f"{statistics.median(walls):7.1f} ms ({statistics.median(cpus):5.1f} CPU)"
 
 
 def bench_store(name: str, uri: str, runs: int) -> None:
@@ -105,8 +109,8 @@ def bench_shape(name: str, shape: str, store: Store, root: str) -> None:
     view_ms = median_ms(lambda: lineage_view(store, record))
     depth_ms = median_ms(lambda: lineage_view(store, record, depth=4))
     print(
-        f"{name:10} {shape:5}  runs in the lineage {reached:6}  store both ways "
-        f"{store_ms:7.1f} ms  lineage_view {view_ms:7.1f} ms  --depth 4 {depth_ms:6.1f} ms",
+        f"{name:10} {shape:5}  runs {reached:6}  load {os.getloadavg()[0]:4.1f}  store both ways "
+        f"{store_ms}  lineage_view {view_ms}  --depth 4 {depth_ms}",
         flush=True,
     )
 
