@@ -158,6 +158,13 @@ def test_lineage_of_a_checkpoint_path_is_that_checkpoints_own(
     assert view["names"] == {sft: "sft"}
     digest = view["root"].removeprefix("version:")
     assert json.loads(cli("lineage", digest, "--json").out) == view
+    near = json.loads(cli("lineage", f"{chain['out']}/checkpoint-20", "--depth", "1", "--json").out)
+    shown = {n["id"]: (n["upstream"], n["downstream"], n["more"]) for n in near["nodes"]}
+    assert shown == {
+        near["root"]: (0, 0, False),
+        f"run:{sft}": (1, None, True),
+        f"run:{dpo}": (None, 1, True),
+    }
 
 
 def test_lineage_depth_limits_the_walk_and_says_there_is_more(
