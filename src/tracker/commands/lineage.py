@@ -113,8 +113,8 @@ def _label(node: dict[str, Any]) -> str:
 
 
 def _described(node: dict[str, Any]) -> str:
-    """The root as the heading names it: a run with its project, a version with its
-    kind, state and uri."""
+    """The root as the heading names it: a run by its label, a version with its kind,
+    state and uri."""
     if node["kind"] == "run":
         return _label(node)
     a = node["artifact"]
