@@ -1,7 +1,9 @@
 """Lineage as a graph: runs and the artifact versions they produced and used.
 
-Nodes are runs (``run:ID``) and versions (``version:IDENTITY``); evaluations of a version
-will be a third kind, reached downstream of the version they evaluate. Edges are
+Nodes are runs (``run:ID``) and versions (``version:IDENTITY``); an id's prefix is its
+kind. Evaluations of a version will be a third kind (``evaluation:ID``), reached
+downstream of the version they evaluate by an ``evaluated`` edge that `Links.downstream`
+yields beside a version's ``used`` ones. Edges are
 ``produced`` (a run → a version it logged as an output) and ``used`` (a version → a run
 that logged it as an input), each carrying that run's own record of the version (its uri
 there, its meta).

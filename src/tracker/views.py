@@ -275,7 +275,7 @@ def _row_key(artifact: Artifact) -> tuple[str, str, str, str]:
 def _node(node: str, graph: Graph, links: Links, names: Mapping[str, str]) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "id": node,
-        "kind": "run" if node.startswith(RUN) else "version",
+        "kind": node[: node.index(":")],  # the id's prefix: run, version (evaluation)
         "upstream": graph.upstream.get(node),
         "downstream": graph.downstream.get(node),
         "more": node in graph.more,

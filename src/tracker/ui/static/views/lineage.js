@@ -5,7 +5,8 @@
 // is a page: a run to its page, a version to its row in its producer's artifacts table;
 // an input no recorded run produced (a hub id) is text. A card at the depth limit with
 // links further says so. A node both upstream and downstream (a cycle) is shown once,
-// upstream.
+// upstream. Evaluations of a version will be nodes of kind "evaluation" downstream of it
+// (`tracker.lineage`): their card goes in `card` beside the run's and the version's.
 
 import { el, fmt, runLink } from "../common.js";
 import { artifactAnchor, stateBadge } from "./artifacts.js";
