@@ -15,7 +15,8 @@ store's part: one recursive query each on the SQL stores), and the whole
 `tracker.views.lineage_view` (what ``tracker lineage --json`` and the dashboard get
 before JSON encoding); also with ``--depth 4``. Without ``--uri``, PostgreSQL is a
 throwaway server as the tests make it (`tests/pg_server.py`). Run:
-``python benchmarks/bench_lineage.py [--runs N] [--uri postgresql://...] [--no-postgres]``.
+``python benchmarks/bench_lineage.py [--runs N] [--shape chain|fan] [--uri postgresql://...]
+[--no-postgres]``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tracker.store.base import Store  # noqa: E402
 from tracker.views import lineage_view  # noqa: E402
 
 REPEATS = 5
+SHAPES = ["chain", "fan"]
 
 
 def fill(store: Store, runs: int, shape: str) -> list[str]:
@@ -82,9 +84,9 @@ def median_ms(call: Callable[[], object]) -> str:
     return f"{statistics.median(walls):7.1f} ms ({statistics.median(cpus):5.1f} CPU)"
 
 
-def bench_store(name: str, uri: str, runs: int) -> None:
-    """Both shapes, each in a fresh database (``uri`` with ``{shape}`` filled in)."""
-    for shape in ("chain", "fan"):
+def bench_store(name: str, uri: str, runs: int, shapes: list[str]) -> None:
+    """Each shape in a fresh database (``uri`` with ``{shape}`` filled in)."""
+    for shape in shapes:
         store = open_store(uri.format(shape=shape))
         start = time.perf_counter()
         ids = fill(store, runs, shape)
@@ -124,7 +126,7 @@ def postgres(uri: str | None) -> Iterator[str]:
     from pg_server import throwaway_postgres
 
     with throwaway_postgres() as pg:
-        for shape in ("chain", "fan"):
+        for shape in SHAPES:
             pg.create_database(f"lineage_{shape}")
         yield pg.uri_of("lineage_{shape}")
 
@@ -132,16 +134,20 @@ def postgres(uri: str | None) -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--uri", help="a PostgreSQL database to use (emptied first: no)")
+    parser.add_argument(
+        "--uri",
+        help="empty PostgreSQL databases to fill, a URI with {shape} in the database name",
+    )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--shape", choices=SHAPES, action="append", help="default: both")
     args = parser.parse_args()
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        bench_store("sqlite", f"sqlite:///{tmp}/{{shape}}.db", args.runs)
+        bench_store("sqlite", f"sqlite:///{tmp}/{{shape}}.db", args.runs, args.shape or SHAPES)
     if not args.no_postgres:
         with postgres(args.uri) as uri:
-            bench_store("postgresql", uri, args.runs)
+            bench_store("postgresql", uri, args.runs, args.shape or SHAPES)
 
 
 if __name__ == "__main__":
