@@ -107,6 +107,8 @@ def bench_shape(name: str, shape: str, store: Store, root: str) -> None:
 
     reached = len(both())
     assert len(lineage_view(store, record)["names"]) == reached
+    near = len(lineage_view(store, record, depth=4)["nodes"])
+    assert near == (9 if shape == "chain" else 1 + 2 * len(store.runs(limit=None))), near
     store_ms = median_ms(both)
     view_ms = median_ms(lambda: lineage_view(store, record))
     depth_ms = median_ms(lambda: lineage_view(store, record, depth=4))
