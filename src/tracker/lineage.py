@@ -155,13 +155,12 @@ def walk(links: Links, root: str, depth: int | None = None) -> Graph:
         while queue:
             node = queue.popleft()
             hops = seen[node]
-            found = list(step(node))
             if depth is not None and hops >= depth:
-                if found:
+                if next(step(node), None) is not None:
                     more.add(node)
                 continue
-            for edge in found:
-                edges.setdefault(edge[:3], edge)
+            for edge in step(node):
+                edges.setdefault((edge.source, edge.target, edge.kind), edge)
                 other = edge.source if up else edge.target
                 if other not in seen:
                     seen[other] = hops + 1

@@ -267,9 +267,9 @@ def _edge(edge: Edge) -> dict[str, Any]:
     return {"from": edge.source, "to": edge.target, "kind": edge.kind, "name": a.name, "uri": a.uri}
 
 
-def _row_key(artifact: Artifact) -> tuple[str, str, str, str]:
-    """What a store holds once: run, direction, name, identity."""
-    return (artifact.run_id, artifact.direction, artifact.name, artifact.identity)
+def _row_key(artifact: Artifact) -> tuple[str, str, str, int]:
+    """What a store holds once: run, direction, name, version."""
+    return (artifact.run_id, artifact.direction, artifact.name, artifact.version)
 
 
 def _node(node: str, graph: Graph, links: Links, names: Mapping[str, str]) -> dict[str, Any]:
