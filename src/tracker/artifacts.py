@@ -364,6 +364,11 @@ class ArtifactRecorder:
                 self._ready.wait_for(lambda: self._busy == 0, 1.0)
             return done
 
+    def _text(self, text: str) -> str:
+        """A name as records hold it: storable text (a folder name that is not UTF-8
+        keeps its bytes as ``\\udcXX`` escapes), secret shapes hidden."""
+        return str(self._redact(clean_text(text)))
+
     def _uri(self, text: str) -> str:
         """A uri as records hold it: storable text, password and secret shapes hidden."""
         return str(self._redact(redact_uri(clean_text(text))))
@@ -396,12 +401,12 @@ class ArtifactRecorder:
         local = path is not None and (request.existed or request.direction == "output")
         artifact = Artifact(
             self._run_id,
-            request.name or _default_name(request.ref, path if local else None),
+            self._text(request.name or _default_name(request.ref, path if local else None)),
             kind=request.kind,
             direction=request.direction,
             uri=self._uri(request.ref),
             step=request.step,
-            metrics=request.metrics or {},
+            metrics={self._text(k): v for k, v in (request.metrics or {}).items()},
             best=request.best,
             created_at=request.at,
             meta=self._redact(request.meta or {}),

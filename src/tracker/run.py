@@ -128,11 +128,13 @@ class CustomTracker:
         self._redactor = Redactor.from_settings(self.settings)
         self.project = _text_or(project or self.settings.project, "default")
         name = run_name or self.settings.run_name
-        self.name = _text_or(name, None) if name is not None else None
+        name = _text_or(name, None) if name is not None else None
+        self.name = None if name is None else self._redactor.redact_text(name)
         given_id = run_id or self.settings.run_id
         self._run_id = None if given_id is None else _text_or(given_id, None)
         self.tags = [
-            clean_text(tag) for tag in _texts(tags if tags is not None else self.settings.tags)
+            self._redactor.redact_text(clean_text(tag))
+            for tag in _texts(tags if tags is not None else self.settings.tags)
         ]
         given_sweep = sweep or self.settings.sweep
         self.sweep = None if given_sweep is None else _text_or(given_sweep, None)
@@ -498,7 +500,8 @@ class CustomTracker:
             self._warn_once(problem.key, problem.why)
         clean: dict[str, float] = {}
         strings: dict[str, str] = {}
-        for key, value in flat.items():
+        for given, value in flat.items():
+            key = self._redactor.redact_text(given)  # a name holding a secret's shape
             try:
                 clean[key] = to_scalar(value)
             except NotAScalar as why:
@@ -509,7 +512,8 @@ class CustomTracker:
                 else:
                     self._warn_once(key, f"{why}; the value is skipped")
                 continue
-            self._known_keys.add(key)
+            if key == given:  # a redacted name keeps taking this path, to be redacted
+                self._known_keys.add(key)
         if strings:
             self.log_summary(strings)
         return clean

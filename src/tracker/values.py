@@ -512,8 +512,9 @@ _SHAPE_BRANCHES = {  # the character, then what may follow it
     "J": (_after("eyJ") + r"(?P<jwt>[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",),
     "B": (r"(?<![A-Za-z0-9]B)earer[ \t]+(?P<bearer>[A-Za-z0-9._~+/-]{8,}=*)",),
     ":": (
-        # scheme://user:PASSWORD@host, up to the authority's last "@"
-        r"//[^\s/:@]*:(?P<password>[^\s/]+?)@(?![^\s/@]*@)",
+        # scheme://user:PASSWORD@host, up to the authority's last "@"; a password may
+        # hold "/" (AWS secret keys do), a port (digits, then "/") is none
+        r"//[^\s/:@]*:(?!\d*/)(?P<password>\S+?)@(?![^\s/@]*@)",
         # name: value, replaced when the name is a credential name
         _CREDENTIAL_END + "(?!//)" + _VALUE.format(group="colon"),
     ),

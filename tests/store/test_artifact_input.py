@@ -1,0 +1,127 @@
+"""What a user passes to the artifact calls reaches every built-in store whole: a folder
+name that is not UTF-8 is stored (never a batch the store refuses), and a secret in a run
+name, a tag, a metric name, an artifact's name or uri is stored redacted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tracker import CustomTracker, TrackerSettings, open_store
+from tracker.calls import LogArtifact
+from tracker.records import Artifact, RunRecord
+from tracker.rescue import rescue
+from tracker.store.registry import open_backend
+from tracker.sync import TRIES, deliver_unsent, unsent_files
+
+PLANTED = {  # a secret as a user would pass it, and the part of it never to be stored
+    "hf": ("hf_" + "Pl4ntedHuggingFaceT0kenAbCdEfGhIj", "Pl4ntedHuggingFaceT0kenAbCdEfGhIj"),
+    "uri": ("s3://user:s3cr3t-pl4nt@host/x", "s3cr3t-pl4nt"),
+    "slashed": ("s3://user:pa/ssW0rdX-pl4nt@host/y", "ssW0rdX-pl4nt"),
+    "github": ("ghp_" + "Gh9" * 12, "Gh9" * 12),
+}
+
+
+def _settings(folder: Path) -> TrackerSettings:
+    return TrackerSettings(flush_interval=0.02, system_interval=0, dir=folder)
+
+
+def _latin1(folder: Path, name: bytes) -> str:
+    """A folder under ``folder`` whose name is ``name``'s bytes (not UTF-8), as Python
+    names it (``os.fsdecode``: surrogates)."""
+    path = os.fsdecode(os.path.join(os.fsencode(folder), name))
+    os.makedirs(path)
+    with open(os.path.join(path, "weights.bin"), "wb") as handle:
+        handle.write(b"w" * 64)
+    return path
+
+
+def test_folder_names_that_are_not_utf8_are_stored(store_uri: str, tmp_path: Path) -> None:
+    """log_artifact, use_artifact and a watched subfolder of a non-UTF-8 name: each version
+    lands (its name and uri keep the bytes as ``\\udcXX`` escapes), nothing is left unsent."""
+    home = tmp_path / "home"
+    checkpoint = _latin1(tmp_path, b"ckpt-\xe9-7")
+    model = _latin1(tmp_path, b"base-\xff")
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    with CustomTracker(project="p", store=store_uri, settings=_settings(home)) as run:
+        run.use_artifact(model)
+        run.watch_artifacts(watched, r"epoch_.*")
+        run.log_metrics({"loss": 1.0}, step=1)
+        run.log_artifact(checkpoint, step=1)
+        _latin1(watched, b"epoch_\xe9")
+        run.log_metrics({"loss": 0.5}, step=2)
+    store = open_store(store_uri)
+    try:
+        found = {(a.direction, a.name, a.state) for a in store.artifacts(run_id=run.run_id)}
+    finally:
+        store.close()
+    assert found == {
+        ("input", "base-\\udcff", "present"),
+        ("output", "ckpt-\\udce9", "present"),
+        ("output", "epoch_\\udce9", "present"),
+    }
+    assert not (home / "unsent").exists() or list((home / "unsent").iterdir()) == []
+
+
+def _everything(store_uri: str, run_id: str) -> str:
+    """All a store gives back about a run, as one text."""
+    store = open_store(store_uri)
+    try:
+        parts: list[Any] = [store.get_run(run_id), store.keys(run_id)]
+        parts += [store.artifacts(run_id=run_id), store.events(run_id)]
+        parts += [store.history(run_id, key) for key in store.keys(run_id)]
+    finally:
+        store.close()
+    return repr(parts)
+
+
+def test_secrets_in_names_tags_metrics_and_artifacts_are_redacted(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """The run name, tags, metric names (also as keys of an artifact's metrics), an
+    artifact's name and uri, and config uris whose password holds a "/"."""
+    hf, uri, slashed, github = (secret for secret, _ in PLANTED.values())
+    checkpoint = tmp_path / "checkpoint-5"
+    checkpoint.mkdir()
+    (checkpoint / "w.bin").write_bytes(b"w")
+    settings = _settings(tmp_path / "home")
+    with CustomTracker(
+        project="p", run_name=f"sft {hf}", tags=[github], store=store_uri, settings=settings
+    ) as run:
+        run.log_config({"bucket": slashed, "mirror": uri})
+        run.log_metrics({f"eval/{github}": 1.0, "loss": 2.0}, step=5)
+        run.log_artifact(uri, kind="model")
+        run.log_artifact(slashed, kind="model", name=f"copy {hf}")
+        run.log_artifact(checkpoint, metrics={f"m/{hf}": 1.0})
+    text = _everything(store_uri, run.run_id)
+    assert [part for _, part in PLANTED.values() if part in text] == []
+    assert "s3://user:***@host/x" in text and "s3://user:***@host/y" in text
+    assert "loss" in text and "checkpoint" in text
+
+
+def test_an_undeliverable_rescue_file_is_moved_aside_after_three_tries(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rescue file an older version left with a name the store refuses (a lone
+    surrogate): three deliveries fail, then it is moved to ``unsent/failed/`` with one
+    warning naming it, and no later run finds it to deliver (or to warn about)."""
+    unsent = tmp_path / "unsent"
+    record = RunRecord("old", "p", "old", started_at=1.0, heartbeat_at=1.0)
+    poisoned = Artifact("old", "ckpt-\udce9", uri="/x/ckpt-\\udce9-7", state="present")
+    path = rescue(record, [LogArtifact(poisoned)], [unsent], "sqlite:///t.db")
+    assert path is not None
+    target = open_backend(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        target.start_run(record, resume=False)
+        for _ in range(TRIES):
+            assert deliver_unsent(unsent_files([unsent]), target).files == 0
+    finally:
+        target.close()
+    assert unsent_files([unsent]) == []
+    assert [p.name for p in (unsent / "failed").iterdir()] == ["old.jsonl"]
+    moved = [r.getMessage() for r in caplog.records if "moved to" in r.getMessage()]
+    assert len(moved) == 1 and str(unsent / "failed" / "old.jsonl") in moved[0]
