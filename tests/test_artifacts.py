@@ -328,7 +328,11 @@ def test_a_backend_gets_artifacts_through_the_writer(tmp_path: Path) -> None:
     seen = _Seen()
     with CustomTracker("p", store=[seen, Old()]) as run:  # type: ignore[list-item]
         run.log_artifact(_checkpoint(tmp_path / "ck", w=b"1"))
-    assert [a.name for a in seen.artifacts] == ["ck"]
+    # recorded when asked, then completed with its digest (docs/artifacts.md)
+    assert [(a.name, a.state, a.digest is None) for a in seen.artifacts] == [
+        ("ck", "unhashed", True),
+        ("ck", "present", False),
+    ]
 
 
 def test_misused_arguments_warn_and_never_raise(

@@ -19,8 +19,10 @@ The rules, in the order a request meets them:
    ``unreadable`` and the reason in ``meta["error"]``; one deleted before or while it was
    hashed (rotated away: a listed file that is no longer there is a change, and the
    folder is looked at again after a pause) is ``gone``. A wrong digest is never recorded.
-5. `finish` waits for pending digests (within ``finish_timeout``); what is not hashed by
-   then is recorded ``unhashed``.
+5. A local path is recorded ``unhashed`` before it is hashed, and completed in place
+   once its digest is done (`tracker.store.base.placeholder_ident`): a process killed
+   meanwhile loses the digest, not the version. `finish` waits for pending digests
+   (within ``finish_timeout``); what is not hashed by then stays ``unhashed``.
 
 The digest (`digest_path`): ``sha256:`` and the SHA-256 of a manifest with one line per
 regular file, in byte order of relative path: the file's own SHA-256, its size and its
@@ -416,7 +418,8 @@ class ArtifactRecorder:
         elif not request.existed:
             self._failed(request, f"{request.ref!r} does not exist")
             return
-        else:
+        else:  # recorded now, completed once hashed: a crash meanwhile loses only the digest
+            self._put(LogArtifact(artifact.replace(state=ArtifactState.UNHASHED.value)))
             self._hash(artifact, os.fspath(path))
         if artifact.best:
             self._unmark_best(artifact)

@@ -379,6 +379,15 @@ class Artifact(Record):
         """What tells versions of one name apart: the digest, else the uri."""
         return self.digest or f"uri:{self.uri}"
 
+    @property
+    def kind_label(self) -> str:
+        """The kind as ``tracker best`` ranks and lists show it: ``adapter-checkpoint`` for
+        a checkpoint that holds a PEFT adapter's weights (``meta["weights"]``), not the
+        full model's; otherwise ``kind``."""
+        if self.kind == "checkpoint" and self.meta.get("weights") == "adapter":
+            return "adapter-checkpoint"
+        return self.kind
+
     def same_content(self, other: Artifact) -> bool:
         """Whether ``other`` is the same bytes: equal digests, or (without) equal uris."""
         if self.digest and other.digest:

@@ -131,7 +131,10 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
                 (folder / RUN_FILE).write_text(json.dumps({"run_id": run.run_id}) + "\n")
             except OSError as exc:
                 log.warning("tracker: could not write %s: %s", folder / RUN_FILE, exc)
-        run.log_artifact(folder, kind="checkpoint", step=state.global_step)
+        weights = "adapter" if _is_peft(kwargs.get("model")) else "full"
+        run.log_artifact(
+            folder, kind="checkpoint", step=state.global_step, meta={"weights": weights}
+        )
         run.check_artifacts()
         if state.best_model_checkpoint:
             run.mark_artifact(state.best_model_checkpoint, best=True)
@@ -322,13 +325,18 @@ def _record_save_model(trainer: Any, callback: CustomTrackerCallback) -> None:
         if _internal_call or run is None or not run.enabled:
             return
         folder = output_dir or trainer.args.output_dir
-        peft = getattr(trainer.model, "peft_config", None) is not None
+        peft = _is_peft(trainer.model)
         run.log_artifact(
             folder, kind="adapter" if peft else "model", step=trainer.state.global_step
         )
 
     save_model._tracker_wrapped = True  # type: ignore[attr-defined]
     trainer.save_model = save_model
+
+
+def _is_peft(model: Any) -> bool:
+    """Whether ``model`` is a PEFT model: its checkpoints hold the adapter's weights."""
+    return getattr(model, "peft_config", None) is not None
 
 
 def _resumed_checkpoint(args: Any, state: Any) -> Path | None:
