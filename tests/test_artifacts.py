@@ -351,6 +351,24 @@ def test_misused_arguments_warn_and_never_raise(
     assert store.keys(run.run_id) == ["train/loss"]
 
 
+def test_an_empty_path_is_a_warning_and_records_nothing(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``log_artifact("")`` (the working directory, were it read as a path) and a
+    whitespace-only path or reference: one warning each, no version, no hashing."""
+    _checkpoint(tmp_path / "cwd", w=b"1")
+    monkeypatch.chdir(tmp_path / "cwd")
+    with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p") as run:
+        run.log_artifact("")
+        run.log_artifact("  \t")
+        run.use_artifact("")
+        run.use_artifact(" ")
+    assert store.artifacts(run_id=run.run_id) == []
+    assert store.artifacts(run_id=run.run_id, direction="input") == []
+    warned = [r.getMessage() for r in caplog.records if "an empty path" in r.getMessage()]
+    assert len(warned) == 4
+
+
 def test_unsent_artifacts_are_delivered_by_sync(tmp_path: Path) -> None:
     """A rescue file (a JSON-lines run) holding artifact calls: `deliver_unsent` replays
     them into the store, versions and states as sent."""

@@ -736,6 +736,14 @@ class CustomTracker:
             elif step is not None and (type(step) is not int or not INT64_MIN <= step <= INT64_MAX):
                 step = self._as_step(step)
             text = _fspath(ref)
+            if not text.strip():  # "" would be the working directory: never what was meant
+                log.warning(
+                    "tracker: %s_artifact(%r) skipped: an empty path names nothing; give a "
+                    "file, a folder or a URI",
+                    "log" if direction == "output" else "use",
+                    text,
+                )
+                return
             path = local_path(text)
             existed = path is not None and os.path.lexists(path)  # one stat, now: a
             if path is not None and (existed or direction == "output"):  # rotation may
