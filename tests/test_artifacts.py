@@ -369,6 +369,24 @@ def test_an_empty_path_is_a_warning_and_records_nothing(
     assert len(warned) == 4
 
 
+def test_a_model_loaded_from_a_checkpoint_takes_its_step_and_metrics(
+    tmp_path: Path, store: Store
+) -> None:
+    """``loaded_from``: the final model of a run re-opened after training names the
+    checkpoint it was loaded from and carries that checkpoint's step and metrics."""
+    best = _checkpoint(tmp_path / "out" / "checkpoint-2", w=b"2")
+    run = CustomTracker("p")
+    with run:
+        run.log_metrics({"eval/loss": 0.2}, step=2)
+        run.log_artifact(best)
+        run.log_metrics({"eval/loss": 0.9}, step=3)
+    with run:  # re-opened, as after Trainer.train(): no metric logged since
+        run.log_artifact(_checkpoint(tmp_path / "final", w=b"2"), kind="model", loaded_from=best)
+    (model,) = store.artifacts(run_id=run.run_id, kind="model")
+    assert (model.step, model.metrics) == (2, {"eval/loss": 0.2})
+    assert model.meta == {"loaded_from": str(best)}
+
+
 def test_unsent_artifacts_are_delivered_by_sync(tmp_path: Path) -> None:
     """A rescue file (a JSON-lines run) holding artifact calls: `deliver_unsent` replays
     them into the store, versions and states as sent."""

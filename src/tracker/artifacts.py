@@ -68,6 +68,7 @@ __all__ = [
     "MarkBest",
     "MarkGone",
     "WatchFolder",
+    "dataset_title",
     "digest_path",
     "local_path",
     "lower_priority",
@@ -506,6 +507,17 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_NICE)
     except OSError:
         log.debug("tracker: could not lower the artifact thread's priority")
+
+
+def dataset_title(role: str, source: str | None, config: str | None, split: str | None) -> str:
+    """A dataset input's name, as every list shows it: its role, its name with the config
+    (``default`` left out) and its split, ``train: imdb/plain_text (train split)``; one
+    built in memory, whose name nobody knows, ``eval: in-memory data (no split)``. The
+    train and eval sets of a run are two names, never two versions of ``dataset``."""
+    named = source or "in-memory data"
+    if source and config and config != "default":
+        named += f"/{config}"
+    return f"{role}: {named} ({f'{split} split' if split else 'no split'})"
 
 
 def _default_name(ref: str, path: Path | None) -> str:

@@ -159,6 +159,7 @@ class CustomTracker:
         self._end_claim: list[None] = []  # one item while running: who pops it ends the run
         self._ended: threading.Event | None = None  # set once that end is written
         self._artifacts_requested = False
+        self._outputs: dict[str, ArtifactRequest] = {}  # this process's, by uri: loaded_from
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -649,6 +650,7 @@ class CustomTracker:
         metrics: Mapping[str, Any] | None = None,
         best: bool = False,
         meta: Mapping[str, Any] | None = None,
+        loaded_from: str | os.PathLike[str] | None = None,
     ) -> None:
         """Record ``path`` (a file, a folder, or a URI such as ``s3://...``) as a version
         this run produced: ``kind`` ``checkpoint``, ``model``, ``adapter``, ... at ``step``
@@ -656,7 +658,23 @@ class CustomTracker:
         value of each metric). Only queues, whatever the size: the digest is computed on
         a low-priority background thread (docs/artifacts.md). Nothing raises here; the
         bytes stay where they are.
+
+        ``loaded_from`` names the version this one's weights were loaded from (a best
+        checkpoint reloaded at the end of training): ``meta["loaded_from"]`` holds its
+        uri, and where this process logged it, its step and metrics at save are this
+        version's unless given.
         """
+        if loaded_from is not None and self._ready():
+            try:
+                uri = _absolute(_fspath(loaded_from))
+                meta = {**(meta or {}), "loaded_from": uri}
+            except Exception as exc:  # a hostile argument: the version is still recorded
+                log.warning("tracker: loaded_from %s ignored: %s", _safe_repr(loaded_from), exc)
+            else:
+                source = self._outputs.get(uri)
+                if source is not None:
+                    step = source.step if step is None else step
+                    metrics = source.metrics if metrics is None else metrics
         self._request("output", path, kind, name, step, metrics, best, meta)
 
     def use_artifact(
@@ -763,6 +781,8 @@ class CustomTracker:
         except Exception as exc:  # a hostile argument: never the training loop's problem
             log.warning("tracker: artifact %s skipped: %s", _safe_repr(ref), exc)
             return
+        if direction == "output":  # the writer fills in its metrics: a later loaded_from
+            self._outputs[request.ref] = request  # reads them
         self._put_request(request)
 
     def _put_request(self, request: ArtifactWork) -> None:
@@ -849,6 +869,12 @@ def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
 def _fspath(ref: Any) -> str:
     """A path or reference as text (``os.PathLike`` included)."""
     return ref if isinstance(ref, str) else os.fsdecode(os.fspath(ref))
+
+
+def _absolute(ref: str) -> str:
+    """A local path made absolute (as requests hold it); a reference as it is."""
+    path = local_path(ref)
+    return ref if path is None else os.path.abspath(path)
 
 
 def _safe_repr(value: Any) -> str:
