@@ -72,6 +72,7 @@ __all__ = [
     "digest_path",
     "local_path",
     "lower_priority",
+    "stored_path",
 ]
 
 log = logging.getLogger("tracker")
@@ -85,6 +86,7 @@ RETRY_PAUSE = 0.1
 rotation's ``rmtree``) under way ends first."""
 _LOWEST_NICE = 19
 _VERSION_SUFFIX = re.compile(r"-\d+$")
+_ESCAPED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
 STAMP_SLACK = 0.01
 """Seconds a file's change time may trail the true moment of a write: file systems stamp
 it from a coarse clock, one kernel tick (1 to 10 ms) behind."""
@@ -239,6 +241,15 @@ def local_path(ref: str) -> Path | None:
     if "://" in ref:
         return None
     return Path(ref).expanduser()
+
+
+def stored_path(uri: str) -> Path | None:
+    """The local path a stored ``uri`` names (`local_path`), where a name's byte that is
+    not UTF-8, stored as its ``\\udcXX`` escape (`tracker.values.clean_text`), is that
+    byte again: what `tracker artifacts verify` and a rotation check look at."""
+    if "\\udc" in uri:
+        uri = _ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m[1], 16)), uri)
+    return local_path(uri)
 
 
 class ArtifactRequest:
@@ -465,7 +476,7 @@ class ArtifactRecorder:
 
     def _check(self) -> None:
         for uri, logged in list(self._logged.items()):
-            path = None if logged.state != "present" else local_path(uri)
+            path = None if logged.state != "present" else stored_path(uri)
             if path is not None and logged.direction == "output" and not path.exists():
                 self._logged[uri] = gone = logged.replace(state=ArtifactState.GONE.value)
                 self._put(LogArtifact(gone))

@@ -12,6 +12,7 @@ import pytest
 
 from tracker import CustomTracker, TrackerSettings, open_store
 from tracker.calls import LogArtifact
+from tracker.cli import main
 from tracker.records import Artifact, RunRecord
 from tracker.rescue import rescue
 from tracker.store.registry import open_backend
@@ -54,6 +55,7 @@ def test_folder_names_that_are_not_utf8_are_stored(store_uri: str, tmp_path: Pat
         run.log_artifact(checkpoint, step=1)
         _latin1(watched, b"epoch_\xe9")
         run.log_metrics({"loss": 0.5}, step=2)
+        run.check_artifacts()  # what a Trainer does at each save: none is gone
     store = open_store(store_uri)
     try:
         found = {(a.direction, a.name, a.state) for a in store.artifacts(run_id=run.run_id)}
@@ -65,6 +67,7 @@ def test_folder_names_that_are_not_utf8_are_stored(store_uri: str, tmp_path: Pat
         ("output", "epoch_\\udce9", "present"),
     }
     assert not (home / "unsent").exists() or list((home / "unsent").iterdir()) == []
+    assert main(["artifacts", "verify", str(run.run_id), "--store", store_uri]) == 0
 
 
 def _everything(store_uri: str, run_id: str) -> str:

@@ -133,9 +133,9 @@ def _verify(ctx: Context, ref: str) -> int:
 def _check(a: Artifact) -> Artifact:
     """``a`` as its files are now: ``present`` (hashed now where it never was),
     ``changed``, ``gone`` or ``unreadable``; a reference as it is."""
-    from tracker.artifacts import ArtifactError, digest_path, local_path
+    from tracker.artifacts import ArtifactError, digest_path, stored_path
 
-    path = None if a.state == ArtifactState.REMOTE else local_path(a.uri)
+    path = None if a.state == ArtifactState.REMOTE else stored_path(a.uri)
     if path is None or (a.digest is None and a.state != ArtifactState.UNHASHED):
         return a  # a reference, or a version never found: nothing to compare with
     if not os.path.lexists(path):

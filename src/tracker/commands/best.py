@@ -85,9 +85,9 @@ def _there(a: Artifact) -> bool:
         return True
     if a.state != ArtifactState.UNHASHED:
         return False
-    from tracker.artifacts import local_path
+    from tracker.artifacts import stored_path
 
-    path = local_path(a.uri)
+    path = stored_path(a.uri)
     return path is not None and os.path.exists(path)
 
 
