@@ -74,7 +74,8 @@ built-in rules), on by default (``TRACKER_REDACT``):
   JWTs ``eyJ``, the body of PEM private keys, ``Bearer`` credentials; the value of
   ``name=value`` or ``name: value`` whose name is a credential name (``password=...``,
   ``?token=...``, ``"api_key": "..."``). The password of a URI becomes ``***``
-  (``postgresql://user:***@host``). Redacting twice changes nothing.
+  (``postgresql://user:***@host``), one holding ``/`` too (``s3://user:pa/ss@host``;
+  digits then ``/`` are a port). Redacting twice changes nothing.
 * on a command line (`Redactor.redact_argv`), the value after a flag that names a
   credential (``--hub_token X``), and the value of ``--flag=VALUE`` and ``name=VALUE``
   arguments, too; value shapes anywhere.
