@@ -5,6 +5,8 @@ name, a tag, a metric name, an artifact's name or uri is stored redacted."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +153,47 @@ def test_an_undeliverable_rescue_file_is_moved_aside_after_three_tries(
     assert [p.name for p in (unsent / "failed").iterdir()] == ["old.jsonl"]
     moved = [r.getMessage() for r in caplog.records if "moved to" in r.getMessage()]
     assert len(moved) == 1 and str(unsent / "failed" / "old.jsonl") in moved[0]
+
+
+_FIRST = """
+import os, sys
+from tracker import CustomTracker
+folder = os.fsdecode(os.path.join(os.fsencode(sys.argv[1]), b"ckpt-\\xe9-7"))
+os.makedirs(folder)
+open(os.path.join(folder, "w.bin"), "wb").write(b"w")
+with CustomTracker("p") as run:
+    run.log_artifact(folder)
+    run.use_artifact(folder)
+"""
+_LATER = """
+import threading
+from tracker import CustomTracker
+with CustomTracker("p"):
+    pass
+for thread in threading.enumerate():  # the delivery of what earlier runs left, if any
+    if thread.name == "tracker-unsent":
+        thread.join(60)
+"""
+
+
+def test_a_later_run_in_another_process_has_nothing_to_warn_about(
+    tracker_dir: Path, tmp_path: Path
+) -> None:
+    """The issue's scenario: a process logs a checkpoint folder whose name is not UTF-8;
+    a later process on the same store delivers nothing and warns of nothing."""
+    first = subprocess.run(
+        [sys.executable, "-c", _FIRST, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    later = subprocess.run(
+        [sys.executable, "-c", _LATER], capture_output=True, text=True, check=False
+    )
+    assert later.returncode == 0 and later.stderr == "", later.stderr
+    store = open_store()
+    try:
+        assert {(a.direction, a.name) for a in store.artifacts(project="p")} == {
+            ("input", "ckpt-\\udce9"),
+            ("output", "ckpt-\\udce9"),
+        }
+    finally:
+        store.close()
