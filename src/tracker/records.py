@@ -306,7 +306,7 @@ class ArtifactState(enum.StrEnum):
     GONE = "gone"  # deleted: rotated away by ``save_total_limit``, or by hand
     CHANGED = "changed"  # its bytes differ from its digest now (found by verify)
     UNREADABLE = "unreadable"  # could not be hashed: permission denied, symlink loop, ...
-    UNHASHED = "unhashed"  # the run ended before its digest was done
+    UNHASHED = "unhashed"  # not hashed yet: recorded at the call; the run ended or was killed
     REMOTE = "remote"  # a reference not on this machine (a hub id, s3://, hf://)
 
 

@@ -153,6 +153,7 @@ class CustomTracker:
         self._known_keys: set[str] = set()
         self._string_keys: dict[str, str] = {}  # keys whose values were strings: the last
         self._secret_keys: dict[str, bool] = {}  # whether such a key names a secret
+        self._key_names: dict[str, str] = {}  # flattened metric names, redacted
         self._warned_keys: set[str] = set()
         self._system: SystemMetrics | None = None
         self._alerts: RunAlerts | None = None
@@ -501,8 +502,11 @@ class CustomTracker:
             self._warn_once(problem.key, problem.why)
         clean: dict[str, float] = {}
         strings: dict[str, str] = {}
+        names = self._key_names
         for given, value in flat.items():
-            key = self._redactor.redact_text(given)  # a name holding a secret's shape
+            key = names.get(given)
+            if key is None:  # a name holding a secret's shape is redacted (once per name)
+                key = names[given] = self._redactor.redact_text(given)
             try:
                 clean[key] = to_scalar(value)
             except NotAScalar as why:
