@@ -98,15 +98,20 @@ def _artifact(run: CustomTracker, folder: Path, direction: str, text: str, *more
 @given(
     name=st.one_of(st.none(), texts),
     tags=st.lists(texts, max_size=3),
+    framework=st.one_of(st.none(), paths),
     hostile_calls=calls,
 )
-@example(  # the issue's folders: a checkpoint and a base model whose names are not UTF-8
+@example(  # the issue's folders (a checkpoint, a base model) and a framework not UTF-8
     name=None,
     tags=[],
+    framework="x\udce9",
     hostile_calls=[("output", "ckpt-\udce9-7", ("", {})), ("input", "base-\udcff", ("", {}))],
 )
 def test_nothing_raises_and_later_points_are_stored(
-    name: str | None, tags: list[str], hostile_calls: list[tuple[str, Any, Any]]
+    name: str | None,
+    tags: list[str],
+    framework: str | None,
+    hostile_calls: list[tuple[str, Any, Any]],
 ) -> None:
     """Hostile names, tags, keys, values, steps, configs, summaries, events and artifacts
     (names and folder names with lone surrogates); then 20 well-formed points, all of
@@ -114,7 +119,9 @@ def test_nothing_raises_and_later_points_are_stored(
     with tempfile.TemporaryDirectory() as folder:
         uri = f"sqlite:///{Path(folder) / 't.db'}"
         config = TrackerSettings(flush_interval=0.02, system_interval=0, dir=Path(folder))
-        run = CustomTracker(project="p", run_name=name, tags=tags, store=uri, settings=config)
+        run = CustomTracker(
+            project="p", run_name=name, tags=tags, framework=framework, store=uri, settings=config
+        )
         run.start()
         for kind, payload, extra in hostile_calls:
             if kind == "metrics":

@@ -138,7 +138,7 @@ class CustomTracker:
         ]
         given_sweep = sweep or self.settings.sweep
         self.sweep = None if given_sweep is None else _text_or(given_sweep, None)
-        self.framework = framework
+        self.framework = None if framework is None else _text_or(framework, None)
         self.process: ProcessInfo = process_info(self.settings)
         if resume not in ("allow", "must", "never"):
             raise ValueError(f"resume must be 'allow', 'must' or 'never', not {resume!r}")
