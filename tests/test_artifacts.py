@@ -328,7 +328,11 @@ def test_a_backend_gets_artifacts_through_the_writer(tmp_path: Path) -> None:
     seen = _Seen()
     with CustomTracker("p", store=[seen, Old()]) as run:  # type: ignore[list-item]
         run.log_artifact(_checkpoint(tmp_path / "ck", w=b"1"))
-    assert [a.name for a in seen.artifacts] == ["ck"]
+    # recorded when asked, then completed with its digest (docs/artifacts.md)
+    assert [(a.name, a.state, a.digest is None) for a in seen.artifacts] == [
+        ("ck", "unhashed", True),
+        ("ck", "present", False),
+    ]
 
 
 def test_misused_arguments_warn_and_never_raise(
@@ -345,6 +349,42 @@ def test_misused_arguments_warn_and_never_raise(
     assert (ckpt.metrics, ckpt.step) == ({"eval/loss": 0.5}, 2)
     assert any("artifact" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
     assert store.keys(run.run_id) == ["train/loss"]
+
+
+def test_an_empty_path_is_a_warning_and_records_nothing(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``log_artifact("")`` (the working directory, were it read as a path) and a
+    whitespace-only path or reference: one warning each, no version, no hashing."""
+    _checkpoint(tmp_path / "cwd", w=b"1")
+    monkeypatch.chdir(tmp_path / "cwd")
+    with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p") as run:
+        run.log_artifact("")
+        run.log_artifact("  \t")
+        run.use_artifact("")
+        run.use_artifact(" ")
+    assert store.artifacts(run_id=run.run_id) == []
+    assert store.artifacts(run_id=run.run_id, direction="input") == []
+    warned = [r.getMessage() for r in caplog.records if "an empty path" in r.getMessage()]
+    assert len(warned) == 4
+
+
+def test_a_model_loaded_from_a_checkpoint_takes_its_step_and_metrics(
+    tmp_path: Path, store: Store
+) -> None:
+    """``loaded_from``: the final model of a run re-opened after training names the
+    checkpoint it was loaded from and carries that checkpoint's step and metrics."""
+    best = _checkpoint(tmp_path / "out" / "checkpoint-2", w=b"2")
+    run = CustomTracker("p")
+    with run:
+        run.log_metrics({"eval/loss": 0.2}, step=2)
+        run.log_artifact(best)
+        run.log_metrics({"eval/loss": 0.9}, step=3)
+    with run:  # re-opened, as after Trainer.train(): no metric logged since
+        run.log_artifact(_checkpoint(tmp_path / "final", w=b"2"), kind="model", loaded_from=best)
+    (model,) = store.artifacts(run_id=run.run_id, kind="model")
+    assert (model.step, model.metrics) == (2, {"eval/loss": 0.2})
+    assert model.meta == {"loaded_from": str(best)}
 
 
 def test_unsent_artifacts_are_delivered_by_sync(tmp_path: Path) -> None:

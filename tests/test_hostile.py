@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tracker import CustomTracker, TrackerSettings, open_store
@@ -49,6 +49,10 @@ values = st.recursive(
     ),
     max_leaves=8,
 )
+paths = st.one_of(  # often with a lone surrogate: a file name that is not UTF-8
+    st.text(alphabet=st.sampled_from("a-7 .\u00e9\udce9\udcff\x00"), min_size=1, max_size=8),
+    texts,
+)
 keys = st.one_of(texts, st.integers(), st.none(), st.tuples(st.integers()))
 steps = st.one_of(
     st.none(),
@@ -63,9 +67,27 @@ calls = st.lists(
         st.tuples(st.just("config"), values, st.none()),
         st.tuples(st.just("summary"), values, st.none()),
         st.tuples(st.just("event"), st.one_of(texts, st.none(), hostile), values),
+        st.tuples(st.just("output"), paths, st.tuples(paths, st.dictionaries(keys, values))),
+        st.tuples(st.just("input"), paths, st.tuples(paths, values)),
     ),
     max_size=6,
 )
+
+
+def _artifact(run: CustomTracker, folder: Path, direction: str, text: str, *more: Any) -> None:
+    """An artifact of any name at a folder of any name in ``folder`` (a lone surrogate is a
+    name that is not UTF-8), with hostile metrics or meta."""
+    name = text.replace("/", "_").replace("\x00", "_")
+    path = folder / "artifacts" / (name if name.strip(".") else f"{name}x")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "w.bin").write_bytes(b"w")
+    except (OSError, ValueError):  # too long, or a name the file system refuses
+        pass
+    if direction == "output":
+        run.log_artifact(str(path), name=more[0] or None, metrics=more[1])
+    else:
+        run.use_artifact(str(path), name=more[0] or None, meta=more[1])
 
 
 @settings(
@@ -76,17 +98,30 @@ calls = st.lists(
 @given(
     name=st.one_of(st.none(), texts),
     tags=st.lists(texts, max_size=3),
+    framework=st.one_of(st.none(), paths),
     hostile_calls=calls,
 )
+@example(  # the issue's folders (a checkpoint, a base model) and a framework not UTF-8
+    name=None,
+    tags=[],
+    framework="x\udce9",
+    hostile_calls=[("output", "ckpt-\udce9-7", ("", {})), ("input", "base-\udcff", ("", {}))],
+)
 def test_nothing_raises_and_later_points_are_stored(
-    name: str | None, tags: list[str], hostile_calls: list[tuple[str, Any, Any]]
+    name: str | None,
+    tags: list[str],
+    framework: str | None,
+    hostile_calls: list[tuple[str, Any, Any]],
 ) -> None:
-    """Hostile names, tags, keys, values, steps, configs, summaries and events; then 20
-    well-formed points, all of which must be read back."""
+    """Hostile names, tags, keys, values, steps, configs, summaries, events and artifacts
+    (names and folder names with lone surrogates); then 20 well-formed points, all of
+    which must be read back, and nothing left unsent."""
     with tempfile.TemporaryDirectory() as folder:
         uri = f"sqlite:///{Path(folder) / 't.db'}"
         config = TrackerSettings(flush_interval=0.02, system_interval=0, dir=Path(folder))
-        run = CustomTracker(project="p", run_name=name, tags=tags, store=uri, settings=config)
+        run = CustomTracker(
+            project="p", run_name=name, tags=tags, framework=framework, store=uri, settings=config
+        )
         run.start()
         for kind, payload, extra in hostile_calls:
             if kind == "metrics":
@@ -95,6 +130,8 @@ def test_nothing_raises_and_later_points_are_stored(
                 run.log_config(payload)
             elif kind == "summary":
                 run.log_summary(payload)
+            elif kind in ("output", "input"):
+                _artifact(run, Path(folder), kind, payload, *extra)
             else:
                 run.log_event(payload, extra)
         first = run.last_step + 1
@@ -102,6 +139,7 @@ def test_nothing_raises_and_later_points_are_stored(
             run.log_metrics({"well/formed": float(i)}, step=first + i)
         report = run.finish()
         assert report is not None
+        assert not (Path(folder) / "unsent").exists()  # every call was delivered
         store = open_store(uri)
         try:
             history = store.history(run.run_id, "well/formed")

@@ -119,3 +119,27 @@ def test_string_metric_values_never_reach_the_store(tracker_dir: Path, store: St
         run.log_metrics({"loss": 0.5, "hub_token": BY_KEY["hub_token"]}, step=1)
     assert _leaks(tracker_dir, _planted()) == []
     assert [v for _, v, _ in store.history(run.run_id, "loss")] == [1.0, 0.5]
+
+
+def test_names_tags_metric_names_and_artifacts_never_reach_the_store(
+    tracker_dir: Path, store: Store, tmp_path: Path
+) -> None:
+    """The run name, tags, metric names (also an artifact's metrics' keys), an artifact's
+    name and uri, and a uri whose password holds "/" (config and artifact)."""
+    slashed = "s3://user:pa/ssW0rdX-plant-31@host/y"
+    checkpoint = tmp_path / "checkpoint-5"
+    checkpoint.mkdir()
+    (checkpoint / "w.bin").write_bytes(b"w")
+    name, tag = SHAPES["huggingface"][0], SHAPES["github"][0]
+    with CustomTracker(project="p", run_name=f"sft {name}", tags=[tag]) as run:
+        run.log_config({"bucket": slashed})
+        run.log_metrics({f"eval/{SHAPES['openai'][0]}": 1.0, "loss": 2.0}, step=5)
+        run.log_artifact(SHAPES["uri"][0], kind="model")
+        run.log_artifact(slashed, kind="model", name=f"copy {SHAPES['aws'][0]}")
+        run.log_artifact(checkpoint, metrics={f"m/{SHAPES['slack'][0]}": 1.0})
+    assert _leaks(tracker_dir, [*_planted(), "ssW0rdX-plant-31"]) == []
+    assert store.get_run(run.run_id).config["bucket"] == "s3://user:***@host/y"
+    assert {a.uri for a in store.artifacts(run_id=run.run_id, kind="model")} == {
+        "postgresql://trainer@db.internal:5432/runs",
+        "s3://user@host/y",
+    }

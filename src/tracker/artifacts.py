@@ -19,8 +19,10 @@ The rules, in the order a request meets them:
    ``unreadable`` and the reason in ``meta["error"]``; one deleted before or while it was
    hashed (rotated away: a listed file that is no longer there is a change, and the
    folder is looked at again after a pause) is ``gone``. A wrong digest is never recorded.
-5. `finish` waits for pending digests (within ``finish_timeout``); what is not hashed by
-   then is recorded ``unhashed``.
+5. A local path is recorded ``unhashed`` before it is hashed, and completed in place
+   once its digest is done (`tracker.store.base.placeholder_ident`): a process killed
+   meanwhile loses the digest, not the version. `finish` waits for pending digests
+   (within ``finish_timeout``); what is not hashed by then stays ``unhashed``.
 
 The digest (`digest_path`): ``sha256:`` and the SHA-256 of a manifest with one line per
 regular file, in byte order of relative path: the file's own SHA-256, its size and its
@@ -66,9 +68,11 @@ __all__ = [
     "MarkBest",
     "MarkGone",
     "WatchFolder",
+    "dataset_title",
     "digest_path",
     "local_path",
     "lower_priority",
+    "stored_path",
 ]
 
 log = logging.getLogger("tracker")
@@ -82,6 +86,7 @@ RETRY_PAUSE = 0.1
 rotation's ``rmtree``) under way ends first."""
 _LOWEST_NICE = 19
 _VERSION_SUFFIX = re.compile(r"-\d+$")
+_ESCAPED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
 STAMP_SLACK = 0.01
 """Seconds a file's change time may trail the true moment of a write: file systems stamp
 it from a coarse clock, one kernel tick (1 to 10 ms) behind."""
@@ -238,6 +243,15 @@ def local_path(ref: str) -> Path | None:
     return Path(ref).expanduser()
 
 
+def stored_path(uri: str) -> Path | None:
+    """The local path a stored ``uri`` names (`local_path`), where a name's byte that is
+    not UTF-8, stored as its ``\\udcXX`` escape (`tracker.values.clean_text`), is that
+    byte again: what `tracker artifacts verify` and a rotation check look at."""
+    if "\\udc" in uri:
+        uri = _ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m[1], 16)), uri)
+    return local_path(uri)
+
+
 class ArtifactRequest:
     """One ``log_artifact``/``use_artifact`` call on its way to the recorder. A local
     ``ref`` is made absolute when the call is made; ``existed`` says whether it was there
@@ -364,6 +378,11 @@ class ArtifactRecorder:
                 self._ready.wait_for(lambda: self._busy == 0, 1.0)
             return done
 
+    def _text(self, text: str) -> str:
+        """A name as records hold it: storable text (a folder name that is not UTF-8
+        keeps its bytes as ``\\udcXX`` escapes), secret shapes hidden."""
+        return str(self._redact(clean_text(text)))
+
     def _uri(self, text: str) -> str:
         """A uri as records hold it: storable text, password and secret shapes hidden."""
         return str(self._redact(redact_uri(clean_text(text))))
@@ -396,12 +415,12 @@ class ArtifactRecorder:
         local = path is not None and (request.existed or request.direction == "output")
         artifact = Artifact(
             self._run_id,
-            request.name or _default_name(request.ref, path if local else None),
+            self._text(request.name or _default_name(request.ref, path if local else None)),
             kind=request.kind,
             direction=request.direction,
             uri=self._uri(request.ref),
             step=request.step,
-            metrics=request.metrics or {},
+            metrics={self._text(k): v for k, v in (request.metrics or {}).items()},
             best=request.best,
             created_at=request.at,
             meta=self._redact(request.meta or {}),
@@ -411,7 +430,8 @@ class ArtifactRecorder:
         elif not request.existed:
             self._failed(request, f"{request.ref!r} does not exist")
             return
-        else:
+        else:  # recorded now, completed once hashed: a crash meanwhile loses only the digest
+            self._put(LogArtifact(artifact.replace(state=ArtifactState.UNHASHED.value)))
             self._hash(artifact, os.fspath(path))
         if artifact.best:
             self._unmark_best(artifact)
@@ -456,7 +476,7 @@ class ArtifactRecorder:
 
     def _check(self) -> None:
         for uri, logged in list(self._logged.items()):
-            path = None if logged.state != "present" else local_path(uri)
+            path = None if logged.state != "present" else stored_path(uri)
             if path is not None and logged.direction == "output" and not path.exists():
                 self._logged[uri] = gone = logged.replace(state=ArtifactState.GONE.value)
                 self._put(LogArtifact(gone))
@@ -498,6 +518,17 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_NICE)
     except OSError:
         log.debug("tracker: could not lower the artifact thread's priority")
+
+
+def dataset_title(role: str, source: str | None, config: str | None, split: str | None) -> str:
+    """A dataset input's name, as every list shows it: its role, its name with the config
+    (``default`` left out) and its split, ``train: imdb/plain_text (train split)``; one
+    built in memory, whose name nobody knows, ``eval: in-memory data (no split)``. The
+    train and eval sets of a run are two names, never two versions of ``dataset``."""
+    named = source or "in-memory data"
+    if source and config and config != "default":
+        named += f"/{config}"
+    return f"{role}: {named} ({f'{split} split' if split else 'no split'})"
 
 
 def _default_name(ref: str, path: Path | None) -> str:

@@ -306,7 +306,7 @@ class ArtifactState(enum.StrEnum):
     GONE = "gone"  # deleted: rotated away by ``save_total_limit``, or by hand
     CHANGED = "changed"  # its bytes differ from its digest now (found by verify)
     UNREADABLE = "unreadable"  # could not be hashed: permission denied, symlink loop, ...
-    UNHASHED = "unhashed"  # the run ended before its digest was done
+    UNHASHED = "unhashed"  # not hashed yet: recorded at the call; the run ended or was killed
     REMOTE = "remote"  # a reference not on this machine (a hub id, s3://, hf://)
 
 
@@ -378,6 +378,15 @@ class Artifact(Record):
     def identity(self) -> str:
         """What tells versions of one name apart: the digest, else the uri."""
         return self.digest or f"uri:{self.uri}"
+
+    @property
+    def kind_label(self) -> str:
+        """The kind as ``tracker best`` ranks and lists show it: ``adapter-checkpoint`` for
+        a checkpoint that holds a PEFT adapter's weights (``meta["weights"]``), not the
+        full model's; otherwise ``kind``."""
+        if self.kind == "checkpoint" and self.meta.get("weights") == "adapter":
+            return "adapter-checkpoint"
+        return self.kind
 
     def same_content(self, other: Artifact) -> bool:
         """Whether ``other`` is the same bytes: equal digests, or (without) equal uris."""

@@ -128,15 +128,17 @@ class CustomTracker:
         self._redactor = Redactor.from_settings(self.settings)
         self.project = _text_or(project or self.settings.project, "default")
         name = run_name or self.settings.run_name
-        self.name = _text_or(name, None) if name is not None else None
+        name = _text_or(name, None) if name is not None else None
+        self.name = None if name is None else self._redactor.redact_text(name)
         given_id = run_id or self.settings.run_id
         self._run_id = None if given_id is None else _text_or(given_id, None)
         self.tags = [
-            clean_text(tag) for tag in _texts(tags if tags is not None else self.settings.tags)
+            self._redactor.redact_text(clean_text(tag))
+            for tag in _texts(tags if tags is not None else self.settings.tags)
         ]
         given_sweep = sweep or self.settings.sweep
         self.sweep = None if given_sweep is None else _text_or(given_sweep, None)
-        self.framework = framework
+        self.framework = None if framework is None else _text_or(framework, None)
         self.process: ProcessInfo = process_info(self.settings)
         if resume not in ("allow", "must", "never"):
             raise ValueError(f"resume must be 'allow', 'must' or 'never', not {resume!r}")
@@ -151,12 +153,14 @@ class CustomTracker:
         self._known_keys: set[str] = set()
         self._string_keys: dict[str, str] = {}  # keys whose values were strings: the last
         self._secret_keys: dict[str, bool] = {}  # whether such a key names a secret
+        self._key_names: dict[str, str] = {}  # flattened metric names, redacted
         self._warned_keys: set[str] = set()
         self._system: SystemMetrics | None = None
         self._alerts: RunAlerts | None = None
         self._end_claim: list[None] = []  # one item while running: who pops it ends the run
         self._ended: threading.Event | None = None  # set once that end is written
         self._artifacts_requested = False
+        self._outputs: dict[str, ArtifactRequest] = {}  # this process's, by uri: loaded_from
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -498,7 +502,11 @@ class CustomTracker:
             self._warn_once(problem.key, problem.why)
         clean: dict[str, float] = {}
         strings: dict[str, str] = {}
-        for key, value in flat.items():
+        names = self._key_names
+        for given, value in flat.items():
+            key = names.get(given)
+            if key is None:  # a name holding a secret's shape is redacted (once per name)
+                key = names[given] = self._redactor.redact_text(given)
             try:
                 clean[key] = to_scalar(value)
             except NotAScalar as why:
@@ -509,7 +517,8 @@ class CustomTracker:
                 else:
                     self._warn_once(key, f"{why}; the value is skipped")
                 continue
-            self._known_keys.add(key)
+            if key == given:  # a redacted name keeps taking this path, to be redacted
+                self._known_keys.add(key)
         if strings:
             self.log_summary(strings)
         return clean
@@ -645,6 +654,7 @@ class CustomTracker:
         metrics: Mapping[str, Any] | None = None,
         best: bool = False,
         meta: Mapping[str, Any] | None = None,
+        loaded_from: str | os.PathLike[str] | None = None,
     ) -> None:
         """Record ``path`` (a file, a folder, or a URI such as ``s3://...``) as a version
         this run produced: ``kind`` ``checkpoint``, ``model``, ``adapter``, ... at ``step``
@@ -652,7 +662,23 @@ class CustomTracker:
         value of each metric). Only queues, whatever the size: the digest is computed on
         a low-priority background thread (docs/artifacts.md). Nothing raises here; the
         bytes stay where they are.
+
+        ``loaded_from`` names the version this one's weights were loaded from (a best
+        checkpoint reloaded at the end of training): ``meta["loaded_from"]`` holds its
+        uri, and where this process logged it, its step and metrics at save are this
+        version's unless given.
         """
+        if loaded_from is not None and self._ready():
+            try:
+                uri = _absolute(_fspath(loaded_from))
+                meta = {**(meta or {}), "loaded_from": uri}
+            except Exception as exc:  # a hostile argument: the version is still recorded
+                log.warning("tracker: loaded_from %s ignored: %s", _safe_repr(loaded_from), exc)
+            else:
+                source = self._outputs.get(uri)
+                if source is not None:
+                    step = source.step if step is None else step
+                    metrics = source.metrics if metrics is None else metrics
         self._request("output", path, kind, name, step, metrics, best, meta)
 
     def use_artifact(
@@ -732,6 +758,14 @@ class CustomTracker:
             elif step is not None and (type(step) is not int or not INT64_MIN <= step <= INT64_MAX):
                 step = self._as_step(step)
             text = _fspath(ref)
+            if not text.strip():  # "" would be the working directory: never what was meant
+                log.warning(
+                    "tracker: %s_artifact(%r) skipped: an empty path names nothing; give a "
+                    "file, a folder or a URI",
+                    "log" if direction == "output" else "use",
+                    text,
+                )
+                return
             path = local_path(text)
             existed = path is not None and os.path.lexists(path)  # one stat, now: a
             if path is not None and (existed or direction == "output"):  # rotation may
@@ -751,6 +785,8 @@ class CustomTracker:
         except Exception as exc:  # a hostile argument: never the training loop's problem
             log.warning("tracker: artifact %s skipped: %s", _safe_repr(ref), exc)
             return
+        if direction == "output":  # the writer fills in its metrics: a later loaded_from
+            self._outputs[request.ref] = request  # reads them
         self._put_request(request)
 
     def _put_request(self, request: ArtifactWork) -> None:
@@ -837,6 +873,12 @@ def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
 def _fspath(ref: Any) -> str:
     """A path or reference as text (``os.PathLike`` included)."""
     return ref if isinstance(ref, str) else os.fsdecode(os.fspath(ref))
+
+
+def _absolute(ref: str) -> str:
+    """A local path made absolute (as requests hold it); a reference as it is."""
+    path = local_path(ref)
+    return ref if path is None else os.path.abspath(path)
 
 
 def _safe_repr(value: Any) -> str:

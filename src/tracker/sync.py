@@ -13,7 +13,8 @@ Two kinds of source:
 * **Unsent files** (`deliver_unsent`): the rescue files and spools that a run left in its
   unsent folders (`tracker.rescue.rescue_dirs`) while its store was unreachable. They
   are replayed call by call; every metric batch keeps its identity (writer, number), so
-  a batch the store already has is not stored twice. A file is removed once delivered.
+  a batch the store already has is not stored twice. A file is removed once delivered;
+  one that failed `TRIES` times is moved to ``failed/`` beside it, no longer retried.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from typing import Any
 from tracker.records import Artifact, Event, MetricBatch, Record, Row, RunRecord, Series
 from tracker.store.base import Backend, RunNotFoundError, Store
 
-__all__ = ["SyncReport", "copy_runs", "deliver_in_background", "deliver_unsent", "unsent_files"]
+__all__ = [
+    "TRIES",
+    "SyncReport",
+    "copy_runs",
+    "deliver_in_background",
+    "deliver_unsent",
+    "unsent_files",
+]
 
 log = logging.getLogger("tracker")
 
@@ -176,18 +184,61 @@ def deliver_unsent(
     paths: Iterable[Path], target: Backend, progress: Progress | None = None
 ) -> SyncReport:
     """Replay each unsent file into ``target`` and remove it once delivered. A file that
-    fails stays, for the next sync; the error is logged."""
+    fails stays, for the next sync, and the error is logged; after `TRIES` failures (in
+    any process: counted in ``<file>.tries`` beside it) it is moved to ``failed/`` under
+    its folder, with one warning saying where it is and how to deliver it, so that it
+    neither blocks nor nags every later run."""
     report = SyncReport()
     for path in paths:
         try:
             points = _replay(path, target, progress)
         except Exception as exc:  # this file stays for the next sync; the others go on
-            log.warning("tracker: could not deliver %s (%s: %s)", path, type(exc).__name__, exc)
+            why = f"{type(exc).__name__}: {exc}"
+            log.warning("tracker: could not deliver %s (%s)", path, why)
+            _count_failure(path, why)
             continue
         path.unlink(missing_ok=True)
+        _tries_file(path).unlink(missing_ok=True)
         report.files += 1
         report.points += points
     return report
+
+
+TRIES = 3
+"""Failed deliveries after which an unsent file is moved to ``failed/``."""
+
+
+def _tries_file(path: Path) -> Path:
+    return path.with_name(path.name + ".tries")
+
+
+def _count_failure(path: Path, why: str) -> None:
+    """Count one failed delivery of ``path``; at `TRIES`, move it to ``failed/``."""
+    tries = _tries_file(path)
+    try:
+        count = int(tries.read_text(encoding="ascii") or 0) + 1 if tries.exists() else 1
+        if count < TRIES:
+            tries.write_text(str(count), encoding="ascii")
+            return
+        failed = path.parent / "failed"
+        failed.mkdir(mode=0o700, exist_ok=True)
+        moved = failed / path.name
+        path.replace(moved)
+        tries.unlink(missing_ok=True)
+    except (OSError, ValueError) as exc:
+        log.debug("tracker: could not count the failed delivery of %s (%s)", path, exc)
+        return
+    log.warning(
+        "tracker: %s could not be delivered %d times (%s); it is moved to %s and no longer "
+        "retried. Read it with `tracker runs --store jsonl:///%s`; once the cause is fixed, "
+        "move it back to %s and `tracker sync` (or the next run) delivers it",
+        path.name,
+        TRIES,
+        why,
+        moved,
+        failed,
+        path.parent,
+    )
 
 
 def deliver_in_background(uris: Sequence[str], dirs: Sequence[Path], skip_run: str) -> None:

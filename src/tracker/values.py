@@ -74,7 +74,8 @@ built-in rules), on by default (``TRACKER_REDACT``):
   JWTs ``eyJ``, the body of PEM private keys, ``Bearer`` credentials; the value of
   ``name=value`` or ``name: value`` whose name is a credential name (``password=...``,
   ``?token=...``, ``"api_key": "..."``). The password of a URI becomes ``***``
-  (``postgresql://user:***@host``). Redacting twice changes nothing.
+  (``postgresql://user:***@host``), one holding ``/`` too (``s3://user:pa/ss@host``;
+  digits then ``/`` are a port). Redacting twice changes nothing.
 * on a command line (`Redactor.redact_argv`), the value after a flag that names a
   credential (``--hub_token X``), and the value of ``--flag=VALUE`` and ``name=VALUE``
   arguments, too; value shapes anywhere.
@@ -512,8 +513,9 @@ _SHAPE_BRANCHES = {  # the character, then what may follow it
     "J": (_after("eyJ") + r"(?P<jwt>[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",),
     "B": (r"(?<![A-Za-z0-9]B)earer[ \t]+(?P<bearer>[A-Za-z0-9._~+/-]{8,}=*)",),
     ":": (
-        # scheme://user:PASSWORD@host, up to the authority's last "@"
-        r"//[^\s/:@]*:(?P<password>[^\s/]+?)@(?![^\s/@]*@)",
+        # scheme://user:PASSWORD@host, up to the authority's last "@"; a password may
+        # hold "/" (AWS secret keys do), a port (digits, then "/") is none
+        r"//[^\s/:@]*:(?!\d*/)(?P<password>\S+?)@(?![^\s/@]*@)",
         # name: value, replaced when the name is a credential name
         _CREDENTIAL_END + "(?!//)" + _VALUE.format(group="colon"),
     ),

@@ -9,12 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tracked_runs import Cli
-from tracker import CustomTracker, open_store
+from tracker import Artifact, CustomTracker, open_store
+from tracker.artifacts import digest_path
 from tracker.store import Store
 
 
@@ -237,10 +239,103 @@ def test_verify_records_changed_and_missing(chain: dict[str, str], cli: Cli, sto
     (out / "checkpoint-10").rmdir()
     (out / "checkpoint-30" / "w").write_text("other bytes")
     result = cli("artifacts", "verify", "sft", "--color", "never")
-    assert result.code == 0, result.err
+    assert result.code == 1 and "2 of 4 versions changed, gone or unreadable" in result.err
     states = {a.step: a.state for a in store.artifacts(run_id=chain["sft"], kind="checkpoint")}
     assert states == {10: "gone", 20: "present", 30: "changed"}
     assert "changed" in next(line for line in result.out.splitlines() if "checkpoint-30" in line)
+
+
+def test_verify_exit_status_is_0_1_or_2(chain: dict[str, str], cli: Cli) -> None:
+    """0: every version as hashed; 1: one changed (or an error); 2: a bad argument."""
+    assert cli("artifacts", "verify", "dpo").code == 0
+    (Path(chain["out"]) / "checkpoint-20" / "w").write_text("other bytes")
+    assert cli("artifacts", "verify", "sft").code == 1
+    assert cli("artifacts", "verify", "no-such-run").code == 1
+    usage = cli("artifacts", "verify", "sft", "dpo")
+    assert usage.code == 2 and "give one run" in usage.err
+
+
+def test_verify_hashes_a_version_never_hashed(
+    chain: dict[str, str], cli: Cli, store: Store
+) -> None:
+    """An ``unhashed`` version (its run was killed while hashing it) gets its digest,
+    in place."""
+    folder = Path(chain["out"]) / "checkpoint-40"
+    folder.mkdir()
+    (folder / "w").write_text("weights 40")
+    waiting = Artifact(chain["sft"], "checkpoint", uri=str(folder), step=40, state="unhashed")
+    store.log_artifact(chain["sft"], waiting)
+    assert cli("artifacts", "verify", "sft").code == 0
+    (found,) = [a for a in store.artifacts(run_id=chain["sft"]) if a.step == 40]
+    assert (found.version, found.state, found.digest) == (4, "present", digest_path(folder).digest)
+
+
+def test_best_never_switches_kind_when_the_best_is_corrupted(
+    tracker_dir: Path, tmp_path: Path, cli: Cli
+) -> None:
+    """Full checkpoints and a LoRA adapter's in one project: the kind of the project's
+    best version is ranked (said on stderr, with the others), also once that version is
+    corrupted; --kind chooses the other; the table shows the kind."""
+    for run_name, weights, losses in (("full", "full", (0.3, 0.6)), ("lora", "adapter", (0.4,))):
+        with CustomTracker("mix", run_name) as run:
+            for step, loss in enumerate(losses, 1):
+                folder = tmp_path / run_name / f"checkpoint-{step}"
+                folder.mkdir(parents=True)
+                (folder / "w").write_text(f"{run_name} {step}")
+                run.log_metrics({"eval/loss": loss}, step=step)
+                run.log_artifact(folder, meta={"weights": weights})
+    best = cli("best", "mix", "--metric", "eval/loss")
+    assert best.out == f"{tmp_path}/full/checkpoint-1\n"
+    assert "best checkpoint" in best.err and "also saved: adapter-checkpoint" in best.err
+    (tmp_path / "full" / "checkpoint-1" / "w").write_text("corrupted")
+    assert cli("artifacts", "verify", "full").code == 1
+    assert cli("best", "mix", "--metric", "eval/loss").out == f"{tmp_path}/full/checkpoint-2\n"
+    adapter = cli("best", "mix", "--metric", "eval/loss", "--kind", "adapter-checkpoint")
+    assert adapter.out == f"{tmp_path}/lora/checkpoint-1\n"
+    assert "adapter-checkpoint" in cli("artifacts", "lora", "--color", "never").out
+
+
+_KILLED_WHILE_HASHING = """
+import sys, threading
+from tracker import CustomTracker
+run = CustomTracker("crash", "sft").start()
+run.log_metrics({"eval/loss": 0.25}, step=40)
+run.log_artifact(sys.argv[1], step=40)
+print(run.run_id, flush=True)
+threading.Event().wait()  # until killed
+"""
+
+
+def test_a_checkpoint_hashed_when_its_process_is_killed_is_kept(
+    tracker_dir: Path, tmp_path: Path, cli: Cli
+) -> None:
+    """SIGKILL while a checkpoint is hashed: the version is in the store from the call on
+    (``unhashed``), shown by `tracker artifacts` and ranked by `tracker best`: only the
+    digest is lost."""
+    big = tmp_path / "checkpoint-40" / "model.bin"
+    big.parent.mkdir()
+    with open(big, "wb") as handle:
+        handle.truncate(64 << 30)  # sparse: hashing it takes tens of seconds
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WHILE_HASHING, str(big.parent)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        run_id = child.stdout.readline().strip()
+        store = open_store()
+        deadline = time.monotonic() + 20
+        while not (found := store.artifacts(run_id=run_id)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        store.close()
+    finally:
+        child.kill()
+        child.wait()
+    assert [(a.state, a.step, a.digest) for a in found] == [("unhashed", 40, None)]
+    assert "unhashed" in cli("artifacts", run_id, "--color", "never").out
+    best = cli("best", "crash", "--metric", "eval/loss")
+    assert best.out == f"{big.parent}\n" and "unhashed" in best.err
 
 
 def test_sync_carries_artifacts_and_lineage(

@@ -65,6 +65,30 @@ def test_the_same_content_twice_is_one_version_whose_state_follows(any_store: St
     assert (only.version, only.state, only.step) == (1, "gone", 10)
 
 
+def _waiting(step: int) -> Artifact:
+    """The record of a version logged before its digest is done."""
+    return _ckpt(step, "").replace(digest=None, size=None, files=None, state="unhashed")
+
+
+def test_a_version_recorded_before_its_digest_is_completed_in_place(any_store: Store) -> None:
+    """The unhashed record of a uri becomes the hashed version (same number); the same
+    content logged again leaves one version; a failed hash keeps its error in meta."""
+    any_store.log_artifact("a", _waiting(10))
+    (waiting,) = any_store.artifacts(run_id="a")
+    assert (waiting.version, waiting.state, waiting.digest) == (1, "unhashed", None)
+    any_store.log_artifact("a", _ckpt(10, "sha256:x"))
+    assert [(a.version, a.state, a.digest) for a in any_store.artifacts(run_id="a")] == [
+        (1, "present", "sha256:x")
+    ]
+    any_store.log_artifact("a", _waiting(20).replace(uri="/out/copy-of-10"))
+    any_store.log_artifact("a", _ckpt(10, "sha256:x").replace(uri="/out/copy-of-10"))
+    assert [(a.version, a.digest) for a in any_store.artifacts(run_id="a")] == [(1, "sha256:x")]
+    any_store.log_artifact("a", _waiting(30))
+    any_store.log_artifact("a", _waiting(30).replace(state="gone", meta={"error": "deleted"}))
+    found = [(a.version, a.step, a.state, a.meta) for a in any_store.artifacts(run_id="a")]
+    assert found[1:] == [(2, 30, "gone", {"error": "deleted"})]
+
+
 def test_best_is_one_version_per_run_and_kind(any_store: Store) -> None:
     """Marking a version best unmarks the run's others of that kind, not other kinds."""
     any_store.log_artifact("a", _ckpt(10, "sha256:1", best=True))

@@ -3,7 +3,9 @@
 The table shows each output version (``--inputs``: what the run used): name, version,
 kind, step, the metrics at save, size, state and the best mark. ``verify`` hashes each
 local version again and records what it finds: ``present``, ``changed`` (other bytes
-than its digest) or ``gone`` (missing).
+than its digest), ``gone`` (missing) or ``unreadable``; a version never hashed
+(``unhashed``) is hashed now. Exit status 0 when every local version is as hashed,
+`EXIT_CHANGED` (1) when one is not.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from tracker.commands.app import CommandError, Context, add_common_options
+from tracker.commands.app import Context, add_common_options
 from tracker.commands.output import Styled, fmt_value
 from tracker.records import Artifact, ArtifactState
 
@@ -21,6 +23,13 @@ HELP = "list the checkpoints and models a run saved; `artifacts verify RUN` re-h
 _HEADERS = ("NAME", "VERSION", "KIND", "STEP", "METRICS AT SAVE", "SIZE", "STATE", "BEST", "URI")
 _SHOWN_METRICS = 3
 _STATE_STYLES = {"present": "green", "gone": "dim", "changed": "red", "unreadable": "red"}
+EXIT_USAGE = 2
+"""The exit status of a bad argument, as argparse's."""
+EXIT_CHANGED = 1
+"""``verify``'s exit status when a version is changed, gone or unreadable (as
+``sha256sum -c``); 0 when every local version is as hashed, 2 for a bad argument, and 1
+too for an error (no such run, a store it cannot read)."""
+_NOT_AS_HASHED = frozenset({"changed", "gone", "unreadable"})
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,9 +49,11 @@ def run(ctx: Context) -> int:
     if len(words) == 2 and words[0] == "verify":
         return _verify(ctx, words[1])
     if len(words) != 1:
-        raise CommandError(
-            "give one run: `tracker artifacts RUN` or `tracker artifacts verify RUN`"
+        ctx.console.err.write(
+            "tracker artifacts: error: give one run: `tracker artifacts RUN` or "
+            "`tracker artifacts verify RUN`\n"
         )
+        return EXIT_USAGE
     record = ctx.resolve(words[0])
     direction = "input" if ctx.args.inputs else "output"
     found = ctx.store.artifacts(run_id=record.run_id, direction=direction, kind=ctx.args.kind)
@@ -61,7 +72,7 @@ def artifact_cells(a: Artifact) -> list[str | Styled]:
     return [
         a.name,
         f"v{a.version}",
-        a.kind,
+        a.kind_label,
         fmt_value(a.step),
         fmt_metrics(a.metrics),
         fmt_bytes(a.size),
@@ -97,29 +108,42 @@ def fmt_bytes(size: int | None) -> str:
 
 
 def _verify(ctx: Context, ref: str) -> int:
-    from tracker.artifacts import ArtifactError, digest_path, local_path
-
     record = ctx.resolve(ref)
     rows: list[list[str | Styled]] = []
+    bad = 0
     for a in ctx.store.artifacts(run_id=record.run_id):
-        path = None if a.state == ArtifactState.REMOTE else local_path(a.uri)
-        if path is None or a.digest is None:
-            now = a.state  # a reference, or never hashed: nothing to compare with
-        elif not os.path.lexists(path):
-            now = ArtifactState.GONE.value
-        else:
-            try:
-                same = digest_path(path).digest == a.digest
-            except ArtifactError:
-                same = False
-            now = ArtifactState.PRESENT.value if same else ArtifactState.CHANGED.value
-        if now != a.state:
-            ctx.store.log_artifact(record.run_id, a.replace(state=now))
+        checked = _check(a)
+        if checked != a:
+            ctx.store.log_artifact(record.run_id, checked)
+        bad += checked.state in _NOT_AS_HASHED
         rows.append(
-            [a.name, f"v{a.version}", a.direction, a.uri, state_cell(a.state), state_cell(now)]
-        )
+            [a.name, f"v{a.version}", a.direction, a.uri, state_cell(a.state),
+             state_cell(checked.state)]
+        )  # fmt: skip
     if not rows:
         ctx.console.line(f"run {record.name} ({record.run_id}) has no artifacts")
         return 0
     ctx.console.table(("NAME", "VERSION", "DIRECTION", "URI", "WAS", "NOW"), rows)
+    if bad:
+        ctx.console.err.write(f"{bad} of {len(rows)} versions changed, gone or unreadable\n")
+        return EXIT_CHANGED
     return 0
+
+
+def _check(a: Artifact) -> Artifact:
+    """``a`` as its files are now: ``present`` (hashed now where it never was),
+    ``changed``, ``gone`` or ``unreadable``; a reference as it is."""
+    from tracker.artifacts import ArtifactError, digest_path, stored_path
+
+    path = None if a.state == ArtifactState.REMOTE else stored_path(a.uri)
+    if path is None or (a.digest is None and a.state != ArtifactState.UNHASHED):
+        return a  # a reference, or a version never found: nothing to compare with
+    if not os.path.lexists(path):
+        return a.replace(state=ArtifactState.GONE.value)
+    try:
+        found = digest_path(path)
+    except ArtifactError as exc:
+        return a.replace(state=ArtifactState.UNREADABLE.value, meta={**a.meta, "error": str(exc)})
+    if a.digest is None:  # never hashed (the run was killed meanwhile): now it is
+        return a.replace(digest=found.digest, size=found.size, files=found.files, state="present")
+    return a.replace(state="present" if found.digest == a.digest else "changed")

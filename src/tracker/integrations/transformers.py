@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Unpack
 
+from tracker.artifacts import dataset_title
 from tracker.integrations import requires_extra
 from tracker.naming import log_framework_metrics
 from tracker.run import CustomTracker, TrackerOptions
@@ -70,6 +71,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         self._run: CustomTracker | None = None
         self._trial: Trial | None = None  # the search trial the run records, if any
         self._trained = False  # whether the run's training reached on_train_end
+        self.loaded_from: str | None = None  # the checkpoint the trained model was loaded from
         self._seen: tuple[int, set[str]] = (-1, set())  # raw keys logged at one step
 
     @property
@@ -131,7 +133,10 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
                 (folder / RUN_FILE).write_text(json.dumps({"run_id": run.run_id}) + "\n")
             except OSError as exc:
                 log.warning("tracker: could not write %s: %s", folder / RUN_FILE, exc)
-        run.log_artifact(folder, kind="checkpoint", step=state.global_step)
+        weights = "adapter" if _is_peft(kwargs.get("model")) else "full"
+        run.log_artifact(
+            folder, kind="checkpoint", step=state.global_step, meta={"weights": weights}
+        )
         run.check_artifacts()
         if state.best_model_checkpoint:
             run.mark_artifact(state.best_model_checkpoint, best=True)
@@ -146,6 +151,8 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
             summary["train/best_metric"] = state.best_metric
             summary["train/best_model_checkpoint"] = state.best_model_checkpoint
         run.log_summary(summary)
+        if getattr(args, "load_best_model_at_end", False) and state.best_model_checkpoint:
+            self.loaded_from = state.best_model_checkpoint  # the model now holds its weights
         run.check_artifacts()  # load_best_model_at_end may delete the last checkpoint
         run.finish()
         self._trained = True
@@ -159,6 +166,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         framework = _framework(trainer, args)
         trial = self._trial = _trial(trainer, state)
         self._trained = False
+        self.loaded_from = None
         if trial is not None:
             run = self._run = trial_run(
                 trial, self._project, self._run_name, framework=framework, **self._options
@@ -296,7 +304,7 @@ def _use_dataset(run: CustomTracker, dataset: Any, role: str) -> None:
     if not isinstance(fingerprint, str):
         return  # a dataset of another library: nothing identifies it
     info = getattr(dataset, "info", None)
-    name = getattr(info, "dataset_name", None) or getattr(info, "builder_name", None) or "dataset"
+    name = getattr(info, "dataset_name", None) or getattr(info, "builder_name", None)
     split = getattr(dataset, "split", None)
     meta = {
         "role": role,
@@ -305,8 +313,9 @@ def _use_dataset(run: CustomTracker, dataset: Any, role: str) -> None:
         "fingerprint": fingerprint,
         "config": getattr(info, "config_name", None),
     }
-    uri = f"hf-dataset://{name}?split={meta['split'] or ''}&fingerprint={fingerprint}"
-    run.use_artifact(uri, kind="dataset", name=str(name), meta=meta)
+    uri = f"hf-dataset://{name or 'dataset'}?split={meta['split'] or ''}&fingerprint={fingerprint}"
+    title = dataset_title(role, None if name is None else str(name), meta["config"], meta["split"])
+    run.use_artifact(uri, kind="dataset", name=title, meta=meta)
 
 
 def _record_save_model(trainer: Any, callback: CustomTrackerCallback) -> None:
@@ -322,13 +331,22 @@ def _record_save_model(trainer: Any, callback: CustomTrackerCallback) -> None:
         if _internal_call or run is None or not run.enabled:
             return
         folder = output_dir or trainer.args.output_dir
-        peft = getattr(trainer.model, "peft_config", None) is not None
+        peft = _is_peft(trainer.model)
+        loaded = callback.loaded_from  # its step and metrics are the model's
         run.log_artifact(
-            folder, kind="adapter" if peft else "model", step=trainer.state.global_step
+            folder,
+            kind="adapter" if peft else "model",
+            step=None if loaded else trainer.state.global_step,
+            loaded_from=loaded,
         )
 
     save_model._tracker_wrapped = True  # type: ignore[attr-defined]
     trainer.save_model = save_model
+
+
+def _is_peft(model: Any) -> bool:
+    """Whether ``model`` is a PEFT model: its checkpoints hold the adapter's weights."""
+    return getattr(model, "peft_config", None) is not None
 
 
 def _resumed_checkpoint(args: Any, state: Any) -> Path | None:

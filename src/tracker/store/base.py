@@ -47,6 +47,7 @@ __all__ = [
     "count_runs",
     "merge_artifact",
     "metric_stats_of",
+    "placeholder_ident",
     "started_concurrently",
 ]
 
@@ -219,9 +220,24 @@ class Linked(NamedTuple):
 
 def merge_artifact(stored: Artifact, new: Artifact) -> Artifact:
     """What a store keeps when ``new`` is a version it holds (same run, direction, name
-    and `Artifact.identity`): the stored version, with the new state and best mark, and
-    the new metrics where none were stored. Every store applies this one rule."""
-    return stored.replace(state=new.state, best=new.best, metrics=stored.metrics or new.metrics)
+    and `Artifact.identity`): the stored version, with the new state and best mark, the
+    new metrics where none were stored, and the new meta added (an error). Every store
+    applies this one rule."""
+    return stored.replace(
+        state=new.state,
+        best=new.best,
+        metrics=stored.metrics or new.metrics,
+        meta={**stored.meta, **new.meta},
+    )
+
+
+def placeholder_ident(artifact: Artifact) -> str | None:
+    """The `Artifact.identity` of the record ``artifact`` completes, if it has a digest:
+    the same uri's version logged ``unhashed`` before its digest was done. A store
+    turns that record into this version (keeping its number), or drops it when the
+    version is held already, so that a crash while hashing leaves the version, and a
+    finished hash leaves no trace of the wait."""
+    return f"uri:{artifact.uri}" if artifact.digest else None
 
 
 @runtime_checkable
@@ -272,8 +288,9 @@ class Backend(Protocol):
     def log_artifact(self, run_id: str, artifact: Artifact) -> None:
         """Record a version the run produced or used. A version already held (same
         direction, name and `Artifact.identity`) is updated (`merge_artifact`), not
-        added; a new one gets the next ``version`` of its name. ``best`` is one version
-        per run and kind: marking one unmarks the others."""
+        added; a new one gets the next ``version`` of its name, or completes the
+        ``unhashed`` record of its uri (`placeholder_ident`). ``best`` is one version per
+        run and kind: marking one unmarks the others."""
 
     def close(self) -> None:
         """Release connections and files."""

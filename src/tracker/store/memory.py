@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from tracker.records import (
     Artifact,
+    ArtifactState,
     Event,
     MetricBatch,
     Row,
@@ -30,6 +31,7 @@ from tracker.store.base import (
     RunQuery,
     StoreBase,
     merge_artifact,
+    placeholder_ident,
     started_concurrently,
 )
 from tracker.store.series import chunks, in_step_order, stats_of
@@ -149,11 +151,32 @@ class MemoryStore(StoreBase):
                 i for i, a in enumerate(held) if a.direction == new.direction and a.name == new.name
             ]
             index = next((i for i in same if held[i].identity == new.identity), None)
-            if index is None:
+            ident = placeholder_ident(new)
+            waiting = next(
+                (
+                    i
+                    for i in same
+                    if ident is not None
+                    and held[i].identity == ident
+                    and held[i].state == ArtifactState.UNHASHED
+                ),
+                None,
+            )
+            if index is None and waiting is not None:  # its digest is done: complete it
+                placeholder = held[waiting]
+                new.version, new.created_at, new.step = (
+                    placeholder.version,
+                    placeholder.created_at,
+                    placeholder.step,
+                )
+                held[waiting] = new
+            elif index is None:
                 new.version = 1 + max((held[i].version for i in same), default=0)
                 held.append(new)
             else:
                 held[index] = new = merge_artifact(held[index], new)
+                if waiting is not None:  # the same content, logged again: no second version
+                    del held[waiting]
             if new.best:
                 for other in held:
                     if other is not new and other.kind == new.kind:

@@ -12,6 +12,7 @@ and ``TRACKER_URI=myplatform://...`` then reaches ``MyBackend.from_uri(uri)`` (o
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -80,14 +81,24 @@ def resolve_backend(uri: str) -> BackendFactory:
 _scheme = uri_scheme  # the names run.py imports
 
 
+_SLASHED_PASSWORD = re.compile(
+    r"[A-Za-z][\w+.-]*://[^\s/:@]*:(?!\d*/)(?P<password>[^\s/]*/\S*?)@(?![^\s/@]*@)"
+)
+"""A URI whose password holds a ``/`` (`tracker.values` hides such passwords in text too)."""
+
+
 def split_password(uri: str) -> tuple[str, str | None]:
     """``uri`` without its password (in the user part or ``?password=``), and the password.
 
     The URI keeps everything else libpq reads (hosts, port, database, ``sslmode``...);
     a driver suffix (``postgresql+psycopg://``) is dropped.
     """
-    from urllib.parse import unquote, urlsplit  # ~3 ms: only for URIs that may hold one
+    from urllib.parse import quote, unquote, urlsplit  # ~3 ms: only for URIs that may hold one
 
+    slashed = _SLASHED_PASSWORD.match(uri)  # "/" in a password: urlsplit ends the host there
+    if slashed is not None:
+        start, end = slashed.span("password")
+        uri = uri[:start] + quote(slashed["password"], safe="") + uri[end:]
     parts = urlsplit(uri)
     scheme = parts.scheme.split("+", 1)[0]
     userinfo, at, hosts = parts.netloc.rpartition("@")

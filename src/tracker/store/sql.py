@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from tracker.records import (
     Artifact,
+    ArtifactState,
     Event,
     MetricBatch,
     Row,
@@ -48,6 +49,7 @@ from tracker.store.base import (
     StoreBase,
     StoreError,
     merge_artifact,
+    placeholder_ident,
     started_concurrently,
 )
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
@@ -528,7 +530,18 @@ class SqlStore(StoreBase):
                 "direction = ? AND name = ? AND ident = ?",
                 (*key, artifact.identity),
             ).fetchone()
-            if row is None:
+            waiting = self._placeholder(db, key, artifact)
+            if row is None and waiting is not None:  # its digest is done: complete it
+                a, row_id = artifact, waiting
+                db.execute(
+                    "UPDATE artifacts SET ident = ?, digest = ?, size = ?, files = ?, "
+                    "state = ?, best = ?, metrics = ?, meta = ? WHERE id = ?",
+                    (
+                        a.identity, a.digest, a.size, a.files, a.state, int(a.best),
+                        json.dumps(a.metrics), json.dumps(a.meta), row_id,
+                    ),
+                )  # fmt: skip
+            elif row is None:
                 version = db.execute(
                     "SELECT COALESCE(MAX(version), 0) + 1 FROM artifacts "
                     "WHERE run_id = ? AND direction = ? AND name = ?",
@@ -560,15 +573,33 @@ class SqlStore(StoreBase):
             else:
                 row_id, merged = row[0], merge_artifact(_artifact(row[1:]), artifact)
                 db.execute(
-                    "UPDATE artifacts SET state = ?, best = ?, metrics = ? WHERE id = ?",
-                    (merged.state, int(merged.best), json.dumps(merged.metrics), row_id),
-                )
+                    "UPDATE artifacts SET state = ?, best = ?, metrics = ?, meta = ? WHERE id = ?",
+                    (
+                        merged.state, int(merged.best), json.dumps(merged.metrics),
+                        json.dumps(merged.meta), row_id,
+                    ),
+                )  # fmt: skip
+                if waiting is not None:  # the same content, logged again: no second version
+                    db.execute("DELETE FROM artifacts WHERE id = ?", (waiting,))
             if artifact.best:
                 db.execute(
                     "UPDATE artifacts SET best = 0 WHERE run_id = ? AND kind = ? AND id <> ? "
                     "AND best = 1",
                     (run_id, artifact.kind, row_id),
                 )
+
+    @staticmethod
+    def _placeholder(db: Db, key: tuple[str, str, str], artifact: Artifact) -> int | None:
+        """The id of the ``unhashed`` record ``artifact`` completes (`placeholder_ident`)."""
+        ident = placeholder_ident(artifact)
+        if ident is None:
+            return None
+        found = db.execute(
+            "SELECT id FROM artifacts WHERE run_id = ? AND direction = ? AND name = ? "
+            "AND ident = ? AND digest IS NULL AND state = ?",
+            (*key, ident, ArtifactState.UNHASHED.value),
+        ).fetchone()
+        return None if found is None else int(found[0])
 
     def heartbeat(self, run_id: str, at: float) -> None:
         """Record liveness."""

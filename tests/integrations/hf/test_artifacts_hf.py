@@ -74,14 +74,19 @@ def test_checkpoints_rotation_best_final_model_and_inputs(
     assert sum(a.state == "gone" for a in found) >= 2
     (best,) = [a for a in found if a.best]
     assert best.uri == str(Path(trainer.state.best_model_checkpoint).absolute())
+    assert {a.meta["weights"] for a in found} == {"full"}
     (model,) = store.artifacts(run_id=run.run_id, kind="model", direction="output")
     assert model.uri == str(tmp_path / "out" / "final") and model.state == "present"
+    # load_best_model_at_end: the final model holds the best checkpoint's weights
+    assert model.meta["loaded_from"] == best.uri
+    assert (model.step, model.metrics) == (best.step, best.metrics)
+    assert model.metrics["eval/loss"] == trainer.state.best_metric
     inputs = {a.kind: a for a in store.artifacts(run_id=run.run_id, direction="input")}
     assert inputs["model"].uri == str(model_dir) and inputs["model"].digest
     datasets = store.artifacts(run_id=run.run_id, kind="dataset")
-    assert sorted((a.meta["role"], a.meta["rows"]) for a in datasets) == [
-        ("eval", 8),
-        ("train", 16),
+    assert sorted((a.name, a.version, a.meta["rows"]) for a in datasets) == [
+        ("eval: in-memory data (no split)", 1, 8),
+        ("train: in-memory data (no split)", 1, 16),
     ]
 
 
@@ -131,6 +136,7 @@ def test_trl_sft_records_checkpoints_and_inputs(
     assert base.uri == str(model_dir)
     (data_input,) = store.artifacts(run_id=run.run_id, kind="dataset")
     assert data_input.meta["split"] == "train" and data_input.meta["rows"] == data.num_rows
+    assert data_input.name == "train: completions (train split)"  # its role, name and split
     store.close()
 
 
