@@ -45,9 +45,7 @@ def _reading(name: str, deadline: float = 20) -> int:
 
 def _opened(pid: int, name: str) -> bool:
     with contextlib.suppress(OSError):  # a file may be closed as it is listed
-        return any(
-            os.readlink(fd).endswith(f"/{name}") for fd in Path(f"/proc/{pid}/fd").iterdir()
-        )
+        return any(os.readlink(fd).endswith(f"/{name}") for fd in Path(f"/proc/{pid}/fd").iterdir())
     return False
 
 
@@ -202,10 +200,9 @@ def test_a_helper_killed_while_hashing_is_replaced_by_in_process_hashing(
     monkeypatch.setattr(hasher_module, "_shared", None)
     big = _sparse(tmp_path / "big.bin", 1 << 30)
     uri = f"sqlite:///{tmp_path}/t.db"
-    with caplog.at_level(logging.WARNING, "tracker"):
-        with CustomTracker("p", store=uri) as run:
-            run.log_artifact(big, kind="model")
-            os.kill(_reading("big.bin"), signal.SIGKILL)
+    with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p", store=uri) as run:
+        run.log_artifact(big, kind="model")
+        os.kill(_reading("big.bin"), signal.SIGKILL)
     store = open_store(uri)
     (model,) = store.artifacts(run_id=run.run_id)
     store.close()
@@ -233,10 +230,6 @@ def test_a_run_ended_mid_hash_ends_the_helper_and_the_next_run_starts_one(
         second.log_artifact(folder)
     assert shared_hasher().pid not in (None, helper)
     store = open_store(uri)
-    found = [
-        (a.state, a.digest)
-        for r in (first, second)
-        for a in store.artifacts(run_id=r.run_id)
-    ]
+    found = [(a.state, a.digest) for r in (first, second) for a in store.artifacts(run_id=r.run_id)]
     store.close()
     assert found == [("unhashed", None), ("present", digest_path(folder).digest)]
