@@ -216,6 +216,7 @@ class ArtifactRecorder:
             done = self._ready.wait_for(lambda: self._busy == 0, max(0.0, timeout))
             if not done:
                 self._stopping = True
+                self._hasher.wake()
                 self._ready.wait_for(lambda: self._busy == 0, 1.0)
             return done
 

@@ -2,7 +2,8 @@
 
 1. `Hasher` is the seam the artifact recorder uses: ``digest(path, stop)`` gives the
    path's `Digest` or raises as `tracker.digest.digest_path` does (`ArtifactError`,
-   `Changed`, `Stopped` once ``stop()`` is true).
+   `Changed`, `Stopped` once ``stop()`` is true); ``wake()``, called once ``stop()`` has
+   turned true, makes a waiting ``digest`` look at it now.
 2. `HelperHasher` (the process's one: `shared_hasher`) starts, on its first path, the
    interpreter that runs the training on `tracker/digest.py` as a file, isolated
    (``python -I -S``: no ``site``, no ``PYTHONPATH``, so nothing of the training's
@@ -11,9 +12,11 @@
    paused a busy machine's training up to 0.36 s; a process holds no GIL of the
    training's (docs/benchmarks.md).
 3. One path at a time goes over the helper's stdin; the answer comes back on its stdout.
-   The calling thread waits in ``select`` (the GIL released), looking at ``stop`` every
-   `POLL` seconds; stopped (the run ends), it kills the helper (the next path starts a
-   new one) and raises `Stopped`.
+   The calling thread waits in ``select`` (the GIL released) for the answer or a
+   ``wake()``, never waking on a timer: on a machine whose cores are all busy, a thread
+   given the GIL can wait long for a core while the training waits for the GIL. Woken
+   with ``stop()`` true (the run ends), it kills the helper (the next path starts a new
+   one) and raises `Stopped`.
 4. The helper ends with the training: at the end of its stdin, or when its parent is no
    longer the process that started it (`tracker.digest.serve`), so a training killed by
    SIGKILL leaves no helper behind. Not ``PR_SET_PDEATHSIG``: that signal follows the
@@ -26,6 +29,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -51,8 +55,8 @@ __all__ = [
 
 log = logging.getLogger("tracker")
 
-POLL = 0.1
-"""Seconds between two looks at ``stop`` while the helper hashes."""
+POLL = 0.5
+"""Seconds between two looks at ``stop`` while another run of the process hashes."""
 START_TIMEOUT = 10.0
 """Seconds a new helper has to say it runs (an interpreter starts in about 30 ms; a busy
 machine's nice-19 process can wait long for a core)."""
@@ -66,6 +70,10 @@ class Hasher(Protocol):
         """``path``'s `Digest`; `ArtifactError` or `Stopped` as `digest_path` raises."""
         ...
 
+    def wake(self) -> None:
+        """Make a ``digest`` under way look at its ``stop`` now (from any thread)."""
+        ...
+
 
 class InProcessHasher:
     """Digests on the calling thread, at its lowest priority."""
@@ -73,6 +81,9 @@ class InProcessHasher:
     def digest(self, path: str, stop: Callable[[], bool]) -> Digest:
         lower_priority()
         return digest_path(path, stop)
+
+    def wake(self) -> None:
+        """Nothing to do: `digest_path` looks at ``stop`` after each read."""
 
 
 class _HelperFailed(Exception):
@@ -89,6 +100,7 @@ class HelperHasher:
         self._process: subprocess.Popen[bytes] | None = None
         self._pending = b""  # what the helper wrote past the last full line
         self._fallback: InProcessHasher | None = None  # the helper failed once
+        self._bell: tuple[int, int] | None = None  # `wake` writes; `_line` waits on it too
 
     @property
     def pid(self) -> int | None:
@@ -116,6 +128,16 @@ class HelperHasher:
         finally:
             self._lock.release()
 
+    def wake(self) -> None:
+        if self._bell is not None:
+            with contextlib.suppress(BlockingIOError):  # already rung
+                os.write(self._bell[1], b"!")
+
+    def close(self) -> None:
+        """End the helper now (the next path starts a new one)."""
+        with self._lock:
+            self._ended("")
+
     def _ask(self, path: str, stop: Callable[[], bool]) -> Digest:
         process = self._process or self._start()
         assert process.stdin is not None  # Popen with stdin=PIPE
@@ -131,6 +153,9 @@ class HelperHasher:
         argv = [executable, "-I", "-S", _digest_module.__file__, str(os.getpid())]
         if os.name != "posix" or not executable:
             raise _HelperFailed("it needs a POSIX system and sys.executable")
+        if self._bell is None:
+            self._bell = os.pipe()
+            os.set_blocking(self._bell[1], False)
         try:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -144,17 +169,21 @@ class HelperHasher:
 
     def _line(self, stop: Callable[[], bool], timeout: float | None) -> bytes:
         """The helper's next line; `Stopped` (the helper killed) once ``stop()``."""
-        process = self._process
-        assert process is not None and process.stdout is not None
+        process, bell = self._process, self._bell
+        assert process is not None and process.stdout is not None and bell is not None
         fd = process.stdout.fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
         while b"\n" not in self._pending:
             if stop():
                 self._ended("")
                 raise Stopped
-            if deadline is not None and time.monotonic() > deadline:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise _HelperFailed(self._ended(f"no answer in {timeout:.0f} s"))
-            if select.select([fd], [], [], POLL)[0]:
+            ready = select.select([fd, bell[0]], [], [], left)[0]
+            if bell[0] in ready:
+                os.read(bell[0], 64)  # rung: look at stop again
+            if fd in ready:
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     raise _HelperFailed(self._ended("it ended"))
