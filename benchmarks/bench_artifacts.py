@@ -261,12 +261,15 @@ def _python_loop(root: Path, seconds: float, hashing: str | None, big: Path) -> 
     A gap is time on a core, time runnable waiting for one (the other processes'), and
     time blocked: the loop makes no system call but reading its own schedstat, so blocked
     is waiting for the GIL, held by another thread of the process (the gap less the first
-    two, from Linux's /proc/thread-self/schedstat)."""
+    two, from Linux's /proc/thread-self/schedstat). The run's writer flushes every 30 s
+    and samples no system metrics: the hashing is the only other thing the process does."""
     if hashing is not None:
         hasher.shared_hasher().close()
         hasher._shared = HelperHasher(None if hashing == "helper" else "/no/python")
-    run = CustomTracker("bench", store=f"sqlite:///{root}/stalls.db",
-                        settings=TrackerSettings(finish_timeout=1)).start()  # fmt: skip
+    settings = TrackerSettings(  # the run's other threads stay asleep through the round
+        finish_timeout=1, flush_interval=30, heartbeat_interval=30, system_interval=0
+    )
+    run = CustomTracker("bench", store=f"sqlite:///{root}/stalls.db", settings=settings).start()
     stat, cpu = None, 0.0
     if hashing is not None:
         for _ in range(4):  # the same file four times: hashed for the whole round
