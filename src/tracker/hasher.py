@@ -139,7 +139,7 @@ class HelperHasher:
             self._ended("")
 
     def _ask(self, path: str, stop: Callable[[], bool]) -> Digest:
-        process = self._process or self._start()
+        process = self._process or self._start(stop)
         assert process.stdin is not None  # Popen with stdin=PIPE
         try:
             process.stdin.write(request(path))
@@ -148,7 +148,7 @@ class HelperHasher:
             raise _HelperFailed(self._ended(f"writing to it failed: {exc}")) from None
         return reply(self._line(stop, None))
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self, stop: Callable[[], bool]) -> subprocess.Popen[bytes]:
         executable = self._executable or sys.executable
         argv = [executable, "-I", "-S", _digest_module.__file__, str(os.getpid())]
         if os.name != "posix" or not executable:
@@ -163,7 +163,7 @@ class HelperHasher:
         except (OSError, ValueError) as exc:
             raise _HelperFailed(f"could not start {executable!r}: {exc}") from None
         self._pending = b""
-        if self._line(lambda: False, START_TIMEOUT) != READY:
+        if self._line(stop, START_TIMEOUT) != READY:
             raise _HelperFailed(self._ended(f"{executable!r} did not start it"))
         return self._process
 
