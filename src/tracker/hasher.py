@@ -7,7 +7,7 @@
 2. `HelperHasher` (the process's one: `shared_hasher`) starts, on its first path, the
    interpreter that runs the training on `tracker/digest.py` as a file, isolated
    (``python -I -S``: no ``site``, no ``PYTHONPATH``, so nothing of the training's
-   environment, no ``tracker``, no torch; it starts in about 30 ms), at nice 19. A
+   environment, no ``tracker``, no torch; it starts in 20-40 ms), at nice 19. A
    thread of the training holding the GIL while it is descheduled between two chunks
    paused a busy machine's training up to 0.36 s; a process holds no GIL of the
    training's (docs/benchmarks.md).
