@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,14 @@ from tracker.hasher import shared_hasher
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="reads the helper's state in Linux's /proc"
 )
+
+
+@pytest.fixture
+def fresh_hasher(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's hasher starts afresh for this test, and its helper ends after it."""
+    monkeypatch.setattr(hasher_module, "_shared", None)
+    yield
+    shared_hasher().close()
 
 
 def _sparse(path: Path, size: int) -> Path:
@@ -166,11 +175,13 @@ def test_a_training_killed_by_sigkill_leaves_no_helper_behind(tmp_path: Path, mo
 
 
 def test_without_a_helper_digests_are_computed_in_process_with_one_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    fresh_hasher: None,
 ) -> None:
     """No interpreter at sys.executable (a restricted environment): one warning, and
     every version of two runs is recorded with its digest all the same."""
-    monkeypatch.setattr(hasher_module, "_shared", None)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
     folders = [tmp_path / f"checkpoint-{i}" for i in range(3)]
     for i, folder in enumerate(folders):
@@ -193,11 +204,10 @@ def test_without_a_helper_digests_are_computed_in_process_with_one_warning(
 
 
 def test_a_helper_killed_while_hashing_is_replaced_by_in_process_hashing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, fresh_hasher: None
 ) -> None:
     """The helper killed mid-file (the OOM killer, a user): one warning saying so, and
     the version still gets its digest, computed in the training's process."""
-    monkeypatch.setattr(hasher_module, "_shared", None)
     big = _sparse(tmp_path / "big.bin", 1 << 30)
     uri = f"sqlite:///{tmp_path}/t.db"
     with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p", store=uri) as run:
@@ -212,11 +222,10 @@ def test_a_helper_killed_while_hashing_is_replaced_by_in_process_hashing(
 
 
 def test_a_run_ended_mid_hash_ends_the_helper_and_the_next_run_starts_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fresh_hasher: None
 ) -> None:
     """At finish's deadline the helper hashing a big file is ended (the version
     ``unhashed``); the next run's checkpoint is hashed by a new helper."""
-    monkeypatch.setattr(hasher_module, "_shared", None)
     big = _sparse(tmp_path / "big.bin", 64 << 30)
     uri = f"sqlite:///{tmp_path}/t.db"
     with CustomTracker("p", store=uri, settings=TrackerSettings(finish_timeout=1)) as first:
