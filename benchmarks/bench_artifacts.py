@@ -4,9 +4,11 @@ Prints:
 
 * the caller-side cost of `CustomTracker.log_artifact` (median, p99, max of 1,000 calls
   on a folder, while the recorder hashes in the background);
-* the digest rate of `tracker.artifacts.digest_path` against ``sha256sum`` on the same
-  file (``--file-mb``, default 2048; read from the page cache after a first read, best
-  of three each, interleaved);
+* the digest rate of the hashing helper process (`tracker.hasher.HelperHasher`, what a
+  run uses) against ``sha256sum`` on the same file (``--file-mb``, default 2048; read from
+  the page cache after a first read, best of three each, interleaved), the helper's peak
+  resident memory (``VmHWM``) after it, and its start-up (a fresh helper's first digest
+  of a 1-byte file, median of 10);
 * a loop of 60 steps of numpy work (eight 1024 x 1024 products each) that writes a
   ``--ckpt-mb`` checkpoint (default 2048) every 10 steps and keeps two, with and without
   ``log_artifact`` of each checkpoint (``--pairs`` pairs after one warm-up loop, the
@@ -16,10 +18,13 @@ Prints:
   ``--dir`` puts the files elsewhere (a tmpfs keeps the disk's write-back out of the
   numbers). Run it once more with ``OPENBLAS_NUM_THREADS=1`` for a loop that leaves a
   core free, as a GPU job's Python thread does;
-* ``--parts stalls`` (not in the default set): a pure-Python loop, alone and while a run
-  hashes a 64 GiB sparse file, with every core kept busy by other processes: its longest
-  pause and the time in pauses over 5 ms (the GIL held by a descheduled low-priority
-  hashing thread);
+* ``--parts stalls`` (not in the default set): a pure-Python loop, alone, while a run
+  hashes a ``--file-mb`` file (its real bytes, queued four times so the hashing lasts the
+  whole round) in the helper process, and while it hashes it in the training's process
+  (the fallback: a nice-19 thread), with every core kept busy by other processes: its
+  longest pause, the time in pauses over 5 ms, and the CPU time the helper got (a thread
+  holding the GIL while descheduled between two chunks pauses the loop; a process does
+  not);
 * listing 10,000 artifact versions of one run from SQLite (warm, median of 20, the last
   listing freed before each clock starts), and the same rows fetched by sqlite3 alone;
 * ``tracker best PROJECT --metric eval/loss`` over 1,000 runs of 5 checkpoints each, in a
@@ -41,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -51,8 +57,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
 import tracker  # noqa: E402
-from tracker import CustomTracker, TrackerSettings, open_store  # noqa: E402
-from tracker.artifacts import digest_path  # noqa: E402
+from tracker import CustomTracker, TrackerSettings, hasher, open_store  # noqa: E402
+from tracker.hasher import HelperHasher  # noqa: E402
 from tracker.records import Artifact, RunRecord  # noqa: E402
 
 
@@ -70,24 +76,62 @@ def bench_log_artifact(root: Path) -> list[float]:
     return times
 
 
-def bench_digest(root: Path, megabytes: int) -> tuple[float, float]:
-    """Best MB/s of digest_path and of sha256sum on one file."""
-    path = root / "big.bin"
+def _write(path: Path, megabytes: int) -> Path:
     block = os.urandom(1 << 20)
     with open(path, "wb") as handle:
         for _ in range(megabytes):
             handle.write(block)
+    return path
+
+
+def _never() -> bool:
+    return False
+
+
+def _peak_kib(pid: int) -> int:
+    """A process's peak resident memory (KiB), from Linux's /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for {pid}")
+
+
+class DigestResult(NamedTuple):
+    ours: float  # MiB/s through the helper
+    theirs: float  # MiB/s of sha256sum
+    peak_kib: int  # the helper's peak resident memory after hashing the file
+    start: float  # seconds: a fresh helper's first digest of a 1-byte file (median)
+
+
+def bench_digest(root: Path, megabytes: int) -> DigestResult:
+    """Best MiB/s of the helper and of sha256sum on one file; the helper's peak memory
+    and its start-up."""
+    path = _write(root / "big.bin", megabytes)
     subprocess.run(["sha256sum", str(path)], check=True, capture_output=True)  # warm the cache
+    helper = HelperHasher()
+    helper.digest(str(path), _never)  # started, and the file read once more
     ours, theirs = [], []
     for _ in range(3):
         start = time.perf_counter()
         subprocess.run(["sha256sum", str(path)], check=True, capture_output=True)
         theirs.append(time.perf_counter() - start)
         start = time.perf_counter()
-        digest_path(path)
+        helper.digest(str(path), _never)
         ours.append(time.perf_counter() - start)
+    assert helper.pid is not None
+    peak = _peak_kib(helper.pid)
     path.unlink()
-    return megabytes / min(ours), megabytes / min(theirs)
+    tiny = root / "tiny.bin"
+    tiny.write_bytes(b"x")
+    starts = []
+    for _ in range(10):
+        fresh = HelperHasher()
+        start = time.perf_counter()
+        fresh.digest(str(tiny), _never)
+        starts.append(time.perf_counter() - start)
+        fresh.close()
+    return DigestResult(megabytes / min(ours), megabytes / min(theirs), peak,
+                        statistics.median(starts))  # fmt: skip
 
 
 def _step(x: np.ndarray, w: np.ndarray) -> None:
@@ -178,34 +222,87 @@ def bench_loop(root: Path, ckpt_mb: int, pairs: int, steps: int = 60) -> LoopRes
     )
 
 
-def _python_loop(root: Path, seconds: float, hashing: bool) -> tuple[int, float, float]:
-    """A pure-Python loop (it wants the GIL all the time) for ``seconds``, with or without
-    a run hashing a 64 GiB sparse file: iterations, the longest gap between two, and the
-    time spent in gaps over 5 ms."""
-    run = CustomTracker("bench", store=f"sqlite:///{root}/stalls.db",
-                        settings=TrackerSettings(finish_timeout=2)).start()  # fmt: skip
-    big = root / "sparse.bin"
-    with open(big, "wb") as handle:
-        handle.truncate(64 << 30)
-    if hashing:
-        run.log_artifact(big, kind="model")
-        time.sleep(0.5)  # the hashing is under way
-    gaps = []
+def _cpu_seconds(stat: Path) -> float:
+    """CPU seconds of the process or thread whose /proc ``stat`` file this is."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _hashing(hashing: str) -> Path:
+    """The /proc stat file of what hashes (the helper process, or the run's hashing
+    thread), once it has used some CPU: the hashing is under way."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if hashing == "helper":
+            pid = hasher.shared_hasher().pid
+            stat = None if pid is None else Path(f"/proc/{pid}/stat")
+        else:
+            ids = [t.native_id for t in threading.enumerate() if t.name == "tracker-artifacts"]
+            stat = Path(f"/proc/self/task/{ids[-1]}/stat") if ids and ids[-1] else None
+        if stat is not None and _cpu_seconds(stat) > 0.05:
+            return stat
+        time.sleep(0.01)
+    raise RuntimeError("the hashing never started")
+
+
+class Stalls(NamedTuple):
+    iterations: int
+    worst: float  # the longest gap between two iterations (s)
+    stalled: float  # the time in gaps over 5 ms (s)
+    worst_blocked: float  # the longest time in one gap off a core and not runnable (s)
+    blocked: float  # the time blocked in all (s)
+    hasher_cpu: float | None  # CPU seconds the helper process (or thread) got in the round
+
+
+def _python_loop(root: Path, seconds: float, hashing: str | None, big: Path) -> Stalls:
+    """A pure-Python loop (it wants the GIL all the time) for ``seconds``, alone or while
+    a run hashes ``big`` (``hashing``: "helper" or "in-process").
+
+    A gap is time on a core, time runnable waiting for one (the other processes'), and
+    time blocked: the loop makes no system call but reading its own schedstat, so blocked
+    is waiting for the GIL, held by another thread of the process (the gap less the first
+    two, from Linux's /proc/thread-self/schedstat). The run's writer flushes every 30 s
+    and samples no system metrics: the hashing is the only other thing the process does."""
+    if hashing is not None:
+        hasher.shared_hasher().close()
+        hasher._shared = HelperHasher(None if hashing == "helper" else "/no/python")
+    settings = TrackerSettings(  # the run's other threads stay asleep through the round
+        finish_timeout=1, flush_interval=30, heartbeat_interval=30, system_interval=0
+    )
+    run = CustomTracker("bench", store=f"sqlite:///{root}/stalls.db", settings=settings).start()
+    stat, cpu = None, 0.0
+    if hashing is not None:
+        for _ in range(4):  # the same file four times: hashed for the whole round
+            run.log_artifact(big, kind="model")
+        stat = _hashing(hashing)
+        cpu = _cpu_seconds(stat)
+    schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+
+    def on_or_queued() -> float:  # seconds on a core + runnable waiting for one
+        running, queued, _ = os.pread(schedstat, 128, 0).split()
+        return (int(running) + int(queued)) / 1e9
+
+    gaps, blocked = [], []
     start = last = time.perf_counter()
+    accounted = on_or_queued()
     while last - start < seconds:
         sum(range(1000))
-        now = time.perf_counter()
+        now, seen = time.perf_counter(), on_or_queued()
         gaps.append(now - last)
-        last = now
+        blocked.append(max(0.0, now - last - (seen - accounted)))
+        last, accounted = now, seen
+    os.close(schedstat)
+    hasher_cpu = None if stat is None else _cpu_seconds(stat) - cpu
     run.finish()
-    big.unlink()
-    return len(gaps), max(gaps), sum(g for g in gaps if g > 0.005)
+    stalled = sum(g for g in gaps if g > 0.005)
+    return Stalls(len(gaps), max(gaps), stalled, max(blocked), sum(blocked), hasher_cpu)
 
 
-def bench_stalls(root: Path, rounds: int = 3, seconds: float = 5.0) -> list[str]:
-    """The Python loop alone and while a file is hashed, with every core kept busy by
-    other processes (as data loader workers or other ranks may): what the GIL costs when
-    the low-priority hashing thread holds it and is descheduled."""
+def bench_stalls(root: Path, megabytes: int, rounds: int = 5, seconds: float = 5.0) -> list[str]:
+    """The Python loop alone and while a file is hashed, by the helper process and in the
+    loop's process, with every core kept busy by other processes (as data loader workers
+    or other ranks may)."""
+    big = _write(root / "stalls.bin", megabytes)
     busy = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"])
         for _ in range(os.cpu_count() or 1)
@@ -213,16 +310,22 @@ def bench_stalls(root: Path, rounds: int = 3, seconds: float = 5.0) -> list[str]
     lines = []
     try:
         for _ in range(rounds):
-            for hashing in (False, True):
-                n, worst, stalled = _python_loop(root, seconds, hashing)
+            for hashing in (None, "helper", "in-process"):
+                found = _python_loop(root, seconds, hashing, big)
+                cpu = f", hashing got {found.hasher_cpu:.2f} s CPU" if found.hasher_cpu else ""
                 lines.append(
-                    f"{'hashing' if hashing else 'alone  '}: {n:,} iterations, longest gap "
-                    f"{worst * 1e3:.0f} ms, {stalled:.2f} s of {seconds:.0f} s in gaps over 5 ms"
+                    f"{hashing or 'alone':10}: {found.iterations:,} iterations, longest gap "
+                    f"{found.worst * 1e3:.1f} ms, {found.stalled:.2f} s of {seconds:.0f} s in "
+                    f"gaps over 5 ms; blocked (the GIL) at most {found.worst_blocked * 1e3:.1f}"
+                    f" ms at once, {found.blocked:.2f} s in all{cpu} "
+                    f"(load average {os.getloadavg()[0]:.1f})"
                 )
     finally:
         for process in busy:
             process.kill()
             process.wait()
+        hasher.shared_hasher().close()
+        big.unlink()
     return lines
 
 
@@ -328,10 +431,12 @@ def main() -> None:
                 f"p99 {sorted(calls)[989] * 1e6:.1f} us, max {max(calls) * 1e6:.1f} us"
             )
         if "digest" in parts:
-            ours, theirs = bench_digest(root, args.file_mb)
+            found = bench_digest(root, args.file_mb)
             print(
-                f"digest of a {args.file_mb} MiB file: {ours:.0f} MiB/s; sha256sum "
-                f"{theirs:.0f} MiB/s ({100 * ours / theirs:.0f} %)"
+                f"digest of a {args.file_mb} MiB file by the helper: {found.ours:.0f} MiB/s; "
+                f"sha256sum {found.theirs:.0f} MiB/s ({100 * found.ours / found.theirs:.0f} %);"
+                f" the helper's peak resident memory {found.peak_kib / 1024:.1f} MiB; a fresh"
+                f" helper's first digest (start-up) {found.start * 1e3:.1f} ms"
             )
         if "loop" in parts:
             blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", "all")
@@ -349,7 +454,7 @@ def main() -> None:
             )
         if "stalls" in parts:
             print("a pure-Python loop with every core kept busy by other processes:")
-            for line in bench_stalls(root):
+            for line in bench_stalls(root, args.file_mb):
                 print(f"  {line}")
         if "listing" in parts:
             listed, floor = bench_listing(root), bench_listing_floor(root)

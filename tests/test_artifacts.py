@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from tracker import Artifact, BackendBase, CustomTracker, TrackerSettings, open_store
-from tracker import artifacts as artifacts_module
+from tracker import digest as digest_module
 from tracker.artifacts import ArtifactError, digest_path
+from tracker.hasher import shared_hasher
 from tracker.store import Store
 
 
@@ -184,7 +185,7 @@ def test_a_folder_rewritten_while_hashed_never_gets_a_digest(
 ) -> None:
     """A file added after the first file was read is caught by the second look."""
     folder = _checkpoint(tmp_path / "ck", a=b"1", b=b"2")
-    real = artifacts_module._hash_file
+    real = digest_module._hash_file
     calls = []
 
     def hash_then_write(*args: object) -> object:
@@ -193,35 +194,40 @@ def test_a_folder_rewritten_while_hashed_never_gets_a_digest(
             (folder / "late").write_bytes(b"written during the hash")
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(artifacts_module, "_hash_file", hash_then_write)
+    monkeypatch.setattr(digest_module, "_hash_file", hash_then_write)
     with pytest.raises(ArtifactError, match="changed while being hashed"):
         digest_path(folder)
-    monkeypatch.setattr(artifacts_module, "_hash_file", real)
+    monkeypatch.setattr(digest_module, "_hash_file", real)
     assert digest_path(folder).files == 3  # still, the next try settles it
 
 
-def test_a_checkpoint_rotated_away_while_hashed_is_gone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A rotation's rmtree that has deleted one file when the hasher reaches it, and ends a
-    moment later: the version is ``gone`` (no digest, no error event), not ``unreadable``
-    because the folder was still there when the missing file was found."""
-    folder = _checkpoint(tmp_path / "out" / "checkpoint-2", a=b"1", b=b"2", c=b"3")
-    real = artifacts_module._hash_file
-    calls = []
+def _helper_reading(name: str) -> int:
+    """The hashing helper's pid, once it has a file called ``name`` open (Linux's /proc)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pid = shared_hasher().pid
+        if pid is not None:
+            with contextlib.suppress(OSError):  # it may close a file as it is listed
+                fds = Path(f"/proc/{pid}/fd")
+                if any(os.readlink(fd).endswith(f"/{name}") for fd in fds.iterdir()):
+                    return pid
+        time.sleep(0.005)
+    raise AssertionError(f"the hashing helper never opened {name!r}")
 
-    def hash_while_rotating(*args: object) -> object:
-        calls.append(1)
-        if len(calls) == 1:
-            (folder / "b").unlink()  # the rmtree is under way
-        elif len(calls) == 3:
-            shutil.rmtree(folder)  # ... and done before the folder is looked at again
-        return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(artifacts_module, "_hash_file", hash_while_rotating)
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the helper's open files in /proc")
+def test_a_checkpoint_rotated_away_while_hashed_is_gone(tmp_path: Path) -> None:
+    """A rotation's rmtree while the helper reads the folder's second file: the third is
+    missing when its turn comes, and the folder when it is hashed again after the pause,
+    so the version is ``gone`` (no digest, no error event), not ``unreadable``."""
+    folder = _checkpoint(tmp_path / "out" / "checkpoint-2", a=b"1", c=b"3")
+    with open(folder / "b", "wb") as handle:
+        handle.truncate(1 << 30)  # sparse: reading it takes about a second
     uri = f"sqlite:///{tmp_path}/t.db"
     with CustomTracker("p", store=uri) as run:
         run.log_artifact(folder, step=2)
+        _helper_reading("b")
+        shutil.rmtree(folder)
     store = open_store(uri)
     (ckpt,) = store.artifacts(run_id=run.run_id)
     assert (ckpt.state, ckpt.digest, ckpt.step) == ("gone", None, 2), ckpt
@@ -263,44 +269,6 @@ def test_a_digest_not_done_by_the_end_is_recorded_unhashed(tmp_path: Path) -> No
     (model,) = store.artifacts(run_id=run.run_id)
     assert (model.state, model.digest, model.step) == ("unhashed", None, 3)
     store.close()
-
-
-def _hashing_thread(before: set[threading.Thread]) -> threading.Thread:
-    """The run's hashing thread: one started since ``before`` (earlier runs' stay)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for thread in threading.enumerate():
-            if (
-                thread.name == "tracker-artifacts"
-                and thread not in before
-                and thread.native_id is not None  # None while it starts up
-            ):
-                return thread
-        time.sleep(0.01)
-    raise AssertionError("no tracker-artifacts thread")
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
-def test_hashing_runs_at_nice_19_and_the_training_keeps_its_priority(tmp_path: Path) -> None:
-    """While a big file is hashed, the hashing thread's own nice value is 19; the
-    training thread's and the process's scheduling are what they were."""
-    big = tmp_path / "big.bin"
-    with open(big, "wb") as handle:
-        handle.truncate(8 << 30)
-    nice = os.getpriority(os.PRIO_PROCESS, 0)
-    run = CustomTracker("p", store=f"sqlite:///{tmp_path}/t.db",
-                        settings=TrackerSettings(finish_timeout=1))  # fmt: skip
-    before = set(threading.enumerate())
-    with run:
-        run.log_artifact(big, kind="model")
-        hasher = _hashing_thread(before)
-        assert hasher.native_id is not None
-        deadline = time.monotonic() + 10
-        while os.getpriority(os.PRIO_PROCESS, hasher.native_id) != 19:
-            assert time.monotonic() < deadline, "the hashing thread's nice never became 19"
-            time.sleep(0.01)
-        assert os.sched_getscheduler(0) == os.SCHED_OTHER
-        assert os.getpriority(os.PRIO_PROCESS, 0) == nice
 
 
 class _Seen(BackendBase):

@@ -8,10 +8,10 @@ The rules, in the order a request meets them:
    latest value of every metric at that moment (``system/`` ones left out): those are
    the version's ``metrics`` unless the caller gave some. It hands the request to the
    run's `ArtifactRecorder`.
-3. The recorder's one daemon thread, at the lowest CPU priority (`lower_priority`),
-   hashes local paths (`digest_path`) and puts the finished `tracker.calls.LogArtifact`
-   back on the channel: the artifact reaches every backend through the writer, as any
-   call does.
+3. The recorder's one daemon thread has local paths hashed (`tracker.digest.digest_path`)
+   by its `tracker.hasher.Hasher`, a helper process that shares no GIL with the training,
+   and puts the finished `tracker.calls.LogArtifact` back on the channel: the artifact
+   reaches every backend through the writer, as any call does.
 4. What cannot be hashed never raises: a path that does not exist (an output; an input
    that is no local path is a reference, a hub id, recorded as given), a file it may not
    read, a symlink loop, a folder changed while it was read (tried `RETRIES` times) are
@@ -24,32 +24,24 @@ The rules, in the order a request meets them:
    meanwhile loses the digest, not the version. `finish` waits for pending digests
    (within ``finish_timeout``); what is not hashed by then stays ``unhashed``.
 
-The digest (`digest_path`): ``sha256:`` and the SHA-256 of a manifest with one line per
-regular file, in byte order of relative path: the file's own SHA-256, its size and its
-relative path (its bytes as the file system has them, so names that are not UTF-8 hash
-exactly). A single file has the empty relative path: renaming it keeps its digest. The
-manifest is hashed as it is made, never held; one folder's names are held while it is
-read. The folder is looked at again after reading (names, sizes, modification times,
-inodes): any difference means it changed under the reader.
+The digest's rules are `tracker.digest`'s.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import logging
 import os
 import re
-import stat
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from tracker.calls import Call, LogArtifact, LogEvent
+from tracker.digest import ArtifactError, Changed, Digest, Stopped, digest_path
+from tracker.hasher import Hasher, shared_hasher
 from tracker.records import Artifact, ArtifactState, Event
 from tracker.store.registry import redact_uri
 from tracker.values import clean_text
@@ -71,166 +63,21 @@ __all__ = [
     "dataset_title",
     "digest_path",
     "local_path",
-    "lower_priority",
     "stored_path",
 ]
 
 log = logging.getLogger("tracker")
 
-BUFFER = 1 << 20
-"""Bytes read at once while hashing (1 MiB: past this the rate no longer grows)."""
 RETRIES = 3
 """Times a folder that changed while it was hashed is hashed again before giving up."""
 RETRY_PAUSE = 0.1
 """Seconds before the first hash again (then twice that): a rewrite or a deletion (a
 rotation's ``rmtree``) under way ends first."""
-_LOWEST_NICE = 19
 _VERSION_SUFFIX = re.compile(r"-\d+$")
 _ESCAPED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
 STAMP_SLACK = 0.01
 """Seconds a file's change time may trail the true moment of a write: file systems stamp
 it from a coarse clock, one kernel tick (1 to 10 ms) behind."""
-
-
-class ArtifactError(Exception):
-    """Why a path could not be hashed (the message says it for a person)."""
-
-
-class _Changed(ArtifactError):
-    """The path changed while it was read."""
-
-
-class _Stopped(Exception):
-    """Hashing was cut short: the run is ending."""
-
-
-class Digest(NamedTuple):
-    """A path's content digest, its total size in bytes and its number of files."""
-
-    digest: str
-    size: int
-    files: int
-
-
-def digest_path(path: str | os.PathLike[str], stop: Callable[[], bool] | None = None) -> Digest:
-    """The `Digest` of a file or folder (rules in this module's docstring); `ArtifactError`
-    when it does not exist, cannot be read, loops, or changed while read."""
-    root = os.fspath(path)
-    try:
-        top = os.stat(root)
-    except OSError as exc:
-        raise ArtifactError(_why(exc, root)) from None
-    manifest = hashlib.sha256()
-    look = hashlib.sha256()  # what the folder looked like: compared with a second look
-    buffer = bytearray(BUFFER)
-    size = files = 0
-    for rel, full, info in _files(root, top):
-        file_hash, n = _hash_file(full, info, buffer, stop)
-        manifest.update(b"%s %d %d:%s\n" % (file_hash, n, len(rel), rel))
-        look.update(_signature(rel, info))
-        size += n
-        files += 1
-    again = hashlib.sha256()
-    try:
-        for rel, _, info in _files(root, os.stat(root)):
-            again.update(_signature(rel, info))
-    except ArtifactError as exc:
-        raise _Changed(f"changed while being hashed ({exc})") from None
-    except OSError as exc:
-        raise _Changed(f"changed while being hashed ({_why(exc, root)})") from None
-    if again.digest() != look.digest():
-        raise _Changed("changed while being hashed (files added, removed or rewritten)")
-    return Digest(f"sha256:{manifest.hexdigest()}", size, files)
-
-
-def _signature(rel: bytes, info: os.stat_result) -> bytes:
-    return b"%d:%s %d %d %d\n" % (len(rel), rel, info.st_size, info.st_mtime_ns, info.st_ino)
-
-
-def _files(root: str, top: os.stat_result) -> Iterator[tuple[bytes, str, os.stat_result]]:
-    """``(relative path as bytes, path, stat)`` of each regular file, in byte order of
-    relative path; symlinks followed, a loop an `ArtifactError`."""
-    if not stat.S_ISDIR(top.st_mode):
-        if stat.S_ISREG(top.st_mode):
-            yield b"", root, top
-        return
-    yield from _walk(root, b"", {(top.st_dev, top.st_ino)})
-
-
-def _walk(
-    folder: str, prefix: bytes, ancestors: set[tuple[int, int]]
-) -> Iterator[tuple[bytes, str, os.stat_result]]:
-    try:
-        names = sorted(os.fsencode(name) for name in os.listdir(folder))
-    except OSError as exc:
-        if prefix and _removed(exc, folder):
-            raise _Changed(f"changed while being hashed ({folder!r} was removed)") from None
-        raise ArtifactError(_why(exc, folder)) from None
-    for name in names:
-        full = os.path.join(folder, os.fsdecode(name))
-        rel = prefix + name
-        try:
-            info = os.stat(full)
-        except OSError as exc:
-            if _removed(exc, full):
-                raise _Changed(f"changed while being hashed ({full!r} was removed)") from None
-            raise ArtifactError(_why(exc, full)) from None
-        if stat.S_ISDIR(info.st_mode):
-            node = (info.st_dev, info.st_ino)
-            if node in ancestors:
-                raise ArtifactError(f"symlink loop at {os.fsdecode(rel)!r}")
-            yield from _walk(full, rel + b"/", ancestors | {node})
-        elif stat.S_ISREG(info.st_mode):  # sockets, pipes, devices: not content
-            yield rel, full, info
-
-
-def _removed(exc: OSError, path: str) -> bool:
-    """Whether ``exc`` says a name that was listed is gone now (a deletion under way, as a
-    checkpoint rotation's), not a symlink that points nowhere."""
-    return isinstance(exc, FileNotFoundError) and not os.path.lexists(path)
-
-
-def _hash_file(
-    path: str, info: os.stat_result, buffer: bytearray, stop: Callable[[], bool] | None
-) -> tuple[bytes, int]:
-    """The file's SHA-256 (hex, as bytes) and its size; `_Changed` if it changed while read."""
-    view = memoryview(buffer)
-    digest = hashlib.sha256()
-    total = 0
-    try:
-        with open(path, "rb", buffering=0) as handle:
-            before = os.fstat(handle.fileno())
-            if hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            while n := handle.readinto(view):
-                digest.update(view[:n])  # releases the GIL: training goes on meanwhile
-                total += n
-                if stop is not None and stop():
-                    raise _Stopped
-            after = os.fstat(handle.fileno())
-    except OSError as exc:
-        if _removed(exc, path):
-            raise _Changed(f"changed while being hashed ({path!r} was removed)") from None
-        raise ArtifactError(_why(exc, path)) from None
-    if (
-        (before.st_size, before.st_mtime_ns, before.st_ino)
-        != (after.st_size, after.st_mtime_ns, after.st_ino)
-        or total != after.st_size
-        or (info.st_size, info.st_ino) != (after.st_size, after.st_ino)
-    ):
-        raise _Changed(f"changed while being hashed ({os.fsdecode(path)!r} was rewritten)")
-    return digest.hexdigest().encode(), total
-
-
-def _why(exc: OSError, path: str | bytes) -> str:
-    shown = repr(os.fsdecode(path))
-    if isinstance(exc, FileNotFoundError):
-        return f"{shown} does not exist"
-    if isinstance(exc, PermissionError):
-        return f"permission denied reading {shown}"
-    if exc.errno == errno.ELOOP:
-        return f"symlink loop at {shown}"
-    return f"cannot read {shown}: {exc.strerror or exc}"
 
 
 def local_path(ref: str) -> Path | None:
@@ -342,11 +189,19 @@ ArtifactWork = ArtifactRequest | ArtifactChange | WatchFolder | LookAtWatches
 
 
 class ArtifactRecorder:
-    """Hashes a run's artifact requests on one low-priority daemon thread (started on the
-    first request) and puts the finished calls on the run's channel."""
+    """Has a run's artifact requests hashed by ``hasher`` (the process's helper by default),
+    one at a time on one daemon thread (started on the first request), and puts the
+    finished calls on the run's channel."""
 
-    def __init__(self, run_id: str, put: Callable[[Call], None], redact: Callable[[Any], Any]):
+    def __init__(
+        self,
+        run_id: str,
+        put: Callable[[Call], None],
+        redact: Callable[[Any], Any],
+        hasher: Hasher | None = None,
+    ):
         self._run_id = run_id
+        self._hasher = hasher or shared_hasher()
         self._put = put
         self._redact = redact
         self._queue: deque[ArtifactRequest | ArtifactChange] = deque()
@@ -375,6 +230,7 @@ class ArtifactRecorder:
             done = self._ready.wait_for(lambda: self._busy == 0, max(0.0, timeout))
             if not done:
                 self._stopping = True
+                self._hasher.wake()
                 self._ready.wait_for(lambda: self._busy == 0, 1.0)
             return done
 
@@ -388,7 +244,6 @@ class ArtifactRecorder:
         return str(self._redact(redact_uri(clean_text(text))))
 
     def _loop(self) -> None:
-        lower_priority()
         while True:
             with self._ready:
                 self._ready.wait_for(lambda: bool(self._queue))
@@ -441,11 +296,11 @@ class ArtifactRecorder:
     def _hash(self, artifact: Artifact, path: str) -> None:
         for attempt in range(RETRIES):
             try:
-                found = digest_path(path, stop=lambda: self._stopping)
-            except _Stopped:
+                found = self._hasher.digest(path, stop=lambda: self._stopping)
+            except Stopped:
                 artifact.state = ArtifactState.UNHASHED.value
                 return
-            except _Changed as exc:
+            except Changed as exc:
                 if attempt + 1 < RETRIES:
                     time.sleep(RETRY_PAUSE * (attempt + 1))  # let a rewrite or deletion end
                     continue
@@ -500,24 +355,6 @@ class ArtifactRecorder:
         for uri, other in self._logged.items():
             if other.best and other.kind == artifact.kind and uri != artifact.uri:
                 self._logged[uri] = other.replace(best=False)
-
-
-def lower_priority() -> None:
-    """Give the calling thread the lowest CPU priority, so hashing takes what the training
-    leaves. Linux: the thread's own nice value 19 (the rest of the process keeps its
-    priority); elsewhere the thread keeps the default (a nice value there is the whole
-    process's, the training's too).
-
-    Not ``SCHED_IDLE``: a thread that holds the GIL for the moment between two chunks can
-    be descheduled then, and the training's thread waits for the GIL until it runs again;
-    on a machine whose cores other processes keep busy, a ``SCHED_IDLE`` thread waited up
-    to 1.5 s for its turn, a nice-19 one up to 0.36 s (docs/benchmarks.md)."""
-    if sys.platform != "linux":
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOWEST_NICE)
-    except OSError:
-        log.debug("tracker: could not lower the artifact thread's priority")
 
 
 def dataset_title(role: str, source: str | None, config: str | None, split: str | None) -> str:

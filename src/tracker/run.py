@@ -659,8 +659,8 @@ class CustomTracker:
         """Record ``path`` (a file, a folder, or a URI such as ``s3://...``) as a version
         this run produced: ``kind`` ``checkpoint``, ``model``, ``adapter``, ... at ``step``
         (default: the last step logged), with ``metrics`` (default: the run's latest
-        value of each metric). Only queues, whatever the size: the digest is computed on
-        a low-priority background thread (docs/artifacts.md). Nothing raises here; the
+        value of each metric). Only queues, whatever the size: the digest is computed in
+        a low-priority helper process (docs/artifacts.md). Nothing raises here; the
         bytes stay where they are.
 
         ``loaded_from`` names the version this one's weights were loaded from (a best
