@@ -97,7 +97,8 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
             case ["runs"]:
                 return runs(store, query)
             case ["runs", ref]:
-                return run_detail(store, resolve_run(store, ref))
+                record = resolve_run(store, ref)
+                return {**run_detail(store, record), "color": color_ranks(store, [record])[0]}
             case ["runs", ref, "curve"]:
                 return curve(store, ref, query)
             case ["runs", ref, "tables"]:
@@ -240,7 +241,10 @@ def compare(store: Store, refs: Sequence[str]) -> dict[str, Any]:
     records = [resolve_run(store, ref) for ref in refs]
     stats = [store.metric_stats(r.run_id) for r in records]
     return {
-        "runs": [{**run_row(r, s), "keys": sorted(s)} for r, s in zip(records, stats, strict=True)],
+        "runs": [
+            {**run_row(r, s), "keys": sorted(s), "color": c}
+            for r, s, c in zip(records, stats, color_ranks(store, records), strict=True)
+        ],
         "config": config_diff(records),
         "config_same": config_same(records),
         "metrics": metrics_side_by_side(stats),
@@ -253,7 +257,10 @@ def workspace(store: Store, query: Query) -> dict[str, Any]:
     their events, oldest first, each with its ``run``."""
     project, found = project_runs(store, query)
     all_stats = metric_stats_of(store, [r.run_id for r in found])
-    rows = [run_row(r, all_stats[r.run_id]) for r in found]
+    colors = color_ranks(store, found)
+    rows = [
+        {**run_row(r, all_stats[r.run_id]), "color": c} for r, c in zip(found, colors, strict=True)
+    ]
     events: list[dict[str, Any]] = []
     for row in rows:
         stats = all_stats[row["id"]]
@@ -283,7 +290,25 @@ def params(store: Store, query: Query) -> dict[str, Any]:
     `tracker.ui.groups.param_table`."""
     project, found = project_runs(store, query)
     stats = metric_stats_of(store, [r.run_id for r in found])
-    return {"project": project, **param_table(found, stats)}
+    table = param_table(found, stats)
+    colors = dict(zip([r.run_id for r in found], color_ranks(store, found), strict=True))
+    for row in table["runs"]:
+        row["color"] = colors[row["id"]]
+    return {"project": project, **table}
+
+
+def color_ranks(store: Store, records: Sequence[RunRecord]) -> list[int]:
+    """Each run's colour on the dashboard, as an index the pages map to a colour: its rank
+    among its project's runs by start time (the first run 0), so that a run keeps its
+    colour on every page, whatever is filtered, sorted or hidden, and the runs of a project
+    differ in colour. The newest `MAX_RUNS` runs of a project are ranked; an older one
+    takes its place in the list of the runs asked for after them."""
+    ranks: dict[str, int] = {}
+    for project in {r.project for r in records}:
+        found = store.runs(RunQuery(project=project, limit=MAX_RUNS))
+        ordered = sorted(found, key=lambda r: (r.started_at, r.run_id))
+        ranks.update((r.run_id, i) for i, r in enumerate(ordered))
+    return [ranks.get(r.run_id, MAX_RUNS + i) for i, r in enumerate(records)]
 
 
 def groups(store: Store, query: Query) -> dict[str, Any]:

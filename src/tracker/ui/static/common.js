@@ -1,8 +1,25 @@
 // What every view shares: building DOM (el, table, cell), asking the API (api), and
 // showing values: numbers, times, durations, units, run links, status badges, events.
 
+// A run's colour, the same on every page whatever is filtered, sorted or hidden: the server
+// gives each run its rank among its project's runs by start time (`color` in its row), and
+// that rank picks one of 20 well-separated colours (Matplotlib's ten, then ten darker or
+// brighter ones), then golden-angle hues past the twentieth.
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                 "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
+  "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#000075", "#469990", "#800000", "#808000",
+  "#f032e6", "#e6ab02", "#4b0082", "#fb9a99", "#1b9e77", "#a6cee3"];
+
+export function colorOf(index) {
+  const i = Number.isInteger(index) && index >= 0 ? index : 0;
+  if (i < PALETTE.length) return PALETTE[i];
+  const h = (i * 137.508) % 360, s = 0.65, l = 0.42;
+  const f = (n) => {
+    const k = (n + h / 30) % 12, a = s * Math.min(l, 1 - l);
+    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)))).toString(16).padStart(2, "0");
+  };
+  return `#${f(0)}${f(8)}${f(4)}`;
+}
+
 export const REFRESH_MS = 3000;
 
 // -- small helpers -------------------------------------------------------------------
@@ -19,6 +36,15 @@ export function el(tag, props, ...children) {
   return node;
 }
 
+// Keeps `name=value` in the page's address (a default value drops it), so that a link or
+// a reload shows the same view.
+export function keepInAddress(name, value, fallback = "") {
+  const kept = new URLSearchParams(location.search);
+  if (value === fallback || value === null || value === undefined) kept.delete(name); else kept.set(name, String(value));
+  const query = kept.toString();
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
 export async function api(path) {
   const response = await fetch(path, { credentials: "same-origin" });
   const body = await response.json();
@@ -33,12 +59,76 @@ export function num(value) {
   return typeof value === "string" && value in NONFINITE ? NONFINITE[value] : value;
 }
 
+// One way to write a number on every axis, tooltip and table: 3 significant digits by
+// default, a k/M/B/T suffix from 1,000 on (1.2k, 60k, 1M), an exponent below 0.01
+// (3e-4, 5e-3, 8.23e-11: learning rates as people write them), never 1.000e-3 or 10000.
+const SUFFIXES = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
+const SMALL = 0.01;
+
+export function fmtNumber(value, digits = 3) {
+  if (typeof value !== "number") return fmt(value);
+  if (Number.isNaN(value)) return "NaN";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+  const rounded = Number(value.toPrecision(digits));  // 999,999 is 1M, not 1000k
+  const abs = Math.abs(rounded);
+  if (abs === 0) return "0";
+  if (abs >= 1e15 || abs < SMALL) return exponent(rounded);
+  const [div, suffix] = SUFFIXES.find(([d]) => abs >= d) || [1, ""];
+  return `${Number((rounded / div).toPrecision(digits))}${suffix}`;
+}
+
+function exponent(value) {
+  return value.toExponential().replace("e+", "e");  // 3e-4, 1.5e15
+}
+
+// Tick labels: the fewest digits that tell the ticks apart (0.1 + 0.2 reads 0.3), a tick
+// within a rounding error of zero as 0, and every tick of an axis up to 0.01 with an
+// exponent (0, 2e-3, 4e-3 ... 1e-2, not 8e-3 beside 0.01).
+export function fmtTicks(ticks) {
+  const finite = ticks.filter(Number.isFinite);
+  const spacing = Math.min(...finite.slice(1).map((t, i) => Math.abs(t - finite[i])).filter((d) => d > 0));
+  const clean = ticks.map((t) => (Math.abs(t) < (Number.isFinite(spacing) ? spacing : 1) * 1e-9 ? 0 : t));
+  const top = Math.max(0, ...clean.filter(Number.isFinite).map(Math.abs));
+  const write = top > 0 && top <= SMALL
+    ? (t, d) => (t === 0 ? "0" : exponent(Number(t.toPrecision(d))))
+    : (t, d) => fmtNumber(t, d);
+  const distinct = new Set(clean).size;
+  for (let digits = 1; digits < 8; digits++) {
+    const labels = clean.map((t) => write(t, digits));
+    if (new Set(labels).size === distinct) return labels;
+  }
+  return clean.map((t) => write(t, 8));
+}
+
+// About `count` "nice" ticks from lo to hi: 1, 2 or 5 times a power of ten apart; on a log
+// scale the powers of ten (and 2 and 5 times them when the range spans less than two).
+export function niceTicks(lo, hi, log = false, count = 5) {
+  if (!(hi > lo)) return Number.isFinite(lo) ? [lo] : [];
+  const exact = (v) => Number(v.toPrecision(12));  // 0.30000000000000004 is 0.3
+  if (log && lo > 0) {
+    const within = (t) => t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9);
+    const tens = [], all = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+      tens.push(Number(`1e${e}`));
+      all.push(...[1, 2, 5].map((m) => Number(`${m}e${e}`)));
+    }
+    return tens.filter(within).length >= 3 ? tens.filter(within) : all.filter(within);
+  }
+  const rough = (hi - lo) / count, power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough * 0.999);
+  const ticks = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) ticks.push(exact(k * step));
+  return ticks;
+}
+
+// A value as text: a number by fmtNumber (with 4 digits), except an integer, which is
+// exact (a seed, a batch size, a step, a count); strings as they are.
 export function fmt(value) {
   if (value === null || value === undefined) return "-";
   if (typeof value === "string") return value;
   if (typeof value !== "number") return JSON.stringify(value);
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
-  return String(Number(value.toPrecision(4)));
+  return fmtNumber(value, 4);
 }
 
 // Local time as "2026-11-29 14:03:07": toLocaleString would load the locale's data first,
@@ -105,7 +195,7 @@ export function fmtUnit(key, value) {
   if (typeof value !== "number" || !Number.isFinite(value) || !unit) return fmt(value);
   if (unit === "s") return fmtDuration(value);
   const { div, label } = scaleFor(unit, value);
-  return `${fmt(Number((value / div).toPrecision(3)))} ${label}`;
+  return `${fmtNumber(value / div)} ${label}`;
 }
 
 // -- events ---------------------------------------------------------------------------------
@@ -131,7 +221,10 @@ function explainEvent(event) {
   return [EVENT_WORDS[event.kind] || event.kind, pairs(p)];
 }
 
+export const CHECKPOINT_COLOR = "#1a7f37";  // as a saved checkpoint's mark (views/artifacts.js)
+
 export function eventColor(event) {
+  if (event.kind === "checkpoint") return CHECKPOINT_COLOR;
   const level = event.kind === "alert" ? (event.payload || {}).level : null;
   return { error: "#cf222e", warn: "#bf8700", info: "#0969da" }[level] || "#8c959f";
 }
