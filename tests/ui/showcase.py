@@ -24,6 +24,7 @@ SEEDS = [0, 1, 2]
 SWEEP_STEPS = 3_000
 LONG_STEPS = 60_000
 FAILED_AT = 1_700
+FAILED = (3e-3, 2)  # the learning rate and seed of the run that fails
 PROJECT = "showcase"
 TOKENS_PER_STEP = 4_096
 
@@ -35,6 +36,7 @@ def loss(lr: float, seed: int, step: int) -> float:
 
 
 def _track(name: str, lr: float, seed: int, steps: int, fail_at: int | None, files: Path) -> str:
+    every = max(1, steps // 3)  # a checkpoint and a table at a third and two thirds
     from tracker import CustomTracker
 
     config = {"learning_rate": lr, "seed": seed, "model": {"name": "qwen-0.5b", "lora": {"r": 16}}}
@@ -50,19 +52,19 @@ def _track(name: str, lr: float, seed: int, steps: int, fail_at: int | None, fil
                 "train/learning_rate": lr * cosine,
                 "train/num_input_tokens_seen": float((step + 1) * TOKENS_PER_STEP * (1 + seed)),
             }
-            if step % 200 == 0:
+            if step % max(1, steps // 15) == 0:
                 metrics["eval/loss"] = loss(lr, seed, step) + 0.05
-            if step % 100 == 0:
+            if step % max(1, steps // 30) == 0:
                 metrics["system/memory/used_bytes"] = 6.0 * 2**30 + step * 2**18
             run.log_metrics(metrics, step=step)
-            if step and step % 1_000 == 0 and seed == 0 and lr == 1e-3:
+            if step and step % every == 0 and seed == 0 and lr == 1e-3:
                 folder = files / name / f"checkpoint-{step}"
                 folder.mkdir(parents=True)
                 (folder / "adapter.bin").write_bytes(step.to_bytes(4, "big") * 256)
-                run.log_artifact(folder, step=step, best=step == 2_000)
-            if step == 500 and seed == 1 and lr == 3e-4:
+                run.log_artifact(folder, step=step, best=step == 2 * every)
+            if step == steps // 6 and seed == 1 and lr == 3e-4:
                 run.alert("loss spike", "eval/loss rose 20 %", level="warn")
-            if step % 1_000 == 0 and seed == 0 and lr in (1e-3, 3e-3):
+            if step % every == 0 and seed == 0 and lr in (1e-3, 3e-3):
                 rows = [
                     {"prompt": f"q{i}", "completion": f"answer {i} at {step}"} for i in range(3)
                 ]
@@ -71,15 +73,17 @@ def _track(name: str, lr: float, seed: int, steps: int, fail_at: int | None, fil
         return run.run_id
 
 
-def track_showcase(files: Path) -> dict[str, str]:
-    """Track the project (checkpoint folders under ``files``); the run ids by name."""
+def track_showcase(files: Path, scale: float = 1.0) -> dict[str, str]:
+    """Track the project (checkpoint folders under ``files``), its step counts times
+    ``scale`` (tests track a tenth); the run ids by name, the long run's ``long``."""
     ids = {}
+    steps = round(SWEEP_STEPS * scale)
     for lr in LEARNING_RATES:
         for seed in SEEDS:
             name = f"lr{lr:g}-s{seed}"
-            failed = FAILED_AT if (lr, seed) == (3e-3, 2) else None
-            ids[name] = _track(name, lr, seed, SWEEP_STEPS, failed, files)
-    ids["long-60k"] = _track("long-60k", 1e-3, 0, LONG_STEPS, None, files)
+            failed = round(FAILED_AT * scale) if (lr, seed) == FAILED else None
+            ids[name] = _track(name, lr, seed, steps, failed, files)
+    ids["long"] = _track("long", 1e-3, 0, round(LONG_STEPS * scale), None, files)
     return ids
 
 
@@ -97,7 +101,7 @@ def screenshots(out: Path) -> None:
             "workspace": f"/?project={PROJECT}",
             "workspace-sweep": f"/?project={PROJECT}&group=learning_rate&metric=eval/loss",
             "compare": "/compare?"
-            + "&".join(f"run={ids[n]}" for n in ("lr0.001-s0", "lr0.003-s2", "long-60k")),
+            + "&".join(f"run={ids[n]}" for n in ("lr0.001-s0", "lr0.003-s2", "long")),
             "run": f"/runs/{ids['lr0.001-s0']}",
             "run-failed": f"/runs/{ids['lr0.003-s2']}",
         }

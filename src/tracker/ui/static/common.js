@@ -81,23 +81,24 @@ function exponent(value) {
   return value.toExponential().replace("e+", "e");  // 3e-4, 1.5e15
 }
 
-// Tick labels: the fewest digits that tell the ticks apart (0.1 + 0.2 reads 0.3), a tick
-// within a rounding error of zero as 0, and every tick of an axis up to 0.01 with an
-// exponent (0, 2e-3, 4e-3 ... 1e-2, not 8e-3 beside 0.01).
+// Tick labels: each tick with the fewest digits that write it exactly (0, 5e-4, 1e-3,
+// 1.5e-3; 10k, 10.001k), a tick within a rounding error of zero as 0 (0.1 + 0.2 reads
+// 0.3), and every tick of an axis up to 0.01 with an exponent (0, 2e-3 ... 1e-2, not 8e-3
+// beside 0.01).
 export function fmtTicks(ticks) {
   const finite = ticks.filter(Number.isFinite);
-  const spacing = Math.min(...finite.slice(1).map((t, i) => Math.abs(t - finite[i])).filter((d) => d > 0));
-  const clean = ticks.map((t) => (Math.abs(t) < (Number.isFinite(spacing) ? spacing : 1) * 1e-9 ? 0 : t));
+  const gaps = finite.slice(1).map((t, i) => Math.abs(t - finite[i])).filter((d) => d > 0);
+  const spacing = gaps.length ? Math.min(...gaps) : Math.max(0, ...finite.map(Math.abs)) || 1;
+  const clean = ticks.map((t) => (Math.abs(t) < spacing * 1e-9 ? 0 : t));
   const top = Math.max(0, ...clean.filter(Number.isFinite).map(Math.abs));
-  const write = top > 0 && top <= SMALL
-    ? (t, d) => (t === 0 ? "0" : exponent(Number(t.toPrecision(d))))
-    : (t, d) => fmtNumber(t, d);
-  const distinct = new Set(clean).size;
-  for (let digits = 1; digits < 8; digits++) {
-    const labels = clean.map((t) => write(t, digits));
-    if (new Set(labels).size === distinct) return labels;
-  }
-  return clean.map((t) => write(t, 8));
+  const digits = (t) => {
+    for (let d = 1; d < 7; d++) if (Math.abs(Number(t.toPrecision(d)) - t) <= spacing * 1e-6) return d;
+    return 7;
+  };
+  return clean.map((t) => {
+    if (!Number.isFinite(t) || t === 0) return fmtNumber(t);
+    return top <= SMALL ? exponent(Number(t.toPrecision(digits(t)))) : fmtNumber(t, digits(t));
+  });
 }
 
 // About `count` "nice" ticks from lo to hi: 1, 2 or 5 times a power of ten apart; on a log
