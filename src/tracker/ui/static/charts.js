@@ -206,8 +206,9 @@ function xLabel(scale) {
 
 // A plot is as wide as its box, given in pixels: left to measure the box itself
 // (sizing_mode "stretch_width"), BokehJS takes about a third longer to draw a first plot.
-// When the box changes width (the window is resized), the plot follows.
-function chartWidth(node) {
+// When the box changes width (the window is resized), the plot follows. Curves are asked
+// for at this width (width= of /api/curves and /api/runs/RUN/curve).
+export function chartWidth(node) {
   return Math.max(300, node.clientWidth || 600);
 }
 
@@ -418,19 +419,16 @@ async function drawWanted(node) {
 // would be drawn only once all of them are (BokehJS interleaves their layouts).
 let building = Promise.resolve();
 
-export function chartPoints(node) {
-  return Math.max(200, Math.min(4000, Math.round((node.clientWidth || 600) * 2)));
-}
-
-// The query of a curve request: its key, its points, and x= when x is a metric.
-export function curveQuery(key, points) {
-  const query = new URLSearchParams({ key, points: String(points) });
+// The query of a curve request for the chart in `node`: its key, its width, and x= when x
+// is a metric.
+export function curveQuery(key, node) {
+  const query = new URLSearchParams({ key, width: String(chartWidth(node)) });
   if (xMetric()) query.set("x", xMetric());
   return query;
 }
 
 export async function fetchCurve(runId, key, node) {
-  return api(`/api/runs/${encodeURIComponent(runId)}/curve?${curveQuery(key, chartPoints(node))}`);
+  return api(`/api/runs/${encodeURIComponent(runId)}/curve?${curveQuery(key, node)}`);
 }
 
 // -- controls -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import {
-  chartControls, chartPoints, chartSections, curveQuery, drawChart, loadCharts, marksOf, refitX,
+  chartControls, chartSections, curveQuery, drawChart, loadCharts, marksOf, refitX,
   showMarkKey
 } from "../charts.js";
 import {
@@ -15,11 +15,6 @@ import { sweepSection } from "./sweep.js";
 // section; metrics holding one value are numbers, not charts; a chart asks for its curves
 // (one request for all its runs) once it comes near the screen, the first ones first. A
 // run's colour is its own (common.js colorOf), whatever the filters list.
-
-function curvePointsFor(node, lines) {
-  const width = node.clientWidth || 600;
-  return lines > 5 ? Math.max(100, Math.min(1000, Math.round(width / 2))) : chartPoints(node);
-}
 
 export async function workspacePage(app, params) {
   const sweep = sweepSection(params);  // groups, parallel coordinates, scatter (views/sweep.js)
@@ -107,7 +102,7 @@ export async function workspacePage(app, params) {
   const looked = new Promise((resolve) => { observed = resolve; });
   const load = async (key) => {
     const node = nodes.get(key);
-    const query = curveQuery(key, curvePointsFor(node, having(key).length));
+    const query = curveQuery(key, node);
     for (const run of having(key)) query.append("run", run.id);
     const answer = await api(`/api/curves?${query}`);
     curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
