@@ -96,7 +96,8 @@ const xRanges = new Set();  // {range, mode, div, view} of each chart drawn
 let fitted = null;  // {step, time (in s)}: where x ends while "fit x to most runs" is on
 
 function trackXRange(plot, scale) {
-  const entry = { range: plot.x_range, mode: scale.mode, div: scale.x.div };
+  // ends: where each line shown ends, when x is a metric (set as the chart is drawn)
+  const entry = { range: plot.x_range, mode: scale.mode, div: scale.x.div, ends: null };
   xRanges.add(entry);
   if (fitted) fitRange(entry);
   return entry;
@@ -110,15 +111,16 @@ function mostEnd(lengths) {
   return sorted.filter((n) => n <= OUTLIER * median).pop();
 }
 
-// Where x ends on a chart of `mode` while fitted (null: not fitted, or x is a metric).
-function fittedEnd(mode, div) {
-  if (!fitted || mode === "metric") return null;
-  const end = mode === "time" ? fitted.time / div : fitted.step;
+// Where x ends on a chart while fitted (null: not fitted): against a metric, where most of
+// its lines end.
+function fittedEnd({ mode, div, ends }) {
+  if (!fitted) return null;
+  const end = mode === "metric" ? ends && mostEnd(ends) : mode === "time" ? fitted.time / div : fitted.step;
   return end > 0 ? end : null;
 }
 
-function fitRange({ range, mode, div }) {
-  const end = fittedEnd(mode, div);
+function fitRange(entry) {
+  const { range } = entry, end = fittedEnd(entry);
   if (end === null) return;
   const pad = end * 0.02;
   range.setv({ start: -pad, end: end + pad });
@@ -320,13 +322,19 @@ function updateFrame(chart, key, lines, scale, marks) {
     chart.spans[i].location = at === null || at === undefined ? null : at;
     chart.spans[i].visible = !mark.hidden && at !== null && at !== undefined;
   });
+  if (scale.mode === "metric") {
+    const ends = lines.filter((line) => !line.hidden).map((line) => lastX(line, scale));
+    const moved = String(ends) !== String(chart.xRange.ends);  // a zoom holds until they move
+    chart.xRange.ends = ends;
+    if (fitted && moved) fitRange(chart.xRange);
+  }
   noteCut(chart, lines, scale);
 }
 
 // While x is fitted, the chart says how many of its runs go on past its right edge, with
 // a button that shows every step.
 function noteCut(chart, lines, scale) {
-  const end = fittedEnd(scale.mode, scale.x.div);
+  const end = fittedEnd(chart.xRange);
   const past = end === null ? [] : lines.filter((line) => !line.hidden && line.curve.steps.length
     && lastX(line, scale) > end * 1.02);
   chart.note.hidden = !past.length;
@@ -342,6 +350,7 @@ function noteCut(chart, lines, scale) {
 function lastX(line, scale) {
   const { curve } = line;
   const i = curve.steps.length - 1;
+  if (scale.mode === "metric") return Math.max(-Infinity, ...(curve.xs || []).map(num).filter(Number.isFinite));
   return scale.mode === "time" ? (num(curve.times[i]) - line.startedAt) / scale.x.div : curve.steps[i];
 }
 
