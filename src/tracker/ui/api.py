@@ -27,6 +27,10 @@
                                             shared step grid of at most ``N`` points
 ==========================================  ================================================
 
+Run rows (of a run, the compare view, the workspace, the sweep) carry ``color``: the run's
+rank among its project's runs by start time (`color_ranks`), which the pages map to one
+colour, the same on every page.
+
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
 status 400, 404, or 409 (an ambiguous run, with ``candidates``). Non-finite floats are
 encoded as described in `tracker.views`; curves leave them out and say how many
