@@ -144,6 +144,9 @@ def test_one_number_format(page: Any, served: Served) -> None:
         "m.fmtTicks([0.30000000000000004, 5.551115123125783e-17, 0.1]),"
         "m.niceTicks(1.273, 1.493), m.niceTicks(1e-5, 1e-3, true), m.niceTicks(0, 9)]; }"
     )
+    open_page(page, f"{served.url}/runs/{served.runs['lr0.0001-s0']}")
+    row = page.locator("tr", has=page.locator("td", has_text="train/num_input_tokens_seen"))
+    assert row.locator("td").nth(1).inner_text() == "1.229M"  # 1,228,800 tokens seen
     assert ticks == [
         ["0", "5e-4", "1e-3", "1.5e-3"],
         ["1.2", "1.3", "1.4"],

@@ -190,10 +190,11 @@ export function scaleFor(unit, top) {
   return { div: 1, label: unit };
 }
 
-// One value with its unit: "15.6 GiB", "42.1 %", "5m03s", "12.3 k tokens/s".
+// One value of metric `key` with its unit: "15.6 GiB", "42.1 %", "5m03s", "12.3 k
+// tokens/s"; without a unit as fmtNumber writes it (12.29M tokens seen, not 12288000).
 export function fmtUnit(key, value) {
   const unit = unitOf(key);
-  if (typeof value !== "number" || !Number.isFinite(value) || !unit) return fmt(value);
+  if (typeof value !== "number" || !Number.isFinite(value) || !unit) return fmtNumber(value, 4);
   if (unit === "s") return fmtDuration(value);
   const { div, label } = scaleFor(unit, value);
   return `${fmtNumber(value / div)} ${label}`;

@@ -4,7 +4,7 @@
 import {
   chartControls, chartSections, drawChart, fetchCurve, loadCharts, offerXKeys
 } from "../charts.js";
-import { api, cell, colorOf, el, fmt, runLink, statusBadge, table } from "../common.js";
+import { api, cell, colorOf, el, fmt, fmtUnit, num, runLink, statusBadge, table } from "../common.js";
 import { chartPanels } from "../panels.js";
 import { tablesSection } from "./tables.js";
 
@@ -55,7 +55,7 @@ export async function comparePage(app, refs) {
     el("h2", {}, "Final / best metrics"),
     table(["Metric", ...runs.map((run) => run.name)], data.metrics.map((row) =>
       el("tr", {}, cell(row.key), row.final.map((final, i) =>
-        cell(final === null ? "-" : `${fmt(final)} / ${fmt(row.best[i])}`, true))))),
+        cell(final === null ? "-" : `${fmtUnit(row.key, num(final))} / ${fmtUnit(row.key, num(row.best[i]))}`, true))))),
     ...tables.nodes);
   const load = () => Promise.all(keys.map(async (key) => {
     const node = nodes.get(key);
