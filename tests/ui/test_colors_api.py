@@ -53,3 +53,17 @@ def test_a_run_has_one_colour_whatever_is_selected(served: Served) -> None:
     assert [row["color"] for row in compared] == [2, 0]
     params = _get(served, "/api/params?project=p")["runs"]
     assert {row["name"]: row["color"] for row in params} == {"first": 0, "second": 1, "third": 2}
+
+
+def test_a_new_run_takes_the_next_colour(served: Served) -> None:
+    """A run started after the ranks were kept takes the next rank; the others keep theirs."""
+    before = _get(served, "/api/workspace?project=p")["runs"]
+    assert sorted(row["color"] for row in before) == [0, 1, 2]
+    track("fourth", project="p")
+    after = _get(served, "/api/workspace?project=p")["runs"]
+    assert {row["name"]: row["color"] for row in after} == {
+        "first": 0,
+        "second": 1,
+        "third": 2,
+        "fourth": 3,
+    }

@@ -28,8 +28,8 @@
 ==========================================  ================================================
 
 Run rows (of a run, the compare view, the workspace, the sweep) carry ``color``: the run's
-rank among its project's runs by start time (`color_ranks`), which the pages map to one
-colour, the same on every page.
+rank among its project's runs by start time (`tracker.ui.colors`), which the pages map to
+one colour, the same on every page.
 
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
 status 400, 404, or 409 (an ambiguous run, with ``candidates``). Non-finite floats are
@@ -55,6 +55,7 @@ from tracker.store.base import (
     metric_stats_of,
 )
 from tracker.store.resolve import resolve_run
+from tracker.ui.colors import color_ranks
 from tracker.ui.downsample import Curve, read_curve, read_overview
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
@@ -299,20 +300,6 @@ def params(store: Store, query: Query) -> dict[str, Any]:
     for row in table["runs"]:
         row["color"] = colors[row["id"]]
     return {"project": project, **table}
-
-
-def color_ranks(store: Store, records: Sequence[RunRecord]) -> list[int]:
-    """Each run's colour on the dashboard, as an index the pages map to a colour: its rank
-    among its project's runs by start time (the first run 0), so that a run keeps its
-    colour on every page, whatever is filtered, sorted or hidden, and the runs of a project
-    differ in colour. The newest `MAX_RUNS` runs of a project are ranked; an older one
-    takes its place in the list of the runs asked for after them."""
-    ranks: dict[str, int] = {}
-    for project in {r.project for r in records}:
-        found = store.runs(RunQuery(project=project, limit=MAX_RUNS))
-        ordered = sorted(found, key=lambda r: (r.started_at, r.run_id))
-        ranks.update((r.run_id, i) for i, r in enumerate(ordered))
-    return [ranks.get(r.run_id, MAX_RUNS + i) for i, r in enumerate(records)]
 
 
 def groups(store: Store, query: Query) -> dict[str, Any]:
