@@ -299,7 +299,7 @@ def test_charts_are_searched_pinned_and_hidden(page: Any, served: Served) -> Non
 
 def test_x_is_a_metric_that_grows_with_the_step(page: Any, served: Served) -> None:
     """Picking train/num_input_tokens_seen as x draws every chart against it (each point
-    at the tokens seen at its step) and keeps x= in the address."""
+    at the tokens seen at its step), fitted to most runs, and keeps x= in the address."""
     found = served.get(f"/api/workspace?project={PROJECT}")
     if b'"x_keys"' not in found.body:
         pytest.skip("the server offers no x_keys yet (the curves' x= API)")
@@ -316,3 +316,12 @@ def test_x_is_a_metric_that_grows_with_the_step(page: Any, served: Served) -> No
     tokens = chart(page, "train/loss", "node.chart.overlay.shown.data.name")
     ends = dict(zip(tokens, xs, strict=True))
     assert ends["lr0.0001-s0"] < ends["lr0.0001-s2"]  # seed 2 sees 3 times the tokens
+    # x is fitted to where most lines end (the long run cut, and named) and marks, which
+    # are at steps, are not drawn: their key says so
+    assert chart(page, "train/loss", "plot.x_range.end") < max(ends.values())
+    note = page.locator('.chart[data-key="train/loss"] .cut-note')
+    assert note.inner_text() == "long goes on past this range → show all"
+    assert chart(page, "train/loss", "node.chart.spans.filter(s => s.visible).length") == 0
+    assert f"not against {key}" in page.locator(".mark-key").inner_text()
+    open_page(page, page.url)  # a link keeps x
+    assert page.get_by_label("x axis").input_value() == key

@@ -465,6 +465,7 @@ export function chartControls({ redraw, refetch = redraw, shownRuns = null, xKey
     const before = xMetric();
     view.x = x.value;
     keepInAddress("x", view.x, "auto");
+    for (const [node, marks] of markKeys) showMarkKey(node, marks);
     if (before || xMetric()) refetch(); else redraw();
   } },
   el("option", { value: "auto" }, "step (time for system/)"), el("option", { value: "step" }, "step"),
@@ -529,8 +530,17 @@ function markStyle(mark) {
 const KEY_ORDER = ["alert", "artifact", "checkpoint", "event"];
 
 // The key to the marks on a page's charts: one entry per kind of mark drawn (its line as
-// drawn, and what it means), in `node`; empty when there are none.
+// drawn, and what it means), in `node`; empty when there are none, and a note when x is a
+// metric (marks are at steps and times, not drawn then). Shown again when x changes.
+const markKeys = new Map();  // node -> marks
+
 export function showMarkKey(node, marks) {
+  markKeys.set(node, marks);
+  node.classList.add("mark-key", "note");
+  if (xMetric() && marks.length) {
+    node.replaceChildren(`Marks (events, checkpoints) are drawn against the step or the time, not against ${xMetric()}.`);
+    return;
+  }
   const entries = new Map();
   for (const mark of marks) {
     const kind = KEY_ORDER.includes(mark.kind) ? mark.kind : "event";
@@ -539,7 +549,6 @@ export function showMarkKey(node, marks) {
   }
   const sorted = [...entries.values()].sort((a, b) =>
     KEY_ORDER.indexOf(a.kind) - KEY_ORDER.indexOf(b.kind) || a.words.localeCompare(b.words));
-  node.classList.add("mark-key", "note");
   node.replaceChildren(...(sorted.length ? ["Marks: ", ...sorted.map((entry) => el("span", { class: "key-item",
     "data-color": entry.color, "data-dash": entry.dash },
   el("span", { class: "key-line", style: `border-top: ${entry.width}px ${entry.dash} ${entry.color}` }), entry.words))] : []));
