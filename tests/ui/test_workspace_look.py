@@ -91,6 +91,10 @@ def test_a_run_keeps_its_colour_on_every_page(page: Any, served: Served) -> None
         f"nodes => nodes.map(n => ({HEX})(n.style.backgroundColor))"
     )
     assert compared == header == [colors[run_id] for run_id in picked]
+    # the compare view fits x to most runs too: the long run is cut and named
+    assert chart(page, "train/loss", "plot.x_range.end") < 400
+    note = page.locator('.chart[data-key="train/loss"] .cut-note')
+    assert note.inner_text() == "long goes on past this range → show all"
 
     for run_id in picked:
         open_page(page, f"{served.url}/runs/{run_id}")
