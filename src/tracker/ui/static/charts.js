@@ -6,7 +6,7 @@
 // note on the chart says which runs go on past it).
 
 import {
-  PALETTE, api, el, eventColor, fmtNumber, fmtTicks, keepInAddress, num, scaleFor, unitOf
+  api, el, eventColor, fmtNumber, fmtTicks, keepInAddress, num, scaleFor, unitOf
 } from "./common.js";
 
 const SECTIONS = ["train", "eval", "predict", "system"];
@@ -257,8 +257,8 @@ function buildChart(node, lines, scale, marks) {
   const { ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
   const { plot, spans, xRange } = newPlot(node, scale, marks);
   const sources = [], lineRenderers = [], items = [];
-  lines.forEach((line, i) => {
-    const color = line.color || PALETTE[i % PALETTE.length];
+  for (const line of lines) {
+    const { color } = line;
     const raw = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
     const shown = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
     const faint = plot.line({ x: { field: "x" }, y: { field: "y" }, source: raw,
@@ -270,7 +270,7 @@ function buildChart(node, lines, scale, marks) {
     sources.push({ raw, shown, faint, dots, main });
     lineRenderers.push(main);
     items.push(new LegendItem({ label: { value: String(line.name) }, renderers: [main] }));
-  });
+  }
   const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
     renderers: lineRenderers, mode: "vline",
@@ -376,7 +376,7 @@ function updateChart(chart, key, lines, scale, marks) {
   });
 }
 
-// lines: [{name, curve, startedAt, color?, hidden?}], one line each (plus a faint raw one
+// lines: [{name, curve, startedAt, color (the run's: common.js colorOf), hidden?}], one line each (plus a faint raw one
 // when smoothing); marks: [{kind, color, step, at, startedAt, hidden?}], events to mark.
 // Draws run one after another per node; a draw asked for meanwhile replaces any waiting.
 export async function drawChart(node, key, lines, marks = []) {
