@@ -280,6 +280,11 @@ def test_charts_are_searched_pinned_and_hidden(page: Any, served: Served) -> Non
     open_page(page, f"{served.url}/?project={PROJECT}&search={quote('/^eval/')}")
     assert page.get_by_label("search charts").input_value() == "/^eval/"
     assert _visible_charts(page) == ["eval/loss"]
+    page.get_by_label("status", exact=True).select_option("failed")  # a filter keeps it
+    page.wait_for_url("**status=failed**")
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
+    assert page.locator(".run-list li").count() == 1
+    assert _visible_charts(page) == ["eval/loss"]
 
     open_page(page, f"{served.url}/?project={PROJECT}")
     page.locator('.chart-box[data-key="eval/loss"]').hover()

@@ -51,9 +51,11 @@ export async function workspacePage(app, params) {
 
   const filters = filterInputs(params);
   filters.project.value = data.project;
-  const reload = () => {
-    const query = new URLSearchParams();
-    for (const [name, input] of Object.entries(filters)) if (input.value) query.set(name, input.value);
+  const reload = () => {  // the view (x, search, fit...) stays as it is
+    const query = new URLSearchParams(location.search);
+    for (const [name, input] of Object.entries(filters)) {
+      if (input.value) query.set(name, input.value); else query.delete(name);
+    }
     location.search = query.toString();
   };
   for (const input of Object.values(filters)) input.addEventListener("change", reload);
