@@ -135,7 +135,7 @@ def test_one_number_format(page: Any, served: Served) -> None:
     the fewest digits that tell ticks apart, and niceTicks at 1, 2 or 5 times a power of
     ten, as the page's own module computes them."""
     open_page(page, f"{served.url}/?project={PROJECT}")
-    common = "const m = await import('/static/common.js');"
+    common = "const m = await import('/static/numbers.js');"
     written = page.evaluate(
         f"async values => {{ {common} return values.map(v => m.fmtNumber(v)); }}",
         list(NUMBERS),

@@ -1,13 +1,12 @@
 // The charts every view draws (BokehJS, loaded on first use): one chart per metric key,
 // grouped by section; smoothing, x axis (step, time or a metric) and log scale controls
 // shared by all of a page's charts and kept in the address; event marks and their key.
-// Numbers read alike on every axis and tooltip (common.js fmtNumber: 3e-4, 20k, 1.5M),
+// Numbers read alike on every axis and tooltip (numbers.js fmtNumber: 3e-4, 20k, 1.5M),
 // and x is fitted to where most runs end when one run is far longer than the others (a
 // note on the chart says which runs go on past it).
 
-import {
-  api, el, eventColor, fmtNumber, fmtTicks, keepInAddress, num, scaleFor, unitOf
-} from "./common.js";
+import { api, el, eventColor, keepInAddress, num, scaleFor, unitOf } from "./common.js";
+import { fmtNumber, fmtTicks } from "./numbers.js";
 
 const SECTIONS = ["train", "eval", "predict", "system"];
 
@@ -66,7 +65,7 @@ function smooth(values, weight) {
 }
 
 // -- numbers ------------------------------------------------------------------------
-// Tick labels and tooltip values by common.js's fmtTicks and fmtNumber: 0, 2.5k, 1M, 3e-4,
+// Tick labels and tooltip values by numbers.js's fmtTicks and fmtNumber: 0, 2.5k, 1M, 3e-4,
 // never 1.000e-3 or 10000. Ticks stay BokehJS's own, at 1, 2 or 5 times a power of ten
 // (a log axis: powers of ten). BokehJS writes them with formatter models; these are plain
 // code (a CustomJS formatter would need eval, which the page's Content-Security-Policy

@@ -2,7 +2,8 @@
 // value or a final metric on an axis, their ticks, a colour ramp, and SVG nodes. Every
 // name and value goes on the page as text (textContent, setAttribute).
 
-import { fmtTicks, niceTicks, num } from "../common.js";
+import { num } from "../common.js";
+import { fmtTicks, niceTicks } from "../numbers.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 export const UNSET = -0.12;  // where a run without the value sits: below its axis
