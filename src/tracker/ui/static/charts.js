@@ -311,7 +311,8 @@ function updateFrame(chart, key, lines, scale, marks) {
   chart.plot.xaxis.axis_label = xLabel(scale);
   // a flat curve (a constant learning rate) gets a y range around its value, not ±1
   // (a log axis's default span is in decades: it keeps 2)
-  const top = Math.max(0, ...lines.flatMap((line) => line.curve.values.map((v) => Math.abs(num(v)))));
+  // a loop, not Math.max(...values): 100 runs at 4 points a pixel pass V8's argument limit
+  const top = lines.reduce((m, line) => line.curve.values.reduce((a, v) => Math.max(a, Math.abs(num(v))), m), 0);
   const scaled = top / scale.y.div;
   chart.plot.y_range.default_span = !view.log && scaled > 0 && scaled < Infinity ? scaled : 2;
   // (against a metric, a mark has no place: events are at a step or a time)
@@ -349,7 +350,9 @@ function noteCut(chart, lines, scale) {
 function lastX(line, scale) {
   const { curve } = line;
   const i = curve.steps.length - 1;
-  if (scale.mode === "metric") return Math.max(-Infinity, ...(curve.xs || []).map(num).filter(Number.isFinite));
+  if (scale.mode === "metric") {
+    return (curve.xs || []).reduce((m, v) => (Number.isFinite(num(v)) ? Math.max(m, num(v)) : m), -Infinity);
+  }
   return scale.mode === "time" ? (num(curve.times[i]) - line.startedAt) / scale.x.div : curve.steps[i];
 }
 
