@@ -14,6 +14,7 @@ _TESTS = str(Path(__file__).resolve().parent.parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
+from showcase import track_showcase  # noqa: E402
 from ui_kit import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -79,6 +80,21 @@ def sweep_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         patch.setenv("TRACKER_FLUSH_INTERVAL", "0.05")
         patch.setenv("TRACKER_SYSTEM_INTERVAL", "0")
         runs = track_sweep()
+        with serve() as url:
+            yield Served(url, runs)
+
+
+@pytest.fixture(scope="module")
+def showcase_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The dashboard over `showcase`'s 13-run project at a tenth of its steps (a 300-step
+    sweep, a 6,000-step run), tracked once for the module."""
+    pytest.importorskip("bokeh")
+    root = tmp_path_factory.mktemp("showcase")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKER_DIR", str(root / "tracker-store"))
+        patch.delenv("TRACKER_URI", raising=False)
+        patch.setenv("TRACKER_SYSTEM_INTERVAL", "0")
+        runs = track_showcase(root / "files", scale=0.1)
         with serve() as url:
             yield Served(url, runs)
 

@@ -52,7 +52,7 @@ def test_run_page_draws_one_chart_per_metric(page: Any, served: Served) -> None:
     keys = sorted(charts.evaluate_all("nodes => nodes.map(n => n.dataset.key)"))
     assert keys == ["eval/loss", "train/long", "train/loss"]
     # a constant learning rate is a number, not a flat chart
-    assert page.locator('.tile[data-key="train/learning_rate"] .value').inner_text() == "0.001"
+    assert page.locator('.tile[data-key="train/learning_rate"] .value').inner_text() == "1e-3"
     assert page.locator("section.charts h2").all_text_contents() == ["train/", "eval/"]
     assert all(series(page, key) == 1 for key in keys)
     shot(page, "run.png")

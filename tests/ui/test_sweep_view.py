@@ -24,7 +24,7 @@ from ui_kit import (
 pytest.importorskip("bokeh")
 
 RUNS = len(LEARNING_RATES) * SEEDS
-LR_TEXTS = ["0.00001", "0.00003", "0.0001", "0.0003", "0.001"]  # as the page writes them
+LR_TEXTS = ["1e-5", "3e-5", "1e-4", "3e-4", "1e-3"]  # as the page writes them
 GROUP_CHART = ".sweep .group-chart"
 # the group chart's renderers that draw something: [glyph type, colour] each
 RENDERERS = """node => node.chart.plot.renderers

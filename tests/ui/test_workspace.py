@@ -131,8 +131,26 @@ def test_every_run_is_overlaid_with_units_numbers_and_events(page: Any, served: 
     assert any("warn alert: loss spike" in row and "at step 7" in row for row in events)
     assert any("error alert: run sweep-02 failed" in row for row in events)
     assert any("checkpoint" in row and "path: /ckpt/sweep-01" in row for row in events)
-    marks = chart(page, "train/loss", "node.chart.spans.filter(s => s.visible).length")
-    assert marks == 2  # the warn alert's step and the checkpoint's; the failed one has no step
+    marks = chart(
+        page,
+        "train/loss",
+        "node.chart.spans.filter(s => s.visible).map(s => [s.location, s.line_color, s.line_dash])",
+    )
+    # the checkpoint's step, the warn alert's (raised after step 29), and the failure (an
+    # alert with no step) at its run's last step
+    assert sorted(marks) == [
+        [20, "#1a7f37", "dotted"],
+        [29, "#bf8700", "solid"],
+        [29, "#cf222e", "solid"],
+    ]
+    key = page.locator(".mark-key .key-item").evaluate_all(
+        "nodes => nodes.map(n => [n.textContent, n.dataset.color, n.dataset.dash])"
+    )
+    assert key == [
+        ["error alert", "#cf222e", "solid"],
+        ["warn alert", "#bf8700", "solid"],
+        ["checkpoint", "#1a7f37", "dotted"],
+    ]
     assert page.locator(".run-list").get_by_text(HOSTILE_NAME, exact=True).count() == 1
     assert page.locator("img").count() == 0 and page.evaluate("window.__pwned") is None
     shot(page, "workspace-system.png")
@@ -146,7 +164,8 @@ def test_runs_are_toggled_from_the_side_list(page: Any, served: Served) -> None:
     _lines_become(page, "train/loss", RUNS - 1)
     assert _drawn(page, "train/loss") == RUNS - 1
     assert _drawn(page, "eval/loss") == RUNS - 1
-    assert chart(page, "train/loss", "node.chart.spans.filter(s => s.visible).length") == 1
+    # the checkpoint and the failure are left: sweep-00's warn alert is hidden with it
+    assert chart(page, "train/loss", "node.chart.spans.filter(s => s.visible).length") == 2
     page.get_by_role("button", name="none").click()
     _lines_become(page, "train/loss", 0)
     assert _drawn(page, "train/loss") == 0

@@ -71,40 +71,48 @@ def _drawn(page: Any, *keys: str) -> None:
 def test_step_ticks_read_alike_and_the_fit_control_fits_most_runs(
     page: Any, served: Served
 ) -> None:
-    """1M steps read 0 … 1M, not 0.000e+0 … 1.000e+6, beside a chart of 20k steps in the
-    same format; "fit x to most runs" cuts x at 20k on every chart with the long run still
-    drawn, a second click shows every step again, and a fit follows the runs ticked."""
+    """The workspace opens with x fitted to most runs: cut at 20k on every chart, the long
+    run still drawn and named in a note on the chart; the note's "show all" gives 0 … 1M
+    (not 0.000e+0 … 1.000e+6) and keeps fit=0 in the address, which a reload keeps; a
+    fit follows the runs ticked."""
     page.set_viewport_size({"width": 1280, "height": 1400})
     open_page(page, served.url + "/?project=steps")
     _drawn(page, "train/loss", "train/grad_norm")
     compact = re.compile(r"0|-?\d+(\.\d+)?[kMBT]?")
+    assert SHORT < _x_end(page, "train/loss") < SHORT * 1.1
+    assert SHORT < _x_end(page, "train/grad_norm") < SHORT * 1.1
+    assert chart(page, "train/loss", "node.chart.overlay.shown.data.xs.length") == SHORT_RUNS + 1
+    fitted = _ticks(page, "train/loss")
+    assert fitted[-1] == "20k" and "10k" in fitted, fitted
+    assert all(compact.fullmatch(label) for label in fitted), fitted
+    assert _ticks(page, "train/grad_norm") == fitted
+    note = page.locator('.chart[data-key="train/loss"] .cut-note')
+    assert note.inner_text() == "long goes on past this range → show all"
+    assert page.locator('.chart[data-key="train/grad_norm"] .cut-note').is_hidden()
+    shot(page, "workspace-steps-fitted.png")
+
+    note.get_by_role("button", name="→ show all").click()
+    page.wait_for_function(
+        "() => document.querySelector(\".chart[data-key='train/loss']\").chart.plot.x_range.end"
+        f" > {LONG}"
+    )
+    page.wait_for_function(  # the axes are drawn again
+        "() => { const node = document.querySelector(\".chart[data-key='train/loss']\");"
+        " const axis = node.chart.view.owner.get_one(node.chart.plot.below[0]);"
+        " return axis.compute_labels(axis.tick_coords.major[0]).items.at(-1).text === '1M'; }"
+    )
     loss = _ticks(page, "train/loss")
     assert loss[-1] == "1M" and ("200k" in loss or "500k" in loss), loss
     assert all(compact.fullmatch(label) for label in loss), loss
     neighbour = _ticks(page, "train/grad_norm")  # the short runs only: 0 to 20k
     assert neighbour[-1] == "20k" and "10k" in neighbour, neighbour
-    assert _x_end(page, "train/loss") > LONG
+    assert note.is_hidden()
+    assert "fit=0" in page.url
     shot(page, "workspace-steps-long.png")
+    open_page(page, page.url)  # a reload (a link) shows every step too
+    _drawn(page, "train/loss")
+    assert _x_end(page, "train/loss") > LONG
 
-    page.get_by_role("button", name="fit x to most runs").click()
-    page.wait_for_function(
-        "() => document.querySelector(\".chart[data-key='train/loss']\").chart.plot.x_range.end"
-        f" < {SHORT * 1.1}"
-    )
-    assert SHORT < _x_end(page, "train/grad_norm") < SHORT * 1.1
-    assert chart(page, "train/loss", "node.chart.overlay.shown.data.xs.length") == SHORT_RUNS + 1
-    page.wait_for_timeout(300)  # the axes are drawn again
-    fitted = _ticks(page, "train/loss")
-    assert fitted[-1] == "20k" and "10k" in fitted, fitted
-    assert all(compact.fullmatch(label) for label in fitted), fitted
-    assert _ticks(page, "train/grad_norm") == fitted
-    shot(page, "workspace-steps-fitted.png")
-
-    page.get_by_role("button", name="show every step").click()
-    page.wait_for_function(
-        "() => document.querySelector(\".chart[data-key='train/loss']\").chart.plot.x_range.end"
-        f" > {LONG}"
-    )
     # unticking the long run while fitted keeps x fitted to the runs shown
     page.get_by_role("button", name="fit x to most runs").click()
     page.get_by_label("show long").uncheck()

@@ -27,6 +27,10 @@
                                             shared step grid of at most ``N`` points
 ==========================================  ================================================
 
+Run rows (of a run, the compare view, the workspace, the sweep) carry ``color``: the run's
+rank among its project's runs by start time (`tracker.ui.colors`), which the pages map to
+one colour, the same on every page.
+
 ``RUN`` is an id, a unique id prefix or a name. Errors are ``{"error": message}`` with
 status 400, 404, or 409 (an ambiguous run, with ``candidates``). Non-finite floats are
 encoded as described in `tracker.views`; curves leave them out and say how many
@@ -51,6 +55,7 @@ from tracker.store.base import (
     metric_stats_of,
 )
 from tracker.store.resolve import resolve_run
+from tracker.ui.colors import color_ranks
 from tracker.ui.downsample import Curve, read_curve, read_overview
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
@@ -97,7 +102,8 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
             case ["runs"]:
                 return runs(store, query)
             case ["runs", ref]:
-                return run_detail(store, resolve_run(store, ref))
+                record = resolve_run(store, ref)
+                return {**run_detail(store, record), "color": color_ranks(store, [record])[0]}
             case ["runs", ref, "curve"]:
                 return curve(store, ref, query)
             case ["runs", ref, "tables"]:
@@ -241,7 +247,10 @@ def compare(store: Store, refs: Sequence[str]) -> dict[str, Any]:
     records = [resolve_run(store, ref) for ref in refs]
     stats = [store.metric_stats(r.run_id) for r in records]
     return {
-        "runs": [{**run_row(r, s), "keys": sorted(s)} for r, s in zip(records, stats, strict=True)],
+        "runs": [
+            {**run_row(r, s), "keys": sorted(s), "color": c}
+            for r, s, c in zip(records, stats, color_ranks(store, records), strict=True)
+        ],
         "config": config_diff(records),
         "config_same": config_same(records),
         "metrics": metrics_side_by_side(stats),
@@ -254,7 +263,10 @@ def workspace(store: Store, query: Query) -> dict[str, Any]:
     their events, oldest first, each with its ``run``."""
     project, found = project_runs(store, query)
     all_stats = metric_stats_of(store, [r.run_id for r in found])
-    rows = [run_row(r, all_stats[r.run_id]) for r in found]
+    colors = color_ranks(store, found)
+    rows = [
+        {**run_row(r, all_stats[r.run_id]), "color": c} for r, c in zip(found, colors, strict=True)
+    ]
     events: list[dict[str, Any]] = []
     for row in rows:
         stats = all_stats[row["id"]]
@@ -284,7 +296,11 @@ def params(store: Store, query: Query) -> dict[str, Any]:
     `tracker.ui.groups.param_table`."""
     project, found = project_runs(store, query)
     stats = metric_stats_of(store, [r.run_id for r in found])
-    return {"project": project, **param_table(found, stats)}
+    table = param_table(found, stats)
+    colors = dict(zip([r.run_id for r in found], color_ranks(store, found), strict=True))
+    for row in table["runs"]:
+        row["color"] = colors[row["id"]]
+    return {"project": project, **table}
 
 
 def groups(store: Store, query: Query) -> dict[str, Any]:

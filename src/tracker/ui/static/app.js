@@ -1,5 +1,6 @@
 // The dashboard's entry point: picks the view for the address and runs it. Plain DOM, no
-// framework; one module per view under views/, what they share in common.js and charts.js.
+// framework; one module per view under views/, what they share in common.js, numbers.js,
+// charts.js and panels.js.
 // Every name and value from the store is put on the page as text (textContent,
 // createTextNode, setAttribute); nothing from the store is ever parsed as HTML.
 //

@@ -1,15 +1,22 @@
 // The charts every view draws (BokehJS, loaded on first use): one chart per metric key,
-// grouped by section; smoothing, x axis and log scale controls shared by all of a page's
-// charts; event marks. Steps read as people write them (20k, 1.5M), and "fit x to most
-// runs" cuts every chart's x range where most runs end when one run is far longer than the
-// others.
+// grouped by section; smoothing, x axis (step, time or a metric) and log scale controls
+// shared by all of a page's charts and kept in the address; event marks and their key.
+// Numbers read alike on every axis and tooltip (numbers.js fmtNumber: 3e-4, 20k, 1.5M),
+// and x is fitted to where most runs end when one run is far longer than the others (a
+// note on the chart says which runs go on past it).
 
-import { PALETTE, api, el, eventColor, num, scaleFor, unitOf } from "./common.js";
+import { api, el, eventColor, keepInAddress, num, scaleFor, unitOf } from "./common.js";
+import { fmtNumber, fmtTicks } from "./numbers.js";
 
 const SECTIONS = ["train", "eval", "predict", "system"];
 
 const FEW_POINTS = 60;  // curves this short also show their points
-const view = { x: "auto", smooth: 0, log: false };  // auto: time for system/, else step
+// What the address says of the charts: x ("auto": time for system/, else step; "step",
+// "time" or a metric's key), smoothing, log scale, and whether x is fitted (fit=0: not).
+const address = new URLSearchParams(location.search);
+const view = { x: address.get("x") || "auto", smooth: Number(address.get("smooth")) || 0,
+  log: address.get("log") === "1", fit: address.get("fit") !== "0" };
+
 // BokehJS is preloaded by the page but run only once a page has asked for its charts' data
 // (loadCharts): compiling it takes a few hundred milliseconds of the main thread, which
 // would otherwise delay those requests. Scripts added with async = false run in order.
@@ -57,24 +64,26 @@ function smooth(values, weight) {
   });
 }
 
-// -- steps ---------------------------------------------------------------------------
-// Tick labels of a step axis: 0, 2.5k, 5k, 200k, 1M, 1.25M, never 1.000e+6: each tick in
-// the largest unit it reaches, with the decimals it needs and no more.
-const STEP_UNITS = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
-
-function fmtStep(step) {
-  const [div, suffix] = STEP_UNITS.find(([d]) => Math.abs(step) >= d) || [1, ""];
-  return `${Number((step / div).toFixed(3))}${suffix}`;  // 0.1 + 0.2 reads 0.3
+// -- numbers ------------------------------------------------------------------------
+// Tick labels and tooltip values by numbers.js's fmtTicks and fmtNumber: 0, 2.5k, 1M, 3e-4,
+// never 1.000e-3 or 10000. Ticks stay BokehJS's own, at 1, 2 or 5 times a power of ten
+// (a log axis: powers of ten). BokehJS writes them with formatter models; these are plain
+// code (a CustomJS formatter would need eval, which the page's Content-Security-Policy
+// forbids).
+let NumberTicks = null, NumberHover = null;
+export function numberAxes(plot) {
+  NumberTicks ??= class extends Bokeh.TickFormatter {
+    doFormat(ticks) { return fmtTicks(ticks); }
+  };
+  for (const axis of [...plot.xaxis, ...plot.yaxis]) axis.formatter = new NumberTicks();
 }
 
-// BokehJS draws tick labels with a formatter model; this one is plain code (a CustomJS
-// formatter would need eval, which the page's Content-Security-Policy forbids).
-let StepFormatter = null;
-function stepFormatter() {
-  StepFormatter ??= class extends Bokeh.TickFormatter {
-    doFormat(ticks) { return ticks.map(fmtStep); }
+// A tooltip's formatter for "@field{custom}" or "$y{custom}".
+export function numberHover() {
+  NumberHover ??= class extends Bokeh.CustomJSHover {
+    format(value) { return fmtNumber(value, 4); }
   };
-  return new StepFormatter();
+  return new NumberHover();
 }
 
 // -- fitting x --------------------------------------------------------------------------
@@ -86,7 +95,8 @@ const xRanges = new Set();  // {range, mode, div, view} of each chart drawn
 let fitted = null;  // {step, time (in s)}: where x ends while "fit x to most runs" is on
 
 function trackXRange(plot, scale) {
-  const entry = { range: plot.x_range, mode: scale.mode, div: scale.x.div };
+  // ends: where each line shown ends, when x is a metric (set as the chart is drawn)
+  const entry = { range: plot.x_range, mode: scale.mode, div: scale.x.div, ends: null };
   xRanges.add(entry);
   if (fitted) fitRange(entry);
   return entry;
@@ -100,9 +110,17 @@ function mostEnd(lengths) {
   return sorted.filter((n) => n <= OUTLIER * median).pop();
 }
 
-function fitRange({ range, mode, div }) {
-  const end = mode === "time" ? fitted.time / div : fitted.step;
-  if (!(end > 0)) return;
+// Where x ends on a chart while fitted (null: not fitted): against a metric, where most of
+// its lines end.
+function fittedEnd({ mode, div, ends }) {
+  if (!fitted) return null;
+  const end = mode === "metric" ? ends && mostEnd(ends) : mode === "time" ? fitted.time / div : fitted.step;
+  return end > 0 ? end : null;
+}
+
+function fitRange(entry) {
+  const { range } = entry, end = fittedEnd(entry);
+  if (end === null) return;
   const pad = end * 0.02;
   range.setv({ start: -pad, end: end + pad });
   range.have_updated_interactively = true;  // held until "reset" or "every step"
@@ -130,12 +148,23 @@ export function refitX() {
 }
 
 function xMode(key) {
-  return view.x === "auto" ? (key.startsWith("system/") ? "time" : "step") : view.x;
+  if (view.x === "auto") return key.startsWith("system/") ? "time" : "step";
+  return view.x === "step" || view.x === "time" ? view.x : "metric";
+}
+
+// The metric x is when it is a metric (the server sends each curve's `xs` against it).
+export function xMetric() {
+  return view.x === "auto" || view.x === "step" || view.x === "time" ? null : view.x;
 }
 
 function curvePoints(curve, startedAt, mode, scale) {
-  const x = mode === "time" ? curve.times.map((t) => (num(t) - startedAt) / scale.x.div) : curve.steps;
-  return { x, y: curve.values.map((v) => num(v) / scale.y.div) };
+  const y = curve.values.map((v) => num(v) / scale.y.div);
+  if (mode === "time") return { x: curve.times.map((t) => (num(t) - startedAt) / scale.x.div), y };
+  if (mode === "step") return { x: curve.steps, y };
+  // against a metric: the points where it has a value (curve.xs, aligned with the steps)
+  const xs = (curve.xs || []).map(num), x = [], kept = [];
+  xs.forEach((v, i) => { if (typeof v === "number" && Number.isFinite(v)) { x.push(v); kept.push(y[i]); } });
+  return { x, y: kept };
 }
 
 // The units of a chart: y in the metric's unit scaled to its largest value, x in steps or
@@ -172,13 +201,15 @@ function lineData(line, scale) {
 }
 
 function xLabel(scale) {
+  if (scale.mode === "metric") return view.x;
   return scale.mode === "time" ? `time since start (${scale.x.label})` : "step";
 }
 
 // A plot is as wide as its box, given in pixels: left to measure the box itself
 // (sizing_mode "stretch_width"), BokehJS takes about a third longer to draw a first plot.
-// When the box changes width (the window is resized), the plot follows.
-function chartWidth(node) {
+// When the box changes width (the window is resized), the plot follows. Curves are asked
+// for at this width (width= of /api/curves and /api/runs/RUN/curve).
+export function chartWidth(node) {
   return Math.max(300, node.clientWidth || 600);
 }
 
@@ -188,6 +219,10 @@ const resized = new ResizeObserver((entries) => {
     if (target.chart && target.chart.plot.width !== width) target.chart.plot.width = width;
   }
 });
+
+function cutNote() {
+  return el("p", { class: "cut-note note", hidden: "" });
+}
 
 function newPlot(node, scale, marks) {
   const plot = Bokeh.Plotting.figure({
@@ -200,16 +235,16 @@ function newPlot(node, scale, marks) {
   plot.title.text_font_size = "13px";
   plot.x_range.only_visible = true;  // a line toggled off leaves the axes to the others
   plot.y_range.only_visible = true;
-  if (scale.mode === "step") plot.xaxis.formatter = stepFormatter();
+  numberAxes(plot);
   for (const axes of [plot.xaxis, plot.yaxis]) {
     axes.axis_label_text_font_size = "11px";
     axes.axis_label_text_font_style = "normal";
   }
-  // events (alerts first of all) as vertical marks at their step or time
+  // events (alerts first of all) and checkpoints as vertical marks at their step or time
   const spans = marks.map((mark) => {
+    const { dash, width } = markStyle(mark);
     const span = new Bokeh.Span({ location: null, dimension: "height", line_color: mark.color,
-      line_width: mark.kind === "alert" ? 2 : 1, line_dash: mark.kind === "alert" ? "solid" : "dashed",
-      line_alpha: 0.8 });
+      line_width: width, line_dash: dash, line_alpha: 0.8 });
     plot.add_layout(span);
     return span;
   });
@@ -221,8 +256,8 @@ function buildChart(node, lines, scale, marks) {
   const { ColumnDataSource, HoverTool, Legend, LegendItem } = Bokeh;
   const { plot, spans, xRange } = newPlot(node, scale, marks);
   const sources = [], lineRenderers = [], items = [];
-  lines.forEach((line, i) => {
-    const color = line.color || PALETTE[i % PALETTE.length];
+  for (const line of lines) {
+    const { color } = line;
     const raw = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
     const shown = new ColumnDataSource({ data: { x: [], y: [], name: [] } });
     const faint = plot.line({ x: { field: "x" }, y: { field: "y" }, source: raw,
@@ -234,19 +269,19 @@ function buildChart(node, lines, scale, marks) {
     sources.push({ raw, shown, faint, dots, main });
     lineRenderers.push(main);
     items.push(new LegendItem({ label: { value: String(line.name) }, renderers: [main] }));
-  });
+  }
   const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
     renderers: lineRenderers, mode: "vline",
-    formatters: { "@y": "printf", ...(scale.mode === "step" ? {} : { "@x": "printf" }) },
-    tooltips: [["run", "@name"], [xLabel(scale), scale.mode === "step" ? "@x{0,0}" : "@x{%.6g}"],
-      ["value", `@y{%.6g}${unit}`]],
+    formatters: { "@y": numberHover(), ...(scale.mode === "step" ? {} : { "@x": numberHover() }) },
+    tooltips: [["run", "@name"], [xLabel(scale), scale.mode === "step" ? "@x{0,0}" : "@x{custom}"],
+      ["value", `@y{custom}${unit}`]],
   }));
   if (lines.length > 1) {
     plot.add_layout(new Legend({ items, orientation: "horizontal", click_policy: "hide",
       label_text_font_size: "11px", glyph_width: 16, spacing: 12 }), "below");
   }
-  return { plot, sources, spans, xRange, view: null };
+  return { plot, sources, spans, xRange, view: null, note: cutNote() };
 }
 
 // A chart of many lines (the workspace): one multi-line renderer for all of them, each in
@@ -263,11 +298,11 @@ function buildOverlay(node, lines, scale, marks) {
   const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
     renderers: [main],
-    formatters: { "$y": "printf", ...(scale.mode === "step" ? {} : { "$x": "printf" }) },
-    tooltips: [["run", "@name"], [xLabel(scale), scale.mode === "step" ? "$x{0,0}" : "$x{%.6g}"],
-      ["value", `$y{%.6g}${unit}`]],
+    formatters: { "$y": numberHover(), ...(scale.mode === "step" ? {} : { "$x": numberHover() }) },
+    tooltips: [["run", "@name"], [xLabel(scale), scale.mode === "step" ? "$x{0,0}" : "$x{custom}"],
+      ["value", `$y{custom}${unit}`]],
   }));
-  return { plot, spans, xRange, overlay: { raw, shown, faint }, view: null };
+  return { plot, spans, xRange, overlay: { raw, shown, faint }, view: null, note: cutNote() };
 }
 
 // What every chart shows beside its lines: title, axis label, y range, event marks.
@@ -276,14 +311,49 @@ function updateFrame(chart, key, lines, scale, marks) {
   chart.plot.xaxis.axis_label = xLabel(scale);
   // a flat curve (a constant learning rate) gets a y range around its value, not ±1
   // (a log axis's default span is in decades: it keeps 2)
-  const top = Math.max(0, ...lines.flatMap((line) => line.curve.values.map((v) => Math.abs(num(v)))));
+  // a loop, not Math.max(...values): 100 runs at 4 points a pixel pass V8's argument limit
+  const top = lines.reduce((m, line) => line.curve.values.reduce((a, v) => Math.max(a, Math.abs(num(v))), m), 0);
   const scaled = top / scale.y.div;
   chart.plot.y_range.default_span = !view.log && scaled > 0 && scaled < Infinity ? scaled : 2;
+  // (against a metric, a mark has no place: events are at a step or a time)
   marks.forEach((mark, i) => {
-    const at = scale.mode === "time" ? (mark.at - mark.startedAt) / scale.x.div : mark.step;
+    const at = scale.mode === "time" ? (mark.at - mark.startedAt) / scale.x.div
+      : scale.mode === "step" ? mark.step : null;
     chart.spans[i].location = at === null || at === undefined ? null : at;
     chart.spans[i].visible = !mark.hidden && at !== null && at !== undefined;
   });
+  if (scale.mode === "metric") {
+    const ends = lines.filter((line) => !line.hidden).map((line) => lastX(line, scale));
+    const moved = String(ends) !== String(chart.xRange.ends);  // a zoom holds until they move
+    chart.xRange.ends = ends;
+    if (fitted && moved) fitRange(chart.xRange);
+  }
+  noteCut(chart, lines, scale);
+}
+
+// While x is fitted, the chart says how many of its runs go on past its right edge, with
+// a button that shows every step.
+function noteCut(chart, lines, scale) {
+  const end = fittedEnd(chart.xRange);
+  const past = end === null ? [] : lines.filter((line) => !line.hidden && line.curve.steps.length
+    && lastX(line, scale) > end * 1.02);
+  chart.note.hidden = !past.length;
+  chart.note.dataset.cut = String(past.length);
+  if (!past.length) return;
+  const names = past.map((line) => String(line.name));
+  const who = past.length === 1 ? `${names[0]} goes` : past.length === 2 ? `${names.join(" and ")} go`
+    : `${past.length} runs go`;
+  chart.note.replaceChildren(`${who} on past this range `,
+    el("button", { class: "link", title: `cut off: ${names.join(", ")}`, onclick: () => setFit(false) }, "→ show all"));
+}
+
+function lastX(line, scale) {
+  const { curve } = line;
+  const i = curve.steps.length - 1;
+  if (scale.mode === "metric") {
+    return (curve.xs || []).reduce((m, v) => (Number.isFinite(num(v)) ? Math.max(m, num(v)) : m), -Infinity);
+  }
+  return scale.mode === "time" ? (num(curve.times[i]) - line.startedAt) / scale.x.div : curve.steps[i];
 }
 
 function updateChart(chart, key, lines, scale, marks) {
@@ -308,7 +378,7 @@ function updateChart(chart, key, lines, scale, marks) {
   });
 }
 
-// lines: [{name, curve, startedAt, color?, hidden?}], one line each (plus a faint raw one
+// lines: [{name, curve, startedAt, color (the run's: common.js colorOf), hidden?}], one line each (plus a faint raw one
 // when smoothing); marks: [{kind, color, step, at, startedAt, hidden?}], events to mark.
 // Draws run one after another per node; a draw asked for meanwhile replaces any waiting.
 export async function drawChart(node, key, lines, marks = []) {
@@ -329,7 +399,7 @@ async function drawWanted(node) {
     node.dataset.unit = scale.y.label;  // what the y axis (drawn on the canvas) says
     node.dataset.x = scale.mode === "time" ? `time (${scale.x.label})` : "step";
     const overlay = node.dataset.overlay === "1";
-    const shape = JSON.stringify([view.log, scale.y.label, scale.x.label, marks.length,
+    const shape = JSON.stringify([view.log, scale.mode, scale.y.label, scale.x.label, marks.length,
       overlay ? "overlay" : lines.map((line) => String(line.name))]);
     if (node.chart && node.chart.shape === shape) {
       updateChart(node.chart, key, lines, scale, marks);
@@ -345,6 +415,7 @@ async function drawWanted(node) {
       updateChart(chart, key, lines, scale, marks);
       node.replaceChildren();
       chart.view = await Bokeh.Plotting.show(chart.plot, node);
+      node.append(chart.note);
       chart.xRange.view = chart.view;
       node.chart = chart;
       resized.observe(node);
@@ -359,56 +430,141 @@ async function drawWanted(node) {
 // would be drawn only once all of them are (BokehJS interleaves their layouts).
 let building = Promise.resolve();
 
-export function chartPoints(node) {
-  return Math.max(200, Math.min(4000, Math.round((node.clientWidth || 600) * 2)));
+// The query of a curve request for the chart in `node`: its key, its width, and x= when x
+// is a metric.
+export function curveQuery(key, node) {
+  const query = new URLSearchParams({ key, width: String(chartWidth(node)) });
+  if (xMetric()) query.set("x", xMetric());
+  return query;
 }
 
 export async function fetchCurve(runId, key, node) {
-  const query = new URLSearchParams({ key, points: String(chartPoints(node)) });
-  return api(`/api/runs/${encodeURIComponent(runId)}/curve?${query}`);
+  return api(`/api/runs/${encodeURIComponent(runId)}/curve?${curveQuery(key, node)}`);
 }
 
-// The controls of a page's charts; with `shownRuns` (a function giving the runs whose lines
-// are shown, each with its step and duration), a button fits x to where most of them end.
-export function chartControls(redraw, shownRuns) {
-  const x = el("select", { "aria-label": "x axis", onchange: () => { view.x = x.value; redraw(); } },
-    el("option", { value: "auto" }, "step (time for system/)"), el("option", { value: "step" }, "step"),
-    el("option", { value: "time" }, "time"));
+// -- controls -------------------------------------------------------------------------
+// One page's controls: {redraw, refetch, shownRuns, fit (its button)}.
+let controls = null;
+
+// Fits x to where most runs end (on), or shows every step; kept in the address.
+function setFit(on) {
+  if (!controls || !controls.fit) return;
+  view.fit = on;
+  fitX(on ? controls.shownRuns : null);
+  controls.fit.setAttribute("aria-pressed", String(on));
+  controls.fit.textContent = on ? "show every step" : "fit x to most runs";
+  keepInAddress("fit", on ? "" : "0");
+  controls.redraw();
+}
+
+// The controls of a page's charts. redraw() draws the charts again from the curves held;
+// refetch() asks for them again (x became or stopped being a metric); with `shownRuns` (a
+// function giving the runs whose lines are shown, each with its step and duration), x is
+// fitted to where most of them end, unless the address says fit=0, and a button toggles
+// it. xKeys: the metrics offered as x (growing with the step: tokens seen, epoch).
+export function chartControls({ redraw, refetch = redraw, shownRuns = null, xKeys = [] }) {
+  const x = el("select", { "aria-label": "x axis", onchange: () => {
+    const before = xMetric();
+    view.x = x.value;
+    keepInAddress("x", view.x, "auto");
+    for (const [node, marks] of markKeys) showMarkKey(node, marks);
+    if (before || xMetric()) refetch(); else redraw();
+  } },
+  el("option", { value: "auto" }, "step (time for system/)"), el("option", { value: "step" }, "step"),
+  el("option", { value: "time" }, "time"), xKeys.map((key) => el("option", { value: key }, key)));
+  if (view.x !== "auto" && view.x !== "step" && view.x !== "time" && !xKeys.includes(view.x)) {
+    x.append(el("option", { value: view.x }, view.x));  // from the address: asked for, kept
+  }
   x.value = view.x;
   const label = el("span", { class: "note" }, String(view.smooth));
   const smoothing = el("input", { type: "range", min: "0", max: "0.99", step: "0.01",
     value: String(view.smooth), "aria-label": "smoothing",
-    oninput: () => { view.smooth = Number(smoothing.value); label.textContent = smoothing.value; redraw(); } });
+    oninput: () => { view.smooth = Number(smoothing.value); label.textContent = smoothing.value; redraw(); },
+    onchange: () => keepInAddress("smooth", view.smooth, 0) });
   const log = el("input", { type: "checkbox", "aria-label": "log scale",
-    onchange: () => { view.log = log.checked; redraw(); } });
+    onchange: () => { view.log = log.checked; keepInAddress("log", log.checked ? "1" : ""); redraw(); } });
   log.checked = view.log;
-  const fit = shownRuns ? el("button", { id: "fit-x", "aria-pressed": "false", onclick: () => {
-    const on = fit.getAttribute("aria-pressed") !== "true";
-    fitX(on ? shownRuns : null);
-    fit.setAttribute("aria-pressed", String(on));
-    fit.textContent = on ? "show every step" : "fit x to most runs";
-  }, title: `x ends where most runs shown end: a run over ${OUTLIER}× the median length is cut off` },
+  const fit = shownRuns ? el("button", { id: "fit-x", onclick: () => setFit(!view.fit),
+    title: `x ends where most runs shown end: a run over ${OUTLIER}× the median length is cut off, and the chart says so` },
   "fit x to most runs") : null;
+  controls = { redraw, refetch, shownRuns, fit, x };
+  if (fit) {
+    fitted = null;
+    if (view.fit) fitX(shownRuns);
+    fit.setAttribute("aria-pressed", String(view.fit));
+    fit.textContent = view.fit ? "show every step" : "fit x to most runs";
+  }
   return el("div", { class: "bar" },
     el("label", {}, "x axis", x), el("label", {}, "smoothing", smoothing, label),
     el("label", {}, log, "log scale"), fit);
 }
 
+// Offers `keys` (metrics that grow with the step) as x, once they are known.
+export function offerXKeys(keys) {
+  if (!controls) return;
+  const offered = new Set([...controls.x.options].map((option) => option.value));
+  for (const key of keys) if (!offered.has(key)) controls.x.append(el("option", { value: key }, key));
+}
+
 // An empty chart per key, grouped by section: {parts: sections, nodes: key -> chart}.
+// Each chart sits in a box whose head holds its pin and hide buttons (panels.js).
 export function chartSections(keys) {
   const nodes = new Map();
-  const parts = groupBySection(keys).map(([name, group]) => el("section", { class: "charts" },
+  const parts = groupBySection(keys).map(([name, group]) => el("section", { class: "charts", "data-section": name },
     el("h2", {}, name === "other" ? "other" : `${name}/`),
     el("div", { class: "grid" }, group.map((key) => {
       const node = el("div", { class: "chart", "data-key": key });
       nodes.set(key, node);
-      return node;
+      return el("div", { class: "chart-box", "data-key": key }, node);
     }))));
   return { parts, nodes };
 }
 
-// The events of runs as chart marks: [{kind, color, step, at, startedAt, run}].
-export function marksOf(events, startedAt) {
-  return events.map((e) => ({ kind: e.kind, color: eventColor(e), step: e.step, at: e.at,
-    startedAt: startedAt(e.run), run: e.run }));
+// -- marks ----------------------------------------------------------------------------
+// How a mark is drawn, by what it is: alerts solid and thick in their level's colour,
+// checkpoints dotted (the best orange, one gone grey), other events dashed grey.
+function markStyle(mark) {
+  if (mark.kind === "alert") return { dash: "solid", width: 2 };
+  if (mark.kind === "artifact" || mark.kind === "checkpoint") return { dash: "dotted", width: 2 };
+  return { dash: "dashed", width: 1 };
+}
+
+const KEY_ORDER = ["alert", "artifact", "checkpoint", "event"];
+
+// The key to the marks on a page's charts: one entry per kind of mark drawn (its line as
+// drawn, and what it means), in `node`; empty when there are none, and a note when x is a
+// metric (marks are at steps and times, not drawn then). Shown again when x changes.
+const markKeys = new Map();  // node -> marks
+
+export function showMarkKey(node, marks) {
+  markKeys.set(node, marks);
+  node.classList.add("mark-key", "note");
+  if (xMetric() && marks.length) {
+    node.replaceChildren(`Marks (events, checkpoints) are drawn against the step or the time, not against ${xMetric()}.`);
+    return;
+  }
+  const entries = new Map();
+  for (const mark of marks) {
+    const kind = KEY_ORDER.includes(mark.kind) ? mark.kind : "event";
+    const words = mark.label || (kind === "event" ? "other event" : mark.kind);
+    entries.set(`${words}|${mark.color}`, { kind, words, color: mark.color, ...markStyle(mark) });
+  }
+  const sorted = [...entries.values()].sort((a, b) =>
+    KEY_ORDER.indexOf(a.kind) - KEY_ORDER.indexOf(b.kind) || a.words.localeCompare(b.words));
+  node.replaceChildren(...(sorted.length ? ["Marks: ", ...sorted.map((entry) => el("span", { class: "key-item",
+    "data-color": entry.color, "data-dash": entry.dash },
+  el("span", { class: "key-line", style: `border-top: ${entry.width}px ${entry.dash} ${entry.color}` }), entry.words))] : []));
+}
+
+// The events of runs as chart marks: [{kind, label, color, step, at, startedAt, run}]. An
+// event with no step (a run's failure) is marked at its run's last step (lastStep(run)).
+export function marksOf(events, startedAt, lastStep = () => null) {
+  return events.map((e) => ({ kind: e.kind, label: markLabel(e), color: eventColor(e),
+    step: e.step ?? lastStep(e.run), at: e.at, startedAt: startedAt(e.run), run: e.run }));
+}
+
+function markLabel(event) {
+  if (event.kind === "alert") return `${(event.payload || {}).level || "info"} alert`;
+  if (event.kind === "checkpoint") return "checkpoint";
+  return "other event";
 }

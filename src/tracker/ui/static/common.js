@@ -1,8 +1,28 @@
 // What every view shares: building DOM (el, table, cell), asking the API (api), and
 // showing values: numbers, times, durations, units, run links, status badges, events.
+// Numbers are written by numbers.js (fmtNumber), the one formatter of every page.
 
+import { fmtNumber } from "./numbers.js";
+
+// A run's colour, the same on every page whatever is filtered, sorted or hidden: the server
+// gives each run its rank among its project's runs by start time (`color` in its row), and
+// that rank picks one of 20 well-separated colours (Matplotlib's ten, then ten darker or
+// brighter ones), then golden-angle hues past the twentieth.
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                 "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
+  "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#000075", "#469990", "#800000", "#808000",
+  "#f032e6", "#e6ab02", "#4b0082", "#fb9a99", "#1b9e77", "#a6cee3"];
+
+export function colorOf(index) {
+  const i = Number.isInteger(index) && index >= 0 ? index : 0;
+  if (i < PALETTE.length) return PALETTE[i];
+  const h = (i * 137.508) % 360, s = 0.65, l = 0.42;
+  const f = (n) => {
+    const k = (n + h / 30) % 12, a = s * Math.min(l, 1 - l);
+    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)))).toString(16).padStart(2, "0");
+  };
+  return `#${f(0)}${f(8)}${f(4)}`;
+}
+
 export const REFRESH_MS = 3000;
 
 // -- small helpers -------------------------------------------------------------------
@@ -19,6 +39,15 @@ export function el(tag, props, ...children) {
   return node;
 }
 
+// Keeps `name=value` in the page's address (a default value drops it), so that a link or
+// a reload shows the same view.
+export function keepInAddress(name, value, fallback = "") {
+  const kept = new URLSearchParams(location.search);
+  if (value === fallback || value === null || value === undefined) kept.delete(name); else kept.set(name, String(value));
+  const query = kept.toString();
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
 export async function api(path) {
   const response = await fetch(path, { credentials: "same-origin" });
   const body = await response.json();
@@ -33,12 +62,14 @@ export function num(value) {
   return typeof value === "string" && value in NONFINITE ? NONFINITE[value] : value;
 }
 
+// A value as text: a number by fmtNumber (with 4 digits), except an integer, which is
+// exact (a seed, a batch size, a step, a count); strings as they are.
 export function fmt(value) {
   if (value === null || value === undefined) return "-";
   if (typeof value === "string") return value;
   if (typeof value !== "number") return JSON.stringify(value);
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
-  return String(Number(value.toPrecision(4)));
+  return fmtNumber(value, 4);
 }
 
 // Local time as "2026-11-29 14:03:07": toLocaleString would load the locale's data first,
@@ -99,13 +130,15 @@ export function scaleFor(unit, top) {
   return { div: 1, label: unit };
 }
 
-// One value with its unit: "15.6 GiB", "42.1 %", "5m03s", "12.3 k tokens/s".
+// One value of metric `key` with its unit: "15.6 GiB", "42.1 %", "5m03s", "12.3 k
+// tokens/s"; without a unit as fmtNumber writes it (12.29M tokens seen, not 12288000).
 export function fmtUnit(key, value) {
   const unit = unitOf(key);
-  if (typeof value !== "number" || !Number.isFinite(value) || !unit) return fmt(value);
+  if (typeof value !== "number") return fmt(value);
+  if (!Number.isFinite(value) || !unit) return fmtNumber(value, 4);
   if (unit === "s") return fmtDuration(value);
   const { div, label } = scaleFor(unit, value);
-  return `${fmt(Number((value / div).toPrecision(3)))} ${label}`;
+  return `${fmtNumber(value / div)} ${label}`;
 }
 
 // -- events ---------------------------------------------------------------------------------
@@ -131,7 +164,10 @@ function explainEvent(event) {
   return [EVENT_WORDS[event.kind] || event.kind, pairs(p)];
 }
 
+export const CHECKPOINT_COLOR = "#1a7f37";  // as a saved checkpoint's mark (views/artifacts.js)
+
 export function eventColor(event) {
+  if (event.kind === "checkpoint") return CHECKPOINT_COLOR;
   const level = event.kind === "alert" ? (event.payload || {}).level : null;
   return { error: "#cf222e", warn: "#bf8700", info: "#0969da" }[level] || "#8c959f";
 }

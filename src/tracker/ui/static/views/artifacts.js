@@ -8,7 +8,7 @@ import { lineageFlow } from "./lineage.js";
 
 const SHOWN_METRICS = 3;
 const STATE_COLORS = { present: "#1a7f37", gone: "#8c959f", changed: "#cf222e", unreadable: "#cf222e" };
-const BEST_COLOR = "#bf8700";
+const BEST_COLOR = "#e8590c";  // orange: not a warn alert's amber
 
 // Where an artifact's row is on its run's page (the table is #artifacts).
 export function artifactAnchor(artifact) {
@@ -54,7 +54,8 @@ function withSaves(marks, outputs, startedAt) {
   const saved = outputs.filter((a) => a.step !== null && a.step !== undefined);
   if (!saved.length) return marks;
   return [...marks.filter((mark) => mark.kind !== "checkpoint"), ...saved.map((a) => ({
-    kind: "artifact", step: a.step, at: a.created_at, startedAt,
+    kind: "artifact", label: a.best ? "best checkpoint" : a.state === "present" ? "checkpoint" : `checkpoint ${a.state}`,
+    step: a.step, at: a.created_at, startedAt,
     color: a.best ? BEST_COLOR : STATE_COLORS[a.state] || STATE_COLORS.present }))];
 }
 

@@ -2,7 +2,8 @@
 // value or a final metric on an axis, their ticks, a colour ramp, and SVG nodes. Every
 // name and value goes on the page as text (textContent, setAttribute).
 
-import { fmt, num } from "../common.js";
+import { num } from "../common.js";
+import { fmtTicks, niceTicks } from "../numbers.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 export const UNSET = -0.12;  // where a run without the value sits: below its axis
@@ -49,9 +50,9 @@ export function scaleOf(kind, values, categories) {
     return span > 0 ? (f(n) - f(lo)) / span : 0.5;
   };
   const distinct = [...new Set(finite)].sort((a, b) => a - b);
-  const marks = distinct.length <= 8 ? distinct
-    : [0, 0.25, 0.5, 0.75, 1].map((p) => (log ? 10 ** (f(lo) + p * span) : lo + p * span));
-  return { log, unset, at, ticks: marks.map((v) => [at(v), fmt(v)]) };
+  const marks = distinct.length <= 8 ? distinct : niceTicks(lo, hi, log);
+  const labels = fmtTicks(marks);
+  return { log, unset, at, ticks: marks.map((v, i) => [at(v), labels[i]]) };
 }
 
 function isSet(kind, value) {

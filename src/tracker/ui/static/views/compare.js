@@ -1,8 +1,11 @@
 // Runs side by side (/compare?run=..&run=..): charts, config differences, final and
 // best metrics, tables.
 
-import { chartControls, chartSections, drawChart, fetchCurve, loadCharts } from "../charts.js";
-import { PALETTE, api, cell, el, fmt, runLink, statusBadge, table } from "../common.js";
+import {
+  chartControls, chartSections, drawChart, fetchCurve, loadCharts, offerXKeys
+} from "../charts.js";
+import { api, cell, colorOf, el, fmt, fmtUnit, num, runLink, statusBadge, table } from "../common.js";
+import { chartPanels } from "../panels.js";
 import { tablesSection } from "./tables.js";
 
 // -- config: the keys that differ; a toggle adds those every run holds alike ------------------------
@@ -32,6 +35,7 @@ export async function comparePage(app, refs) {
   const runs = data.runs;
   const keys = [...new Set(runs.flatMap((run) => run.keys))].sort();
   const { parts, nodes } = chartSections(keys);
+  const panels = chartPanels(parts, runs[0].project);
   const curves = new Map();  // key -> [{name, curve, startedAt}]
   const redraw = () => { for (const [key, lines] of curves) drawChart(nodes.get(key), key, lines); };
   const names = runs.map((run) => runLink(run));
@@ -42,24 +46,29 @@ export async function comparePage(app, refs) {
   app.replaceChildren(
     el("h1", {}, `Compare ${runs.length} runs`),
     el("div", { class: "meta" }, runs.map((run, i) => el("span", {},
-      el("b", { style: `color:${PALETTE[i % PALETTE.length]}` }, "■ "), names[i], " ", statusBadge(run.status),
+      el("span", { class: "swatch", style: `background:${colorOf(run.color)}` }), names[i], " ", statusBadge(run.status),
       " ", el("span", { class: "note" }, run.framework || "")))),
-    chartControls(redraw, () => runs), el("div", { id: "charts" }, parts),
+    chartControls({ redraw, refetch: () => load(), shownRuns: () => runs }),
+    panels.node, el("div", { id: "charts" }, panels.pinned, parts),
     el("h2", {}, "Config differences"),
     configTable(runs, data.config, data.config_same || []),
     el("h2", {}, "Final / best metrics"),
     table(["Metric", ...runs.map((run) => run.name)], data.metrics.map((row) =>
       el("tr", {}, cell(row.key), row.final.map((final, i) =>
-        cell(final === null ? "-" : `${fmt(final)} / ${fmt(row.best[i])}`, true))))),
+        cell(final === null ? "-" : `${fmtUnit(row.key, num(final))} / ${fmtUnit(row.key, num(row.best[i]))}`, true))))),
     ...tables.nodes);
-  const loading = Promise.all(keys.map(async (key) => {
+  const load = () => Promise.all(keys.map(async (key) => {
     const node = nodes.get(key);
     const having = runs.filter((run) => run.keys.includes(key));
-    const lines = await Promise.all(having.map(async (run) =>
-      ({ name: run.name, curve: await fetchCurve(run.id, key, node), startedAt: run.started_at })));
+    const lines = await Promise.all(having.map(async (run) => ({ name: run.name,
+      curve: await fetchCurve(run.id, key, node), startedAt: run.started_at, color: colorOf(run.color) })));
     curves.set(key, lines);
     await drawChart(node, key, lines);
   }));
+  const loading = load();
   loadCharts();
+  // the metrics that can be x (tokens seen, epoch), as the workspace of their project offers
+  api(`/api/workspace?${new URLSearchParams({ project: runs[0].project })}`)
+    .then((found) => offerXKeys(found.x_keys || []), () => {});
   await Promise.all([loading, tables.ready]);
 }

@@ -4,7 +4,7 @@
 // groups on one step grid (/api/groups); the legend names each group and its number of
 // runs, and a click on a name hides it. Drawn with BokehJS, as the other charts.
 
-import { loadCharts } from "../charts.js";
+import { loadCharts, numberAxes, numberHover } from "../charts.js";
 import { api, fmt } from "../common.js";
 import { cut } from "./axes.js";
 
@@ -31,6 +31,7 @@ export async function drawGroups(node, filters, key, metric, colorOf) {
     tools: "pan,wheel_zoom,box_zoom,reset,save", toolbar_location: "right", min_border_left: 50,
   });
   plot.toolbar.logo = null;
+  numberAxes(plot);
   plot.title.text = `${metric} by ${key}`;
   plot.title.text_font_size = "13px";
   const lines = [], items = [];
@@ -45,9 +46,10 @@ export async function drawGroups(node, filters, key, metric, colorOf) {
     items.push(new LegendItem({ label: { value: `${label} (${group.runs.length} run${group.runs.length === 1 ? "" : "s"})` }, renderers: [line, band] }));
   }
   plot.add_tools(new HoverTool({
-    renderers: lines, mode: "vline", formatters: { "@x": "printf", "@mean": "printf", "@low": "printf", "@high": "printf" },
-    tooltips: [["group", "@group"], ["x", "@x{%.6g}"], ["mean", "@mean{%.6g}"], ["min", "@low{%.6g}"],
-      ["max", "@high{%.6g}"], ["runs", "@count"]],
+    renderers: lines, mode: "vline",
+    formatters: { "@x": numberHover(), "@mean": numberHover(), "@low": numberHover(), "@high": numberHover() },
+    tooltips: [["group", "@group"], ["x", "@x{custom}"], ["mean", "@mean{custom}"], ["min", "@low{custom}"],
+      ["max", "@high{custom}"], ["runs", "@count"]],
   }));
   plot.add_layout(new Legend({ items, ncols: Math.min(3, items.length), click_policy: "hide",
     label_text_font_size: "11px", glyph_width: 16, spacing: 4 }), "below");

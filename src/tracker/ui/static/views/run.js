@@ -3,12 +3,13 @@
 // running.
 
 import {
-  chartControls, chartSections, drawChart, fetchCurve, loadCharts, marksOf
+  chartControls, chartSections, drawChart, fetchCurve, loadCharts, marksOf, offerXKeys, showMarkKey
 } from "../charts.js";
 import {
-  REFRESH_MS, api, cell, el, eventTable, fmt, fmtDuration, fmtTime, fmtUnit, holdsOneValue,
+  REFRESH_MS, api, cell, colorOf, el, eventTable, fmt, fmtDuration, fmtTime, fmtUnit, holdsOneValue,
   num, numberTile, numbersSection, statusBadge, table
 } from "../common.js";
+import { chartPanels } from "../panels.js";
 import { artifactsSection } from "./artifacts.js";
 import { tablesSection } from "./tables.js";
 
@@ -71,30 +72,37 @@ export async function runPage(app, runId) {
   const curves = new Map();
   const numberKeys = Object.keys(run.metrics).filter((key) => holdsOneValue(run.metrics[key]));
   const { parts, nodes } = chartSections(Object.keys(run.metrics).filter((key) => !numberKeys.includes(key)));
+  const panels = chartPanels(parts, run.project);
+  const markKey = el("div", {});
   const numbers = el("div", {});
   const showNumbers = () => numbers.replaceChildren(...[numbersSection(numberKeys.map((key) =>
     numberTile(key, [num(run.metrics[key].last_value)], [run.name])),
   "Metrics that hold one value (a total, a final figure).")].filter(Boolean));
   const artifacts = artifactsSection(run.id);
-  const marks = () => artifacts.marks(marksOf(run.events, () => run.started_at), run.started_at);
-  const line = (curve) => [{ name: run.name, curve, startedAt: run.started_at }];
+  const marks = () => artifacts.marks(marksOf(run.events, () => run.started_at, () => run.step), run.started_at);
+  const line = (curve) => [{ name: run.name, curve, startedAt: run.started_at, color: colorOf(run.color) }];
   const redraw = () => { for (const [key, curve] of curves) drawChart(nodes.get(key), key, line(curve), marks()); };
   document.title = `${run.name} · tracker`;
   // The charts go on the page first: their widths say how many points to ask for, and the
   // curves are asked for before the rest of the page (the header too: formatting its first
   // date loads the locale's data) is built and BokehJS runs.
-  app.replaceChildren(header, chartControls(redraw), el("div", { id: "charts" }, parts), numbers);
+  app.replaceChildren(header, chartControls({ redraw, refetch: () => loadCurves() }), panels.node, markKey,
+    el("div", { id: "charts" }, panels.pinned, parts), numbers);
 
   async function loadCurves() {
     await Promise.all([...nodes.entries()].map(async ([key, node]) => {
       const curve = await fetchCurve(run.id, key, node);
       await artifacts.ready;  // the checkpoints' marks are drawn with the curve
+      showMarkKey(markKey, marks());
       curves.set(key, curve);
       await drawChart(node, key, line(curve), marks());
     }));
   }
   const loading = loadCurves();
   loadCharts();
+  // the metrics that can be x (tokens seen, epoch), as the run's workspace offers them
+  api(`/api/workspace?${new URLSearchParams({ project: run.project, name: run.name })}`)
+    .then((found) => offerXKeys(found.x_keys || []), () => {});
   header.replaceChildren(...runHeader(run).filter(Boolean));
   showNumbers();
   const summary = el("div", {}, metricTable(run.metrics));

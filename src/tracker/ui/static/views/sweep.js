@@ -10,7 +10,7 @@
 // panel opens folded (almost any runs differ in some key, an output folder, say: the
 // charts keep the first screen) unless the address names one of them; opened, it draws.
 
-import { PALETTE, api, el } from "../common.js";
+import { PALETTE, api, colorOf, el } from "../common.js";
 import { drawGroups } from "./groups.js";
 import { drawParallel } from "./parallel.js";
 import { drawScatter } from "./scatter.js";
@@ -18,7 +18,7 @@ import { drawScatter } from "./scatter.js";
 // The query parameters that select the workspace's runs, passed on to /api/params and
 // /api/groups so that they see the runs the workspace lists.
 const FILTERS = ["project", "status", "tag", "framework", "name", "limit"];
-const UNGROUPED = "#0969da", UNSET = "#8c959f";
+const UNSET = "#8c959f";
 
 // {node, ready}: the section, filled once ready resolves (hidden when the runs are no
 // sweep: fewer than two, no metric, or every config alike).
@@ -57,7 +57,7 @@ async function build(node, params) {
     const i = values.indexOf(value);
     return i < 0 ? UNSET : PALETTE[i % PALETTE.length];
   };
-  const runColor = (run) => (state.group ? groupColor(run.params[state.group]) : UNGROUPED);
+  const runColor = (run) => (state.group ? groupColor(run.params[state.group]) : colorOf(run.color));
 
   const parallel = el("div", { class: "panel parallel" });
   const groups = el("div", { class: "panel group-chart" });

@@ -1,44 +1,34 @@
 import {
-  chartControls, chartPoints, chartSections, drawChart, loadCharts, marksOf, refitX
+  chartControls, chartSections, curveQuery, drawChart, loadCharts, marksOf, refitX,
+  showMarkKey
 } from "../charts.js";
 import {
-  PALETTE, api, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
+  api, colorOf, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
   statusBadge
 } from "../common.js";
+import { chartPanels } from "../panels.js";
 import { sweepSection } from "./sweep.js";
 
 // -- project workspace ----------------------------------------------------------------------------
 // Every run of a project on every metric: one line per run, in the run's colour of the side
 // list, where a run is toggled on and off for every chart at once. Charts are grouped by
 // section; metrics holding one value are numbers, not charts; a chart asks for its curves
-// (one request for all its runs) once it comes near the screen, the first ones first.
-function colorOf(i) {
-  if (i < PALETTE.length) return PALETTE[i];
-  const h = (i * 137.508) % 360, s = 0.65, l = 0.42;  // golden-angle hues past the palette
-  const f = (n) => {
-    const k = (n + h / 30) % 12, a = s * Math.min(l, 1 - l);
-    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)))).toString(16).padStart(2, "0");
-  };
-  return `#${f(0)}${f(8)}${f(4)}`;
-}
-
-function curvePointsFor(node, lines) {
-  const width = node.clientWidth || 600;
-  return lines > 5 ? Math.max(100, Math.min(1000, Math.round(width / 2))) : chartPoints(node);
-}
+// (one request for all its runs) once it comes near the screen, the first ones first. A
+// run's colour is its own (common.js colorOf), whatever the filters list.
 
 export async function workspacePage(app, params) {
   const sweep = sweepSection(params);  // groups, parallel coordinates, scatter (views/sweep.js)
   const data = await api(`/api/workspace?${params}`);
   const runs = data.runs;
   const hidden = new Set();
-  const byId = new Map(runs.map((run, i) => [run.id, { ...run, color: colorOf(i) }]));
+  const byId = new Map(runs.map((run) => [run.id, { ...run, color: colorOf(run.color) }]));
   const keys = [...new Set(runs.flatMap((run) => run.keys))].sort();
   const having = (key) => runs.filter((run) => run.keys.includes(key));
   const isNumber = (key) => having(key).every((run) => key in run.constants);
   const chartKeys = keys.filter((key) => !isNumber(key));
   const numberKeys = keys.filter(isNumber);
   const { parts, nodes } = chartSections(chartKeys);
+  const panels = chartPanels(parts, data.project);
   for (const node of nodes.values()) node.dataset.overlay = "1";  // the side list is the legend
   const curves = new Map();  // key -> {run id: curve}
   const startedAt = (id) => (byId.get(id) || { started_at: 0 }).started_at;
@@ -47,20 +37,25 @@ export async function workspacePage(app, params) {
     return { name: run.name, curve: curves.get(key)[run.id], startedAt: run.started_at,
       color: known.color, get hidden() { return hidden.has(run.id); } };
   });
-  const marks = marksOf(data.events, startedAt).map((mark) =>
+  const lastStep = (id) => (byId.get(id) || { step: null }).step;
+  const marks = marksOf(data.events, startedAt, lastStep).map((mark) =>
     Object.defineProperty(mark, "hidden", { get: () => hidden.has(mark.run) }));
   const draw = (key) => drawChart(nodes.get(key), key, linesOf(key), marks);
   const redraw = () => {
     refitX();
     for (const key of curves.keys()) draw(key);
   };
+  const markKey = el("div", {});
+  showMarkKey(markKey, marks);
   document.title = `${data.project || "no runs"} · tracker`;
 
   const filters = filterInputs(params);
   filters.project.value = data.project;
-  const reload = () => {
-    const query = new URLSearchParams();
-    for (const [name, input] of Object.entries(filters)) if (input.value) query.set(name, input.value);
+  const reload = () => {  // the view (x, search, fit...) stays as it is
+    const query = new URLSearchParams(location.search);
+    for (const [name, input] of Object.entries(filters)) {
+      if (input.value) query.set(name, input.value); else query.delete(name);
+    }
     location.search = query.toString();
   };
   for (const input of Object.values(filters)) input.addEventListener("change", reload);
@@ -96,10 +91,11 @@ export async function workspacePage(app, params) {
     el("h1", {}, data.project ? `Project ${data.project}` : "No runs yet"),
     el("div", { class: "bar" }, Object.values(filters), el("a", { href: "/?view=table" }, "runs table")), sweep.node,
     el("div", { class: "workspace" }, side, el("div", { class: "main" },
-      chartControls(redraw, () => runs.filter((run) => !hidden.has(run.id))),
-      el("div", { id: "charts" }, parts), numbers,
+      chartControls({ redraw, refetch, xKeys: data.x_keys || [],
+        shownRuns: () => runs.filter((run) => !hidden.has(run.id)) }),
+      panels.node, markKey, el("div", { id: "charts" }, panels.pinned, parts), numbers,
       el("h2", {}, "Events"),
-      el("p", { class: "note" }, "Marked on the charts as vertical lines: alerts solid, other events dashed."),
+      el("p", { class: "note" }, "Marked on the charts as vertical lines: alerts solid, other events dashed (see Marks above the charts)."),
       eventTable(data.events, (id) => runLabel(byId.get(id))))));
 
   // Charts ask for their data once near the screen; the first in the page go first.
@@ -108,8 +104,8 @@ export async function workspacePage(app, params) {
   const looked = new Promise((resolve) => { observed = resolve; });
   const load = async (key) => {
     const node = nodes.get(key);
-    const query = new URLSearchParams([["key", key], ["points", String(curvePointsFor(node, having(key).length))],
-      ...having(key).map((run) => ["run", run.id])]);
+    const query = curveQuery(key, node);
+    for (const run of having(key)) query.append("run", run.id);
     const answer = await api(`/api/curves?${query}`);
     curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
     await draw(key);
@@ -124,6 +120,10 @@ export async function workspacePage(app, params) {
       nodes.get(key).replaceChildren(el("p", { class: "error" }, String(error.message || error))));
     return lanes[lane];
   };
+  // x became or stopped being a metric: the charts drawn ask for their curves again
+  function refetch() {
+    for (const key of [...curves.keys()]) queued(key);
+  }
   const seen = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
