@@ -16,6 +16,7 @@ from conftest import Produce
 from tracked_runs import Cli
 from tracker import open_store
 from tracker.store import Store
+from workers import default_sigint
 
 
 def test_runs_import_with_values_steps_hparams_and_text(
@@ -133,7 +134,12 @@ def test_an_import_stopped_in_the_middle_then_run_again_has_every_point_once(
         writer.close()
     command = [sys.executable, "-m", "tracker.cli", "import", "tensorboard", str(logs)]
     env = {**os.environ, "TRACKER_DIR": str(tracker_dir)}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=default_sigint,  # noqa: PLW1509
+    )
     deadline = time.monotonic() + 120
     written = 0
     while time.monotonic() < deadline and process.poll() is None:
