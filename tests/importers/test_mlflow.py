@@ -54,7 +54,7 @@ def test_experiment_filter_and_a_bad_uri(
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database at all" * 100)
     bad = cli("import", "mlflow", f"sqlite:///{garbage}")
-    assert bad.code == 1 and "could not open the tracking store" in bad.err
+    assert bad.code == 1 and "not a readable SQLite database" in bad.err
     missing = cli("import", "mlflow", f"sqlite:///{tmp_path}/none.db")
     assert missing.code == 1 and "no such file" in missing.err
     assert not (tmp_path / "none.db").exists()

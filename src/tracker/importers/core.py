@@ -56,6 +56,7 @@ __all__ = [
     "FileSource",
     "ImportOptions",
     "ImportReport",
+    "NotSourceData",
     "Page",
     "Progress",
     "Row",
@@ -108,6 +109,12 @@ def imported_run_id(tool: str, source_id: str) -> str:
         digest, rest = divmod(digest, 36)
         chars.append(_ALPHABET[rest])
     return "".join(chars)
+
+
+class NotSourceData(ValueError):
+    """What a location holds is not the tool's data (a script given as an event file, an
+    MLflow database given to Trackio): raised by `Source.discover` before it yields
+    anything, with a message that says what the tool expected there."""
 
 
 class Skipped(NamedTuple):
@@ -165,7 +172,8 @@ class Source(Protocol):
     def discover(
         self, location: str, *, experiment: str | None = None
     ) -> Iterator[SourceRun | Skipped]:
-        """The runs at ``location`` (and what could not be read there), lazily."""
+        """The runs at ``location`` (and what could not be read there), lazily;
+        `NotSourceData` before anything where the location is not the tool's data."""
         ...
 
 

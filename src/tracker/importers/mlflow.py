@@ -14,6 +14,10 @@ of that one), deleted ones left out:
   timestamp; metrics in name order, each in the order MLflow returns them;
 * the project is the experiment's name.
 
+A local SOURCE must be an MLflow SQLite database or file store (`NotSourceData`
+otherwise): MLflow would create its tables in any SQLite file, or experiments in any
+folder, it is given.
+
 MLflow's telemetry is turned off (``MLFLOW_DISABLE_TELEMETRY``) before it is imported, and
 file stores are allowed (``MLFLOW_ALLOW_FILE_STORE``: MLflow 3 refuses them otherwise).
 """
@@ -21,12 +25,14 @@ file stores are allowed (``MLFLOW_ALLOW_FILE_STORE``: MLflow 3 refuses them othe
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Row, Skipped, SourceRun
+from tracker.importers.core import NotSourceData, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import RunStatus
 
@@ -95,6 +101,8 @@ class MlflowSource:
             # MLflow would create an empty store there: say it instead
             yield Skipped(shown, "no such file or folder")
             return
+        if local is not None:
+            _check_local(local)  # MLflow would turn anything else into a tracking store
         try:
             client = MlflowClient(tracking_uri=uri)
             experiments = client.search_experiments(view_type=ViewType.ALL)
@@ -121,6 +129,28 @@ class MlflowSource:
                 token = page.token
                 if not token:
                     break
+
+
+_EXPECTED = "expected sqlite:///mlflow.db, an mlruns folder or a tracking server's URI"
+
+
+def _check_local(path: Path) -> None:
+    """`NotSourceData` unless ``path`` is an MLflow SQLite database (it has the
+    ``experiments`` table) or a file store (a folder of experiment folders with
+    ``meta.yaml``)."""
+    if path.is_dir():
+        if not any((p / "meta.yaml").is_file() for p in path.iterdir() if p.is_dir()):
+            raise NotSourceData(f"not an MLflow file store (no experiment folders); {_EXPECTED}")
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='experiments'"
+            ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise NotSourceData(f"not a readable SQLite database ({exc}); {_EXPECTED}") from None
+    if found is None:
+        raise NotSourceData(f"not an MLflow database (no experiments table); {_EXPECTED}")
 
 
 def _run(client: Any, project: str, shown: str, found: Any) -> MlflowRun:

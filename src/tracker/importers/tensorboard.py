@@ -13,7 +13,8 @@ in name order (their names start with the time they were opened), event by event
 * the run starts with its first event and ends, ``finished``, with its last.
 
 A file cut short or damaged (a failed CRC) is read up to the damage; the report says
-where it stopped.
+where it stopped. A file given as SOURCE that holds no event at all is not an event file
+(`NotSourceData`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import FileSource, Row, Skipped, SourceRun
+from tracker.importers.core import FileSource, NotSourceData, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import Event
 
@@ -106,6 +107,18 @@ class TensorBoardRun(SourceRun):
                 self.config[name] = _proto_value(value)
 
 
+def _check_event_file(path: Path) -> None:
+    """`NotSourceData` unless ``path`` starts with an event (or is an empty event file)."""
+    if next(iter(EventFileLoader(str(path)).Load()), None) is not None:
+        return
+    if "tfevents" in path.name and path.stat().st_size == 0:
+        return  # opened by a writer, nothing written yet
+    raise NotSourceData(
+        "not a TensorBoard event file (expected a folder of event files, or one "
+        "events.out.tfevents.* file)"
+    )
+
+
 def _scalar(tensor: Any) -> float:
     if tensor.float_val:
         return float(tensor.float_val[0])
@@ -134,6 +147,7 @@ class TensorBoardSource(FileSource):
     def runs_at(self, root: Path) -> Iterator[SourceRun | Skipped]:
         """Every folder under ``root`` with event files, in path order."""
         if root.is_file():
+            _check_event_file(root)
             folders = {root.parent: [root]}
         else:
             folders = {}
