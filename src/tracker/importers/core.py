@@ -11,12 +11,14 @@ writes one into a store through the public `Backend` API, in this order:
    was read) and as its ``framework`` (the tool's name). So a run imported again is the
    same run: a new one is started (`Backend.start_run`), one the store holds gets the
    config and summary merged in (merging the same values changes nothing).
-2. **Names** go into the scheme as the adapters map them (`tracker.naming.split_metrics`:
+2. **Names** go into the scheme as the adapters map them (`tracker.naming.imported_name`:
    ``loss`` → ``train/loss``, ``eval_loss`` → ``eval/loss``, ``lr`` →
-   ``train/learning_rate``); ``keep_names`` keeps the tool's own. Two source keys that
-   would map to one name keep the first mapping; the later key keeps its own name, so no
-   two curves are mixed. Step counters logged as metrics (``step``, ``global_step``) are
-   dropped, and said so.
+   ``train/learning_rate``, transformers' ``train/train_runtime`` → the summary
+   ``train/runtime``, a name with a section of its own such as ``Loss/train`` kept);
+   ``keep_names`` keeps the tool's own. An end-of-phase figure goes to the summary (its
+   last value), not to the points. Two source keys that would map to one name keep the
+   first mapping; the later key keeps its own name, so no two curves are mixed. Step
+   counters logged as metrics (``step``, ``global_step``) are dropped, and said so.
 3. **Points** are counted per metric as they are read; the first N of a metric the store
    already has N points of are skipped (`Store.metric_stats`' count, as ``tracker sync``
    counts), the rest written in batches of `BATCH_POINTS` (`MetricBatch`, every metric of
@@ -43,7 +45,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from tracker.naming import split_metrics
+from tracker.naming import imported_name
 from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series
 from tracker.store.base import RunNotFoundError, Store
 from tracker.values import INT64_MAX, INT64_MIN, clean_text, redact, to_json
@@ -256,6 +258,7 @@ class _Names:
     def __init__(self, keep: bool) -> None:
         self.keep = keep
         self.owner: dict[str, str] = {}  # target name -> the source key that has it
+        self.final: set[str] = set()  # the target names that are summaries, not curves
 
     def owner_of(self, key: str) -> str:
         """The target name ``key`` was given."""
@@ -268,11 +271,13 @@ class _Names:
         if self.keep:
             name = key
         else:
-            metrics, summary = split_metrics({key: 0.0})
-            mapped = next(iter(metrics or summary), None)
-            if mapped is None:
+            found = imported_name(key)
+            if found is None:
                 return None
+            mapped, final = found
             name = mapped if self.owner.get(mapped, key) == key else key
+            if final and name == mapped:
+                self.final.add(name)
         if self.owner.setdefault(name, key) != key:
             return None
         return name
@@ -350,7 +355,7 @@ def import_run(
     read_config = redact(to_json(run.config))  # what reading the points added
     if read_config != config and write:
         store.log_config(run_id, read_config)
-    summary = to_json(run.summary)  # complete once the points are read
+    summary = to_json({**batches.summary, **run.summary})  # complete once the points are read
     if summary and write:
         store.log_summary(run_id, summary)
     known = len(store.events(run_id)) if existing is not None else 0
@@ -389,6 +394,7 @@ class _Batches:
         self.targets: dict[str, _Column] = {}
         self.bound: dict[str, list[Any]] = {}  # target name -> the column list of the loop
         self.dropped: dict[str, str] = {}
+        self.summary: dict[str, float] = {}  # end-of-phase figures: their last values
         from concurrent.futures import ThreadPoolExecutor  # only when importing
 
         self._pool = ThreadPoolExecutor(1, "tracker-import") if store is not None else None
@@ -421,8 +427,16 @@ class _Batches:
     def flush(self, pending: int, read: int) -> int:
         """Write the pending points; 0 (the points now pending)."""
         result = self.result
+        final = self.names.final
+        for name in final.intersection(self.targets):
+            column = self.targets[name]
+            if len(column.values):
+                self.summary[name] = column.values[-1]
+                pending -= len(column.values)
         batch = {
-            c.key: Series(c.steps, c.values, c.times) for c in self.targets.values() if len(c.steps)
+            c.key: Series(c.steps, c.values, c.times)
+            for c in self.targets.values()
+            if len(c.steps) and c.key not in final
         }
         if self._pool is not None and self.store is not None and batch:
             self.wait()
