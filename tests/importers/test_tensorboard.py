@@ -172,7 +172,8 @@ def test_a_trainer_run_imports_as_the_native_run_of_the_same_training(
     """A real `Trainer(report_to="tensorboard")` run, recorded natively beside: imported,
     it has the native run's curves, its end-of-phase figures in the summary
     (``train/runtime``, not a ``train/train_runtime`` curve) with the same values, and its
-    arguments and model config in the config, where the native run has them."""
+    arguments and model config in the config, where the native run has them; each curve
+    counts the points its history returns."""
     logs = tmp_path / "runs"
     produce("trainer", logs, "hf", 6)
     assert cli("import", "tensorboard", str(logs)).code == 0
@@ -184,6 +185,12 @@ def test_a_trainer_run_imports_as_the_native_run_of_the_same_training(
         want = [(s, f32(v)) for s, v, _t in store.history(native.run_id, key)]
         assert same([(s, v) for s, v, _t in store.history(imported.run_id, key)], want), key
     assert "train/runtime" in imported.summary and "train/mean_loss" in imported.summary
+    assert "eval/loss" in imported.summary and "eval/loss" in native.summary  # last values
+    for run in (native, imported):  # one count: the Trainer logs epoch with each log
+        stats = store.metric_stats(run.run_id)
+        for key in curves:
+            assert stats[key].count == len(store.history(run.run_id, key)), (run.name, key)
+    assert stats["train/epoch"].count == 6
     for key, value in imported.summary.items():
         assert value == f32(native.summary[key]), key
     assert imported.config["args"] == native.config["args"]

@@ -26,10 +26,14 @@ writes one into a store through the public `Backend` API, in this order:
    SIGKILL) leaves whole batches behind, so the next one writes every point once; a run
    that grew in its source gets only the new points. The count, not the last step, is
    what is compared: a TensorBoard run that was restarted logs its steps again, and those
-   points are the source's too. NaN and ±inf are values like any other.
+   points are the source's too. NaN and ±inf are values like any other. A point that
+   repeats its metric's previous point (the same step and value: the Trainer logs
+   ``epoch`` with each log of a step) is the same point, read and not written again, as
+   the Trainer adapter does; so ``history`` and the point count agree.
 4. **Events** past the number the store holds are appended, as ``tracker sync`` does.
-5. **The end**: a source run that ended is finished with its status and end time
-   (`Backend.finish_run`, again the same when repeated).
+5. **The end**: the summary gets each curve's last value (as a native run's end writes
+   it; the tool's own summary wins), and a source run that ended is finished with its
+   status and end time (`Backend.finish_run`, again the same when repeated).
 
 ``dry_run`` reads everything and writes nothing: the report says what would be written.
 """
@@ -42,10 +46,11 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import eq
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from tracker.naming import imported_name
+from tracker.naming import imported_name, sampled_by_time
 from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series
 from tracker.store.base import RunNotFoundError, Store
 from tracker.values import INT64_MAX, INT64_MIN, clean_text, redact, to_json
@@ -355,7 +360,9 @@ def import_run(
     read_config = redact(to_json(run.config))  # what reading the points added
     if read_config != config and write:
         store.log_config(run_id, read_config)
-    summary = to_json({**batches.summary, **run.summary})  # complete once the points are read
+    # complete once the points are read; each curve's last value too, as a native run's
+    # end writes it (what the tool's own summary says wins)
+    summary = to_json({**batches.last, **batches.summary, **run.summary})
     if summary and write:
         store.log_summary(run_id, summary)
     known = len(store.events(run_id)) if existing is not None else 0
@@ -395,6 +402,7 @@ class _Batches:
         self.bound: dict[str, list[Any]] = {}  # target name -> the column list of the loop
         self.dropped: dict[str, str] = {}
         self.summary: dict[str, float] = {}  # end-of-phase figures: their last values
+        self.last: dict[str, float] = {}  # each curve's last value (system/ left out)
         from concurrent.futures import ThreadPoolExecutor  # only when importing
 
         self._pool = ThreadPoolExecutor(1, "tracker-import") if store is not None else None
@@ -407,13 +415,13 @@ class _Batches:
             self.dropped[key] = "a step counter, or a name another metric has"
             return None
         self.targets[target] = _Column(target)
-        self.bound[target] = [self.have.get(target, 0), None, None, None, None]
+        self.bound[target] = [self.have.get(target, 0), None, None, None, None, None, None]
         self._rebind(target)
         return self.bound[target]
 
     def _rebind(self, name: str) -> None:
         column = self.targets[name]
-        self.bound[name][1:] = [
+        self.bound[name][1:5] = [
             column.values.append,
             column.steps.append,
             column.times.append,
@@ -428,11 +436,14 @@ class _Batches:
         """Write the pending points; 0 (the points now pending)."""
         result = self.result
         final = self.names.final
-        for name in final.intersection(self.targets):
-            column = self.targets[name]
-            if len(column.values):
+        for name, column in self.targets.items():
+            if not len(column.values):
+                continue
+            if name in final:
                 self.summary[name] = column.values[-1]
                 pending -= len(column.values)
+            elif not sampled_by_time(name):
+                self.last[name] = column.values[-1]
         batch = {
             c.key: Series(c.steps, c.values, c.times)
             for c in self.targets.values()
@@ -500,8 +511,9 @@ def _write_rows(
 ) -> tuple[int, int]:
     """Append rows' points one by one: (points pending, points read)."""
     # The loop runs once a point, so it is written for speed: a column is a list
-    # [points left to skip, values.append, steps.append, times.append, its _Column],
-    # found by the source's key; a value that is not a number is refused by the array.
+    # [points left to skip, values.append, steps.append, times.append, its _Column,
+    # the step and value of the key's previous point], found by the source's key; a value
+    # that is not a number is refused by the array.
     dropped = batches.dropped
     for step, at, pairs in rows:
         for key, value in pairs:
@@ -512,6 +524,10 @@ def _write_rows(
                 column = columns[key] = batches.open_column(key)
             if column is None:
                 continue
+            if step == column[5] and value == column[6]:
+                continue  # the same point again (module docstring, 3)
+            column[5] = step
+            column[6] = value
             if column[0]:  # the store has this point already, if it was stored at all
                 if type(value) in _NUMBERS and INT64_MIN <= step <= INT64_MAX:
                     column[0] -= 1
@@ -558,6 +574,8 @@ def _write_page(
                     )
                 )
     except (TypeError, OverflowError):  # a value that is not a number, a step out of range
+        return None
+    if any(map(eq, steps, steps[1:])):  # a step logged again: maybe the same point again
         return None
     appended = read = 0
     for key, values, at_steps, at_times in found:
