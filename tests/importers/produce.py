@@ -1,7 +1,7 @@
 """Write runs with the real trackers, offline, as their users do (a process of its own).
 
     python produce.py tensorboard DIR NAME STEPS [FIRST]
-    python produce.py mlflow URI NAME STEPS [--experiment E] [--fail]
+    python produce.py mlflow URI NAME STEPS [--experiment E] [--fail] [--nested]
     python produce.py wandb DIR NAME STEPS [FIRST] [--mixed]
     python produce.py trackio DIR NAME STEPS [FIRST] [--mixed] [--sparse]
     python produce.py trainer DIR NAME STEPS
@@ -57,6 +57,10 @@ def mlflow(args: argparse.Namespace) -> None:
         ml.set_tag("baseline", "yes")
         for step in range(args.first, args.first + args.steps):
             ml.log_metrics({"loss": 1.0 / (step + 1), "eval_acc": value(step, args.steps)}, step)
+        if args.nested:  # a trial of a search, under its parent run
+            with ml.start_run(run_name=f"{args.name}-trial", nested=True):
+                ml.log_params({"lr": 0.01})
+                ml.log_metrics({"loss": 0.5}, 0)
         if args.fail:
             ml.end_run(status="FAILED")
     print(run.info.run_id)
@@ -137,6 +141,7 @@ def main() -> None:
     parser.add_argument("first", type=int, nargs="?", default=0)
     parser.add_argument("--experiment", default="exp")
     parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--nested", action="store_true")
     parser.add_argument("--mixed", action="store_true")
     parser.add_argument("--sparse", action="store_true")
     args = parser.parse_args()

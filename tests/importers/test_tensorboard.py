@@ -100,6 +100,9 @@ def test_a_truncated_file_keeps_its_points_and_the_other_runs(
     result = cli("import", "tensorboard", str(logs))
     assert result.code == 0, result.err
     assert result.err.count("truncated or damaged") == 2, result.err
+    # imported up to the damage: not skipped, and said so
+    assert "3 runs read (3 new)" in result.out and "; 0 skipped, 2 read up to damage" in result.out
+    assert "skipped" not in result.err and result.err.count("read up to damage cut") == 1
     assert len(points(store, only_run(store, "tensorboard", "short"), "train/loss")) in (49, 50)
     cut = only_run(store, "tensorboard", "cut")
     loss = points(store, cut, "train/loss")

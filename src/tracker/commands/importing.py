@@ -86,6 +86,7 @@ def run(ctx: Context) -> int:
             found.skipped.append(Skipped(location, f"no {args.tool} runs found there"))
         report.runs += found.runs
         report.skipped += found.skipped
+        report.partial += found.partial
     _close(ctx, report, dry=args.dry_run)
     return 0 if report.runs else 1
 
@@ -154,9 +155,12 @@ def _said(
 def _close(ctx: Context, report: ImportReport, *, dry: bool) -> None:
     verb = "would be written" if dry else "written"
     new = sum(r.created for r in report.runs)
+    partial = f", {len(report.partial)} read up to damage" if report.partial else ""
     ctx.console.line(
         f"{len(report.runs)} runs read ({new} new), {report.read:,} points read, "
-        f"{report.points:,} {verb}; {len(report.skipped)} skipped"
+        f"{report.points:,} {verb}; {len(report.skipped)} skipped{partial}"
     )
     for item in report.skipped:
         print(f"  skipped {safe(item.what)}: {safe(item.why)}", file=ctx.console.err)
+    for item in report.partial:
+        print(f"  read up to damage {safe(item.what)}: {safe(item.why)}", file=ctx.console.err)

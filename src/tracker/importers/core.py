@@ -156,6 +156,8 @@ class SourceRun(ABC):
     tags: list[str] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
     """What the tool recorded of the run's environment (user, source, git commit)."""
+    sweep: str | None = None
+    """The search the run is one trial of, where the tool says so (MLflow's parent run)."""
     events: list[Event] = field(default_factory=list)
     total: int | None = None
     """The number of points, where the source says it before they are read."""
@@ -225,14 +227,19 @@ class RunResult:
     written: int = 0
     events: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    partial: list[Skipped] = field(default_factory=list)
+    """What was read only up to some damage (a truncated file), and where it stopped: the
+    points before it are imported, so it is not skipped."""
 
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import did: the runs read, and what was skipped and why."""
+    """What an import did: the runs read, what was skipped and why, and what was read
+    only up to some damage."""
 
     runs: list[RunResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    partial: list[Skipped] = field(default_factory=list)
 
     @property
     def points(self) -> int:
@@ -314,6 +321,7 @@ def import_runs(
         else:
             report.runs.append(result)
             report.skipped.extend(result.skipped)
+            report.partial.extend(result.partial)
         if done is not None:
             done(run, result)
     return report
@@ -345,6 +353,7 @@ def import_run(
                 },
                 framework=run.tool,
                 started_at=run.started_at,
+                sweep=clean_text(run.sweep) if run.sweep else None,
             ),
             resume=False,
         )
@@ -372,7 +381,7 @@ def import_run(
         result.events += 1
     if write and run.ended_at is not None and run.status != RunStatus.RUNNING:
         store.finish_run(run_id, run.status, run.ended_at, run.error)
-    result.skipped.extend(Skipped(f"{run.name} ({run.location})", p) for p in run.problems)
+    result.partial.extend(Skipped(f"{run.name} ({run.location})", p) for p in run.problems)
     return result
 
 

@@ -12,7 +12,11 @@ of that one), deleted ones left out:
   environment under ``mlflow``;
 * each metric's history (``MlflowClient.get_metric_history``) is its points: step, value,
   timestamp; metrics in name order, each in the order MLflow returns them;
-* the project is the experiment's name.
+* the project is the experiment's name;
+* a nested run (``mlflow.start_run(nested=True)``: a trial of a search under its parent
+  run) is in the sweep named by its parent run's name (``tracker runs --sweep NAME``, the
+  dashboard's sweep panel); the parent's id stays in the environment
+  (``mlflow.parentRunId``).
 
 A local SOURCE must be an MLflow SQLite database or file store (`NotSourceData`
 otherwise): MLflow would create its tables in any SQLite file, or experiments in any
@@ -114,6 +118,7 @@ class MlflowSource:
             if not experiments:
                 yield Skipped(shown, f"no experiment named {experiment!r}")
                 return
+        parents = _Parents(client)
         for exp in sorted(experiments, key=lambda e: str(e.experiment_id)):
             token = None
             while True:
@@ -125,7 +130,7 @@ class MlflowSource:
                     page_token=token,
                 )
                 for found in page:
-                    yield _run(client, exp.name, shown, found)
+                    yield _run(client, exp.name, shown, found, parents)
                 token = page.token
                 if not token:
                     break
@@ -153,7 +158,27 @@ def _check_local(path: Path) -> None:
         raise NotSourceData(f"not an MLflow database (no experiments table); {_EXPECTED}")
 
 
-def _run(client: Any, project: str, shown: str, found: Any) -> MlflowRun:
+class _Parents:
+    """The sweep of a nested run: its parent run's name (``mlflow.parentRunId``), read
+    once a parent."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.names: dict[str, str] = {}
+
+    def sweep(self, tags: dict[str, str]) -> str | None:
+        parent = tags.get("mlflow.parentRunId")
+        if not parent:
+            return None
+        if parent not in self.names:
+            try:
+                self.names[parent] = self.client.get_run(parent).info.run_name or parent
+            except Exception:  # a parent deleted for good: its id still groups its children
+                self.names[parent] = parent
+        return self.names[parent]
+
+
+def _run(client: Any, project: str, shown: str, found: Any, parents: _Parents) -> MlflowRun:
     info, data = found.info, found.data
     tags = {k: v for k, v in data.tags.items() if not k.startswith("mlflow.")}
     system = {k: v for k, v in data.tags.items() if k.startswith("mlflow.")}
@@ -170,6 +195,7 @@ def _run(client: Any, project: str, shown: str, found: Any) -> MlflowRun:
         config=dict(data.params),
         tags=[f"{k}={v}" if v else k for k, v in sorted(tags.items())],
         environment={"mlflow": system} if system else {},
+        sweep=parents.sweep(data.tags),
         client=client,
         keys=sorted(data.metrics),
     )
