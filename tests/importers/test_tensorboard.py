@@ -194,6 +194,9 @@ def test_a_trainer_run_imports_as_the_native_run_of_the_same_training(
         for key in curves:
             assert stats[key].count == len(store.history(run.run_id, key)), (run.name, key)
     assert stats["train/epoch"].count == 6
+    shown = [ln.split() for ln in cli("show", imported.run_id).out.splitlines()]
+    (epoch,) = [row for row in shown if row[:1] == ["train/epoch"] and len(row) == 6]
+    assert epoch[-1] == "6"  # the metrics table's POINTS
     for key, value in imported.summary.items():
         assert value == f32(native.summary[key]), key
     assert imported.config["args"] == native.config["args"]
