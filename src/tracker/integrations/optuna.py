@@ -38,6 +38,7 @@ _STATUSES = {
 
 
 _FAILED = re.compile(r"Trial (\d+) failed with parameters: .* because of the following error: ")
+_KEPT = 1000  # errors not yet recorded, at most
 _NO_ERROR = "the trial failed (its error is in Optuna's log, which is silenced)"
 
 
@@ -56,6 +57,8 @@ class _Failures(logging.Handler):
         exc = record.exc_info[1] if record.exc_info else None
         why = f"{type(exc).__name__}: {exc}" if exc else text[found.end() :].removesuffix(".")
         self.errors[int(found.group(1))] = why
+        if len(self.errors) > _KEPT:  # failures this callback never records (another study)
+            del self.errors[next(iter(self.errors))]
 
 
 class CustomTrackerStudyCallback:
