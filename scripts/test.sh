@@ -128,8 +128,14 @@ for name in "${selected[@]}"; do
 
     t1=$SECONDS
     junit="$TMP_ROOT/junit-$name.xml"
-    ".venvs/$name/bin/python" -m pytest "${args[@]}" --junitxml="$junit" \
-        -p no:cacheprovider --timeout="$TEST_TIMEOUT" "${pytest_extra[@]}"
+    # in CI, pytest runs as it would in the background of a shell (`nohup ... &`): SIGINT
+    # ignored, which its children inherit; a test that stops a child with SIGINT must give
+    # it the default disposition (tests/workers.py: default_sigint)
+    (
+        [[ -z "${CI:-}" ]] || trap '' INT
+        exec ".venvs/$name/bin/python" -m pytest "${args[@]}" --junitxml="$junit" \
+            -p no:cacheprovider --timeout="$TEST_TIMEOUT" "${pytest_extra[@]}"
+    )
     rc=$?
     read -r p f s < <(count_junit "$junit")
     if ((rc != 0 && rc != 1 && rc != 5 && f == 0)); then

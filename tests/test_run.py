@@ -369,3 +369,17 @@ def test_tables_and_texts_land_per_step(store: Store) -> None:
     assert "a" * 34 not in rows[2]["completion"]
     assert store.table_rows(run.run_id, "eval/sample") == [{"step": 7, "text": "Once upon a time"}]
     assert store.table_keys(run.run_id) == ["eval/generations", "eval/sample"]
+
+
+def test_the_summary_holds_each_metrics_last_value_at_the_end(store: Store) -> None:
+    """As W&B's ``run.summary``: the run's end writes every metric's last value into the
+    summary, where ``log_summary`` gave no value of that name (a best loss stays)."""
+    with CustomTracker(project="p") as run:
+        for step in range(3):
+            run.log_metrics({"train/loss": 3.0 - step, "eval/loss": 10.0 + step}, step=step)
+        run.log_summary({"eval/loss": 0.5, "train/runtime": 9.0})
+        run.log_metrics({"eval/accuracy": 0.25}, step=1)
+    summary = store.get_run(run.run_id).summary
+    assert summary == {
+        "train/loss": 1.0, "eval/loss": 0.5, "eval/accuracy": 0.25, "train/runtime": 9.0
+    }  # fmt: skip

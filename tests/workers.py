@@ -7,11 +7,12 @@ workers (`worker_env` puts it on their ``PYTHONPATH``). Standard library only.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["exit_now", "worker_env"]
+__all__ = ["default_sigint", "exit_now", "worker_env"]
 
 TESTS = Path(__file__).resolve().parent
 
@@ -21,6 +22,15 @@ def worker_env(**extra: str) -> dict[str, str]:
     cores), this folder on ``PYTHONPATH`` (for `exit_now`), and ``extra``."""
     path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path, **extra}
+
+
+def default_sigint() -> None:
+    """A ``preexec_fn`` for a child that a test stops with SIGINT: it gets SIGINT's default
+    disposition. A suite started in the background of a shell (``nohup scripts/test.sh &``)
+    inherits SIGINT ignored, and an ignored signal stays ignored across ``exec``, so without
+    this the child would never see the test's Ctrl-C. (One ``sigaction`` between fork and
+    exec; ``subprocess`` runs it in the child only.)"""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def exit_now(code: int = 0) -> NoReturn:

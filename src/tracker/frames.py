@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
+from tracker.groups import MetricNotFoundError
 from tracker.integrations import requires_extra
 from tracker.records import RunRecord, Series, paused_gc
 from tracker.store.base import RunQuery, Store, metric_stats_of
@@ -46,13 +47,6 @@ StoreLike = Store | str | None
 
 _RUN_COLUMNS = ("run_id", "name", "project", "status", "framework", "sweep", "tags")
 _MISSING = object()
-
-
-class MetricNotFoundError(KeyError):
-    """A metric that none of the runs asked for has."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "metric not found"
 
 
 # -- runs ----------------------------------------------------------------------------------
@@ -208,15 +202,8 @@ class _Points:
         run_ids = list(dict.fromkeys(resolve_run(store, ref).run_id for ref in refs))
         stats = metric_stats_of(store, run_ids)
         held = {run_id: set(stats[run_id]) for run_id in run_ids}
-        known = set().union(*held.values())
-        unknown = [key for key in keys if key not in known] if run_ids else []
-        if unknown:
-            shown = ", ".join(repr(k) for k in sorted(known)[:20]) or "none"
-            more = f" and {len(known) - 20} more" if len(known) > 20 else ""
-            raise MetricNotFoundError(
-                f"no run of {len(run_ids)} has the metric(s) {', '.join(map(repr, unknown))}; "
-                f"their metrics are: {shown}{more}"
-            )
+        if run_ids:
+            MetricNotFoundError.check(keys, set().union(*held.values()), len(run_ids))
         columns = _Columns(sum(s[key].count for s in stats.values() for key in keys if key in s))
         segments: list[tuple[int, int, int]] = []  # run code, key code, points
         for r, run_id in enumerate(run_ids):

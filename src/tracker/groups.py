@@ -21,7 +21,15 @@ from typing import Any
 from tracker.records import Record, RunRecord
 from tracker.store.base import MetricStats
 
-__all__ = ["RUN_FIELDS", "Group", "check_field", "group_runs", "metric_value", "run_value"]
+__all__ = [
+    "RUN_FIELDS",
+    "Group",
+    "MetricNotFoundError",
+    "check_field",
+    "group_runs",
+    "metric_value",
+    "run_value",
+]
 
 RUN_FIELDS = ("sweep", "project", "framework", "status", "name")
 """The run fields runs can be grouped by, beside ``config.*`` and ``summary.*``."""
@@ -56,6 +64,26 @@ class Group(Record):
         return len(self.run_ids)
 
 
+class MetricNotFoundError(KeyError):
+    """A metric that none of the runs asked for has (``tf.history``, ``tracker runs
+    --group-by ... --metric``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "metric not found"
+
+    @classmethod
+    def check(cls, keys: Sequence[str], known: set[str], runs: int) -> None:
+        """Raise, naming the metrics the runs have, where one of ``keys`` is not ``known``."""
+        unknown = [key for key in keys if key not in known]
+        if unknown:
+            shown = ", ".join(repr(k) for k in sorted(known)[:20]) or "none"
+            more = f" and {len(known) - 20} more" if len(known) > 20 else ""
+            raise cls(
+                f"no run of {runs} has the metric(s) {', '.join(map(repr, unknown))}; "
+                f"their metrics are: {shown}{more}"
+            )
+
+
 def check_field(by: str) -> str:
     """``by`` if runs can be grouped by it, else a `ValueError` naming what can."""
     if by in RUN_FIELDS or (by.startswith(_SECTIONS) and by not in _SECTIONS):
@@ -86,7 +114,10 @@ def metric_value(run: RunRecord, stats: Mapping[str, MetricStats], metric: str) 
     found = stats.get(metric)
     if found is not None:
         return found.last_value
-    value = run.summary.get(metric)
+    return _number(run.summary.get(metric))
+
+
+def _number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
@@ -99,8 +130,14 @@ def group_runs(
     stats: Mapping[str, Mapping[str, MetricStats]] | None = None,
 ) -> list[Group]:
     """``runs`` grouped by their value of ``by``, each group with ``metric``'s statistics
-    (``stats``: each run's `MetricStats`, as `metric_stats_of` reads them)."""
+    (``stats``: each run's `MetricStats`, as `metric_stats_of` reads them);
+    `MetricNotFoundError` where runs are given and none has ``metric``, as a metric or a
+    number in its summary."""
     check_field(by)
+    if metric is not None and runs:
+        known = {k for s in (stats or {}).values() for k in s}
+        known.update(k for r in runs for k, v in r.summary.items() if _number(v) is not None)
+        MetricNotFoundError.check([metric], known, len(runs))
     grouped: dict[str, tuple[Any, list[RunRecord]]] = {}
     for run in runs:
         value = run_value(run, by)

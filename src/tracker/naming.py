@@ -43,7 +43,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tracker.run import CustomTracker
 
-__all__ = ["EVAL_NAMES", "SECTIONS", "log_framework_metrics", "sampled_by_time", "split_metrics"]
+__all__ = [
+    "EVAL_NAMES",
+    "SECTIONS",
+    "imported_name",
+    "log_framework_metrics",
+    "sampled_by_time",
+    "split_metrics",
+]
 
 SECTIONS = ("train", "eval", "predict", "system")
 _SAMPLED = ("system/",)
@@ -132,6 +139,38 @@ def split_metrics(
         else:
             metrics[f"{target}/{name}"] = value
     return metrics, summary
+
+
+_REWRITTEN = {"train": "", "eval": "eval_", "test": "test_"}  # transformers' rewrite_logs, undone
+
+
+def imported_name(key: str) -> tuple[str, bool] | None:
+    """The scheme's name of a metric another tool logged as ``key`` (``tracker import``),
+    and whether it is an end-of-phase figure (the run's summary, as `split_metrics` with
+    ``final=True`` puts it) rather than a curve; None for a step counter.
+
+    * ``train/x``, ``eval/x``, ``test/x`` are what transformers' callbacks for TensorBoard
+      and W&B log for ``x``, ``eval_x``, ``test_x`` (``rewrite_logs``): read back so, then
+      mapped as the adapters map them (``train/train_runtime`` is the summary
+      ``train/runtime``, ``train/train_loss`` the summary ``train/mean_loss``);
+    * any other name with a section of its own (``Loss/train``, ``hparam/final_loss``,
+      ``system/...``, ``predict/...``) keeps it;
+    * a plain name goes through `split_metrics`; its end-of-phase figures
+      (``train_runtime``, ``eval_samples_per_second``, ``total_flos``) are summaries, but
+      a plain ``train_loss`` stays the ``train/loss`` curve (accelerate logs it each epoch).
+    """
+    head, slash, rest = key.partition("/")
+    if slash and head not in _REWRITTEN:
+        return key, False
+    plain = _REWRITTEN[head] + rest if slash else key
+    metrics, summary = split_metrics({plain: 0.0}, final=plain != "train_loss" or bool(slash))
+    if summary and (plain == "total_flos" or plain.startswith(tuple(_PREFIXES))):
+        return next(iter(summary)), True
+    if metrics:
+        return next(iter(metrics)), False
+    if summary:  # a figure logged without a phase (``runtime``): a curve of its phase
+        return f"train/{plain}", False
+    return None
 
 
 def log_framework_metrics(

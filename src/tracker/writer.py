@@ -13,8 +13,9 @@ numbered `LogMetrics` batch per flush, adds the derived efficiency figures once
 flush's summaries into one, and hands every backend its calls (`tracker.delivery`).
 It keeps each metric's last value, so that an artifact request (`tracker.artifacts`),
 met in order with the points, gets the run's metrics at that moment before it goes to
-the writer's `tracker.artifacts.ArtifactRecorder`. Whatever a backend or a batch raises,
-the thread goes on.
+the writer's `tracker.artifacts.ArtifactRecorder`, and so that the run's end writes them
+into the summary (where ``log_summary`` gave no value of that name). Whatever a backend
+or a batch raises, the thread goes on.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from tracker.artifacts import (
     LookAtWatches,
     WatchFolder,
 )
-from tracker.calls import Call, LogMetrics, LogSummary, LogTable, Point, points_of
+from tracker.calls import Call, FinishRun, LogMetrics, LogSummary, LogTable, Point, points_of
 from tracker.delivery import Delivery
 from tracker.records import MetricBatch, Record, RunRecord, Series
 from tracker.store.base import Backend
@@ -225,6 +226,7 @@ class Writer:
         self._warned_crash = False
         self._thread = threading.Thread(target=self._loop, name="tracker-writer", daemon=True)
         self._last: dict[str, float] = {}  # each metric's last value (system/ left out)
+        self._summarized: set[str] = set()  # the summary keys log_summary gave
         self._step = -1  # the step of the last metric point taken
         self._watches: list[FolderWatch] = []
         self.artifacts = ArtifactRecorder(record.run_id, self.channel.put, redact or _same)
@@ -277,6 +279,7 @@ class Writer:
                 points.append(item)
                 self._step = item[0]
             elif isinstance(item, LogSummary):
+                self._summarized.update(item.summary)
                 summary = item.summary if summary is None else deep_merge(summary, item.summary)
             elif isinstance(item, _Sync):
                 markers.append(item)
@@ -289,6 +292,8 @@ class Writer:
                 if points:
                     calls.append(self._batch(points))
                     points = []
+                if isinstance(item, FinishRun):
+                    summary = self._with_last_values(summary)
                 if summary is not None:
                     calls.append(LogSummary(summary))
                     summary = None
@@ -350,6 +355,15 @@ class Writer:
             watched = [found for found in watched if found[2] != item.ref]
         self.artifacts.submit(item)
         return watched
+
+    def _with_last_values(self, summary: dict[str, object] | None) -> dict[str, object] | None:
+        """The summary written with the run's end: each metric's last value, as W&B's
+        ``run.summary`` holds it (``system/`` left out), under what ``log_summary`` gave
+        in this session. One call at the end, from what `_batch` keeps anyway."""
+        last = {k: v for k, v in self._last.items() if k not in self._summarized}
+        if not last:
+            return summary
+        return {**last, **(summary or {})}
 
     def _batch(self, points: list[Point]) -> LogMetrics:
         self._seq += 1

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tracker.store import Store
+from workers import default_sigint
 
 
 @dataclass
@@ -109,6 +110,7 @@ class Scene:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,  # noqa: PLW1509 (the tests stop it with SIGINT)
         )
         self.processes.append(process)
         return process

@@ -22,6 +22,7 @@ from tracked_commands import TRACKER_RUN, command_env, only_run, start_tracker_r
 from tracker import Store, open_store
 from tracker.autoattach import SITE_DIR
 from tracker.commands.run import ending
+from workers import default_sigint
 
 PY = sys.executable
 
@@ -221,13 +222,18 @@ def test_in_a_terminal_the_command_reads_it_and_gets_its_ctrl_c(
     reaches it from the terminal itself, and the run is interrupted."""
     code = "import time; print('got', input(), flush=True); time.sleep(120)"
     leader, follower = pty.openpty()
+
     # a session of its own whose controlling terminal is the pty, tracker run in its
-    # foreground (the ioctl is one system call, safe between fork and exec)
+    # foreground (the ioctl is one system call, safe between fork and exec), with Ctrl-C's
+    # default disposition as a terminal's foreground job has it
+    def in_the_terminal() -> None:
+        default_sigint()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
     proc = subprocess.Popen(
         [*TRACKER_RUN, "--", PY, "-c", code],
         stdin=follower, stdout=follower, stderr=follower, env=command_env(tracker_dir),
-        start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # noqa: PLW1509
+        start_new_session=True, preexec_fn=in_the_terminal,  # noqa: PLW1509
     )  # fmt: skip
     os.close(follower)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tracked_runs import Cli, track
+from tracker import CustomTracker
 
 
 def test_table_lists_runs_newest_first_with_final_losses(cli: Cli, runs: dict[str, str]) -> None:
@@ -100,6 +101,22 @@ def test_group_by_prints_each_groups_count_mean_min_and_max(cli: Cli, tracker_di
     assert [(g["value"], g["count"]) for g in groups] == [(0.01, 1), (0.1, 2), (None, 1)]
     assert sorted(groups[1]["run_ids"]) == sorted([ids["a"], ids["c"]])
     assert groups[1]["mean"] == last + 0.5 and groups[1]["metric"] == "eval/loss"
+
+
+def test_group_by_a_metric_no_run_has_says_which_they_have(cli: Cli, tracker_dir: object) -> None:
+    """--metric eval/los (a typo): one line naming the metrics the runs have, as
+    ``tf.history`` says it, and exit status 1, not a table of ``-``; a number of the
+    summary is a metric too."""
+    track("a", config={"learning_rate": 0.1}, sweep="lr")
+    typo = cli("runs", "--sweep", "lr", "--group-by", "config.learning_rate", "--metric",
+               "eval/los")  # fmt: skip
+    assert typo.code == 1 and typo.out == ""
+    (line,) = typo.err.splitlines()
+    assert "no run of 1 has the metric(s) 'eval/los'; their metrics are: 'eval/loss'" in line
+    with CustomTracker("demo", "s", sweep="lr") as run:
+        run.log_summary({"trial/value": 0.5})
+    summary = cli("runs", "--sweep", "lr", "--group-by", "sweep", "--metric", "trial/value")
+    assert summary.code == 0 and "0.5" in summary.out
 
 
 def test_group_by_without_a_metric_counts_and_bad_fields_say_what_works(

@@ -1,9 +1,14 @@
 """Write runs with the real trackers, offline, as their users do (a process of its own).
 
     python produce.py tensorboard DIR NAME STEPS [FIRST]
-    python produce.py mlflow URI NAME STEPS [--experiment E] [--fail]
+    python produce.py mlflow URI NAME STEPS [--experiment E] [--fail] [--nested]
     python produce.py wandb DIR NAME STEPS [FIRST] [--mixed]
     python produce.py trackio DIR NAME STEPS [FIRST] [--mixed] [--sparse]
+    python produce.py trainer DIR NAME STEPS
+
+``trainer`` trains a tiny causal LM with ``Trainer(report_to="tensorboard")`` (event
+files in DIR/NAME) and `CustomTrackerCallback` beside it (the native run, in the store
+of ``TRACKER_DIR``, project ``native``): one training, recorded both ways.
 
 Each run logs ``loss`` = 1/(step+1) and ``eval_acc`` (NaN at step 2, +inf at step 3,
 else step/STEPS) at steps FIRST..FIRST+STEPS-1, with config ``lr`` = 0.1 and
@@ -52,6 +57,10 @@ def mlflow(args: argparse.Namespace) -> None:
         ml.set_tag("baseline", "yes")
         for step in range(args.first, args.first + args.steps):
             ml.log_metrics({"loss": 1.0 / (step + 1), "eval_acc": value(step, args.steps)}, step)
+        if args.nested:  # a trial of a search, under its parent run
+            with ml.start_run(run_name=f"{args.name}-trial", nested=True):
+                ml.log_params({"lr": 0.01})
+                ml.log_metrics({"loss": 0.5}, 0)
         if args.fail:
             ml.end_run(status="FAILED")
     print(run.info.run_id)
@@ -93,16 +102,46 @@ def trackio(args: argparse.Namespace) -> None:
     tk.finish()
 
 
+def trainer(args: argparse.Namespace) -> None:
+    """A tiny Trainer on CPU, evaluated every other step, reporting to TensorBoard, with
+    the tracker's callback beside it."""
+    import torch
+    import transformers
+
+    from tracker.integrations.transformers import CustomTrackerCallback
+
+    os.environ["TENSORBOARD_LOGGING_DIR"] = os.path.join(args.where, args.name)
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=16,
+    )  # fmt: skip
+    model = transformers.LlamaForCausalLM(config)
+    ids = torch.randint(0, 64, (16, 8))
+    rows = [{"input_ids": row, "labels": row} for row in ids]
+    training = transformers.TrainingArguments(
+        output_dir=os.path.join(args.where, "out"), max_steps=args.steps,
+        per_device_train_batch_size=4, per_device_eval_batch_size=4, logging_steps=1,
+        eval_strategy="steps", eval_steps=2, save_strategy="no", report_to=["tensorboard"],
+        use_cpu=True, disable_tqdm=True, dataloader_num_workers=0, seed=0,
+    )  # fmt: skip
+    transformers.Trainer(
+        model=model, args=training, train_dataset=rows, eval_dataset=rows[:8],
+        callbacks=[CustomTrackerCallback(project="native", run_name=args.name)],
+    ).train()  # fmt: skip
+
+
 def main() -> None:
     """Write the run the arguments describe."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("tool", choices=("tensorboard", "mlflow", "wandb", "trackio"))
+    parser.add_argument("tool", choices=("tensorboard", "mlflow", "wandb", "trackio", "trainer"))
     parser.add_argument("where")
     parser.add_argument("name")
     parser.add_argument("steps", type=int)
     parser.add_argument("first", type=int, nargs="?", default=0)
     parser.add_argument("--experiment", default="exp")
     parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--nested", action="store_true")
     parser.add_argument("--mixed", action="store_true")
     parser.add_argument("--sparse", action="store_true")
     args = parser.parse_args()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_experiment_filter_and_a_bad_uri(
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database at all" * 100)
     bad = cli("import", "mlflow", f"sqlite:///{garbage}")
-    assert bad.code == 1 and "could not open the tracking store" in bad.err
+    assert bad.code == 1 and "not a readable SQLite database" in bad.err
     missing = cli("import", "mlflow", f"sqlite:///{tmp_path}/none.db")
     assert missing.code == 1 and "no such file" in missing.err
     assert not (tmp_path / "none.db").exists()
@@ -92,3 +93,19 @@ def test_a_postgresql_tracking_database(
             want[3] = (3, sys.float_info.max)
         assert same(points(store, run, key), want), key
     assert "tracker-test-pw" not in str(run.environment)
+
+
+def test_a_nested_run_is_in_the_sweep_of_its_parent(
+    produce: Produce, cli: Cli, tmp_path: Path, store: Store
+) -> None:
+    """A child run (``nested=True``) is in the sweep named by its parent run: listed by
+    ``tracker runs --sweep`` and shown by ``tracker show``; the parent is no trial."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    parent_id = produce("mlflow", uri, "search", 3, "0", "--nested").split()[-1]
+    assert cli("import", "mlflow", uri).code == 0
+    trial = only_run(store, "mlflow", "search-trial")
+    assert trial.sweep == "search" and only_run(store, "mlflow", "search").sweep is None
+    assert trial.environment["mlflow"]["mlflow.parentRunId"] == parent_id
+    listed = json.loads(cli("runs", "--sweep", "search", "--json").out)
+    assert [r["name"] for r in listed] == ["search-trial"]
+    assert "sweep: search" in cli("show", trial.run_id).out

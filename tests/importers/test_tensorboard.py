@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from checks import counts, expected, only_run, points, same
+from checks import counts, expected, f32, only_run, points, same
 
 from conftest import Produce
 from tracked_runs import Cli
 from tracker import open_store
 from tracker.store import Store
+from workers import default_sigint
 
 
 def test_runs_import_with_values_steps_hparams_and_text(
@@ -99,6 +100,9 @@ def test_a_truncated_file_keeps_its_points_and_the_other_runs(
     result = cli("import", "tensorboard", str(logs))
     assert result.code == 0, result.err
     assert result.err.count("truncated or damaged") == 2, result.err
+    # imported up to the damage: not skipped, and said so
+    assert "3 runs read (3 new)" in result.out and "; 0 skipped, 2 read up to damage" in result.out
+    assert "skipped" not in result.err and result.err.count("read up to damage cut") == 1
     assert len(points(store, only_run(store, "tensorboard", "short"), "train/loss")) in (49, 50)
     cut = only_run(store, "tensorboard", "cut")
     loss = points(store, cut, "train/loss")
@@ -133,7 +137,12 @@ def test_an_import_stopped_in_the_middle_then_run_again_has_every_point_once(
         writer.close()
     command = [sys.executable, "-m", "tracker.cli", "import", "tensorboard", str(logs)]
     env = {**os.environ, "TRACKER_DIR": str(tracker_dir)}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=default_sigint,  # noqa: PLW1509
+    )
     deadline = time.monotonic() + 120
     written = 0
     while time.monotonic() < deadline and process.poll() is None:
@@ -158,3 +167,61 @@ def test_an_import_stopped_in_the_middle_then_run_again_has_every_point_once(
         assert stored == [(s, float(s)) for s in range(steps)], run.name
     assert len(store.runs()) == 3
     store.close()
+
+
+def test_a_trainer_run_imports_as_the_native_run_of_the_same_training(
+    produce: Produce, cli: Cli, tmp_path: Path, store: Store
+) -> None:
+    """A real `Trainer(report_to="tensorboard")` run, recorded natively beside: imported,
+    it has the native run's curves, its end-of-phase figures in the summary
+    (``train/runtime``, not a ``train/train_runtime`` curve) with the same values, and its
+    arguments and model config in the config, where the native run has them; each curve
+    counts the points its history returns."""
+    logs = tmp_path / "runs"
+    produce("trainer", logs, "hf", 6)
+    assert cli("import", "tensorboard", str(logs)).code == 0
+    imported = only_run(store, "tensorboard", "hf")
+    (native,) = store.runs(project="native")
+    curves = {k for k in store.keys(native.run_id) if not k.startswith("system/")}
+    assert set(store.keys(imported.run_id)) == curves
+    for key in curves:
+        want = [(s, f32(v)) for s, v, _t in store.history(native.run_id, key)]
+        assert same([(s, v) for s, v, _t in store.history(imported.run_id, key)], want), key
+    assert "train/runtime" in imported.summary and "train/mean_loss" in imported.summary
+    assert "eval/loss" in imported.summary and "eval/loss" in native.summary  # last values
+    for run in (native, imported):  # one count: the Trainer logs epoch with each log
+        stats = store.metric_stats(run.run_id)
+        for key in curves:
+            assert stats[key].count == len(store.history(run.run_id, key)), (run.name, key)
+    assert stats["train/epoch"].count == 6
+    shown = [ln.split() for ln in cli("show", imported.run_id).out.splitlines()]
+    (epoch,) = [row for row in shown if row[:1] == ["train/epoch"] and len(row) == 6]
+    assert epoch[-1] == "6"  # the metrics table's POINTS
+    for key, value in imported.summary.items():
+        assert value == f32(native.summary[key]), key
+    assert imported.config["args"] == native.config["args"]
+    model, written = native.config["model"], imported.config["model"]
+    # transformers writes the config's differences from the defaults, and its type
+    same_keys = written.keys() - {"model_type", "transformers_version"}
+    assert {k: written[k] for k in same_keys} == {k: model[k] for k in same_keys}
+    assert written["hidden_size"] == 16 and written["model_type"] == "llama"
+    assert [e for e in store.events(imported.run_id) if e.kind == "text"] == []
+
+
+def test_names_with_a_section_of_their_own_keep_it(cli: Cli, tmp_path: Path, store: Store) -> None:
+    """TensorBoard's own way of naming (``Loss/train``, ``add_hparams``' ``hparam/...``)
+    is kept; plain names are mapped as the adapters map them."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(tmp_path / "runs" / "own"))
+    for step in range(3):
+        writer.add_scalar("Loss/train", 1.0, step)
+        writer.add_scalar("Accuracy/test", 0.5, step)
+        writer.add_scalar("eval_loss", 2.0, step)
+    writer.add_hparams({"lr": 0.1}, {"hparam/final_loss": 0.25})
+    writer.close()
+    assert cli("import", "tensorboard", str(tmp_path / "runs")).code == 0
+    run = only_run(store, "tensorboard", "own")
+    assert set(store.keys(run.run_id)) == {
+        "Loss/train", "Accuracy/test", "eval/loss", "hparam/final_loss"
+    }  # fmt: skip

@@ -48,6 +48,8 @@ def test_a_damaged_log_keeps_its_points_and_the_other_runs(
     result = cli("import", "wandb", str(tmp_path / "wandb"))
     assert result.code == 0, result.err
     assert "cut short" in result.err and "not a W&B record log" in result.err
+    assert "; 1 skipped, 1 read up to damage" in result.out  # the junk; the cut one imported
+    assert "read up to damage cut" in result.err and "skipped cut" not in result.err
     cut = only_run(store, "wandb", "cut")
     loss = points(store, cut, "train/loss")
     assert 0 < len(loss) < 200 and same(loss, expected(200)["train/loss"][: len(loss)])

@@ -4,12 +4,16 @@ Each run of the source becomes a run of the store (`tracker.importers.core` says
 one id per source run, names mapped into the scheme unless ``--keep-names``, only the
 points the store lacks). A progress line per run goes to standard error on a terminal;
 every run's result and a closing report (runs, points, what was skipped and why) to
-standard output. The exit status is 1 only when nothing could be read.
+standard output. The exit status is 1 when nothing could be read; a SOURCE that is not the
+tool's data (a script given to ``tensorboard``, an MLflow database to ``trackio``) stops
+the import before anything is written, with one line saying what was expected.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from itertools import chain
 from typing import TextIO
 
 from tracker.commands.app import CommandError, Context, add_common_options
@@ -18,9 +22,11 @@ from tracker.importers import SOURCES, load_source
 from tracker.importers.core import (
     ImportOptions,
     ImportReport,
+    NotSourceData,
     Progress,
     RunResult,
     Skipped,
+    Source,
     SourceRun,
     import_runs,
 )
@@ -65,9 +71,12 @@ def run(ctx: Context) -> int:
     options = ImportOptions(project=args.project, keep_names=args.keep_names, dry_run=args.dry_run)
     bar = _Bars(ctx.console.err if ctx.console.err.isatty() else None)
     report = ImportReport()
-    for location in args.sources:
+    # every location is looked at before anything is written: one that is not the tool's
+    # data stops the import with what was expected there
+    discovered = [(loc, _discover(source, loc, args.experiment)) for loc in args.sources]
+    for location, runs in discovered:
         found = import_runs(
-            source.discover(location, experiment=args.experiment),
+            runs,
             ctx.store,
             options,
             progress=bar.start,
@@ -77,8 +86,22 @@ def run(ctx: Context) -> int:
             found.skipped.append(Skipped(location, f"no {args.tool} runs found there"))
         report.runs += found.runs
         report.skipped += found.skipped
+        report.partial += found.partial
     _close(ctx, report, dry=args.dry_run)
     return 0 if report.runs else 1
+
+
+def _discover(
+    source: Source, location: str, experiment: str | None
+) -> Iterator[SourceRun | Skipped]:
+    """The runs at ``location``, its first one read already; a `CommandError` where the
+    location is not ``source``'s data."""
+    runs = source.discover(location, experiment=experiment)
+    try:
+        first = next(runs, None)
+    except NotSourceData as exc:
+        raise CommandError(f"{location}: {exc}") from None
+    return runs if first is None else chain([first], runs)
 
 
 class _Bars:
@@ -132,9 +155,12 @@ def _said(
 def _close(ctx: Context, report: ImportReport, *, dry: bool) -> None:
     verb = "would be written" if dry else "written"
     new = sum(r.created for r in report.runs)
+    partial = f", {len(report.partial)} read up to damage" if report.partial else ""
     ctx.console.line(
         f"{len(report.runs)} runs read ({new} new), {report.read:,} points read, "
-        f"{report.points:,} {verb}; {len(report.skipped)} skipped"
+        f"{report.points:,} {verb}; {len(report.skipped)} skipped{partial}"
     )
     for item in report.skipped:
         print(f"  skipped {safe(item.what)}: {safe(item.why)}", file=ctx.console.err)
+    for item in report.partial:
+        print(f"  read up to damage {safe(item.what)}: {safe(item.why)}", file=ctx.console.err)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from tracker.commands.app import CommandError, Context, add_common_options, count
 from tracker.commands.output import fmt_duration, fmt_time, fmt_value, status_cell
-from tracker.groups import check_field, group_runs
+from tracker.groups import MetricNotFoundError, check_field, group_runs
 from tracker.records import RunRecord
 from tracker.store.base import MetricStats, RunQuery, metric_stats_of
 from tracker.views import run_row
@@ -116,7 +116,10 @@ def _groups(
 ) -> int:
     """Print one line per group: its value, its runs and the metric's statistics."""
     args = ctx.args
-    groups = group_runs(found, args.group_by, args.metric, stats)
+    try:
+        groups = group_runs(found, args.group_by, args.metric, stats)
+    except MetricNotFoundError as exc:
+        raise CommandError(f"--metric: {exc}") from None
     if args.json:
         ctx.console.json([{**g.as_dict(), "count": g.count, "metric": args.metric} for g in groups])
         return 0

@@ -11,12 +11,14 @@ writes one into a store through the public `Backend` API, in this order:
    was read) and as its ``framework`` (the tool's name). So a run imported again is the
    same run: a new one is started (`Backend.start_run`), one the store holds gets the
    config and summary merged in (merging the same values changes nothing).
-2. **Names** go into the scheme as the adapters map them (`tracker.naming.split_metrics`:
+2. **Names** go into the scheme as the adapters map them (`tracker.naming.imported_name`:
    ``loss`` → ``train/loss``, ``eval_loss`` → ``eval/loss``, ``lr`` →
-   ``train/learning_rate``); ``keep_names`` keeps the tool's own. Two source keys that
-   would map to one name keep the first mapping; the later key keeps its own name, so no
-   two curves are mixed. Step counters logged as metrics (``step``, ``global_step``) are
-   dropped, and said so.
+   ``train/learning_rate``, transformers' ``train/train_runtime`` → the summary
+   ``train/runtime``, a name with a section of its own such as ``Loss/train`` kept);
+   ``keep_names`` keeps the tool's own. An end-of-phase figure goes to the summary (its
+   last value), not to the points. Two source keys that would map to one name keep the
+   first mapping; the later key keeps its own name, so no two curves are mixed. Step
+   counters logged as metrics (``step``, ``global_step``) are dropped, and said so.
 3. **Points** are counted per metric as they are read; the first N of a metric the store
    already has N points of are skipped (`Store.metric_stats`' count, as ``tracker sync``
    counts), the rest written in batches of `BATCH_POINTS` (`MetricBatch`, every metric of
@@ -24,10 +26,14 @@ writes one into a store through the public `Backend` API, in this order:
    SIGKILL) leaves whole batches behind, so the next one writes every point once; a run
    that grew in its source gets only the new points. The count, not the last step, is
    what is compared: a TensorBoard run that was restarted logs its steps again, and those
-   points are the source's too. NaN and ±inf are values like any other.
+   points are the source's too. NaN and ±inf are values like any other. A point that
+   repeats its metric's previous point (the same step and value: the Trainer logs
+   ``epoch`` with each log of a step) is the same point, read and not written again, as
+   the Trainer adapter does; so ``history`` and the point count agree.
 4. **Events** past the number the store holds are appended, as ``tracker sync`` does.
-5. **The end**: a source run that ended is finished with its status and end time
-   (`Backend.finish_run`, again the same when repeated).
+5. **The end**: the summary gets each curve's last value (as a native run's end writes
+   it; the tool's own summary wins), and a source run that ended is finished with its
+   status and end time (`Backend.finish_run`, again the same when repeated).
 
 ``dry_run`` reads everything and writes nothing: the report says what would be written.
 """
@@ -40,10 +46,11 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import eq
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from tracker.naming import split_metrics
+from tracker.naming import imported_name, sampled_by_time
 from tracker.records import Event, MetricBatch, RunRecord, RunStatus, Series
 from tracker.store.base import RunNotFoundError, Store
 from tracker.values import INT64_MAX, INT64_MIN, clean_text, redact, to_json
@@ -56,6 +63,7 @@ __all__ = [
     "FileSource",
     "ImportOptions",
     "ImportReport",
+    "NotSourceData",
     "Page",
     "Progress",
     "Row",
@@ -110,6 +118,12 @@ def imported_run_id(tool: str, source_id: str) -> str:
     return "".join(chars)
 
 
+class NotSourceData(ValueError):
+    """What a location holds is not the tool's data (a script given as an event file, an
+    MLflow database given to Trackio): raised by `Source.discover` before it yields
+    anything, with a message that says what the tool expected there."""
+
+
 class Skipped(NamedTuple):
     """Something of a source that was not imported (whole or in part), and why."""
 
@@ -142,6 +156,8 @@ class SourceRun(ABC):
     tags: list[str] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
     """What the tool recorded of the run's environment (user, source, git commit)."""
+    sweep: str | None = None
+    """The search the run is one trial of, where the tool says so (MLflow's parent run)."""
     events: list[Event] = field(default_factory=list)
     total: int | None = None
     """The number of points, where the source says it before they are read."""
@@ -165,7 +181,8 @@ class Source(Protocol):
     def discover(
         self, location: str, *, experiment: str | None = None
     ) -> Iterator[SourceRun | Skipped]:
-        """The runs at ``location`` (and what could not be read there), lazily."""
+        """The runs at ``location`` (and what could not be read there), lazily;
+        `NotSourceData` before anything where the location is not the tool's data."""
         ...
 
 
@@ -210,14 +227,19 @@ class RunResult:
     written: int = 0
     events: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    partial: list[Skipped] = field(default_factory=list)
+    """What was read only up to some damage (a truncated file), and where it stopped: the
+    points before it are imported, so it is not skipped."""
 
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import did: the runs read, and what was skipped and why."""
+    """What an import did: the runs read, what was skipped and why, and what was read
+    only up to some damage."""
 
     runs: list[RunResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    partial: list[Skipped] = field(default_factory=list)
 
     @property
     def points(self) -> int:
@@ -248,6 +270,7 @@ class _Names:
     def __init__(self, keep: bool) -> None:
         self.keep = keep
         self.owner: dict[str, str] = {}  # target name -> the source key that has it
+        self.final: set[str] = set()  # the target names that are summaries, not curves
 
     def owner_of(self, key: str) -> str:
         """The target name ``key`` was given."""
@@ -260,11 +283,13 @@ class _Names:
         if self.keep:
             name = key
         else:
-            metrics, summary = split_metrics({key: 0.0})
-            mapped = next(iter(metrics or summary), None)
-            if mapped is None:
+            found = imported_name(key)
+            if found is None:
                 return None
+            mapped, final = found
             name = mapped if self.owner.get(mapped, key) == key else key
+            if final and name == mapped:
+                self.final.add(name)
         if self.owner.setdefault(name, key) != key:
             return None
         return name
@@ -296,6 +321,7 @@ def import_runs(
         else:
             report.runs.append(result)
             report.skipped.extend(result.skipped)
+            report.partial.extend(result.partial)
         if done is not None:
             done(run, result)
     return report
@@ -327,6 +353,7 @@ def import_run(
                 },
                 framework=run.tool,
                 started_at=run.started_at,
+                sweep=clean_text(run.sweep) if run.sweep else None,
             ),
             resume=False,
         )
@@ -342,7 +369,9 @@ def import_run(
     read_config = redact(to_json(run.config))  # what reading the points added
     if read_config != config and write:
         store.log_config(run_id, read_config)
-    summary = to_json(run.summary)  # complete once the points are read
+    # complete once the points are read; each curve's last value too, as a native run's
+    # end writes it (what the tool's own summary says wins)
+    summary = to_json({**batches.last, **batches.summary, **run.summary})
     if summary and write:
         store.log_summary(run_id, summary)
     known = len(store.events(run_id)) if existing is not None else 0
@@ -352,7 +381,7 @@ def import_run(
         result.events += 1
     if write and run.ended_at is not None and run.status != RunStatus.RUNNING:
         store.finish_run(run_id, run.status, run.ended_at, run.error)
-    result.skipped.extend(Skipped(f"{run.name} ({run.location})", p) for p in run.problems)
+    result.partial.extend(Skipped(f"{run.name} ({run.location})", p) for p in run.problems)
     return result
 
 
@@ -381,6 +410,8 @@ class _Batches:
         self.targets: dict[str, _Column] = {}
         self.bound: dict[str, list[Any]] = {}  # target name -> the column list of the loop
         self.dropped: dict[str, str] = {}
+        self.summary: dict[str, float] = {}  # end-of-phase figures: their last values
+        self.last: dict[str, float] = {}  # each curve's last value (system/ left out)
         from concurrent.futures import ThreadPoolExecutor  # only when importing
 
         self._pool = ThreadPoolExecutor(1, "tracker-import") if store is not None else None
@@ -393,13 +424,13 @@ class _Batches:
             self.dropped[key] = "a step counter, or a name another metric has"
             return None
         self.targets[target] = _Column(target)
-        self.bound[target] = [self.have.get(target, 0), None, None, None, None]
+        self.bound[target] = [self.have.get(target, 0), None, None, None, None, None, None]
         self._rebind(target)
         return self.bound[target]
 
     def _rebind(self, name: str) -> None:
         column = self.targets[name]
-        self.bound[name][1:] = [
+        self.bound[name][1:5] = [
             column.values.append,
             column.steps.append,
             column.times.append,
@@ -413,8 +444,19 @@ class _Batches:
     def flush(self, pending: int, read: int) -> int:
         """Write the pending points; 0 (the points now pending)."""
         result = self.result
+        final = self.names.final
+        for name, column in self.targets.items():
+            if not len(column.values):
+                continue
+            if name in final:
+                self.summary[name] = column.values[-1]
+                pending -= len(column.values)
+            elif not sampled_by_time(name):
+                self.last[name] = column.values[-1]
         batch = {
-            c.key: Series(c.steps, c.values, c.times) for c in self.targets.values() if len(c.steps)
+            c.key: Series(c.steps, c.values, c.times)
+            for c in self.targets.values()
+            if len(c.steps) and c.key not in final
         }
         if self._pool is not None and self.store is not None and batch:
             self.wait()
@@ -478,8 +520,9 @@ def _write_rows(
 ) -> tuple[int, int]:
     """Append rows' points one by one: (points pending, points read)."""
     # The loop runs once a point, so it is written for speed: a column is a list
-    # [points left to skip, values.append, steps.append, times.append, its _Column],
-    # found by the source's key; a value that is not a number is refused by the array.
+    # [points left to skip, values.append, steps.append, times.append, its _Column,
+    # the step and value of the key's previous point], found by the source's key; a value
+    # that is not a number is refused by the array.
     dropped = batches.dropped
     for step, at, pairs in rows:
         for key, value in pairs:
@@ -490,6 +533,10 @@ def _write_rows(
                 column = columns[key] = batches.open_column(key)
             if column is None:
                 continue
+            if step == column[5] and value == column[6]:
+                continue  # the same point again (module docstring, 3)
+            column[5] = step
+            column[6] = value
             if column[0]:  # the store has this point already, if it was stored at all
                 if type(value) in _NUMBERS and INT64_MIN <= step <= INT64_MAX:
                     column[0] -= 1
@@ -536,6 +583,8 @@ def _write_page(
                     )
                 )
     except (TypeError, OverflowError):  # a value that is not a number, a step out of range
+        return None
+    if any(map(eq, steps, steps[1:])):  # a step logged again: maybe the same point again
         return None
     appended = read = 0
     for key, values, at_steps, at_times in found:

@@ -12,7 +12,15 @@ of that one), deleted ones left out:
   environment under ``mlflow``;
 * each metric's history (``MlflowClient.get_metric_history``) is its points: step, value,
   timestamp; metrics in name order, each in the order MLflow returns them;
-* the project is the experiment's name.
+* the project is the experiment's name;
+* a nested run (``mlflow.start_run(nested=True)``: a trial of a search under its parent
+  run) is in the sweep named by its parent run's name (``tracker runs --sweep NAME``, the
+  dashboard's sweep panel); the parent's id stays in the environment
+  (``mlflow.parentRunId``).
+
+A local SOURCE must be an MLflow SQLite database or file store (`NotSourceData`
+otherwise): MLflow would create its tables in any SQLite file, or experiments in any
+folder, it is given.
 
 MLflow's telemetry is turned off (``MLFLOW_DISABLE_TELEMETRY``) before it is imported, and
 file stores are allowed (``MLFLOW_ALLOW_FILE_STORE``: MLflow 3 refuses them otherwise).
@@ -21,12 +29,14 @@ file stores are allowed (``MLFLOW_ALLOW_FILE_STORE``: MLflow 3 refuses them othe
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import Row, Skipped, SourceRun
+from tracker.importers.core import NotSourceData, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import RunStatus
 
@@ -95,6 +105,8 @@ class MlflowSource:
             # MLflow would create an empty store there: say it instead
             yield Skipped(shown, "no such file or folder")
             return
+        if local is not None:
+            _check_local(local)  # MLflow would turn anything else into a tracking store
         try:
             client = MlflowClient(tracking_uri=uri)
             experiments = client.search_experiments(view_type=ViewType.ALL)
@@ -106,6 +118,7 @@ class MlflowSource:
             if not experiments:
                 yield Skipped(shown, f"no experiment named {experiment!r}")
                 return
+        parents = _Parents(client)
         for exp in sorted(experiments, key=lambda e: str(e.experiment_id)):
             token = None
             while True:
@@ -117,13 +130,55 @@ class MlflowSource:
                     page_token=token,
                 )
                 for found in page:
-                    yield _run(client, exp.name, shown, found)
+                    yield _run(client, exp.name, shown, found, parents)
                 token = page.token
                 if not token:
                     break
 
 
-def _run(client: Any, project: str, shown: str, found: Any) -> MlflowRun:
+_EXPECTED = "expected sqlite:///mlflow.db, an mlruns folder or a tracking server's URI"
+
+
+def _check_local(path: Path) -> None:
+    """`NotSourceData` unless ``path`` is an MLflow SQLite database (it has the
+    ``experiments`` table) or a file store (a folder of experiment folders with
+    ``meta.yaml``)."""
+    if path.is_dir():
+        if not any((p / "meta.yaml").is_file() for p in path.iterdir() if p.is_dir()):
+            raise NotSourceData(f"not an MLflow file store (no experiment folders); {_EXPECTED}")
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='experiments'"
+            ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise NotSourceData(f"not a readable SQLite database ({exc}); {_EXPECTED}") from None
+    if found is None:
+        raise NotSourceData(f"not an MLflow database (no experiments table); {_EXPECTED}")
+
+
+class _Parents:
+    """The sweep of a nested run: its parent run's name (``mlflow.parentRunId``), read
+    once a parent."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.names: dict[str, str] = {}
+
+    def sweep(self, tags: dict[str, str]) -> str | None:
+        parent = tags.get("mlflow.parentRunId")
+        if not parent:
+            return None
+        if parent not in self.names:
+            try:
+                self.names[parent] = self.client.get_run(parent).info.run_name or parent
+            except Exception:  # a parent deleted for good: its id still groups its children
+                self.names[parent] = parent
+        return self.names[parent]
+
+
+def _run(client: Any, project: str, shown: str, found: Any, parents: _Parents) -> MlflowRun:
     info, data = found.info, found.data
     tags = {k: v for k, v in data.tags.items() if not k.startswith("mlflow.")}
     system = {k: v for k, v in data.tags.items() if k.startswith("mlflow.")}
@@ -140,6 +195,7 @@ def _run(client: Any, project: str, shown: str, found: Any) -> MlflowRun:
         config=dict(data.params),
         tags=[f"{k}={v}" if v else k for k, v in sorted(tags.items())],
         environment={"mlflow": system} if system else {},
+        sweep=parents.sweep(data.tags),
         client=client,
         keys=sorted(data.metrics),
     )

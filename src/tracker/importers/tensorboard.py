@@ -9,22 +9,26 @@ in name order (their names start with the time they were opened), event by event
 * scalars (``add_scalar``, ``tf.summary.scalar``) are the metrics: tag, step, value
   (a float32 as TensorBoard keeps it), wall time;
 * hyperparameters (``add_hparams``'s session start) are the config;
-* text (``add_text``) becomes events of kind ``text`` (tag, step, text);
+* text (``add_text``) becomes events of kind ``text`` (tag, step, text), except the JSON
+  that transformers' TensorBoard callback writes as ``args`` and ``model_config``: the
+  config's ``args`` and ``model``, as a native run of the Trainer has them;
 * the run starts with its first event and ends, ``finished``, with its last.
 
 A file cut short or damaged (a failed CRC) is read up to the damage; the report says
-where it stopped.
+where it stopped. A file given as SOURCE that holds no event at all is not an event file
+(`NotSourceData`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import FileSource, Row, Skipped, SourceRun
+from tracker.importers.core import FileSource, NotSourceData, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import Event
 
@@ -37,6 +41,9 @@ with requires_extra("import-tensorboard", module="tracker import tensorboard"):
 
 __all__ = ["SOURCE"]
 
+# the JSON texts transformers' TensorBoardCallback writes (`add_text("args", ...)`), read
+# into the config under the names a native run of the Trainer has (integrations.transformers)
+_CONFIG_TEXTS = {"args/text_summary": "args", "model_config/text_summary": "model"}
 _RECORD_FRAMING = 16  # a record's length (8 bytes) and two CRCs (4 each) around its data
 
 
@@ -89,9 +96,7 @@ class TensorBoardRun(SourceRun):
                     elif plugin == "hparams":
                         self._hparams(value.metadata.plugin_data.content)
                     elif plugin == "text":
-                        self.events.append(
-                            Event("text", at, event.step, {"tag": value.tag, **_text(value)})
-                        )
+                        self._text(value, event.step, at)
             size = path.stat().st_size
             if loader.consumed < size:
                 self.problems.append(
@@ -99,11 +104,36 @@ class TensorBoardRun(SourceRun):
                     "truncated or damaged (a failed CRC), the points before it are imported"
                 )
 
+    def _text(self, value: Any, step: int, at: float) -> None:
+        text = _text(value)
+        section = _CONFIG_TEXTS.get(value.tag)
+        if section is not None:
+            try:
+                found = json.loads(text)
+            except ValueError:
+                found = None
+            if isinstance(found, dict):
+                self.config[section] = found
+                return
+        self.events.append(Event("text", at, step, {"tag": value.tag, "text": text}))
+
     def _hparams(self, content: bytes) -> None:
         data = plugin_data_pb2.HParamsPluginData.FromString(content)
         if data.HasField("session_start_info"):
             for name, value in data.session_start_info.hparams.items():
                 self.config[name] = _proto_value(value)
+
+
+def _check_event_file(path: Path) -> None:
+    """`NotSourceData` unless ``path`` starts with an event (or is an empty event file)."""
+    if next(iter(EventFileLoader(str(path)).Load()), None) is not None:
+        return
+    if "tfevents" in path.name and path.stat().st_size == 0:
+        return  # opened by a writer, nothing written yet
+    raise NotSourceData(
+        "not a TensorBoard event file (expected a folder of event files, or one "
+        "events.out.tfevents.* file)"
+    )
 
 
 def _scalar(tensor: Any) -> float:
@@ -116,9 +146,8 @@ def _scalar(tensor: Any) -> float:
     return float(tensor_util.make_ndarray(tensor).item())
 
 
-def _text(value: Any) -> dict[str, Any]:
-    strings = value.tensor.string_val
-    return {"text": b"\n".join(strings).decode("utf-8", "replace")}
+def _text(value: Any) -> str:
+    return b"\n".join(value.tensor.string_val).decode("utf-8", "replace")
 
 
 def _proto_value(value: Any) -> Any:
@@ -134,6 +163,7 @@ class TensorBoardSource(FileSource):
     def runs_at(self, root: Path) -> Iterator[SourceRun | Skipped]:
         """Every folder under ``root`` with event files, in path order."""
         if root.is_file():
+            _check_event_file(root)
             folders = {root.parent: [root]}
         else:
             folders = {}

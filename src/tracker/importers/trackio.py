@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.importers.core import FileSource, Page, Row, Skipped, SourceRun
+from tracker.importers.core import FileSource, NotSourceData, Page, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 
 with requires_extra("import-trackio", module="tracker import trackio"):
@@ -112,14 +112,23 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # a fixed name
 
 
-def _project_runs(path: Path) -> Iterator[SourceRun | Skipped]:
+_METRICS_COLUMNS = {"run_name", "step", "timestamp", "metrics"}  # of every Trackio version
+_NOT_TRACKIO = "not a Trackio project database (a metrics table with run_name, step, metrics)"
+
+
+def _project_runs(path: Path, given: bool) -> Iterator[SourceRun | Skipped]:
+    """The runs of one project database; where it is not one, `NotSourceData` for the
+    file ``given`` as SOURCE, a `Skipped` for a file found in a folder."""
     try:
         conn = _connect(path)
         try:
-            if not _has_table(conn, "metrics"):
-                yield Skipped(str(path), "not a Trackio project database (no metrics table)")
+            columns = _columns(conn, "metrics") if _has_table(conn, "metrics") else set()
+            if not columns >= _METRICS_COLUMNS:
+                if given:
+                    raise NotSourceData(f"{_NOT_TRACKIO}; expected a Trackio folder or .db")
+                yield Skipped(str(path), _NOT_TRACKIO)
                 return
-            column = "run_id" if "run_id" in _columns(conn, "metrics") else "run_name"
+            column = "run_id" if "run_id" in columns else "run_name"
             found = conn.execute(
                 f"SELECT {column}, run_name, MIN(timestamp) FROM metrics "
                 f"GROUP BY {column} ORDER BY MIN(id)"
@@ -133,6 +142,8 @@ def _project_runs(path: Path) -> Iterator[SourceRun | Skipped]:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if given:
+            raise NotSourceData(f"not a readable SQLite database ({exc}): {_NOT_TRACKIO}") from None
         yield Skipped(str(path), f"not a readable SQLite database ({exc})")
         return
     project = path.stem
@@ -161,8 +172,11 @@ class TrackioSource(FileSource):
 
     def runs_at(self, root: Path) -> Iterator[SourceRun | Skipped]:
         """Every run of every project database at ``root``."""
-        for path in [root] if root.is_file() else sorted(root.glob("*.db")):
-            yield from _project_runs(path)
+        if root.is_file():
+            yield from _project_runs(root, given=True)
+            return
+        for path in sorted(root.glob("*.db")):
+            yield from _project_runs(path, given=False)
 
 
 SOURCE = TrackioSource()

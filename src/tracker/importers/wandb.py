@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tracker.importers.core import FileSource, Row, Skipped, SourceRun
+from tracker.importers.core import FileSource, NotSourceData, Row, Skipped, SourceRun
 from tracker.integrations import requires_extra
 from tracker.records import RunStatus
 
@@ -221,6 +221,9 @@ def _peek(path: Path) -> Any:
     return None
 
 
+_EXPECTED = "expected a W&B run folder (offline-run-*, run-*) or its .wandb file"
+
+
 class WandbSource(FileSource):
     """Finds the runs under a folder (or in a ``.wandb`` file)."""
 
@@ -234,9 +237,13 @@ class WandbSource(FileSource):
             try:
                 info = _peek(path)
             except (OSError, RecordLogError) as exc:
+                if path == root:
+                    raise NotSourceData(f"{exc}; {_EXPECTED}") from None
                 yield Skipped(str(path), str(exc))
                 continue
             if info is None:
+                if path == root:
+                    raise NotSourceData(f"no run record: not the log of a run; {_EXPECTED}")
                 yield Skipped(str(path), "no run record: not the log of a run")
                 continue
             source_id = f"{info.entity}/{info.project}/{info.run_id}"

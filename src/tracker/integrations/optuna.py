@@ -8,10 +8,17 @@ sampled values in the config), its intermediate values as the metric
 ``trial/intermediate_value`` at their steps, its value(s) as the metric and summary key
 ``trial/<name>`` (``trial/value``, or the study's metric names), and its state as the
 run's status: complete → ``finished``, failed → ``failed``, pruned → ``interrupted``.
+
+A failed trial's error is the run's error: Optuna hands the callback the trial without its
+exception, which it only logs (``Trial N failed with parameters: ... because of the
+following error: ...``, with the exception), so the callback listens to Optuna's logger
+for it; where Optuna's logging is silenced below warnings, the error says that much.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any, Unpack
 
 from tracker.integrations import requires_extra
@@ -28,6 +35,30 @@ _STATUSES = {
     TrialState.FAIL: "failed",
     TrialState.PRUNED: "interrupted",
 }
+
+
+_FAILED = re.compile(r"Trial (\d+) failed with parameters: .* because of the following error: ")
+_KEPT = 1000  # errors not yet recorded, at most
+_NO_ERROR = "the trial failed (its error is in Optuna's log, which is silenced)"
+
+
+class _Failures(logging.Handler):
+    """The errors of failed trials, by trial number, as Optuna logs them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.errors: dict[int, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        found = _FAILED.match(text)
+        if found is None:
+            return
+        exc = record.exc_info[1] if record.exc_info else None
+        why = f"{type(exc).__name__}: {exc}" if exc else text[found.end() :].removesuffix(".")
+        self.errors[int(found.group(1))] = why
+        if len(self.errors) > _KEPT:  # failures this callback never records (another study)
+            del self.errors[next(iter(self.errors))]
 
 
 class CustomTrackerStudyCallback:
@@ -48,6 +79,8 @@ class CustomTrackerStudyCallback:
         self._project = project
         self._metric_names = metric_names
         self._options = options
+        self._failures = _Failures()
+        logging.getLogger("optuna").addHandler(self._failures)
 
     def __call__(self, study: Any, trial: Any) -> None:
         """Record ``trial`` (an ``optuna.trial.FrozenTrial`` that just finished)."""
@@ -69,4 +102,5 @@ class CustomTrackerStudyCallback:
         duration = trial.duration.total_seconds() if trial.duration is not None else None
         run.log_summary({**final, "trial/state": trial.state.name, "trial/duration_s": duration})
         status = _STATUSES.get(trial.state, "interrupted")
-        run.finish(status, "the trial failed" if status == "failed" else None)
+        error = self._failures.errors.pop(trial.number, _NO_ERROR)
+        run.finish(status, error if status == "failed" else None)

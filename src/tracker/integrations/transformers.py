@@ -72,7 +72,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         self._trial: Trial | None = None  # the search trial the run records, if any
         self._trained = False  # whether the run's training reached on_train_end
         self.loaded_from: str | None = None  # the checkpoint the trained model was loaded from
-        self._seen: tuple[int, set[str]] = (-1, set())  # raw keys logged at one step
+        self._seen: tuple[int, dict[str, Any]] = (-1, {})  # raw keys logged at one step
 
     @property
     def tracker(self) -> CustomTracker | None:
@@ -198,8 +198,11 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
     def _record(self, run: CustomTracker, logs: Mapping[str, Any], step: int, section: str) -> None:
         seen_step, seen = self._seen
         if seen_step != step:
-            seen = set()
+            seen = {}
             self._seen = (step, seen)
+        # the Trainer repeats `epoch` in each log of a step (training, evaluation, end):
+        # the same point again is not logged again (docs/runs.md, Steps)
+        logs = {k: v for k, v in logs.items() if k not in seen or seen[k] != v}
         seen.update(logs)
         # the Trainer's end-of-phase logs (train end, evaluate, predict) carry <phase>_runtime
         final = any(key.endswith("_runtime") for key in logs)
@@ -213,7 +216,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
             return
         seen_step, seen = self._seen
         if seen_step != state.global_step:
-            seen = set()
+            seen = {}
         fresh = {k: v for k, v in metrics.items() if k not in seen}
         if fresh:
             self._record(run, fresh, state.global_step, section)

@@ -41,6 +41,9 @@ def _assert_one_run_per_trial(store: Any, sweep: str, trials: int, framework: st
         )
         assert [s for s, _v, _t in store.history(run.run_id, "train/loss")] == [1, 2]
         assert "eval/loss" in store.keys(run.run_id)  # the objective's evaluation
+        # as W&B's run.summary: the metric's last value (summary.eval/loss in a runs frame)
+        (*_, (_s, last, _t)) = store.history(run.run_id, "eval/loss", raw=True)
+        assert run.summary["eval/loss"] == last
 
 
 def test_trainer_search_records_each_trial_in_one_sweep(

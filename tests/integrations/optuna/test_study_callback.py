@@ -27,7 +27,8 @@ def _objective(trial: Any) -> float:
 
 def test_each_finished_trial_is_a_run_of_the_study_sweep(store: Any, tracker_dir: Any) -> None:
     """Complete, failed and pruned trials: params in config, values in summary and
-    metrics, state as status, all in the study's sweep."""
+    metrics, state as status (a failed trial's exception as the run's error), all in the
+    study's sweep."""
     study = optuna.create_study(study_name="xsearch", sampler=optuna.samplers.RandomSampler(0))
     callback = CustomTrackerStudyCallback(project="opt", tags=["optuna"])
     study.optimize(_objective, n_trials=5, callbacks=[callback], catch=(ValueError,))
@@ -37,6 +38,8 @@ def test_each_finished_trial_is_a_run_of_the_study_sweep(store: Any, tracker_dir
     statuses = {n: r.status for n, r in runs.items()}
     assert statuses == {0: "finished", 1: "finished", 2: "failed", 3: "interrupted",
                         4: "finished"}  # fmt: skip
+    assert runs[2].error == "ValueError: diverged"
+    assert [r.error for n, r in runs.items() if n != 2] == [None] * 4
     for trial in study.trials:
         run = runs[trial.number]
         assert (run.project, run.framework, run.tags) == ("opt", "optuna", ["optuna"])
