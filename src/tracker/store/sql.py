@@ -39,7 +39,7 @@ from tracker.records import (
 from tracker.store.base import (
     HISTORY_CHUNK,
     ArtifactQuery,
-    Extremes,
+    Blocks,
     History,
     MetricStats,
     RunNotFoundError,
@@ -51,16 +51,18 @@ from tracker.store.base import (
 )
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
 from tracker.store.series import (
+    BLOCK,
+    blocks_of,
     chunks,
-    extreme_indices,
-    extremes_of,
     finite_range,
     in_step_order,
+    pack_blocks,
 )
 
 __all__ = ["Dialect", "SqlStore"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
+assert CHUNK_POINTS % BLOCK == 0, "a chunk holds whole blocks"
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
@@ -68,11 +70,11 @@ _RUN_COLUMNS = (
 )
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
-    "steps, vals, times, extremes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "steps, vals, times, blocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id, key, seq) DO UPDATE SET n = excluded.n, "
     "step_min = excluded.step_min, step_max = excluded.step_max, "
     "ordered = excluded.ordered, steps = excluded.steps, vals = excluded.vals, "
-    "times = excluded.times, extremes = excluded.extremes"
+    "times = excluded.times, blocks = excluded.blocks"
 )
 _UPSERT_STATS = (
     "INSERT INTO metrics (run_id, key, count, last_step, last_value, last_time, "
@@ -692,21 +694,20 @@ class SqlStore(StoreBase):
             seq = rows[-1][6]
             yield _series(rows)
 
-    def metric_extremes(self, run_id: str, key: str, *, raw: bool = False) -> Extremes:
-        """`Extremes` from each chunk's ``extremes`` column (no point is read), or from the
+    def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
+        """`Blocks` from each chunk's ``blocks`` column (no point is read: every chunk but
+        the last holds `CHUNK_POINTS` points, a whole number of blocks), or from the
         points where a chunk stored before that column has none, or where a resume went
         back in steps (``history`` then keeps the last point of each step)."""
         rows = self._query(
-            "SELECT step_min, step_max, ordered, n, extremes FROM metric_chunks "
+            "SELECT step_min, step_max, ordered, n, blocks FROM metric_chunks "
             "WHERE run_id = ? AND key = ? ORDER BY seq",
             (run_id, key),
             blobs=True,
         )
         if any(row[4] is None for row in rows) or not (raw or _increasing(rows)):
-            return extremes_of(self.iter_history(run_id, key, raw=raw))
-        points = Series()
-        nonfinite = sum(_unpack_extremes(bytes(row[4]), points) for row in rows)
-        return Extremes(points, sum(row[3] for row in rows), nonfinite)
+            return blocks_of(self.iter_history(run_id, key, raw=raw))
+        return Blocks(b"".join(bytes(row[4]) for row in rows), sum(row[3] for row in rows))
 
     def _chunk_rows(
         self, run_id: str, key: str, *, after: int = -1, limit: int | None = None
@@ -884,27 +885,8 @@ def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple
         _pack(steps),
         _pack(values),
         _pack(times),
-        _pack_extremes(steps, values, times),
+        pack_blocks(steps, values, times),
     )
-
-
-def _pack_extremes(steps: array[int], values: array[float], times: array[float]) -> bytes:
-    """A chunk's ``extremes`` column: int64 ``[nonfinite, k, k steps]`` then float64
-    ``[k values, k times]`` of its `extreme_indices` points."""
-    indices, nonfinite = extreme_indices(values)
-    head = array("q", [nonfinite, len(indices)] + [steps[i] for i in indices])
-    tail = array("d", [values[i] for i in indices] + [times[i] for i in indices])
-    return _pack(head) + _pack(tail)
-
-
-def _unpack_extremes(blob: bytes, into: Series) -> int:
-    """Add the points of an ``extremes`` column to ``into``; its number of non-finite values."""
-    nonfinite, k = _unpack("q", [blob[:16]])
-    into.steps.extend(_unpack("q", [blob[16 : 16 + 8 * k]]))
-    rest = _unpack("d", [blob[16 + 8 * k :]])
-    into.values.extend(rest[:k])
-    into.times.extend(rest[k:])
-    return int(nonfinite)
 
 
 def _pack(values: array[Any]) -> bytes:

@@ -359,12 +359,13 @@ async function drawWanted(node) {
 // would be drawn only once all of them are (BokehJS interleaves their layouts).
 let building = Promise.resolve();
 
-export function chartPoints(node) {
-  return Math.max(200, Math.min(4000, Math.round((node.clientWidth || 600) * 2)));
+// the width a chart's curves are drawn for (/api/curves and /api/runs/RUN/curve width=)
+export function chartWidth(node) {
+  return Math.max(100, Math.min(4000, Math.round(node.clientWidth || 600)));
 }
 
 export async function fetchCurve(runId, key, node) {
-  const query = new URLSearchParams({ key, points: String(chartPoints(node)) });
+  const query = new URLSearchParams({ key, width: String(chartWidth(node)) });
   return api(`/api/runs/${encodeURIComponent(runId)}/curve?${query}`);
 }
 

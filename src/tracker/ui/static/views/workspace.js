@@ -1,5 +1,5 @@
 import {
-  chartControls, chartPoints, chartSections, drawChart, loadCharts, marksOf, refitX
+  chartControls, chartSections, chartWidth, drawChart, loadCharts, marksOf, refitX
 } from "../charts.js";
 import {
   PALETTE, api, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
@@ -20,11 +20,6 @@ function colorOf(i) {
     return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)))).toString(16).padStart(2, "0");
   };
   return `#${f(0)}${f(8)}${f(4)}`;
-}
-
-function curvePointsFor(node, lines) {
-  const width = node.clientWidth || 600;
-  return lines > 5 ? Math.max(100, Math.min(1000, Math.round(width / 2))) : chartPoints(node);
 }
 
 export async function workspacePage(app, params) {
@@ -108,7 +103,7 @@ export async function workspacePage(app, params) {
   const looked = new Promise((resolve) => { observed = resolve; });
   const load = async (key) => {
     const node = nodes.get(key);
-    const query = new URLSearchParams([["key", key], ["points", String(curvePointsFor(node, having(key).length))],
+    const query = new URLSearchParams([["key", key], ["width", String(chartWidth(node))],
       ...having(key).map((run) => ["run", run.id])]);
     const answer = await api(`/api/curves?${query}`);
     curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
