@@ -177,8 +177,9 @@ function xLabel(scale) {
 
 // A plot is as wide as its box, given in pixels: left to measure the box itself
 // (sizing_mode "stretch_width"), BokehJS takes about a third longer to draw a first plot.
-// When the box changes width (the window is resized), the plot follows.
-function chartWidth(node) {
+// When the box changes width (the window is resized), the plot follows. Curves are asked
+// for at this width (width= of /api/curves and /api/runs/RUN/curve).
+export function chartWidth(node) {
   return Math.max(300, node.clientWidth || 600);
 }
 
@@ -358,11 +359,6 @@ async function drawWanted(node) {
 // New plots are laid out one at a time, in the order asked: built together, the first
 // would be drawn only once all of them are (BokehJS interleaves their layouts).
 let building = Promise.resolve();
-
-// the width a chart's curves are drawn for (/api/curves and /api/runs/RUN/curve width=)
-export function chartWidth(node) {
-  return Math.max(100, Math.min(4000, Math.round(node.clientWidth || 600)));
-}
 
 export async function fetchCurve(runId, key, node) {
   const query = new URLSearchParams({ key, width: String(chartWidth(node)) });
