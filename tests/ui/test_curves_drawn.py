@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from curve_truth import Logged, check_truth
 from ui_kit import Served, open_page, serve
 
+from curve_truth import Logged, check_truth
 from tracker import CustomTracker, open_store
 
 pytest.importorskip("bokeh")
