@@ -107,6 +107,7 @@ def api_times(uri: str, width: int, keys: list[str]) -> dict[str, Any]:
 def store_uri(kind: str, tmp: str) -> Iterator[str]:
     """An empty store of ``kind``: an SQLite file in ``tmp``, or a throwaway PostgreSQL."""
     if kind == "sqlite":
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         yield f"sqlite:///{Path(tmp) / 'workspace.db'}"
         return
     from bench_postgres import server
@@ -144,31 +145,42 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=3, help="samples with a new server each")
     parser.add_argument("--warm", type=int, default=5, help="samples on a warm server")
     parser.add_argument("--no-browser", action="store_true", help="the server's part only")
+    parser.add_argument("--uri", help="an SQLite store filled before (--keep): not refilled")
+    parser.add_argument("--keep", help="fill an SQLite store at this path and keep it")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, store_uri(args.store, tmp) as uri:
-        t0 = time.perf_counter()
-        print(f"filling {args.runs} x {args.metrics} x {args.points:,} points ...", file=sys.stderr)
-        fill(uri, args.runs, args.metrics, args.points)
-        print(f"filled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        uri = args.uri
+        if uri is None:
+            tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
+            uri = stack.enter_context(store_uri(args.store, tmp))
+            t0 = time.perf_counter()
+            print(f"filling {args.runs} x {args.metrics} x {args.points:,} ...", file=sys.stderr)
+            fill(uri, args.runs, args.metrics, args.points)
+            print(f"filled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        print(
+            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; {uri.split(':')[0]}, {args.runs} runs x "
+            f"{args.metrics} metrics x {args.points:,} points"
+        )
         in_view = KEYS[: min(args.in_view, args.metrics)]
-        api = [api_times(uri, args.width, in_view) for _ in range(args.cold)]
-        browser = None if args.no_browser else bench_browser(uri, args.cold, args.warm)
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; {args.store}, {args.runs} runs x "
-        f"{args.metrics} metrics x {args.points:,} points"
-    )
+        report_api([api_times(uri, args.width, in_view) for _ in range(args.cold)], args.width)
+        if not args.no_browser:
+            report_browser(*bench_browser(uri, args.cold, args.warm))
+    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def report_api(api: list[dict[str, Any]], width: int) -> None:
+    """Print the server's part: every chart in view, cold and warm."""
     cold = [sum(sample["cold"]) for sample in api]
     warm = [sum(sample["warm"]) for sample in api]
     print(
-        f"  /api/curves of the {len(in_view)} charts in view ({api[0]['runs']} runs each, "
-        f"width {args.width}, {api[0]['points_last_chart']:,} points in the last): cold "
+        f"  /api/curves of the {len(api[0]['cold'])} charts in view ({api[0]['runs']} runs "
+        f"each, width {width}, {api[0]['points_last_chart']:,} points in the last): cold "
         f"median {statistics.median(cold):.2f} s (slowest {max(cold):.2f}; slowest chart "
-        f"{max(max(s['cold']) for s in api):.2f}), warm median {statistics.median(warm):.2f} s"
+        f"{max(max(s['cold']) for s in api):.2f} s), warm median "
+        f"{statistics.median(warm):.3f} s (slowest {max(warm):.3f})",
+        flush=True,
     )
-    if browser is not None:
-        report_browser(*browser)
-    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 Sample = tuple[float, float]

@@ -198,7 +198,7 @@ def test_sixteen_processes_log_at_once_while_a_reader_polls(store_uri: str) -> N
 @pytest.mark.parametrize("store_uri", SQL, indirect=True)
 def test_blocks_are_kept_with_each_chunk_and_match_the_points(sql_store: SqlStore) -> None:
     """Each chunk row keeps its blocks as written (the tail's rewritten with it), equal
-    to those computed from the points; a chunk stored before that column existed (NULL)
+    to those computed from the points; a chunk stored before that table existed (no row)
     is read from its points instead."""
     values = [((s * 7919) % 997) / 97.0 for s in range(5000)]
     values[700], values[4100] = float("nan"), float("-inf")
@@ -211,7 +211,7 @@ def test_blocks_are_kept_with_each_chunk_and_match_the_points(sql_store: SqlStor
     stored = sql_store.metric_blocks("r", "m")
     assert (stored.records, stored.count) == (computed.records, 5000)
     with sql_store._transaction() as db:
-        db.execute("UPDATE metric_chunks SET blocks = NULL WHERE run_id = 'r' AND seq = 2")
+        db.execute("DELETE FROM chunk_blocks WHERE run_id = 'r' AND seq = 2")
     again = sql_store.metric_blocks("r", "m")
     assert (again.records, again.count) == (computed.records, 5000)
 

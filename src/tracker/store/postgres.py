@@ -66,7 +66,7 @@ class PostgresDialect(Dialect):
             f"ALTER TABLE metric_chunks ALTER COLUMN {column} SET STORAGE EXTERNAL"
             for column in ("steps", "vals", "times")
         ],
-        6: ["ALTER TABLE metric_chunks ALTER COLUMN blocks SET STORAGE EXTERNAL"],
+        6: ["ALTER TABLE chunk_blocks ALTER COLUMN blocks SET STORAGE EXTERNAL"],
     }
     errors = (psycopg.Error,)
 

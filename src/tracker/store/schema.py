@@ -18,10 +18,11 @@ A batch that carries an identity (`tracker.records.MetricBatch.writer` and ``seq
 recorded in ``metric_batches`` in the transaction that stores its points: a retried
 batch is recognised and stored once. An event is stored once per run, kind, time and step.
 
-Each chunk also keeps its ``blocks`` (`tracker.store.Blocks`): of each block of 32 points,
-its first, lowest, highest and last finite point and its bounds, packed, so that a chart
-of a long metric (the workspace's 100 runs) reads an eighth of the bytes instead of every
-point. Version 4's ``extremes`` (one such record a chunk) is no longer written or read.
+Each chunk also has its ``chunk_blocks`` row (`tracker.store.Blocks`): of each block of 32
+points, its first, lowest, highest and last finite point and its bounds, packed, so that
+a chart of a long metric (the workspace's 100 runs) reads an eighth of the bytes instead
+of every point. Version 4's ``metric_chunks.extremes`` (one such record a chunk) is no
+longer written or read.
 
 A table's rows (`tracker.tables`) are one ``table_rows`` row each, as JSON, keyed by run,
 table, step and position: a step's rows are one indexed range; ``tables`` lists each
@@ -181,8 +182,16 @@ MIGRATIONS: list[list[str]] = [
     ],
     [
         # each chunk's `tracker.store.Blocks` (`tracker.store.series.pack_blocks`), for
-        # charts of any width; NULL in chunks stored before, which are read whole instead
-        "ALTER TABLE metric_chunks ADD COLUMN blocks {blob}",
+        # charts of any width; a table of its own: SQLite reads a row's last column only
+        # by walking the overflow pages of those before (the chunk's 24 kB of points).
+        # Chunks stored before have none and are read whole instead.
+        """CREATE TABLE chunk_blocks (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            seq {int} NOT NULL,
+            blocks {blob} NOT NULL,
+            PRIMARY KEY (run_id, key, seq)
+        )""",
     ],
 ]
 

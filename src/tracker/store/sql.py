@@ -70,11 +70,15 @@ _RUN_COLUMNS = (
 )
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
-    "steps, vals, times, blocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "steps, vals, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id, key, seq) DO UPDATE SET n = excluded.n, "
     "step_min = excluded.step_min, step_max = excluded.step_max, "
     "ordered = excluded.ordered, steps = excluded.steps, vals = excluded.vals, "
-    "times = excluded.times, blocks = excluded.blocks"
+    "times = excluded.times"
+)
+_UPSERT_BLOCKS = (
+    "INSERT INTO chunk_blocks (run_id, key, seq, blocks) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key, seq) DO UPDATE SET blocks = excluded.blocks"
 )
 _UPSERT_STATS = (
     "INSERT INTO metrics (run_id, key, count, last_step, last_value, last_time, "
@@ -95,6 +99,7 @@ _ARTIFACT_COLUMNS = (
 _TABLES_OF_A_RUN = (
     "artifacts",
     "metric_chunks",
+    "chunk_blocks",
     "metrics",
     "metric_batches",
     "events",
@@ -409,10 +414,13 @@ class SqlStore(StoreBase):
                     return  # a retry of a batch that is stored already
                 stored = {row[0]: (row[1], row[2], row[3]) for row in tails.fetchall()}
                 chunk_rows: list[tuple[Any, ...]] = []
+                blocks_rows: list[tuple[Any, ...]] = []
                 stats_rows: list[tuple[Any, ...]] = []
                 for key, series in new.items():
                     tail = self._tail(db, run_id, key, stored.get(key))
-                    chunk_rows.extend(_append(run_id, key, tail, series))
+                    for chunk, blocks in _append(run_id, key, tail, series):
+                        chunk_rows.append(chunk)
+                        blocks_rows.append(blocks)
                     lo, hi = finite_range(series.values)
                     stats_rows.append(
                         (
@@ -429,6 +437,7 @@ class SqlStore(StoreBase):
                         )
                     )
                 db.executemany(_UPSERT_CHUNK, chunk_rows)
+                db.executemany(_UPSERT_BLOCKS, blocks_rows)
                 db.executemany(_UPSERT_STATS, stats_rows)
         except BaseException:
             self._forget_tails(run_id)  # what the database holds is read again next time
@@ -695,13 +704,14 @@ class SqlStore(StoreBase):
             yield _series(rows)
 
     def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
-        """`Blocks` from each chunk's ``blocks`` column (no point is read: every chunk but
-        the last holds `CHUNK_POINTS` points, a whole number of blocks), or from the
-        points where a chunk stored before that column has none, or where a resume went
+        """`Blocks` from each chunk's ``chunk_blocks`` row (no point is read: every chunk
+        but the last holds `CHUNK_POINTS` points, a whole number of blocks), or from the
+        points where a chunk stored before that table has none, or where a resume went
         back in steps (``history`` then keeps the last point of each step)."""
         rows = self._query(
-            "SELECT step_min, step_max, ordered, n, blocks FROM metric_chunks "
-            "WHERE run_id = ? AND key = ? ORDER BY seq",
+            "SELECT c.step_min, c.step_max, c.ordered, c.n, b.blocks FROM metric_chunks c "
+            "LEFT JOIN chunk_blocks b ON b.run_id = c.run_id AND b.key = c.key "
+            "AND b.seq = c.seq WHERE c.run_id = ? AND c.key = ? ORDER BY c.seq",
             (run_id, key),
             blobs=True,
         )
@@ -856,8 +866,11 @@ def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
         ]
 
 
-def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[Any, ...]]:
-    """Add ``new`` to the tail; the chunk rows to write: each one filled, then the tail."""
+def _append(
+    run_id: str, key: str, tail: _Tail, new: Series
+) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """Add ``new`` to the tail; the chunk rows to write, each one filled, then the tail,
+    each with its ``chunk_blocks`` row."""
     series = tail.series
     series.steps.extend(new.steps)
     series.values.extend(new.values)
@@ -871,10 +884,12 @@ def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[A
         yield _chunk_row(run_id, key, tail.seq, series, len(series))
 
 
-def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple[Any, ...]:
+def _chunk_row(
+    run_id: str, key: str, seq: int, series: Series, n: int
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     steps, values, times = series.steps[:n], series.values[:n], series.times[:n]
     ordered = all(map(operator.lt, steps, steps[1:]))
-    return (
+    chunk = (
         run_id,
         key,
         seq,
@@ -885,8 +900,8 @@ def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple
         _pack(steps),
         _pack(values),
         _pack(times),
-        pack_blocks(steps, values, times),
     )
+    return chunk, (run_id, key, seq, pack_blocks(steps, values, times))
 
 
 def _pack(values: array[Any]) -> bytes:
