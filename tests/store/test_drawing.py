@@ -21,7 +21,7 @@ from tracker.records import MetricBatch, RunRecord, Series
 from tracker.store import Store
 from tracker.store import sql as sql_store
 from tracker.store.series import BLOCK
-from tracker.ui.downsample import Curve, draw
+from tracker.ui.downsample import Curve, draw, x_of
 
 
 @pytest.fixture
@@ -40,16 +40,17 @@ def check(drawn: Curve, logged: Logged, width: int) -> None:
     check_truth(list(zip(drawn.steps.tolist(), drawn.values.tolist(), strict=True)), logged, width)
 
 
-def write(store: Store, run_id: str, logged: Logged, batches: list[int]) -> None:
+def write(store: Store, run_id: str, logged: Logged, batches: list[int], key: str = "m") -> None:
     """Log the points in batches of the given sizes (the writer's chunking)."""
-    store.start_run(RunRecord(run_id, "draw", run_id, started_at=1.0), resume=False)
+    if key == "m":
+        store.start_run(RunRecord(run_id, "draw", run_id, started_at=1.0), resume=False)
     start, i = 0, 0
     while start < len(logged.steps):
         end = min(len(logged.steps), start + batches[i % len(batches)])
         steps = array("q", logged.steps[start:end])
         times = array("d", (1.0 + k for k in range(start, end)))
         store.log_metrics(
-            run_id, MetricBatch({"m": Series(steps, array("d", logged.values[start:end]), times)})
+            run_id, MetricBatch({key: Series(steps, array("d", logged.values[start:end]), times)})
         )
         start, i = end, i + 1
 
@@ -123,3 +124,20 @@ def test_a_60000_step_loss_at_1000_pixels_has_no_long_straight_gap(store: Store)
     assert 2000 <= len(drawn.steps) <= 4000
     assert int(np.diff(drawn.steps).max()) <= 2 * n // 1000
     check(drawn, logged, 1000)
+
+
+@pytest.mark.parametrize("n", [500, 5_000, 70_000])  # whole, point by point, from blocks
+def test_drawn_along_a_metric_growing_with_the_step_slices_along_it(store: Store, n: int) -> None:
+    """Along ``x`` = 2 x step + 8 (logged every 10 steps, interpolated between), a metric
+    is drawn as along the step (the same slices), each point's ``xs`` its x."""
+    rng = np.random.default_rng(n)
+    logged = Logged(list(range(n)), rng.normal(0, 1, n).cumsum().tolist())
+    write(store, "r", logged, [3000])
+    x_steps = [*range(0, n, 10), n - 1]
+    write(store, "r", Logged(x_steps, [2.0 * s + 8 for s in x_steps]), [3000], key="x")
+    drawn = draw(store, "r", "m", 100, n, x_of(store, "r", "x"))
+    assert drawn.xs is not None
+    assert drawn.xs.tolist() == (2 * drawn.steps + 8).tolist()
+    by_step = draw(store, "r", "m", 100, n)
+    assert drawn.steps.tolist() == by_step.steps.tolist()
+    check(drawn, logged, 100)
