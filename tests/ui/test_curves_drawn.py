@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from ui_kit import Served, open_page, serve
 
 from curve_truth import Logged, check_truth
 from tracker import CustomTracker, open_store
+from tracker.records import MetricBatch, RunRecord, Series
 
 pytest.importorskip("bokeh")
 
@@ -113,3 +115,41 @@ def test_the_run_page_draws_the_same_rule_as_the_workspace(page: Any, served: Se
     logged = _raw(run_id, "train/loss")
     check_truth(list(zip(data["x"], data["y"], strict=True)), logged, asked["train/loss"])
     assert asked["train/loss"] * 128 <= LONG  # drawn from the stored blocks
+
+
+MANY = 100  # runs on one chart, each drawn at up to 4 points a pixel: ~190,000 points
+
+
+def test_a_chart_of_a_hundred_long_runs_is_drawn(page: Any, served: Served) -> None:
+    """100 runs of 2,000 points on one chart (what the chart's y range is computed from
+    passed V8's limit on a call's arguments, and no chart was drawn): every line is drawn,
+    each what the rule keeps."""
+    store = open_store()
+    try:
+        for r in range(MANY):
+            run_id = f"many{r:04d}"
+            store.start_run(RunRecord(run_id, "many", f"many-{r}", started_at=1.0), resume=False)
+            steps = array("q", range(2_000))
+            values = array("d", (math.sin(s * (r + 1) / 7) + r for s in steps))
+            store.log_metrics(
+                run_id, MetricBatch({"train/loss": Series(steps, values, array("d", steps))})
+            )
+            store.finish_run(run_id, "finished", 2.0, None)
+    finally:
+        store.close()
+    asked = _widths(page)
+    open_page(page, f"{served.url}/?project=many")
+    lines = (
+        "() => { const node = document.querySelector('.chart[data-key=\"train/loss\"]');"
+        " const data = node?.chart?.overlay?.raw.data; return node?.dataset.drawn === '1'"
+        " && data ? data.xs.length : 0; }"
+    )
+    page.wait_for_function(f"({lines})() === {MANY}", timeout=60_000)
+    data = page.evaluate(_OVERLAY.replace("=== 3", f"=== {MANY}"), "train/loss")
+    total = 0
+    for name, xs, ys in zip(data["name"], data["xs"], data["ys"], strict=True):
+        r = int(name.split("-")[1])
+        logged = Logged(list(range(2_000)), [math.sin(s * (r + 1) / 7) + r for s in range(2_000)])
+        check_truth(list(zip(xs, ys, strict=True)), logged, asked["train/loss"])
+        total += len(xs)
+    assert total > 130_000
