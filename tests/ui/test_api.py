@@ -67,13 +67,13 @@ def test_non_finite_values_are_named_strings(served: Served) -> None:
 
 
 def test_long_curves_are_drawn_at_the_width_on_the_server(served: Served) -> None:
-    """width=W returns at most 4 points a pixel column, keeping the first, the last and
+    """width=W returns at most 2 points a pixel column, keeping the first, the last and
     every spike; the run page's endpoint and /api/curves (workspace, compare) answer alike."""
     alpha = served.runs["alpha"]
     reply = served.get(f"/api/runs/{alpha}/curve?key=train/long&width=250")
     curve = _strict(reply.body)
     assert curve["count"] == LONG_POINTS
-    assert len(curve["steps"]) == len(curve["values"]) == len(curve["times"]) <= 1000
+    assert len(curve["steps"]) == len(curve["values"]) == len(curve["times"]) <= 502
     assert curve["steps"][0] == 0 and curve["steps"][-1] == LONG_POINTS - 1
     assert curve["steps"] == sorted(curve["steps"])
     points = zip(curve["steps"], curve["values"], strict=True)
@@ -235,14 +235,14 @@ def test_workspace_has_every_run_of_the_newest_project(served: Served) -> None:
 
 def test_curves_gives_one_metric_of_several_runs(served: Served) -> None:
     """/api/curves: the metric of each named run that has it, each drawn at the width
-    asked (at most 4 points a pixel column, its highest and lowest points kept), one
+    asked (at most 2 points a pixel column, its highest and lowest points kept), one
     request for all."""
     alpha, beta, hostile = (served.runs[n] for n in ("alpha", "beta", "hostile"))
     query = f"key=train/long&width=25&run={alpha}&run={beta}"
     answer = _strict(served.get(f"/api/curves?{query}").body)
     (long,) = answer["curves"]  # beta has no train/long
     assert long["run"] == alpha and long["count"] == LONG_POINTS
-    assert len(long["steps"]) <= 100 and max(long["values"]) == 1.0 and min(long["values"]) == 0.0
+    assert len(long["steps"]) <= 52 and max(long["values"]) == 1.0 and min(long["values"]) == 0.0
     both = _strict(served.get(f"/api/curves?key=train/loss&run={alpha}&run={hostile}").body)
     assert [c["run"] for c in both["curves"]] == [alpha, hostile]
     assert served.get(f"/api/curves?run={alpha}").status == 400

@@ -1,18 +1,21 @@
-"""Reading a metric into arrays and drawing it at a chart's width (M4), with numpy.
+"""Reading a metric into arrays and drawing it at a chart's width, with numpy.
 
 What a chart draws of a metric depends on its width in pixels and the points, never on
 how the writer chunked them (`draw`):
 
 * a metric of at most `WHOLE` points a pixel column is drawn whole;
 * a longer one is cut into ``width`` equal slices of its x range (the x of its first to
-  its last finite point), one a pixel column, and of each slice its first, lowest, highest
-  and last finite point are kept: M4 (Jugel et al., VLDB 2014), which draws the same line
-  as every point would, spikes and dips included;
+  its last finite point), one a pixel column, and of each slice its lowest and highest
+  finite point are kept, with the metric's first and last finite point: every spike and
+  dip is drawn, and a line never crosses a pixel column that holds points without a point
+  in it. This is M4 (Jugel et al., VLDB 2014) without each slice's first and last point:
+  those only place the short segment between two columns exactly, and would double what
+  an overlay of 100 runs sends and the browser draws (measured: docs/benchmarks.md);
 * where a slice holds at least `BLOCKS_PER_COLUMN` blocks of `tracker.store.BLOCK`
   points, the same is read from the metric's `tracker.store.Blocks` (what the SQL stores
   keep beside each chunk: an eighth of the bytes), each block going whole to the slice its
   middle falls in: a slice's edges move by at most half a block (an eighth of the slice),
-  and its first, lowest, highest and last point are still exactly kept.
+  and its lowest and highest point are still exactly kept.
 
 Largest-Triangle-Three-Buckets (`lttb`, Steinarsson, 2013), for a plot of a few hundred
 points in a terminal (``tracker plot``), keeps the first and last points and, from each of
@@ -124,7 +127,7 @@ def draw(
         x = curve.xs = x[~np.isnan(x)]
     if count <= WHOLE * width:
         return curve
-    return curve._only(_m4(_columns(x, x, width), curve.values))
+    return curve._only(_lowest_and_highest(_columns(x, x, width), curve.values))
 
 
 def x_of(store: Store, run_id: str, key: str) -> Curve:
@@ -169,7 +172,7 @@ def _from_blocks(store: Store, run_id: str, key: str, width: int, along: Curve |
         int(records["nonfinite"].sum()),
         None if along is None else x,
     )
-    return curve._only(_m4(_columns(middles, x, width), curve.values))
+    return curve._only(_lowest_and_highest(_columns(middles, x, width), curve.values))
 
 
 def _columns(x: Floats, finite_x: Floats, width: int) -> npt.NDArray[np.int64]:
@@ -183,9 +186,9 @@ def _columns(x: Floats, finite_x: Floats, width: int) -> npt.NDArray[np.int64]:
     return np.clip(column, 0, width - 1)
 
 
-def _m4(columns: npt.NDArray[np.int64], values: Floats) -> Indices:
-    """Indices, in order, of the first, lowest, highest and last value of each column
-    (the first of equal values)."""
+def _lowest_and_highest(columns: npt.NDArray[np.int64], values: Floats) -> Indices:
+    """Indices, in order, of the first and last value and of the lowest and highest of
+    each column (the first of equal values)."""
     n = len(values)
     if not n:
         return np.empty(0, dtype=np.intp)
@@ -194,17 +197,15 @@ def _m4(columns: npt.NDArray[np.int64], values: Floats) -> Indices:
         order = np.argsort(columns, kind="stable")
         columns, values = columns[order], values[order]
     starts = np.flatnonzero(np.r_[True, columns[1:] != columns[:-1]])
-    ends = np.r_[starts[1:], n] - 1
-    sizes = ends - starts + 1
+    sizes = np.diff(np.r_[starts, n])
     at = np.arange(n)
     lowest = np.repeat(np.minimum.reduceat(values, starts), sizes) == values
     highest = np.repeat(np.maximum.reduceat(values, starts), sizes) == values
     keep = np.zeros(n, dtype=np.bool_)  # a mask, not np.unique: 10 times faster here
-    keep[starts] = keep[ends] = True
     keep[np.minimum.reduceat(np.where(lowest, at, n), starts)] = True
     keep[np.minimum.reduceat(np.where(highest, at, n), starts)] = True
     kept = np.flatnonzero(keep)
-    return kept if order is None else np.sort(order[kept])
+    return np.union1d(kept if order is None else order[kept], [0, n - 1])
 
 
 PRESELECT = 4  # slices per output point, each giving its lowest and highest point
