@@ -83,9 +83,10 @@ API_TIMES = """
 import json, sys, time
 from tracker import open_store
 from tracker.ui.api import dispatch
-uri, width, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
+uri, width, limit, keys = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 store = open_store(uri)
-runs = [r["id"] for r in dispatch(store, "/api/workspace", {"project": ["bench"]})["runs"]]
+query = {"project": ["bench"], "limit": [limit]}
+runs = [r["id"] for r in dispatch(store, "/api/workspace", query)["runs"]]
 times = {"cold": [], "warm": []}
 for kind in times:
     for key in keys:
@@ -97,9 +98,10 @@ print(json.dumps({**times, "runs": len(runs), "points_last_chart": points}))
 """
 
 
-def api_times(uri: str, width: int, keys: list[str]) -> dict[str, Any]:
-    """Each chart's ``/api/curves`` in seconds, cold (a new process) and warm."""
-    command = [sys.executable, "-c", API_TIMES, uri, str(width), *keys]
+def api_times(uri: str, width: int, runs: int, keys: list[str]) -> dict[str, Any]:
+    """Each chart's ``/api/curves`` of ``runs`` runs in seconds, cold (a new process) and
+    warm."""
+    command = [sys.executable, "-c", API_TIMES, uri, str(width), str(runs), *keys]
     return dict(json.loads(subprocess.run(command, check=True, capture_output=True).stdout))
 
 
@@ -163,9 +165,10 @@ def main() -> None:
             f"{args.metrics} metrics x {args.points:,} points"
         )
         in_view = KEYS[: min(args.in_view, args.metrics)]
-        report_api([api_times(uri, args.width, in_view) for _ in range(args.cold)], args.width)
+        times = [api_times(uri, args.width, args.runs, in_view) for _ in range(args.cold)]
+        report_api(times, args.width)
         if not args.no_browser:
-            report_browser(*bench_browser(uri, args.cold, args.warm))
+            report_browser(*bench_browser(uri, args.runs, args.cold, args.warm))
     print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
@@ -186,8 +189,10 @@ def report_api(api: list[dict[str, Any]], width: int) -> None:
 Sample = tuple[float, float]
 
 
-def bench_browser(uri: str, cold_samples: int, warm_samples: int) -> tuple[Any, ...]:
-    """The workspace in chromium: cold and warm server samples, and one run's page."""
+def bench_browser(uri: str, runs: int, cold_samples: int, warm_samples: int) -> tuple[Any, ...]:
+    """The workspace of ``runs`` runs in chromium: cold and warm server samples, and one
+    run's page."""
+    shown = f"/?project=bench&limit={runs}"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -196,11 +201,11 @@ def bench_browser(uri: str, cold_samples: int, warm_samples: int) -> tuple[Any, 
         cold = []
         for _ in range(cold_samples):
             with dashboard(uri) as url:
-                cold.append(first_charts(browser, url + "/"))
+                cold.append(first_charts(browser, url + shown))
         print("warm server, fresh browser context:")
         with dashboard(uri) as url:
-            first_charts(browser, url + "/")  # fills the server's cache
-            warm = [first_charts(browser, url + "/") for _ in range(warm_samples)]
+            first_charts(browser, url + shown)  # fills the server's cache
+            warm = [first_charts(browser, url + shown) for _ in range(warm_samples)]
         browser.close()
     with dashboard(uri) as url:  # bench_page drives a Playwright of its own
         reference = bench_page(f"{url}/runs/ws00000000", fresh=warm_samples)

@@ -373,10 +373,11 @@ def curves(store: Store, query: Query) -> dict[str, Any]:
         raise ApiError(400, f"name 1 to {MAX_CURVES} runs: /api/curves?key=K&run=A&run=B")
     width = _int(query, "width", DEFAULT_WIDTH, 1, MAX_WIDTH)
     x_key = _one(query, "x") or None
+    run_ids = [resolve_run(store, ref).run_id for ref in refs]
+    all_stats = metric_stats_of(store, run_ids)  # one query, not one a run
     found = []
-    for ref in refs:
-        run_id = resolve_run(store, ref).run_id
-        stats = store.metric_stats(run_id)
+    for run_id in run_ids:
+        stats = all_stats[run_id]
         if key not in stats or (x_key is not None and x_key not in stats):
             continue
         found.append({"run": run_id, **_as_json(_drawn(store, run_id, key, stats, width, x_key))})
