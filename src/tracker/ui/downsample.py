@@ -201,11 +201,15 @@ def _lowest_and_highest(columns: npt.NDArray[np.int64], values: Floats) -> Indic
     at = np.arange(n)
     lowest = np.repeat(np.minimum.reduceat(values, starts), sizes) == values
     highest = np.repeat(np.maximum.reduceat(values, starts), sizes) == values
+    chosen = [
+        np.minimum.reduceat(np.where(lowest, at, n), starts),
+        np.minimum.reduceat(np.where(highest, at, n), starts),
+    ]
     keep = np.zeros(n, dtype=np.bool_)  # a mask, not np.unique: 10 times faster here
-    keep[np.minimum.reduceat(np.where(lowest, at, n), starts)] = True
-    keep[np.minimum.reduceat(np.where(highest, at, n), starts)] = True
-    kept = np.flatnonzero(keep)
-    return np.union1d(kept if order is None else order[kept], [0, n - 1])
+    keep[[0, n - 1]] = True
+    for found in chosen:
+        keep[found if order is None else order[found]] = True
+    return np.flatnonzero(keep)
 
 
 PRESELECT = 4  # slices per output point, each giving its lowest and highest point
