@@ -1,10 +1,14 @@
 """Project-workspace benchmark: 50 runs x 10 metrics x 100,000 points, first charts drawn.
 
-Fills an SQLite store (not timed) with ``--runs`` finished runs of one project, each with
-``--metrics`` metrics (train/, eval/ and system/ ones) of ``--points`` points, then opens
-the workspace (``/``) in headless chromium, each time in a fresh browser context (an empty
-cache, as a fresh profile: BokehJS downloaded and compiled anew), and times from navigation
-until (a) the first chart is drawn and (b) every chart in the first screen is drawn:
+Fills an SQLite store (``--store postgres``: a throwaway PostgreSQL server, as the tests
+make it) (not timed) with ``--runs`` finished runs of one project, each with ``--metrics``
+metrics (train/, eval/ and system/ ones) of ``--points`` points, then times the server's
+part: each chart's ``/api/curves`` (all its runs, at ``--width`` pixels) in a new process
+(cold: nothing cached, the store opened anew) and again in that process (warm: the drawn
+curves cached). Unless ``--no-browser``, it then opens the workspace (``/``) in headless
+chromium, each time in a fresh browser context (an empty cache, as a fresh profile:
+BokehJS downloaded and compiled anew), and times from navigation until (a) the first chart
+is drawn and (b) every chart in the first screen is drawn:
 
 * with a **cold server**: a new ``tracker ui`` process each time, nothing cached;
 * with a **warm server**: the same process again (its thinned curves cached);
@@ -19,13 +23,17 @@ environment. Run: ``python benchmarks/bench_workspace.py [--runs N] [--points N]
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +78,46 @@ def fill(uri: str, runs: int, metrics: int, points: int) -> None:
     store.close()
 
 
+# a new process: opens the store, asks each chart's curves twice (cold, then warm)
+API_TIMES = """
+import json, sys, time
+from tracker import open_store
+from tracker.ui.api import dispatch
+uri, width, limit, keys = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+store = open_store(uri)
+query = {"project": ["bench"], "limit": [limit]}
+runs = [r["id"] for r in dispatch(store, "/api/workspace", query)["runs"]]
+times = {"cold": [], "warm": []}
+for kind in times:
+    for key in keys:
+        start = time.perf_counter()
+        answer = dispatch(store, "/api/curves", {"key": [key], "run": runs, "width": [width]})
+        times[kind].append(time.perf_counter() - start)
+points = sum(len(c["steps"]) for c in answer["curves"])
+print(json.dumps({**times, "runs": len(runs), "points_last_chart": points}))
+"""
+
+
+def api_times(uri: str, width: int, runs: int, keys: list[str]) -> dict[str, Any]:
+    """Each chart's ``/api/curves`` of ``runs`` runs in seconds, cold (a new process) and
+    warm."""
+    command = [sys.executable, "-c", API_TIMES, uri, str(width), str(runs), *keys]
+    return dict(json.loads(subprocess.run(command, check=True, capture_output=True).stdout))
+
+
+@contextlib.contextmanager
+def store_uri(kind: str, tmp: str) -> Iterator[str]:
+    """An empty store of ``kind``: an SQLite file in ``tmp``, or a throwaway PostgreSQL."""
+    if kind == "sqlite":
+        Path(tmp).mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{Path(tmp) / 'workspace.db'}"
+        return
+    from bench_postgres import server
+
+    with server(None) as (uri, _version):
+        yield uri
+
+
 def first_charts(browser: Any, url: str) -> tuple[float, float]:
     """Seconds until the first chart, and every chart in view, is drawn (fresh context)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -93,36 +141,79 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--width", type=int, default=484, help="a workspace chart at 1280 px")
+    parser.add_argument("--in-view", type=int, default=7, help="charts in the first screen")
     parser.add_argument("--cold", type=int, default=3, help="samples with a new server each")
     parser.add_argument("--warm", type=int, default=5, help="samples on a warm server")
+    parser.add_argument("--no-browser", action="store_true", help="the server's part only")
+    parser.add_argument("--uri", help="an SQLite store filled before (--keep): not refilled")
+    parser.add_argument("--keep", help="fill an SQLite store at this path and keep it")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        uri = args.uri
+        if uri is None:
+            tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
+            uri = stack.enter_context(store_uri(args.store, tmp))
+            t0 = time.perf_counter()
+            print(f"filling {args.runs} x {args.metrics} x {args.points:,} ...", file=sys.stderr)
+            fill(uri, args.runs, args.metrics, args.points)
+            print(f"filled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        print(
+            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; {uri.split(':')[0]}, {args.runs} runs x "
+            f"{args.metrics} metrics x {args.points:,} points"
+        )
+        in_view = KEYS[: min(args.in_view, args.metrics)]
+        times = [api_times(uri, args.width, args.runs, in_view) for _ in range(args.cold)]
+        report_api(times, args.width)
+        if not args.no_browser:
+            report_browser(*bench_browser(uri, args.runs, args.cold, args.warm))
+    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def report_api(api: list[dict[str, Any]], width: int) -> None:
+    """Print the server's part: every chart in view, cold and warm."""
+    cold = [sum(sample["cold"]) for sample in api]
+    warm = [sum(sample["warm"]) for sample in api]
+    print(
+        f"  /api/curves of the {len(api[0]['cold'])} charts in view ({api[0]['runs']} runs "
+        f"each, width {width}, {api[0]['points_last_chart']:,} points in the last): cold "
+        f"median {statistics.median(cold):.2f} s (slowest {max(cold):.2f}; slowest chart "
+        f"{max(max(s['cold']) for s in api):.2f} s), warm median "
+        f"{statistics.median(warm):.3f} s (slowest {max(warm):.3f})",
+        flush=True,
+    )
+
+
+Sample = tuple[float, float]
+
+
+def bench_browser(uri: str, runs: int, cold_samples: int, warm_samples: int) -> tuple[Any, ...]:
+    """The workspace of ``runs`` runs in chromium: cold and warm server samples, and one
+    run's page."""
+    shown = f"/?project=bench&limit={runs}"
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
-        uri = f"sqlite:///{Path(tmp) / 'workspace.db'}"
-        t0 = time.perf_counter()
-        print(f"filling {args.runs} x {args.metrics} x {args.points:,} points ...", file=sys.stderr)
-        fill(uri, args.runs, args.metrics, args.points)
-        print(f"filled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            print("cold server, fresh browser context:")
-            cold = []
-            for _ in range(args.cold):
-                with dashboard(uri) as url:
-                    cold.append(first_charts(browser, url + "/"))
-            print("warm server, fresh browser context:")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        print("cold server, fresh browser context:")
+        cold = []
+        for _ in range(cold_samples):
             with dashboard(uri) as url:
-                first_charts(browser, url + "/")  # fills the server's cache
-                warm = [first_charts(browser, url + "/") for _ in range(args.warm)]
-            browser.close()
-        with dashboard(uri) as url:  # bench_page drives a Playwright of its own
-            reference = bench_page(f"{url}/runs/ws00000000", fresh=args.warm)
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; {args.runs} runs x {args.metrics} metrics x "
-        f"{args.points:,} points"
-    )
+                cold.append(first_charts(browser, url + shown))
+        print("warm server, fresh browser context:")
+        with dashboard(uri) as url:
+            first_charts(browser, url + shown)  # fills the server's cache
+            warm = [first_charts(browser, url + shown) for _ in range(warm_samples)]
+        browser.close()
+    with dashboard(uri) as url:  # bench_page drives a Playwright of its own
+        reference = bench_page(f"{url}/runs/ws00000000", fresh=warm_samples)
+    return cold, warm, reference
+
+
+def report_browser(cold: list[Sample], warm: list[Sample], reference: dict[str, float]) -> None:
+    """Print the browser's medians."""
     for name, samples in (("cold server", cold), ("warm server", warm)):
         firsts, views = zip(*samples, strict=True)
         print(
@@ -135,7 +226,6 @@ def main() -> None:
         f"{reference['page_first_chart_cold_median_s']:.2f} s "
         f"(slowest {reference['page_first_chart_cold_max_s']:.2f})"
     )
-    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import math
 import time
 from array import array
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,10 @@ from tracker.store import (
     RunQuery,
     Store,
     count_runs,
-    metric_extremes,
+    metric_blocks,
     metric_stats_of,
 )
+from tracker.store.series import BLOCK, BLOCK_RECORD
 
 
 @pytest.fixture
@@ -246,37 +248,59 @@ def _chunky(n: int) -> list[float]:
     return values
 
 
-def test_extremes_keep_every_chunks_first_lowest_highest_and_last_point(any_store: Store) -> None:
-    """metric_extremes: per slice of ~1,024 points its first, lowest, highest and last
-    finite point, in step order, with the counts; spikes and dips survive."""
+def _blocks(store: Store, run_id: str, key: str, *, raw: bool = False) -> list[tuple[Any, ...]]:
+    """Each block of `metric_blocks` as (first step, last step, non-finite values, the kept
+    finite points as (step, value) pairs)."""
+    found = []
+    for record in BLOCK_RECORD.iter_unpack(metric_blocks(store, run_id, key, raw=raw).records):
+        first, last, nonfinite, *steps = record[:7]
+        values = record[9:13]
+        kept = [(s, v) for s, v in zip(steps, values, strict=True) if not math.isnan(v)]
+        found.append((first, last, nonfinite, kept))
+    return found
+
+
+def _expected_blocks(points: list[tuple[int, float]]) -> list[tuple[Any, ...]]:
+    """What `_blocks` gives for these points, computed here from them."""
+    found = []
+    for start in range(0, len(points), BLOCK):
+        block = points[start : start + BLOCK]
+        finite = [p for p in block if math.isfinite(p[1])]
+        picks = {}
+        if finite:
+            low = min(finite, key=lambda p: p[1])
+            high = max(finite, key=lambda p: p[1])
+            picks = {p[0]: p for p in (finite[0], low, high, finite[-1])}
+        kept = [picks[s] for s in sorted(picks)]
+        found.append((block[0][0], block[-1][0], len(block) - len(finite), kept))
+    return found
+
+
+def test_blocks_keep_every_32_points_first_lowest_highest_and_last_point(any_store: Store) -> None:
+    """metric_blocks: of every 32 points from the first, its bounds, its number of
+    non-finite values and its first, lowest, highest and last finite point, in step
+    order, whatever the batches; spikes and dips survive."""
     n = 5000
     values = _chunky(n)
     any_store.start_run(_record("r"), resume=False)
     for start in range(0, n, 700):  # batches that straddle chunk boundaries
         end = min(n, start + 700)
         any_store.log_metrics("r", _batch("loss", list(range(start, end)), values[start:end]))
-    extremes = metric_extremes(any_store, "r", "loss")
-    assert (extremes.count, extremes.nonfinite) == (n, 1026)
-    steps = [s for s, _, _ in extremes.points]
-    assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == n - 1
-    assert (1500, 9.0) in [(s, v) for s, v, _ in extremes.points]
-    assert (3300, -3.0) in [(s, v) for s, v, _ in extremes.points]
-    assert all(math.isfinite(v) for _, v, _ in extremes.points)
-    assert not any(2048 <= s < 3072 for s in steps)
-    assert len(extremes.points) <= 4 * math.ceil(n / 1024)
-    history = any_store.history("r", "loss")
-    assert all(history[s][:2] == (s, v) for s, v, _ in extremes.points)
+    assert metric_blocks(any_store, "r", "loss").count == n
+    blocks = _blocks(any_store, "r", "loss")
+    assert blocks == _expected_blocks(list(enumerate(values)))
+    kept = [p for block in blocks for p in block[3]]
+    assert (1500, 9.0) in kept and (3300, -3.0) in kept
+    assert sum(block[2] for block in blocks) == 1026
 
 
-def test_extremes_follow_history_after_a_resume_went_back(any_store: Store) -> None:
-    """Where steps were logged again (a resume from an earlier checkpoint), the extremes
+def test_blocks_follow_history_after_a_resume_went_back(any_store: Store) -> None:
+    """Where steps were logged again (a resume from an earlier checkpoint), the blocks
     are those of history's points: the last value of each step."""
     any_store.start_run(_record("r"), resume=False)
     any_store.log_metrics("r", _batch("loss", list(range(2000)), [5.0] * 2000))
     any_store.log_metrics("r", _batch("loss", list(range(1000, 1500)), [1.0] * 500))
-    extremes = metric_extremes(any_store, "r", "loss")
-    assert extremes.count == 2000
-    assert {(s, v) for s, v, _ in extremes.points} >= {(1000, 1.0), (1500, 5.0), (1999, 5.0)}
-    assert not any(v == 5.0 and 1000 <= s < 1500 for s, v, _ in extremes.points)
-    raw = metric_extremes(any_store, "r", "loss", raw=True)
-    assert raw.count == 2500
+    assert metric_blocks(any_store, "r", "loss").count == 2000
+    history = [(s, v) for s, v, _ in any_store.history("r", "loss")]
+    assert _blocks(any_store, "r", "loss") == _expected_blocks(history)
+    assert metric_blocks(any_store, "r", "loss", raw=True).count == 2500

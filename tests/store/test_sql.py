@@ -19,7 +19,7 @@ from pg_server import PostgresServer
 from tracker import open_store
 from tracker.records import Event, MetricBatch, RunRecord, Series
 from tracker.store import Store, StoreError
-from tracker.store.series import extremes_of
+from tracker.store.series import blocks_of
 from tracker.store.sql import SqlStore
 
 LOG_PROCESS = str(Path(__file__).with_name("log_process.py"))
@@ -196,9 +196,9 @@ def test_sixteen_processes_log_at_once_while_a_reader_polls(store_uri: str) -> N
 
 
 @pytest.mark.parametrize("store_uri", SQL, indirect=True)
-def test_extremes_are_kept_with_each_chunk_and_match_the_points(sql_store: SqlStore) -> None:
-    """Each chunk row keeps its extremes as written (the tail's rewritten with it), equal
-    to those computed from the points; a chunk stored before that column existed (NULL)
+def test_blocks_are_kept_with_each_chunk_and_match_the_points(sql_store: SqlStore) -> None:
+    """Each chunk row keeps its blocks as written (the tail's rewritten with it), equal
+    to those computed from the points; a chunk stored before that table existed (no row)
     is read from its points instead."""
     values = [((s * 7919) % 997) / 97.0 for s in range(5000)]
     values[700], values[4100] = float("nan"), float("-inf")
@@ -207,13 +207,13 @@ def test_extremes_are_kept_with_each_chunk_and_match_the_points(sql_store: SqlSt
         series = Series(array("q", steps), array("d", values[steps[0] : steps[-1] + 1]))
         series.times.extend(float(s) for s in steps)
         sql_store.log_metrics("r", MetricBatch({"m": series}))
-    computed = extremes_of(sql_store.iter_history("r", "m"))
-    stored = sql_store.metric_extremes("r", "m")
-    assert (stored.points, stored.count, stored.nonfinite) == (computed.points, 5000, 2)
+    computed = blocks_of(sql_store.iter_history("r", "m"))
+    stored = sql_store.metric_blocks("r", "m")
+    assert (stored.records, stored.count) == (computed.records, 5000)
     with sql_store._transaction() as db:
-        db.execute("UPDATE metric_chunks SET extremes = NULL WHERE run_id = 'r' AND seq = 2")
-    again = sql_store.metric_extremes("r", "m")
-    assert (again.points, again.count, again.nonfinite) == (computed.points, 5000, 2)
+        db.execute("DELETE FROM chunk_blocks WHERE run_id = 'r' AND seq = 2")
+    again = sql_store.metric_blocks("r", "m")
+    assert (again.records, again.count) == (computed.records, 5000)
 
 
 RACE_STEPS = 3000

@@ -66,21 +66,29 @@ def test_non_finite_values_are_named_strings(served: Served) -> None:
     assert curve["values"] == [1.0, 2.0]
 
 
-def test_long_curves_are_thinned_on_the_server(served: Served) -> None:
-    """points=N returns N points keeping the first, the last and every spike."""
-    reply = served.get(f"/api/runs/{served.runs['alpha']}/curve?key=train/long&points=500")
+def test_long_curves_are_drawn_at_the_width_on_the_server(served: Served) -> None:
+    """width=W returns at most 2 points a pixel column, keeping the first, the last and
+    every spike; the run page's endpoint and /api/curves (workspace, compare) answer alike."""
+    alpha = served.runs["alpha"]
+    reply = served.get(f"/api/runs/{alpha}/curve?key=train/long&width=250")
     curve = _strict(reply.body)
     assert curve["count"] == LONG_POINTS
-    assert len(curve["steps"]) == len(curve["values"]) == len(curve["times"]) == 500
+    assert len(curve["steps"]) == len(curve["values"]) == len(curve["times"]) <= 502
     assert curve["steps"][0] == 0 and curve["steps"][-1] == LONG_POINTS - 1
     assert curve["steps"] == sorted(curve["steps"])
     points = zip(curve["steps"], curve["values"], strict=True)
     spikes = [step for step, value in points if value == 1.0]
     assert spikes == list(range(0, LONG_POINTS, SPIKE_EVERY))  # every 40th point would miss most
+    (overlay,) = _strict(served.get(f"/api/curves?key=train/long&width=250&run={alpha}").body)[
+        "curves"
+    ]
+    assert {k: overlay[k] for k in curve if k not in ("run", "key")} == {
+        k: v for k, v in curve.items() if k not in ("run", "key")
+    }
 
 
 def test_short_curves_come_back_whole(served: Served) -> None:
-    """A curve shorter than points= is not thinned."""
+    """A curve of at most 2 points a pixel column (width=) is drawn whole."""
     curve = _strict(served.get(f"/api/runs/{served.runs['beta']}/curve?key=train/loss").body)
     assert curve["steps"] == list(range(20))
     assert curve["values"][0] == 2.5
@@ -105,7 +113,8 @@ def test_compare_has_config_diff_metrics_and_keys(served: Served) -> None:
         ("/api/runs/nosuchrun", 404, "no run has the id, id prefix or name 'nosuchrun'"),
         ("/api/runs/alpha/curve", 400, "key= names the metric"),
         ("/api/runs/alpha/curve?key=nope", 404, "has no metric 'nope'"),
-        ("/api/runs/alpha/curve?key=train/loss&points=many", 400, "points must be an integer"),
+        ("/api/runs/alpha/curve?key=train/loss&width=many", 400, "width must be an integer"),
+        ("/api/runs/alpha/curve?key=train/loss&x=nope", 404, "has no metric 'nope'"),
         ("/api/runs?status=sleeping", 400, "status must be one of"),
         ("/api/compare?run=alpha", 400, "name at least two runs"),
         ("/api/nothing", 404, "no API endpoint /api/nothing"),
@@ -225,14 +234,15 @@ def test_workspace_has_every_run_of_the_newest_project(served: Served) -> None:
 
 
 def test_curves_gives_one_metric_of_several_runs(served: Served) -> None:
-    """/api/curves: the metric of each named run that has it, each cut to its envelope
-    (its highest and lowest points kept), one request for all."""
+    """/api/curves: the metric of each named run that has it, each drawn at the width
+    asked (at most 2 points a pixel column, its highest and lowest points kept), one
+    request for all."""
     alpha, beta, hostile = (served.runs[n] for n in ("alpha", "beta", "hostile"))
-    query = f"key=train/long&points=100&run={alpha}&run={beta}"
+    query = f"key=train/long&width=25&run={alpha}&run={beta}"
     answer = _strict(served.get(f"/api/curves?{query}").body)
     (long,) = answer["curves"]  # beta has no train/long
     assert long["run"] == alpha and long["count"] == LONG_POINTS
-    assert len(long["steps"]) <= 102 and max(long["values"]) == 1.0 and min(long["values"]) == 0.0
+    assert len(long["steps"]) <= 52 and max(long["values"]) == 1.0 and min(long["values"]) == 0.0
     both = _strict(served.get(f"/api/curves?key=train/loss&run={alpha}&run={hostile}").body)
     assert [c["run"] for c in both["curves"]] == [alpha, hostile]
     assert served.get(f"/api/curves?run={alpha}").status == 400
@@ -252,3 +262,27 @@ def test_curves_see_new_points_of_a_running_run(served: Served) -> None:
     run.flush()
     assert _strict(served.get(url).body)["curves"][0]["steps"] == [0, 1, 2]
     run.finish()
+
+
+def test_a_metric_growing_with_the_step_is_an_x_axis(served: Served) -> None:
+    """x_keys lists the metrics that grow with the step (a name that says so, ending at
+    its highest); x=METRIC gives each point's xs, interpolated in step, and leaves out the
+    points outside that metric's steps, alike on both endpoints."""
+    run = CustomTracker("tokens", "packed").start()
+    for step in range(10):
+        run.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)
+    for step in (2, 4, 8):  # every other step, from step 2: steps 0, 1 and 9 have no x
+        run.log_metrics({"train/num_input_tokens_seen": step * 100.0}, step=step)
+    run.log_metrics({"train/epoch": 2.0}, step=0)  # one point: not an axis
+    run.log_metrics({"train/epoch": 1.0}, step=1)
+    run.finish()
+    space = _strict(served.get("/api/workspace?project=tokens").body)
+    assert space["x_keys"] == ["train/num_input_tokens_seen"]
+    query = f"key=train/loss&x=train/num_input_tokens_seen&width=100&run={run.run_id}"
+    (curve,) = _strict(served.get(f"/api/curves?{query}").body)["curves"]
+    assert curve["steps"] == [2, 3, 4, 5, 6, 7, 8]
+    assert curve["xs"] == [200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0]
+    assert curve["values"][0] == 1.0 / 3
+    page = _strict(served.get(f"/api/runs/{run.run_id}/curve?{query}").body)
+    assert (page["steps"], page["xs"]) == (curve["steps"], curve["xs"])
+    assert "xs" not in _strict(served.get(f"/api/runs/{run.run_id}/curve?key=train/loss").body)

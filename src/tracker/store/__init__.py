@@ -5,8 +5,8 @@ from tracker.store.base import (
     ArtifactQuery,
     Backend,
     BackendBase,
+    Blocks,
     CountsRuns,
-    Extremes,
     History,
     ManyStats,
     MetricStats,
@@ -14,7 +14,7 @@ from tracker.store.base import (
     RunQuery,
     Store,
     StoreBase,
-    StoredExtremes,
+    StoredBlocks,
     StoreError,
     count_runs,
     metric_stats_of,
@@ -29,15 +29,15 @@ from tracker.store.registry import (
     uri_scheme,
 )
 from tracker.store.resolve import resolve_run
-from tracker.store.series import metric_extremes
+from tracker.store.series import metric_blocks
 
 __all__ = [
     "AmbiguousRunError",
     "ArtifactQuery",
     "Backend",
     "BackendBase",
+    "Blocks",
     "CountsRuns",
-    "Extremes",
     "History",
     "ManyStats",
     "MetricStats",
@@ -46,9 +46,9 @@ __all__ = [
     "Store",
     "StoreBase",
     "StoreError",
-    "StoredExtremes",
+    "StoredBlocks",
     "count_runs",
-    "metric_extremes",
+    "metric_blocks",
     "metric_stats_of",
     "open_backend",
     "open_store",

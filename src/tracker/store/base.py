@@ -30,8 +30,8 @@ __all__ = [
     "ArtifactQuery",
     "Backend",
     "BackendBase",
+    "Blocks",
     "CountsRuns",
-    "Extremes",
     "History",
     "KeepsArtifacts",
     "Linked",
@@ -43,7 +43,7 @@ __all__ = [
     "Store",
     "StoreBase",
     "StoreError",
-    "StoredExtremes",
+    "StoredBlocks",
     "count_runs",
     "merge_artifact",
     "metric_stats_of",
@@ -104,18 +104,20 @@ class MetricStats(Record):
         self.max = max
 
 
-class Extremes(Record):
-    """A metric cut down to what an overview chart of it needs: of every slice of about a
-    thousand points (a stored chunk), its first, lowest, highest and last finite point,
-    in order; with the metric's number of points and how many of them are not finite
-    (NaN, inf), which ``points`` leaves out (`tracker.store.metric_extremes`)."""
+class Blocks(Record):
+    """A metric cut into blocks of `BLOCK` consecutive points, counted from its first
+    (`history`'s step order, or with ``raw`` logging order), so that a chart of any width
+    can be drawn without reading every point (`tracker.ui.downsample`): ``records`` holds
+    one `BLOCK_RECORD` a block (its first and last point's step and time, finite or not;
+    how many of its values are not finite; and its first, lowest, highest and last finite
+    point, in order, a slot left unused holding a NaN value), and ``count`` the metric's
+    number of points (`tracker.store.metric_blocks`)."""
 
-    __slots__ = ("points", "count", "nonfinite")  # noqa: RUF023 (field order)
+    __slots__ = ("records", "count")  # noqa: RUF023 (field order)
 
-    def __init__(self, points: Series, count: int, nonfinite: int) -> None:
-        self.points = points
+    def __init__(self, records: bytes, count: int) -> None:
+        self.records = records
         self.count = count
-        self.nonfinite = nonfinite
 
 
 class RunFilters(TypedDict, total=False):
@@ -525,10 +527,10 @@ def count_runs(store: Store, query: RunQuery) -> int:
 
 
 @runtime_checkable
-class StoredExtremes(Protocol):
-    """A store that keeps each chunk's `Extremes` beside its points (the SQL stores), so
-    that an overview of a metric reads a few numbers a chunk instead of every point."""
+class StoredBlocks(Protocol):
+    """A store that keeps each chunk's `Blocks` beside its points (the SQL stores), so
+    that a chart of a long metric reads an eighth of its bytes instead of every point."""
 
-    def metric_extremes(self, run_id: str, key: str, *, raw: bool = False) -> Extremes:
-        """The metric's `Extremes`, as `tracker.store.metric_extremes` gives them."""
+    def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
+        """The metric's `Blocks`, as `tracker.store.metric_blocks` gives them."""
         ...

@@ -65,7 +65,8 @@ class PostgresDialect(Dialect):
         0: [
             f"ALTER TABLE metric_chunks ALTER COLUMN {column} SET STORAGE EXTERNAL"
             for column in ("steps", "vals", "times")
-        ]
+        ],
+        6: ["ALTER TABLE chunk_blocks ALTER COLUMN blocks SET STORAGE EXTERNAL"],
     }
     errors = (psycopg.Error,)
 

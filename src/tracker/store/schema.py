@@ -18,9 +18,11 @@ A batch that carries an identity (`tracker.records.MetricBatch.writer` and ``seq
 recorded in ``metric_batches`` in the transaction that stores its points: a retried
 batch is recognised and stored once. An event is stored once per run, kind, time and step.
 
-Each chunk also keeps its ``extremes``: its first, lowest, highest and last finite point
-and how many of its values are not finite, packed, so that an overview chart of many runs
-(the workspace) reads a few numbers a chunk instead of every point.
+Each chunk also has its ``chunk_blocks`` row (`tracker.store.Blocks`): of each block of 32
+points, its first, lowest, highest and last finite point and its bounds, packed, so that
+a chart of a long metric (the workspace's 100 runs) reads an eighth of the bytes instead
+of every point. Version 4's ``metric_chunks.extremes`` (one such record a chunk) is no
+longer written or read.
 
 A table's rows (`tracker.tables`) are one ``table_rows`` row each, as JSON, keyed by run,
 table, step and position: a step's rows are one indexed range; ``tables`` lists each
@@ -177,6 +179,19 @@ MIGRATIONS: list[list[str]] = [
         # the sweep (hyperparameter search) a run is one trial of; NULL for a lone run
         "ALTER TABLE runs ADD COLUMN sweep TEXT",
         "CREATE INDEX runs_by_sweep ON runs (sweep, started_at)",
+    ],
+    [
+        # each chunk's `tracker.store.Blocks` (`tracker.store.series.pack_blocks`), for
+        # charts of any width; a table of its own: SQLite reads a row's last column only
+        # by walking the overflow pages of those before (the chunk's 24 kB of points).
+        # Chunks stored before have none and are read whole instead.
+        """CREATE TABLE chunk_blocks (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            seq {int} NOT NULL,
+            blocks {blob} NOT NULL,
+            PRIMARY KEY (run_id, key, seq)
+        )""",
     ],
 ]
 

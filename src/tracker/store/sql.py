@@ -40,7 +40,7 @@ from tracker.records import (
 from tracker.store.base import (
     HISTORY_CHUNK,
     ArtifactQuery,
-    Extremes,
+    Blocks,
     History,
     Linked,
     MetricStats,
@@ -54,16 +54,18 @@ from tracker.store.base import (
 )
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
 from tracker.store.series import (
+    BLOCK,
+    blocks_of,
     chunks,
-    extreme_indices,
-    extremes_of,
     finite_range,
     in_step_order,
+    pack_blocks,
 )
 
 __all__ = ["Dialect", "SqlStore"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
+assert CHUNK_POINTS % BLOCK == 0, "a chunk holds whole blocks"
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
 _SEEDS_PER_QUERY = 10_000  # run ids bound in one `linked_artifacts` query (SQLite: 32,766)
 _RUN_COLUMNS = (
@@ -72,11 +74,15 @@ _RUN_COLUMNS = (
 )
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
-    "steps, vals, times, extremes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "steps, vals, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id, key, seq) DO UPDATE SET n = excluded.n, "
     "step_min = excluded.step_min, step_max = excluded.step_max, "
     "ordered = excluded.ordered, steps = excluded.steps, vals = excluded.vals, "
-    "times = excluded.times, extremes = excluded.extremes"
+    "times = excluded.times"
+)
+_UPSERT_BLOCKS = (
+    "INSERT INTO chunk_blocks (run_id, key, seq, blocks) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key, seq) DO UPDATE SET blocks = excluded.blocks"
 )
 _UPSERT_STATS = (
     "INSERT INTO metrics (run_id, key, count, last_step, last_value, last_time, "
@@ -109,6 +115,7 @@ _LINKED_RUNS = (  # `SqlStore.linked_artifacts`: {depth} is ", depth" with a lim
 _TABLES_OF_A_RUN = (
     "artifacts",
     "metric_chunks",
+    "chunk_blocks",
     "metrics",
     "metric_batches",
     "events",
@@ -423,10 +430,13 @@ class SqlStore(StoreBase):
                     return  # a retry of a batch that is stored already
                 stored = {row[0]: (row[1], row[2], row[3]) for row in tails.fetchall()}
                 chunk_rows: list[tuple[Any, ...]] = []
+                blocks_rows: list[tuple[Any, ...]] = []
                 stats_rows: list[tuple[Any, ...]] = []
                 for key, series in new.items():
                     tail = self._tail(db, run_id, key, stored.get(key))
-                    chunk_rows.extend(_append(run_id, key, tail, series))
+                    for chunk, blocks in _append(run_id, key, tail, series):
+                        chunk_rows.append(chunk)
+                        blocks_rows.append(blocks)
                     lo, hi = finite_range(series.values)
                     stats_rows.append(
                         (
@@ -443,6 +453,7 @@ class SqlStore(StoreBase):
                         )
                     )
                 db.executemany(_UPSERT_CHUNK, chunk_rows)
+                db.executemany(_UPSERT_BLOCKS, blocks_rows)
                 db.executemany(_UPSERT_STATS, stats_rows)
         except BaseException:
             self._forget_tails(run_id)  # what the database holds is read again next time
@@ -737,21 +748,21 @@ class SqlStore(StoreBase):
             seq = rows[-1][6]
             yield _series(rows)
 
-    def metric_extremes(self, run_id: str, key: str, *, raw: bool = False) -> Extremes:
-        """`Extremes` from each chunk's ``extremes`` column (no point is read), or from the
-        points where a chunk stored before that column has none, or where a resume went
+    def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
+        """`Blocks` from each chunk's ``chunk_blocks`` row (no point is read: every chunk
+        but the last holds `CHUNK_POINTS` points, a whole number of blocks), or from the
+        points where a chunk stored before that table has none, or where a resume went
         back in steps (``history`` then keeps the last point of each step)."""
         rows = self._query(
-            "SELECT step_min, step_max, ordered, n, extremes FROM metric_chunks "
-            "WHERE run_id = ? AND key = ? ORDER BY seq",
+            "SELECT c.step_min, c.step_max, c.ordered, c.n, b.blocks FROM metric_chunks c "
+            "LEFT JOIN chunk_blocks b ON b.run_id = c.run_id AND b.key = c.key "
+            "AND b.seq = c.seq WHERE c.run_id = ? AND c.key = ? ORDER BY c.seq",
             (run_id, key),
             blobs=True,
         )
         if any(row[4] is None for row in rows) or not (raw or _increasing(rows)):
-            return extremes_of(self.iter_history(run_id, key, raw=raw))
-        points = Series()
-        nonfinite = sum(_unpack_extremes(bytes(row[4]), points) for row in rows)
-        return Extremes(points, sum(row[3] for row in rows), nonfinite)
+            return blocks_of(self.iter_history(run_id, key, raw=raw))
+        return Blocks(b"".join(bytes(row[4]) for row in rows), sum(row[3] for row in rows))
 
     def _chunk_rows(
         self, run_id: str, key: str, *, after: int = -1, limit: int | None = None
@@ -926,8 +937,11 @@ def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
         ]
 
 
-def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[Any, ...]]:
-    """Add ``new`` to the tail; the chunk rows to write: each one filled, then the tail."""
+def _append(
+    run_id: str, key: str, tail: _Tail, new: Series
+) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """Add ``new`` to the tail; the chunk rows to write, each one filled, then the tail,
+    each with its ``chunk_blocks`` row."""
     series = tail.series
     series.steps.extend(new.steps)
     series.values.extend(new.values)
@@ -941,10 +955,12 @@ def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[A
         yield _chunk_row(run_id, key, tail.seq, series, len(series))
 
 
-def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple[Any, ...]:
+def _chunk_row(
+    run_id: str, key: str, seq: int, series: Series, n: int
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     steps, values, times = series.steps[:n], series.values[:n], series.times[:n]
     ordered = all(map(operator.lt, steps, steps[1:]))
-    return (
+    chunk = (
         run_id,
         key,
         seq,
@@ -955,27 +971,8 @@ def _chunk_row(run_id: str, key: str, seq: int, series: Series, n: int) -> tuple
         _pack(steps),
         _pack(values),
         _pack(times),
-        _pack_extremes(steps, values, times),
     )
-
-
-def _pack_extremes(steps: array[int], values: array[float], times: array[float]) -> bytes:
-    """A chunk's ``extremes`` column: int64 ``[nonfinite, k, k steps]`` then float64
-    ``[k values, k times]`` of its `extreme_indices` points."""
-    indices, nonfinite = extreme_indices(values)
-    head = array("q", [nonfinite, len(indices)] + [steps[i] for i in indices])
-    tail = array("d", [values[i] for i in indices] + [times[i] for i in indices])
-    return _pack(head) + _pack(tail)
-
-
-def _unpack_extremes(blob: bytes, into: Series) -> int:
-    """Add the points of an ``extremes`` column to ``into``; its number of non-finite values."""
-    nonfinite, k = _unpack("q", [blob[:16]])
-    into.steps.extend(_unpack("q", [blob[16 : 16 + 8 * k]]))
-    rest = _unpack("d", [blob[16 + 8 * k :]])
-    into.values.extend(rest[:k])
-    into.times.extend(rest[k:])
-    return int(nonfinite)
+    return chunk, (run_id, key, seq, pack_blocks(steps, values, times))
 
 
 def _pack(values: array[Any]) -> bytes:

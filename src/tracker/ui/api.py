@@ -4,15 +4,17 @@
 ``GET /api/runs?project=&status=&tag=&``    a page of the runs table (`tracker runs --json`
 ``framework=&name=&sweep=&limit=&offset=``  rows) and how many runs match (``total``)
 ``GET /api/runs/RUN``                       one run (`tracker show --json`)
-``GET /api/runs/RUN/curve?key=K&points=N``  metric ``K`` in step order, thinned on the
-                                            server to at most ``N`` points (LTTB)
+``GET /api/runs/RUN/curve?key=K&width=W&``  metric ``K`` as a chart ``W`` pixels wide
+``x=X``                                     draws it (`tracker.ui.downsample.draw`); with
+                                            ``X``, along metric ``X`` (each point's ``xs``)
 ``GET /api/compare?run=A&run=B``            config differences (and the keys alike) and
                                             final/best metrics
 ``GET /api/workspace?project=&status=&``    every run of a project (default: the newest
 ``tag=&framework=&name=&limit=``            run's) with its metric names, the metrics that
-                                            hold one value, and its events
-``GET /api/curves?key=K&run=A&run=B&``      metric ``K`` of several runs, each cut to the
-``points=N``                                lowest and highest points of ``N / 2`` slices
+                                            hold one value, its events, and ``x_keys``:
+                                            the metrics that can be an x axis (`x_keys`)
+``GET /api/curves?key=K&run=A&run=B&``      metric ``K`` of several runs, each as
+``width=W&x=X``                             ``/api/runs/RUN/curve`` gives it
 ``GET /api/runs/RUN/tables``                the run's tables, each with its steps
 ``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
 ``limit=N``                                 the last), at most ``N``; only that step is read
@@ -41,13 +43,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
 from tracker.records import RunRecord, RunStatus
 from tracker.store.base import (
     AmbiguousRunError,
+    MetricStats,
     RunNotFoundError,
     RunQuery,
     Store,
@@ -56,7 +59,7 @@ from tracker.store.base import (
 )
 from tracker.store.resolve import resolve_run
 from tracker.ui.colors import color_ranks
-from tracker.ui.downsample import Curve, read_curve, read_overview
+from tracker.ui.downsample import Curve, draw, x_of
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
     config_diff,
@@ -71,7 +74,8 @@ __all__ = ["ApiError", "dispatch"]
 
 Query = Mapping[str, Sequence[str]]
 
-DEFAULT_POINTS = 1_000
+DEFAULT_WIDTH = 1_000  # pixel columns of a chart (width=)
+MAX_WIDTH = 10_000
 MAX_POINTS = 10_000
 MAX_RUNS = 5_000
 MAX_OFFSET = 2**62  # what both engines take as an OFFSET
@@ -81,7 +85,7 @@ MAX_CURVES = 200  # runs in one /api/curves request
 TABLE_ROWS = 1_000  # rows of a table's step by default (limit= asks for more)
 MAX_TABLE_ROWS = 100_000  # the most a step holds (tracker.tables)
 MAX_EVENTS = 5_000  # events of a workspace, newest kept
-CACHED_POINTS = 4_000_000  # thinned points kept between requests (about 100 MB)
+CACHED_POINTS = 4_000_000  # drawn points kept between requests (about 100 MB)
 _STATUSES = {s.value for s in RunStatus}
 
 
@@ -186,23 +190,56 @@ def runs(store: Store, query: Query) -> dict[str, Any]:
 
 
 def curve(store: Store, ref: str, query: Query) -> dict[str, Any]:
-    """Metric ``key`` of the run, thinned to at most ``points`` points."""
+    """Metric ``key`` of the run as a chart ``width`` pixels wide draws it, along metric
+    ``x`` if given."""
     key = _one(query, "key")
     if not key:
         raise ApiError(400, "key= names the metric")
     record = resolve_run(store, ref)
-    if key not in store.keys(record.run_id):
-        raise ApiError(404, f"run {record.run_id} has no metric {key!r}")
-    points = _int(query, "points", DEFAULT_POINTS, 3, MAX_POINTS)
-    thinned = read_curve(store, record.run_id, key).thinned(points)
+    stats = store.metric_stats(record.run_id)
+    x_key = _one(query, "x") or None
+    for name in (key, x_key):
+        if name is not None and name not in stats:
+            raise ApiError(404, f"run {record.run_id} has no metric {name!r}")
+    width = _int(query, "width", DEFAULT_WIDTH, 1, MAX_WIDTH)
+    drawn = _drawn(store, record.run_id, key, stats, width, x_key)
+    return {"run": record.run_id, "key": key, **_as_json(drawn)}
+
+
+def _drawn(
+    store: Store,
+    run_id: str,
+    key: str,
+    stats: Mapping[str, MetricStats],
+    width: int,
+    x_key: str | None,
+) -> Curve:
+    """`tracker.ui.downsample.draw`'s curve, from `_CACHE` while the metric (and the x
+    metric) has no new point."""
+    made_of = [(key, stats[key])] + ([(x_key, stats[x_key])] if x_key else [])
+    version = (
+        store.uri,
+        run_id,
+        width,
+        x_key,
+        *[(k, s.count, s.last_step, s.last_time) for k, s in made_of],
+    )
+    drawn = _CACHE.get(version)
+    if drawn is None:
+        along = x_of(store, run_id, x_key) if x_key else None
+        drawn = draw(store, run_id, key, width, stats[key].count, along)
+        _CACHE.put(version, drawn)
+    return drawn
+
+
+def _as_json(curve: Curve) -> dict[str, Any]:
     return {
-        "run": record.run_id,
-        "key": key,
-        "count": thinned.count,
-        "nonfinite": thinned.nonfinite,
-        "steps": thinned.steps.astype("int64").tolist(),
-        "values": thinned.values.tolist(),
-        "times": thinned.times.tolist(),
+        "count": curve.count,
+        "nonfinite": curve.nonfinite,
+        "steps": curve.steps.astype("int64").tolist(),
+        "values": curve.values.tolist(),
+        "times": curve.times.tolist(),
+        **({} if curve.xs is None else {"xs": curve.xs.tolist()}),
     }
 
 
@@ -276,7 +313,30 @@ def workspace(store: Store, query: Query) -> dict[str, Any]:
         }
         events += [{"run": row["id"], **e.as_dict()} for e in store.events(row["id"])]
     events.sort(key=lambda e: e["at"])
-    return {"project": project, "runs": rows, "events": events[-MAX_EVENTS:]}
+    return {
+        "project": project,
+        "runs": rows,
+        "events": events[-MAX_EVENTS:],
+        "x_keys": x_keys(all_stats.values()),
+    }
+
+
+_GROWING = ("epoch", "tokens_seen", "num_tokens", "input_tokens", "samples_seen")
+"""What the name of a metric that grows with the step holds (``train/epoch``,
+``train/num_input_tokens_seen``, torchtune's ``tokens_seen``)."""
+
+
+def x_keys(stats: Iterable[Mapping[str, MetricStats]]) -> list[str]:
+    """The metrics an x axis can be: named as one that grows with the step (`_GROWING`)
+    and, in every run that has it, of two points or more ending at its highest value (a
+    metric that fell back at the end is not one). Read from the stored statistics only."""
+    found: dict[str, bool] = {}
+    for run in stats:
+        for key, s in run.items():
+            if any(word in key.rsplit("/", 1)[-1] for word in _GROWING):
+                grows = s.count >= 2 and s.last_value == s.max and s.min < s.max
+                found[key] = found.get(key, True) and grows
+    return sorted(key for key, grows in found.items() if grows)
 
 
 def project_runs(store: Store, query: Query) -> tuple[str, list[RunRecord]]:
@@ -320,46 +380,31 @@ def groups(store: Store, query: Query) -> dict[str, Any]:
 
 
 def curves(store: Store, query: Query) -> dict[str, Any]:
-    """Metric ``key`` of each ``run``, thinned to about ``points`` points each (see
-    `tracker.ui.downsample.read_overview` and `Curve.envelope`); a run without the
-    metric is left out."""
+    """Metric ``key`` of each ``run`` as a chart ``width`` pixels wide draws it, along
+    metric ``x`` if given (as `curve`); a run without the metric (or ``x``) is left out."""
     key = _one(query, "key")
     if not key:
         raise ApiError(400, "key= names the metric")
     refs = query.get("run", [])
     if not refs or len(refs) > MAX_CURVES:
         raise ApiError(400, f"name 1 to {MAX_CURVES} runs: /api/curves?key=K&run=A&run=B")
-    points = _int(query, "points", DEFAULT_POINTS, 4, MAX_POINTS)
+    width = _int(query, "width", DEFAULT_WIDTH, 1, MAX_WIDTH)
+    x_key = _one(query, "x") or None
+    run_ids = [resolve_run(store, ref).run_id for ref in refs]
+    all_stats = metric_stats_of(store, run_ids)  # one query, not one a run
     found = []
-    for ref in refs:
-        run_id = resolve_run(store, ref).run_id
-        stats = store.metric_stats(run_id).get(key)
-        if stats is None:
+    for run_id in run_ids:
+        stats = all_stats[run_id]
+        if key not in stats or (x_key is not None and x_key not in stats):
             continue
-        version = (store.uri, run_id, key, points, stats.count, stats.last_step, stats.last_time)
-        thinned = _CACHE.get(version)
-        if thinned is None:
-            # a short metric whole; a long one from its stored chunks' extremes
-            read = read_curve if stats.count <= points else read_overview
-            thinned = read(store, run_id, key).envelope(points)
-            _CACHE.put(version, thinned)
-        found.append(
-            {
-                "run": run_id,
-                "count": thinned.count,
-                "nonfinite": thinned.nonfinite,
-                "steps": thinned.steps.astype("int64").tolist(),
-                "values": thinned.values.tolist(),
-                "times": thinned.times.tolist(),
-            }
-        )
+        found.append({"run": run_id, **_as_json(_drawn(store, run_id, key, stats, width, x_key))})
     return {"key": key, "curves": found}
 
 
 class _CurveCache:
-    """Thinned curves by what they were made of (store, run, metric, points, and the
-    metric's count and last point: a new point makes a new entry), the least recently
-    used dropped past `CACHED_POINTS` points."""
+    """Drawn curves by what they were made of (store, run, width, x metric, and the
+    count and last point of the metric and the x metric: a new point makes a new entry),
+    the least recently used dropped past `CACHED_POINTS` points."""
 
     def __init__(self, max_points: int) -> None:
         self._items: OrderedDict[tuple[Any, ...], Curve] = OrderedDict()
