@@ -21,6 +21,7 @@ from tracker.records import (
     RunStatus,
     Series,
 )
+from tracker.store.order import RunOrder
 
 __all__ = [
     "HISTORY_CHUNK",
@@ -124,12 +125,15 @@ class RunFilters(TypedDict, total=False):
     framework: str | None
     name_contains: str | None
     sweep: str | None
+    order: RunOrder | None
     limit: int | None
     offset: int
 
 
 class RunQuery(NamedTuple):
-    """Which runs `Store.runs` returns: those matching every given filter, newest first.
+    """Which runs `Store.runs` returns: those matching every given filter, newest first
+    or in ``order`` (`tracker.store.order`: by a config path, a summary path, a metric's
+    final value or a field of the run, the runs without it last).
 
     ``status`` matches what readers see, so ``status="crashed"`` finds running runs gone
     silent. ``offset`` runs are skipped, then at most ``limit`` returned.
@@ -141,6 +145,7 @@ class RunQuery(NamedTuple):
     framework: str | None = None
     name_contains: str | None = None
     sweep: str | None = None
+    order: RunOrder | None = None
     limit: int | None = None
     offset: int = 0
 

@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from tracker.records import (
     Artifact,
@@ -49,6 +49,7 @@ from tracker.store.base import (
     merge_artifact,
     started_concurrently,
 )
+from tracker.store.order import RunOrder
 from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
 from tracker.store.series import (
     chunks,
@@ -58,7 +59,7 @@ from tracker.store.series import (
     in_step_order,
 )
 
-__all__ = ["Dialect", "SqlStore"]
+__all__ = ["Dialect", "SortTerms", "SqlStore", "without_nonfinite"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
@@ -120,6 +121,16 @@ class Dialect(ABC):
     logical schema does not see (how a column is stored), never a table or a column."""
     errors: tuple[type[Exception], ...]
     """The driver's exceptions, reported as `StoreError`."""
+    infinity: ClassVar[str]
+    """A float literal of +inf."""
+    text_order: ClassVar[str] = ""
+    """What makes an ``ORDER BY`` of text compare code points, as Python does."""
+
+    @abstractmethod
+    def json_order(self, document: str, path: Sequence[str]) -> SortTerms:
+        """How to sort by the value at ``path`` (nested keys) of the JSON text column
+        ``document``, by `tracker.store.order`'s rule (NaN and infinities in the text
+        are read as ``null``, since neither engine's JSON accepts them)."""
 
     def sql(self, statement: str) -> str:
         """``statement`` with its ``?`` placeholders in the driver's style."""
@@ -156,6 +167,32 @@ class Dialect(ABC):
     def fetch_blobs(self, connection: Any, statement: str, params: Sequence[Any]) -> list[Any]:
         """The rows of a query whose columns are mostly bytes (the driver's fastest way)."""
         return list(connection.execute(statement, params).fetchall())
+
+
+class SortTerms(NamedTuple):
+    """An ``ORDER BY`` of `tracker.store.order`'s rule: ``joins`` added to ``FROM`` (with
+    its ``join_params``), then ``group`` (ascending), then each of ``values`` in the
+    order's direction; ``params`` are those of ``group`` and ``values``, in that order."""
+
+    joins: str
+    join_params: list[Any]
+    group: str
+    values: list[str]
+    params: list[Any]
+
+
+def without_nonfinite(document: str, instr: str) -> str:
+    """The JSON text column ``document`` with the ``NaN``, ``Infinity`` and ``-Infinity``
+    Python writes replaced by ``null``, where it holds any (a text holding those words
+    changes too, only as a sort sees it)."""
+    replaced = (
+        f"replace(replace(replace({document}, '-Infinity', 'null'), 'Infinity', 'null'), "
+        "'NaN', 'null')"
+    )
+    return (
+        f"CASE WHEN {instr}({document}, 'NaN') > 0 OR {instr}({document}, 'Infinity') > 0 "
+        f"THEN {replaced} ELSE {document} END"
+    )
 
 
 class Db:
@@ -624,10 +661,19 @@ class SqlStore(StoreBase):
         return (" WHERE " + " AND ".join(where) if where else ""), params
 
     def select_runs(self, query: RunQuery) -> list[RunRecord]:
-        """Runs matching the query, newest first, filtered by the database's indexes; a
-        page (``limit``) is cut by the database too, where the status allows it."""
+        """Runs matching the query, newest first or in its order, filtered and sorted by
+        the database; a page (``limit``) is cut by the database too, where the status
+        allows it."""
         where, params = self._runs_where(query)
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started_at DESC"
+        if query.order is None:
+            joins, order = "", "started_at DESC"
+        else:
+            terms = self._order_terms(query.order)
+            direction = " DESC" if query.order.descending else ""
+            joins, params = terms.joins, [*terms.join_params, *params, *terms.params]
+            values = [f"{value}{direction}" for value in terms.values]
+            order = ", ".join([terms.group, *values, "runs.started_at DESC", "runs.run_id"])
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs{joins}{where} ORDER BY {order}"
         if query.limit is not None and query.status_is_stored:
             rows = self._query(sql + " LIMIT ? OFFSET ?", [*params, query.limit, query.offset])
             return [self._record(row) for row in rows]
@@ -635,6 +681,27 @@ class SqlStore(StoreBase):
         if not query.status_is_stored:
             found = [r for r in found if r.status == query.status]
         return query.page(found)
+
+    def _order_terms(self, order: RunOrder) -> SortTerms:
+        """The ``ORDER BY`` of ``order``'s column (`tracker.store.order`'s rule)."""
+        column, dialect = order.column, self._dialect
+        if column.source in ("config", "summary"):
+            document = without_nonfinite(f"runs.{column.source}", dialect.instr)
+            return dialect.json_order(document, column.path)
+        if column.source == "metric":
+            final = (
+                "(SELECT last_value FROM metrics WHERE metrics.run_id = runs.run_id "
+                "AND metrics.key = ?)"
+            )
+            finite = f"abs({final}) < {dialect.infinity}"
+            group = f"CASE WHEN {finite} THEN 0 ELSE 4 END"
+            value = f"CASE WHEN {finite} THEN {final} END"  # NaN and inf: no order of their own
+            return SortTerms("", [], group, [value], [column.key] * 3)
+        field = f"runs.{column.key}"  # one of RUN_FIELDS, checked by RunColumn.parse
+        if column.key == "started_at":
+            return SortTerms("", [], f"CASE WHEN {field} IS NULL THEN 4 ELSE 0 END", [field], [])
+        group = f"CASE WHEN {field} IS NULL THEN 4 ELSE 1 END"
+        return SortTerms("", [], group, [f"{field}{dialect.text_order}"], [])
 
     def count_runs(self, query: RunQuery) -> int:
         """How many runs match the query's filters, counted by the database (running and

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from tracker.store.base import StoreError
-from tracker.store.sql import Db, Dialect, SqlStore
+from tracker.store.sql import Db, Dialect, SortTerms, SqlStore
 
 __all__ = ["SqliteDialect", "SqliteStore", "path_from_uri"]
 
@@ -48,6 +48,19 @@ class SqliteDialect(Dialect):
     for_update = ""  # BEGIN IMMEDIATE already holds the database's write lock
     instr = "instr"
     errors = (sqlite3.Error, OSError)
+    infinity = "9e999"  # too large for a double: SQLite reads it as +inf
+
+    def json_order(self, document: str, path: Sequence[str]) -> SortTerms:
+        """``json_type`` for the group, ``json_extract`` for the value: SQLite orders its
+        numbers, texts (by their UTF-8 bytes: code points) and bools (0, 1) as the rule
+        does, and the JSON text of lists and mappings in an order the rule leaves open."""
+        quoted = "$" + "".join(f'."{part}"' for part in path)  # RunColumn: no '"' in a key
+        group = (
+            f"CASE json_type({document}, ?) WHEN 'integer' THEN 0 WHEN 'real' THEN 0 "
+            "WHEN 'text' THEN 1 WHEN 'true' THEN 2 WHEN 'false' THEN 2 "
+            "WHEN 'array' THEN 3 WHEN 'object' THEN 3 ELSE 4 END"
+        )
+        return SortTerms("", [], group, [f"json_extract({document}, ?)"], [quoted, quoted])
 
     def __init__(self, path: str) -> None:
         self.path = path
