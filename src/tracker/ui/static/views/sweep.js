@@ -17,7 +17,7 @@ import { drawScatter } from "./scatter.js";
 
 // The query parameters that select the workspace's runs, passed on to /api/params and
 // /api/groups so that they see the runs the workspace lists.
-const FILTERS = ["project", "status", "tag", "framework", "name", "limit"];
+const FILTERS = ["project", "status", "tag", "framework", "name", "sweep", "limit"];
 const UNGROUPED = "#0969da", UNSET = "#8c959f";
 
 // {node, ready}: the section, filled once ready resolves (hidden when the runs are no
