@@ -169,7 +169,8 @@ def track_small_sweep() -> dict[str, str]:
     x ``seed`` sweep ``lr-sweep`` of 12 runs (`SMALL_LRS` x `SMALL_SEEDS`, `sweep_loss`
     for ``train/loss`` over 30 steps and ``eval/loss`` every 10) and one unrelated run
     ``eval-only`` outside the sweep (another config: ``eval_dataset``, ``batch_size``; one
-    metric, ``eval/accuracy``), started last. Returns the run ids by name."""
+    point of ``eval/loss``, 0.9, and of ``eval/accuracy``), started last. Returns the run
+    ids by name."""
     from tracker import CustomTracker
 
     ids = {}
@@ -187,7 +188,7 @@ def track_small_sweep() -> dict[str, str]:
                 ids[name] = run.run_id
     config = {"eval_dataset": "mmlu", "batch_size": 64}
     with CustomTracker("small", "eval-only", config=config) as run:
-        run.log_metrics({"eval/accuracy": 0.61}, step=0)
+        run.log_metrics({"eval/loss": 0.9, "eval/accuracy": 0.61}, step=0)
         assert run.run_id is not None
         ids["eval-only"] = run.run_id
     return ids
