@@ -44,7 +44,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 def _fill(store: Store, configs: dict[str, dict[str, Any]]) -> None:
     for i, (run_id, config) in enumerate(configs.items()):
-        record = RunRecord(run_id, "p", f"run-{run_id}", started_at=1000.0 + i)
+        record = RunRecord(run_id, "p", f"run-{run_id}", started_at=1000.0 + i, tags=["t"])
         record.heartbeat_at, record.heartbeat_interval = 1000.0 + i, 60
         record.config = config
         store.start_run(record, resume=False)
@@ -100,6 +100,10 @@ def test_final_metrics_sort_numerically_and_the_runs_without_one_last(any_store:
         any_store.log_metrics(run_id, MetricBatch({"eval/loss": Series(steps, values, times)}))
     assert _ids(any_store, "metric:eval/loss") == ["v", "x", "z", "y", "w"]
     assert _ids(any_store, "-metric:eval/loss") == ["x", "v", "z", "y", "w"]
+    # with a tag filter and every run read (a status told by the heartbeat) alike
+    assert _ids(any_store, "-metric:eval/loss", tags=["t"], limit=2) == ["x", "v"]
+    assert _ids(any_store, "metric:eval/loss", status="crashed") == []
+    assert _ids(any_store, "metric:eval/loss", tags=["t"]) == ["v", "x", "z", "y", "w"]
 
 
 def test_summary_paths_and_run_fields_sort_too(any_store: Store) -> None:

@@ -67,6 +67,7 @@ _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
     "started_at, ended_at, heartbeat_at, heartbeat_interval, sweep"
 )
+_RUNS_RUN_COLUMNS = ", ".join(f"runs.{column.strip()}" for column in _RUN_COLUMNS.split(","))
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
     "steps, vals, times, extremes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -647,7 +648,7 @@ class SqlStore(StoreBase):
             where.append("status = ?")
             params.append(RunStatus.RUNNING.value if crashed else query.status)
         for tag in query.tags:
-            where.append("run_id IN (SELECT run_id FROM run_tags WHERE tag = ?)")
+            where.append("runs.run_id IN (SELECT run_id FROM run_tags WHERE tag = ?)")
             params.append(tag)
         if query.framework is not None:
             where.append("framework = ?")
@@ -664,16 +665,18 @@ class SqlStore(StoreBase):
         """Runs matching the query, newest first or in its order, filtered and sorted by
         the database; a page (``limit``) is cut by the database too, where the status
         allows it."""
+        if query.order is not None:
+            try:
+                return self._sorted_runs(query, query.order, guarded=False)
+            except StoreError:
+                if query.order.column.source not in ("config", "summary"):
+                    raise
+                # a config holds a NaN or an infinity, which neither engine's JSON reads:
+                # again, those read as null (checking every config for them first made
+                # every sort about twice as slow: benchmarks/bench_runs_list.py)
+                return self._sorted_runs(query, query.order, guarded=True)
         where, params = self._runs_where(query)
-        if query.order is None:
-            joins, order = "", "started_at DESC"
-        else:
-            terms = self._order_terms(query.order)
-            direction = " DESC" if query.order.descending else ""
-            joins, params = terms.joins, [*terms.join_params, *params, *terms.params]
-            values = [f"{value}{direction}" for value in terms.values]
-            order = ", ".join([terms.group, *values, "runs.started_at DESC", "runs.run_id"])
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs{joins}{where} ORDER BY {order}"
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started_at DESC"
         if query.limit is not None and query.status_is_stored:
             rows = self._query(sql + " LIMIT ? OFFSET ?", [*params, query.limit, query.offset])
             return [self._record(row) for row in rows]
@@ -682,21 +685,57 @@ class SqlStore(StoreBase):
             found = [r for r in found if r.status == query.status]
         return query.page(found)
 
-    def _order_terms(self, order: RunOrder) -> SortTerms:
+    def _sorted_runs(self, query: RunQuery, order: RunOrder, *, guarded: bool) -> list[RunRecord]:
+        """`select_runs` in ``order``; ``guarded``: NaN and infinities in the JSON read as
+        null (`without_nonfinite`)."""
+        where, params = self._runs_where(query)
+        terms = self._order_terms(order, guarded=guarded)
+        params = [*terms.join_params, *params, *terms.params]
+        direction = " DESC" if order.descending else ""
+        values = [f"{value}{direction}" for value in terms.values]
+        ordered = f"FROM runs{terms.joins}{where} ORDER BY " + ", ".join(
+            [terms.group, *values, "runs.started_at DESC", "runs.run_id"]
+        )
+        if query.limit is not None and query.status_is_stored:
+            # the page's ids first, then their rows: a sort that carried every run's whole
+            # row (config, environment) took twice as long for a page deep in the order
+            ids = self._query(
+                f"SELECT runs.run_id {ordered} LIMIT ? OFFSET ?",
+                [*params, query.limit, query.offset],
+            )
+            return self._runs_by_id([row[0] for row in ids])
+        rows = self._query(f"SELECT {_RUNS_RUN_COLUMNS} {ordered}", params)
+        found = [self._record(row) for row in rows]
+        if not query.status_is_stored:
+            found = [r for r in found if r.status == query.status]
+        return query.page(found)
+
+    def _runs_by_id(self, ids: Sequence[str]) -> list[RunRecord]:
+        """The runs of ``ids``, in that order."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", ids)
+        found = {record.run_id: record for record in map(self._record, rows)}
+        return [found[run_id] for run_id in ids if run_id in found]
+
+    def _order_terms(self, order: RunOrder, *, guarded: bool) -> SortTerms:
         """The ``ORDER BY`` of ``order``'s column (`tracker.store.order`'s rule)."""
         column, dialect = order.column, self._dialect
         if column.source in ("config", "summary"):
-            document = without_nonfinite(f"runs.{column.source}", dialect.instr)
+            document = f"runs.{column.source}"
+            if guarded:
+                document = without_nonfinite(document, dialect.instr)
             return dialect.json_order(document, column.path)
         if column.source == "metric":
-            final = (
-                "(SELECT last_value FROM metrics WHERE metrics.run_id = runs.run_id "
-                "AND metrics.key = ?)"
+            joins = (
+                " LEFT JOIN metrics AS sort_metric ON sort_metric.run_id = runs.run_id "
+                "AND sort_metric.key = ?"
             )
-            finite = f"abs({final}) < {dialect.infinity}"
+            finite = f"abs(sort_metric.last_value) < {dialect.infinity}"
             group = f"CASE WHEN {finite} THEN 0 ELSE 4 END"
-            value = f"CASE WHEN {finite} THEN {final} END"  # NaN and inf: no order of their own
-            return SortTerms("", [], group, [value], [column.key] * 3)
+            value = f"CASE WHEN {finite} THEN sort_metric.last_value END"  # NaN, inf: no order
+            return SortTerms(joins, [column.key], group, [value], [])
         field = f"runs.{column.key}"  # one of RUN_FIELDS, checked by RunColumn.parse
         if column.key == "started_at":
             return SortTerms("", [], f"CASE WHEN {field} IS NULL THEN 4 ELSE 0 END", [field], [])

