@@ -87,6 +87,7 @@ def test_scatter_x_labels_do_not_overlap(page: Any, served: Served) -> None:
     assert labels[0] == "not set" and "0.0001" in labels
     overlaps = [(a[0], b[0]) for a, b in itertools.pairwise(boxes) if b[1] < a[2] + 2]
     assert overlaps == []
+    shot(page, "sweep-not-set.png")
 
 
 def _cells(page: Any) -> list[list[float]]:

@@ -129,9 +129,9 @@ class Dialect(ABC):
 
     @abstractmethod
     def json_order(self, document: str, path: Sequence[str]) -> SortTerms:
-        """How to sort by the value at ``path`` (nested keys) of the JSON text column
-        ``document``, by `tracker.store.order`'s rule (NaN and infinities in the text
-        are read as ``null``, since neither engine's JSON accepts them)."""
+        """How to sort by the value at ``path`` (nested keys) of the JSON text
+        ``document`` (a column, or `without_nonfinite` of one: neither engine's JSON
+        reads the NaN and infinities Python writes), by `tracker.store.order`'s rule."""
 
     def sql(self, statement: str) -> str:
         """``statement`` with its ``?`` placeholders in the driver's style."""
