@@ -1,9 +1,10 @@
 """What a runs table shows and sorts by: a `RunColumn`, and a `RunOrder` over one.
 
 A column is a field of the run (``name``, ``project``, ``framework``, ``started_at``), a
-config path (``config:model.lora.r``: the nested keys ``model``, ``lora``, ``r``, as
-`tracker.views.flatten_config` names them), a summary path (``summary:best/accuracy``) or
-a metric's final value (``metric:eval/loss``, its last point). The dashboard writes one
+config path (``config:model.lora.r``: a key of the config flattened as
+`tracker.views.flatten_config` flattens it, as the compare view shows it), a summary path
+(``summary:best/accuracy``) or a metric's final value (``metric:eval/loss``, its last
+point). The dashboard writes one
 in its address as that text (`RunColumn.parse`, ``str(column)``), an order with a ``-``
 before it when it is descending (``sort=-metric:eval/loss``).
 
@@ -11,9 +12,9 @@ Every store sorts by the same rule (the SQL stores in their query, so that a pag
 10,000 runs reads one page; the others here, `sort_runs`):
 
 1. numbers (ints and finite floats), by value; then texts, by code point; then bools,
-   false before true; then lists and mappings, in no defined order among themselves;
-2. last, whatever the direction: the runs without the value (the path is missing or goes
-   through a value that is no mapping, ``None``, a NaN or infinite number);
+   false before true; then lists and empty mappings, in no defined order among themselves;
+2. last, whatever the direction: the runs without the value (no such flattened key,
+   ``None``, a NaN or infinite number);
 3. ``descending`` reverses the order inside each of these groups only;
 4. ties: the newest run first, then by run id.
 """
@@ -27,7 +28,15 @@ from typing import Any, Literal, NamedTuple, get_args
 
 from tracker.records import RunRecord
 
-__all__ = ["RUN_FIELDS", "RunColumn", "RunOrder", "Source", "sort_group", "sort_runs"]
+__all__ = [
+    "RUN_FIELDS",
+    "RunColumn",
+    "RunOrder",
+    "Source",
+    "sort_cells",
+    "sort_group",
+    "sort_runs",
+]
 
 Source = Literal["run", "config", "summary", "metric"]
 RUN_FIELDS = ("name", "project", "framework", "started_at")
@@ -55,17 +64,12 @@ class RunColumn(NamedTuple):
                 f"unknown column {text!r}: write one of {', '.join(RUN_FIELDS)}, "
                 "config:PATH, summary:PATH or metric:KEY"
             )
-        if not key or '"' in key or "\x00" in key:
-            raise ValueError(f"column {text!r} needs a key without double quotes or NUL")
+        if not key or "\x00" in key:
+            raise ValueError(f"column {text!r} needs a key (without NUL)")
         return cls(source, key)  # type: ignore[arg-type]  # checked against Source above
 
     def __str__(self) -> str:
         return self.key if self.source == "run" else f"{self.source}:{self.key}"
-
-    @property
-    def path(self) -> list[str]:
-        """The nested keys of a config or summary path."""
-        return self.key.split(".")
 
     def value(self, run: RunRecord, final: Callable[[str], float | None]) -> Any:
         """The column's value for ``run`` (``None``: it has none); ``final(key)`` is the
@@ -74,12 +78,9 @@ class RunColumn(NamedTuple):
             return getattr(run, self.key)
         if self.source == "metric":
             return final(self.key)
-        found: Any = run.config if self.source == "config" else run.summary
-        for part in self.path:
-            if not isinstance(found, Mapping) or part not in found:
-                return None
-            found = found[part]
-        return found
+        from tracker.views import flatten_config  # not at the top: views imports the store
+
+        return flatten_config(run.config if self.source == "config" else run.summary).get(self.key)
 
 
 class RunOrder(NamedTuple):
@@ -110,6 +111,28 @@ def sort_group(value: Any) -> tuple[int, Any]:
     if value is None:
         return MISSING, 0
     return 3, 0
+
+
+Cell = tuple[str, int, float | None, str | None]
+
+
+def sort_cells(document: Mapping[str, Any]) -> list[Cell]:
+    """Where each flattened key of a config or summary sorts, as the SQL stores keep it
+    beside the run (``run_values``): ``(path, group, number, text)``, the number for
+    numbers and bools, the text for texts; a key without a value is left out."""
+    from tracker.views import flatten_config  # not at the top: views imports the store
+
+    cells: list[Cell] = []
+    for path, value in flatten_config(document).items():
+        group, key = sort_group(value)
+        if group == MISSING:
+            continue
+        if group == 1:  # what a database's text holds: no NUL, valid UTF-8
+            text = key.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+            cells.append((path, group, None, text))
+        else:
+            cells.append((path, group, float(key) if group in (0, 2) else None, None))
+    return cells
 
 
 def sort_runs(

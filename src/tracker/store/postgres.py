@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - the extra is installed where te
     ) from exc
 
 from tracker.store.registry import split_password
-from tracker.store.sql import Db, Dialect, SortTerms, SqlStore
+from tracker.store.sql import Db, Dialect, SqlStore
 
 __all__ = ["PostgresDialect", "PostgresStore"]
 
@@ -70,28 +70,6 @@ class PostgresDialect(Dialect):
     errors = (psycopg.Error,)
     infinity = "'Infinity'::float8"
     text_order = ' COLLATE "C"'
-
-    def json_order(self, document: str, path: Sequence[str]) -> SortTerms:
-        """The value read once a row (a lateral subquery that is never inlined) from the
-        text as ``json``, with ``->``, which finds keys of objects only, as the rule does
-        (``#>`` would read ``0`` of a list as its first item); ordered by its type, then as
-        a number, then as text in code point order. ``json``, not ``jsonb``: its parse
-        builds no tree, and the sort took 40 % less time (benchmarks/bench_runs_list.py)."""
-        steps = " -> ?::text" * len(path)
-        joins = (
-            f" CROSS JOIN LATERAL (SELECT ({document})::json{steps} AS sort_value "
-            "OFFSET 0) AS sort_json"
-        )
-        group = (
-            "CASE json_typeof(sort_value) WHEN 'number' THEN 0 WHEN 'string' THEN 1 "
-            "WHEN 'boolean' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 3 ELSE 4 END"
-        )
-        number = (
-            "CASE json_typeof(sort_value) WHEN 'number' THEN (sort_value #>> '{}')::float8 "
-            "WHEN 'boolean' THEN CASE WHEN sort_value::text = 'true' THEN 1 ELSE 0 END END"
-        )
-        text = "CASE WHEN json_typeof(sort_value) = 'string' THEN sort_value #>> '{}' END"
-        return SortTerms(joins, list(path), group, [number, f"{text}{self.text_order}"], [])
 
     def __init__(self, conninfo: str, password: str | None) -> None:
         self._conninfo = conninfo

@@ -49,8 +49,8 @@ from tracker.store.base import (
     merge_artifact,
     started_concurrently,
 )
-from tracker.store.order import RunOrder
-from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
+from tracker.store.order import MISSING, RunOrder, sort_cells
+from tracker.store.schema import CHUNK_POINTS, RUN_VALUES_MIGRATION, SCHEMA_VERSION, migration
 from tracker.store.series import (
     chunks,
     extreme_indices,
@@ -59,7 +59,7 @@ from tracker.store.series import (
     in_step_order,
 )
 
-__all__ = ["Dialect", "SortTerms", "SqlStore", "without_nonfinite"]
+__all__ = ["Dialect", "SortTerms", "SqlStore"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
@@ -101,6 +101,7 @@ _TABLES_OF_A_RUN = (
     "table_rows",
     "tables",
     "run_tags",
+    "run_values",
     "runs",
 )
 
@@ -126,12 +127,6 @@ class Dialect(ABC):
     """A float literal of +inf."""
     text_order: ClassVar[str] = ""
     """What makes an ``ORDER BY`` of text compare code points, as Python does."""
-
-    @abstractmethod
-    def json_order(self, document: str, path: Sequence[str]) -> SortTerms:
-        """How to sort by the value at ``path`` (nested keys) of the JSON text
-        ``document`` (a column, or `without_nonfinite` of one: neither engine's JSON
-        reads the NaN and infinities Python writes), by `tracker.store.order`'s rule."""
 
     def sql(self, statement: str) -> str:
         """``statement`` with its ``?`` placeholders in the driver's style."""
@@ -180,20 +175,6 @@ class SortTerms(NamedTuple):
     group: str
     values: list[str]
     params: list[Any]
-
-
-def without_nonfinite(document: str, instr: str) -> str:
-    """The JSON text column ``document`` with the ``NaN``, ``Infinity`` and ``-Infinity``
-    Python writes replaced by ``null``, where it holds any (a text holding those words
-    changes too, only as a sort sees it)."""
-    replaced = (
-        f"replace(replace(replace({document}, '-Infinity', 'null'), 'Infinity', 'null'), "
-        "'NaN', 'null')"
-    )
-    return (
-        f"CASE WHEN {instr}({document}, 'NaN') > 0 OR {instr}({document}, 'Infinity') > 0 "
-        f"THEN {replaced} ELSE {document} END"
-    )
 
 
 class Db:
@@ -303,6 +284,12 @@ class SqlStore(StoreBase):
                         db.execute(statement)
                     for statement in self._dialect.tuning.get(step, ()):
                         db.execute(statement)
+                    if step == RUN_VALUES_MIGRATION:  # the runs held, entered once
+                        for run_id, config, summary in db.execute(
+                            "SELECT run_id, config, summary FROM runs"
+                        ).fetchall():
+                            self._write_values(db, run_id, "config", json.loads(config))
+                            self._write_values(db, run_id, "summary", json.loads(summary))
                 self._dialect.set_schema_version(db, SCHEMA_VERSION)
         except StoreError:
             # Another process migrated while this one waited for the lock, and this
@@ -364,6 +351,9 @@ class SqlStore(StoreBase):
                 ),
             ).fetchone()
             tags = sorted(set(run.tags))
+            if created is not None:
+                self._write_values(db, run.run_id, "config", run.config)
+                self._write_values(db, run.run_id, "summary", run.summary)
             if created is None:
                 row = db.execute(
                     f"SELECT tags, started_at FROM runs WHERE run_id = ?{self._dialect.for_update}",
@@ -406,6 +396,17 @@ class SqlStore(StoreBase):
             db.execute(
                 f"UPDATE runs SET {column} = ? WHERE run_id = ?", (json.dumps(merged), run_id)
             )
+            self._write_values(db, run_id, column, merged)
+
+    @staticmethod
+    def _write_values(db: Db, run_id: str, source: str, document: dict[str, Any]) -> None:
+        """Enter where each key of the run's config or summary sorts (``run_values``)."""
+        db.execute("DELETE FROM run_values WHERE run_id = ? AND source = ?", (run_id, source))
+        db.executemany(
+            "INSERT INTO run_values (run_id, source, path, grp, num, text) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, source, *cell) for cell in sort_cells(document)],
+        )
 
     def log_config(self, run_id: str, config: dict[str, Any]) -> None:
         """Merge into the run's config."""
@@ -666,15 +667,7 @@ class SqlStore(StoreBase):
         the database; a page (``limit``) is cut by the database too, where the status
         allows it."""
         if query.order is not None:
-            try:
-                return self._sorted_runs(query, query.order, guarded=False)
-            except StoreError:
-                if query.order.column.source not in ("config", "summary"):
-                    raise
-                # a config holds a NaN or an infinity, which neither engine's JSON reads:
-                # again, those read as null (checking every config for them first made
-                # every sort about twice as slow: benchmarks/bench_runs_list.py)
-                return self._sorted_runs(query, query.order, guarded=True)
+            return self._sorted_runs(query, query.order)
         where, params = self._runs_where(query)
         sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started_at DESC"
         if query.limit is not None and query.status_is_stored:
@@ -685,11 +678,10 @@ class SqlStore(StoreBase):
             found = [r for r in found if r.status == query.status]
         return query.page(found)
 
-    def _sorted_runs(self, query: RunQuery, order: RunOrder, *, guarded: bool) -> list[RunRecord]:
-        """`select_runs` in ``order``; ``guarded``: NaN and infinities in the JSON read as
-        null (`without_nonfinite`)."""
+    def _sorted_runs(self, query: RunQuery, order: RunOrder) -> list[RunRecord]:
+        """`select_runs` in ``order``."""
         where, params = self._runs_where(query)
-        terms = self._order_terms(order, guarded=guarded)
+        terms = self._order_terms(order)
         params = [*terms.join_params, *params, *terms.params]
         direction = " DESC" if order.descending else ""
         values = [f"{value}{direction}" for value in terms.values]
@@ -719,27 +711,31 @@ class SqlStore(StoreBase):
         found = {record.run_id: record for record in map(self._record, rows)}
         return [found[run_id] for run_id in ids if run_id in found]
 
-    def _order_terms(self, order: RunOrder, *, guarded: bool) -> SortTerms:
+    def _order_terms(self, order: RunOrder) -> SortTerms:
         """The ``ORDER BY`` of ``order``'s column (`tracker.store.order`'s rule)."""
         column, dialect = order.column, self._dialect
         if column.source in ("config", "summary"):
-            document = f"runs.{column.source}"
-            if guarded:
-                document = without_nonfinite(document, dialect.instr)
-            return dialect.json_order(document, column.path)
+            joins = (
+                " LEFT JOIN run_values AS sort_value ON sort_value.run_id = runs.run_id "
+                "AND sort_value.source = ? AND sort_value.path = ?"
+            )
+            values = ["sort_value.num", f"sort_value.text{dialect.text_order}"]
+            group = f"COALESCE(sort_value.grp, {MISSING})"
+            return SortTerms(joins, [column.source, column.key], group, values, [])
         if column.source == "metric":
             joins = (
                 " LEFT JOIN metrics AS sort_metric ON sort_metric.run_id = runs.run_id "
                 "AND sort_metric.key = ?"
             )
             finite = f"abs(sort_metric.last_value) < {dialect.infinity}"
-            group = f"CASE WHEN {finite} THEN 0 ELSE 4 END"
+            group = f"CASE WHEN {finite} THEN 0 ELSE {MISSING} END"
             value = f"CASE WHEN {finite} THEN sort_metric.last_value END"  # NaN, inf: no order
             return SortTerms(joins, [column.key], group, [value], [])
         field = f"runs.{column.key}"  # one of RUN_FIELDS, checked by RunColumn.parse
         if column.key == "started_at":
-            return SortTerms("", [], f"CASE WHEN {field} IS NULL THEN 4 ELSE 0 END", [field], [])
-        group = f"CASE WHEN {field} IS NULL THEN 4 ELSE 1 END"
+            group = f"CASE WHEN {field} IS NULL THEN {MISSING} ELSE 0 END"
+            return SortTerms("", [], group, [field], [])
+        group = f"CASE WHEN {field} IS NULL THEN {MISSING} ELSE 1 END"
         return SortTerms("", [], group, [f"{field}{dialect.text_order}"], [])
 
     def count_runs(self, query: RunQuery) -> int:

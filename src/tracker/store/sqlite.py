@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from tracker.store.base import StoreError
-from tracker.store.sql import Db, Dialect, SortTerms, SqlStore
+from tracker.store.sql import Db, Dialect, SqlStore
 
 __all__ = ["SqliteDialect", "SqliteStore", "path_from_uri"]
 
@@ -49,20 +49,6 @@ class SqliteDialect(Dialect):
     instr = "instr"
     errors = (sqlite3.Error, OSError)
     infinity = "9e999"  # too large for a double: SQLite reads it as +inf
-
-    def json_order(self, document: str, path: Sequence[str]) -> SortTerms:
-        """The value's type and SQL value from one parse of the document a row (a
-        ``json_tree`` of the path's value, its top row): SQLite orders its numbers, texts
-        (by their UTF-8 bytes: code points) and bools (0, 1) as the rule does. Half the
-        time of ``json_type`` and ``json_extract`` side by side, which parse it twice."""
-        quoted = "$" + "".join(f'."{part}"' for part in path)  # RunColumn: no '"' in a key
-        joins = f" LEFT JOIN json_tree({document}, ?) AS sort_json ON sort_json.parent IS NULL"
-        group = (
-            "CASE sort_json.type WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 "
-            "WHEN 'true' THEN 2 WHEN 'false' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 3 "
-            "ELSE 4 END"
-        )
-        return SortTerms(joins, [quoted], group, ["sort_json.atom"], [])
 
     def __init__(self, path: str) -> None:
         self.path = path
