@@ -4,12 +4,13 @@ A column is a field of the run (``name``, ``project``, ``framework``, ``started_
 config path (``config:model.lora.r``: a key of the config flattened as
 `tracker.views.flatten_config` flattens it, as the compare view shows it), a summary path
 (``summary:best/accuracy``) or a metric's final value (``metric:eval/loss``, its last
-point). The dashboard writes one
-in its address as that text (`RunColumn.parse`, ``str(column)``), an order with a ``-``
-before it when it is descending (``sort=-metric:eval/loss``).
+point). The dashboard writes one in its address as that text (`RunColumn.parse`,
+``str(column)``), an order with a ``-`` before it when it is descending
+(``sort=-metric:eval/loss``).
 
-Every store sorts by the same rule (the SQL stores in their query, so that a page of
-10,000 runs reads one page; the others here, `sort_runs`):
+Every store sorts by the same rule (the SQL stores in their query, from where each key
+sorts as `sort_cells` wrote it beside the run, so that a page of 10,000 runs reads one
+page; the others here, `sort_runs`):
 
 1. numbers (ints and finite floats), by value; then texts, by code point; then bools,
    false before true; then lists and empty mappings, in no defined order among themselves;
@@ -17,6 +18,9 @@ Every store sorts by the same rule (the SQL stores in their query, so that a pag
    ``None``, a NaN or infinite number);
 3. ``descending`` reverses the order inside each of these groups only;
 4. ties: the newest run first, then by run id.
+
+A text is compared as the database holds it: NUL characters and lone surrogates (which
+neither engine stores) are dropped or replaced.
 """
 
 from __future__ import annotations

@@ -127,6 +127,9 @@ class Dialect(ABC):
     """A float literal of +inf."""
     text_order: ClassVar[str] = ""
     """What makes an ``ORDER BY`` of text compare code points, as Python does."""
+    by_path: ClassVar[str] = ""
+    """What makes a join read ``run_values`` through its index by path (which holds every
+    column a sort needs), where the engine would not pick it by itself."""
 
     def sql(self, statement: str) -> str:
         """``statement`` with its ``?`` placeholders in the driver's style."""
@@ -716,7 +719,8 @@ class SqlStore(StoreBase):
         column, dialect = order.column, self._dialect
         if column.source in ("config", "summary"):
             joins = (
-                " LEFT JOIN run_values AS sort_value ON sort_value.run_id = runs.run_id "
+                f" LEFT JOIN run_values AS sort_value{dialect.by_path} ON "
+                "sort_value.run_id = runs.run_id "
                 "AND sort_value.source = ? AND sort_value.path = ?"
             )
             values = ["sort_value.num", f"sort_value.text{dialect.text_order}"]
