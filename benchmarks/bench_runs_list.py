@@ -3,12 +3,17 @@
 On SQLite and on PostgreSQL (a throwaway server on loopback, as the tests make it:
 `tests/pg_server.py`; ``--no-postgres`` leaves it out), with ``tracker ui`` a process of its
 own as a user runs it, and each store filled through the store API (not timed), as
-`bench_ui.py` fills it (10,000 finished runs, 3 metrics each):
+`bench_ui.py` fills it (10,000 finished runs, 3 metrics each), each run's config the size
+of a fine-tuning run's (`fine_tuning_config`: 106 keys, 2.8 kB of JSON, as a
+`TrainingArguments` dump is, a LoRA block nested in a model block):
 
 * ``GET /api/runs`` as the runs page asks for it: a page of 100 runs and how many match,
   over HTTP, the first request and then the median of 10: the first page, the last page
   (offset 9,900), a name filter, and the crashed runs (running runs told apart after
   reading); and, for comparison, the most one request gives (5,000 rows);
+* the same page with 5 config columns (`SORTED_COLUMNS`) sorted by one of them
+  (``sort=config:learning_rate``: the store sorts every run by a path into its JSON), its
+  last page, descending by a nested path, and sorted by a final metric;
 * where Playwright and /usr/bin/chromium are installed, the runs page in headless chromium:
   from navigation until its rows are drawn (median of 5), then the "last page" button until
   the last run is shown (median of 5), and the table rows the page holds.
@@ -45,6 +50,34 @@ from bench_ui import (  # noqa: E402
 from tracker import open_store  # noqa: E402
 
 PAGE = 100  # rows the runs page asks for (views/runs.js)
+SORTED_COLUMNS = [
+    "config:learning_rate", "config:seed", "config:model.lora.r",
+    "config:per_device_train_batch_size", "config:warmup_ratio",
+]  # fmt: skip
+
+
+def fine_tuning_config(i: int) -> dict[str, Any]:
+    """Run ``i``'s config: a learning rate x seed x rank sweep among 106 keys (2.8 kB)."""
+    return {
+        "learning_rate": [1e-5, 3e-5, 1e-4, 3e-4, 1e-3][i % 5],
+        "seed": i % 17,
+        "per_device_train_batch_size": [4, 8, 16][i % 3],
+        "warmup_ratio": (i % 10) / 100,
+        "model": {
+            "name": f"org/model-{i % 4}b",
+            "dtype": "bfloat16",
+            "lora": {"r": 8 << (i % 3), "alpha": 16, "dropout": 0.05, "targets": ["q", "v"]},
+        },
+        "output_dir": f"/checkpoints/run-{i}",
+        **{f"training_option_{k}": (k * i) % 97 for k in range(100)},
+    }
+
+
+def fill_runs(store: Any, count: int) -> None:
+    """``count`` finished runs as `fill_many_runs` writes them, with `fine_tuning_config`."""
+    fill_many_runs(store, count)
+    for i in range(count):
+        store.log_config(f"r{i:09d}", fine_tuning_config(i))
 
 
 def bench_api(url: str, runs: int) -> dict[str, float]:
@@ -55,12 +88,17 @@ def bench_api(url: str, runs: int) -> dict[str, float]:
             response.read()
 
     last = (runs - 1) // PAGE * PAGE
+    cols = "&".join(f"cols={column}" for column in SORTED_COLUMNS)
     queries = {
         "first_page": f"limit={PAGE}",
         "last_page": f"limit={PAGE}&offset={last}",
         "name_filter": f"limit={PAGE}&name=run-99",
         "crashed": f"limit={PAGE}&status=crashed",
         "rows_5000": "limit=5000",
+        "sorted_config": f"limit={PAGE}&{cols}&sort=config:learning_rate",
+        "sorted_config_last_page": f"limit={PAGE}&offset={last}&{cols}&sort=config:learning_rate",
+        "sorted_nested_descending": f"limit={PAGE}&{cols}&sort=-config:model.lora.r",
+        "sorted_final_metric": f"limit={PAGE}&{cols}&sort=metric:eval/loss",
     }
     results = {"api_first_request_s": timed(lambda: fetch(queries["first_page"]))}
     for name, query in queries.items():
@@ -107,7 +145,7 @@ def bench_store(uri: str, runs: int) -> dict[str, float]:
     """Fill the store at ``uri`` with ``runs`` runs, serve it, measure."""
     store = open_store(uri)
     start = time.perf_counter()
-    fill_many_runs(store, runs)
+    fill_runs(store, runs)
     store.close()
     print(f"  filled in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     with dashboard(uri) as url:

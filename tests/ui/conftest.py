@@ -25,6 +25,7 @@ from ui_kit import (  # noqa: E402
     SPIKE_EVERY,
     Served,
     serve,
+    track_small_sweep,
     track_sweep,
     track_tables,
 )
@@ -95,6 +96,20 @@ def showcase_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
         patch.delenv("TRACKER_URI", raising=False)
         patch.setenv("TRACKER_SYSTEM_INTERVAL", "0")
         runs = track_showcase(root / "files", scale=0.1)
+        with serve() as url:
+            yield Served(url, runs)
+
+
+@pytest.fixture(scope="module")
+def small_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The dashboard over `track_small_sweep`'s 13 runs, tracked once for the module."""
+    pytest.importorskip("bokeh")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKER_DIR", str(tmp_path_factory.mktemp("small") / "tracker-store"))
+        patch.delenv("TRACKER_URI", raising=False)
+        patch.setenv("TRACKER_FLUSH_INTERVAL", "0.05")
+        patch.setenv("TRACKER_SYSTEM_INTERVAL", "0")
+        runs = track_small_sweep()
         with serve() as url:
             yield Served(url, runs)
 

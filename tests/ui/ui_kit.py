@@ -160,6 +160,40 @@ def track_sweep() -> dict[str, str]:
     return ids
 
 
+SMALL_LRS = [1e-4, 3e-4, 1e-3, 3e-3]
+SMALL_SEEDS = 3
+
+
+def track_small_sweep() -> dict[str, str]:
+    """A project ``small`` of 13 runs, as a user's first sweep looks: a ``learning_rate``
+    x ``seed`` sweep ``lr-sweep`` of 12 runs (`SMALL_LRS` x `SMALL_SEEDS`, `sweep_loss`
+    for ``train/loss`` over 30 steps and ``eval/loss`` every 10) and one unrelated run
+    ``eval-only`` outside the sweep (another config: ``eval_dataset``, ``batch_size``; one
+    point of ``eval/loss``, 0.9, and of ``eval/accuracy``), started last. Returns the run
+    ids by name."""
+    from tracker import CustomTracker
+
+    ids = {}
+    for lr in SMALL_LRS:
+        for seed in range(SMALL_SEEDS):
+            name = f"lr{lr:g}-s{seed}"
+            config = {"learning_rate": lr, "seed": seed, "model": {"lora": {"r": 8 << seed}}}
+            with CustomTracker("small", name, config=config, sweep="lr-sweep") as run:
+                for step in range(30):
+                    metrics = {"train/loss": sweep_loss(lr, seed, step)}
+                    if step % 10 == 9:
+                        metrics["eval/loss"] = sweep_loss(lr, seed, step) / 2
+                    run.log_metrics(metrics, step=step)
+                assert run.run_id is not None
+                ids[name] = run.run_id
+    config = {"eval_dataset": "mmlu", "batch_size": 64}
+    with CustomTracker("small", "eval-only", config=config) as run:
+        run.log_metrics({"eval/loss": 0.9, "eval/accuracy": 0.61}, step=0)
+        assert run.run_id is not None
+        ids["eval-only"] = run.run_id
+    return ids
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

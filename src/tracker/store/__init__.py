@@ -19,6 +19,7 @@ from tracker.store.base import (
     count_runs,
     metric_stats_of,
 )
+from tracker.store.order import RunColumn, RunOrder
 from tracker.store.registry import (
     open_backend,
     open_store,
@@ -41,7 +42,9 @@ __all__ = [
     "History",
     "ManyStats",
     "MetricStats",
+    "RunColumn",
     "RunNotFoundError",
+    "RunOrder",
     "RunQuery",
     "Store",
     "StoreBase",

@@ -22,6 +22,7 @@ from tracker.records import (
     RunStatus,
     Series,
 )
+from tracker.store.order import RunOrder
 
 __all__ = [
     "HISTORY_CHUNK",
@@ -129,12 +130,15 @@ class RunFilters(TypedDict, total=False):
     framework: str | None
     name_contains: str | None
     sweep: str | None
+    order: RunOrder | None
     limit: int | None
     offset: int
 
 
 class RunQuery(NamedTuple):
-    """Which runs `Store.runs` returns: those matching every given filter, newest first.
+    """Which runs `Store.runs` returns: those matching every given filter, newest first
+    or in ``order`` (`tracker.store.order`: by a config path, a summary path, a metric's
+    final value or a field of the run, the runs without it last).
 
     ``status`` matches what readers see, so ``status="crashed"`` finds running runs gone
     silent. ``offset`` runs are skipped, then at most ``limit`` returned.
@@ -146,6 +150,7 @@ class RunQuery(NamedTuple):
     framework: str | None = None
     name_contains: str | None = None
     sweep: str | None = None
+    order: RunOrder | None = None
     limit: int | None = None
     offset: int = 0
 

@@ -34,6 +34,7 @@ from tracker.store.base import (
     placeholder_ident,
     started_concurrently,
 )
+from tracker.store.order import sort_runs
 from tracker.store.series import chunks, in_step_order, stats_of
 from tracker.values import deep_merge
 
@@ -191,8 +192,17 @@ class MemoryStore(StoreBase):
         with self._lock:
             found = [self._public(d.record) for d in self._runs.values()]
         found = [r for r in found if query.matches(r)]
-        found.sort(key=lambda r: r.started_at, reverse=True)
+        if query.order is None:
+            found.sort(key=lambda r: r.started_at, reverse=True)
+        else:
+            found = sort_runs(found, query.order, self._final)
         return query.page(found)
+
+    def _final(self, run_id: str, key: str) -> float | None:
+        """The last value of the run's metric ``key`` (``None``: it has none)."""
+        with self._lock:
+            columns = self._data(run_id).metrics.get(key)
+            return None if columns is None else stats_of(*columns).last_value
 
     @staticmethod
     def _public(record: RunRecord) -> RunRecord:

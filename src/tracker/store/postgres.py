@@ -69,6 +69,8 @@ class PostgresDialect(Dialect):
         6: ["ALTER TABLE chunk_blocks ALTER COLUMN blocks SET STORAGE EXTERNAL"],
     }
     errors = (psycopg.Error,)
+    infinity = "'Infinity'::float8"
+    text_order = ' COLLATE "C"'
 
     def __init__(self, conninfo: str, password: str | None) -> None:
         self._conninfo = conninfo

@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from tracker.records import (
     Artifact,
@@ -52,7 +52,8 @@ from tracker.store.base import (
     placeholder_ident,
     started_concurrently,
 )
-from tracker.store.schema import CHUNK_POINTS, SCHEMA_VERSION, migration
+from tracker.store.order import MISSING, RunOrder, sort_cells
+from tracker.store.schema import CHUNK_POINTS, RUN_VALUES_MIGRATION, SCHEMA_VERSION, migration
 from tracker.store.series import (
     BLOCK,
     blocks_of,
@@ -62,7 +63,7 @@ from tracker.store.series import (
     pack_blocks,
 )
 
-__all__ = ["Dialect", "SqlStore"]
+__all__ = ["Dialect", "SortTerms", "SqlStore"]
 
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 assert CHUNK_POINTS % BLOCK == 0, "a chunk holds whole blocks"
@@ -72,6 +73,7 @@ _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
     "started_at, ended_at, heartbeat_at, heartbeat_interval, sweep"
 )
+_RUNS_RUN_COLUMNS = ", ".join(f"runs.{column.strip()}" for column in _RUN_COLUMNS.split(","))
 _UPSERT_CHUNK = (
     "INSERT INTO metric_chunks (run_id, key, seq, n, step_min, step_max, ordered, "
     "steps, vals, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -122,6 +124,7 @@ _TABLES_OF_A_RUN = (
     "table_rows",
     "tables",
     "run_tags",
+    "run_values",
     "runs",
 )
 
@@ -143,6 +146,13 @@ class Dialect(ABC):
     logical schema does not see (how a column is stored), never a table or a column."""
     errors: tuple[type[Exception], ...]
     """The driver's exceptions, reported as `StoreError`."""
+    infinity: ClassVar[str]
+    """A float literal of +inf."""
+    text_order: ClassVar[str] = ""
+    """What makes an ``ORDER BY`` of text compare code points, as Python does."""
+    by_path: ClassVar[str] = ""
+    """What makes a join read ``run_values`` through its index by path (which holds every
+    column a sort needs), where the engine would not pick it by itself."""
 
     def sql(self, statement: str) -> str:
         """``statement`` with its ``?`` placeholders in the driver's style."""
@@ -179,6 +189,18 @@ class Dialect(ABC):
     def fetch_blobs(self, connection: Any, statement: str, params: Sequence[Any]) -> list[Any]:
         """The rows of a query whose columns are mostly bytes (the driver's fastest way)."""
         return list(connection.execute(statement, params).fetchall())
+
+
+class SortTerms(NamedTuple):
+    """An ``ORDER BY`` of `tracker.store.order`'s rule: ``joins`` added to ``FROM`` (with
+    its ``join_params``), then ``group`` (ascending), then each of ``values`` in the
+    order's direction; ``params`` are those of ``group`` and ``values``, in that order."""
+
+    joins: str
+    join_params: list[Any]
+    group: str
+    values: list[str]
+    params: list[Any]
 
 
 class Db:
@@ -288,6 +310,12 @@ class SqlStore(StoreBase):
                         db.execute(statement)
                     for statement in self._dialect.tuning.get(step, ()):
                         db.execute(statement)
+                    if step == RUN_VALUES_MIGRATION:  # the runs held, entered once
+                        for run_id, config, summary in db.execute(
+                            "SELECT run_id, config, summary FROM runs"
+                        ).fetchall():
+                            self._write_values(db, run_id, "config", json.loads(config))
+                            self._write_values(db, run_id, "summary", json.loads(summary))
                 self._dialect.set_schema_version(db, SCHEMA_VERSION)
         except StoreError:
             # Another process migrated while this one waited for the lock, and this
@@ -349,6 +377,9 @@ class SqlStore(StoreBase):
                 ),
             ).fetchone()
             tags = sorted(set(run.tags))
+            if created is not None:
+                self._write_values(db, run.run_id, "config", run.config)
+                self._write_values(db, run.run_id, "summary", run.summary)
             if created is None:
                 row = db.execute(
                     f"SELECT tags, started_at FROM runs WHERE run_id = ?{self._dialect.for_update}",
@@ -391,6 +422,17 @@ class SqlStore(StoreBase):
             db.execute(
                 f"UPDATE runs SET {column} = ? WHERE run_id = ?", (json.dumps(merged), run_id)
             )
+            self._write_values(db, run_id, column, merged)
+
+    @staticmethod
+    def _write_values(db: Db, run_id: str, source: str, document: dict[str, Any]) -> None:
+        """Enter where each key of the run's config or summary sorts (``run_values``)."""
+        db.execute("DELETE FROM run_values WHERE run_id = ? AND source = ?", (run_id, source))
+        db.executemany(
+            "INSERT INTO run_values (run_id, source, path, grp, num, text) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, source, *cell) for cell in sort_cells(document)],
+        )
 
     def log_config(self, run_id: str, config: dict[str, Any]) -> None:
         """Merge into the run's config."""
@@ -666,7 +708,7 @@ class SqlStore(StoreBase):
             where.append("status = ?")
             params.append(RunStatus.RUNNING.value if crashed else query.status)
         for tag in query.tags:
-            where.append("run_id IN (SELECT run_id FROM run_tags WHERE tag = ?)")
+            where.append("runs.run_id IN (SELECT run_id FROM run_tags WHERE tag = ?)")
             params.append(tag)
         if query.framework is not None:
             where.append("framework = ?")
@@ -680,8 +722,11 @@ class SqlStore(StoreBase):
         return (" WHERE " + " AND ".join(where) if where else ""), params
 
     def select_runs(self, query: RunQuery) -> list[RunRecord]:
-        """Runs matching the query, newest first, filtered by the database's indexes; a
-        page (``limit``) is cut by the database too, where the status allows it."""
+        """Runs matching the query, newest first or in its order, filtered and sorted by
+        the database; a page (``limit``) is cut by the database too, where the status
+        allows it."""
+        if query.order is not None:
+            return self._sorted_runs(query, query.order)
         where, params = self._runs_where(query)
         sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started_at DESC"
         if query.limit is not None and query.status_is_stored:
@@ -691,6 +736,67 @@ class SqlStore(StoreBase):
         if not query.status_is_stored:
             found = [r for r in found if r.status == query.status]
         return query.page(found)
+
+    def _sorted_runs(self, query: RunQuery, order: RunOrder) -> list[RunRecord]:
+        """`select_runs` in ``order``."""
+        where, params = self._runs_where(query)
+        terms = self._order_terms(order)
+        params = [*terms.join_params, *params, *terms.params]
+        direction = " DESC" if order.descending else ""
+        values = [f"{value}{direction}" for value in terms.values]
+        ordered = f"FROM runs{terms.joins}{where} ORDER BY " + ", ".join(
+            [terms.group, *values, "runs.started_at DESC", "runs.run_id"]
+        )
+        if query.limit is not None and query.status_is_stored:
+            # the page's ids first, then their rows: a sort that carried every run's whole
+            # row (config, environment) took twice as long for a page deep in the order
+            ids = self._query(
+                f"SELECT runs.run_id {ordered} LIMIT ? OFFSET ?",
+                [*params, query.limit, query.offset],
+            )
+            return self._runs_by_id([row[0] for row in ids])
+        rows = self._query(f"SELECT {_RUNS_RUN_COLUMNS} {ordered}", params)
+        found = [self._record(row) for row in rows]
+        if not query.status_is_stored:
+            found = [r for r in found if r.status == query.status]
+        return query.page(found)
+
+    def _runs_by_id(self, ids: Sequence[str]) -> list[RunRecord]:
+        """The runs of ``ids``, in that order."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", ids)
+        found = {record.run_id: record for record in map(self._record, rows)}
+        return [found[run_id] for run_id in ids if run_id in found]
+
+    def _order_terms(self, order: RunOrder) -> SortTerms:
+        """The ``ORDER BY`` of ``order``'s column (`tracker.store.order`'s rule)."""
+        column, dialect = order.column, self._dialect
+        if column.source in ("config", "summary"):
+            joins = (
+                f" LEFT JOIN run_values AS sort_value{dialect.by_path} ON "
+                "sort_value.run_id = runs.run_id "
+                "AND sort_value.source = ? AND sort_value.path = ?"
+            )
+            values = ["sort_value.num", f"sort_value.text{dialect.text_order}"]
+            group = f"COALESCE(sort_value.grp, {MISSING})"
+            return SortTerms(joins, [column.source, column.key], group, values, [])
+        if column.source == "metric":
+            joins = (
+                " LEFT JOIN metrics AS sort_metric ON sort_metric.run_id = runs.run_id "
+                "AND sort_metric.key = ?"
+            )
+            finite = f"abs(sort_metric.last_value) < {dialect.infinity}"
+            group = f"CASE WHEN {finite} THEN 0 ELSE {MISSING} END"
+            value = f"CASE WHEN {finite} THEN sort_metric.last_value END"  # NaN, inf: no order
+            return SortTerms(joins, [column.key], group, [value], [])
+        field = f"runs.{column.key}"  # one of RUN_FIELDS, checked by RunColumn.parse
+        if column.key == "started_at":
+            group = f"CASE WHEN {field} IS NULL THEN {MISSING} ELSE 0 END"
+            return SortTerms("", [], group, [field], [])
+        group = f"CASE WHEN {field} IS NULL THEN {MISSING} ELSE 1 END"
+        return SortTerms("", [], group, [f"{field}{dialect.text_order}"], [])
 
     def count_runs(self, query: RunQuery) -> int:
         """How many runs match the query's filters, counted by the database (running and

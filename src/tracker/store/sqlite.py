@@ -48,6 +48,9 @@ class SqliteDialect(Dialect):
     for_update = ""  # BEGIN IMMEDIATE already holds the database's write lock
     instr = "instr"
     errors = (sqlite3.Error, OSError)
+    infinity = "9e999"  # too large for a double: SQLite reads it as +inf
+    # without statistics SQLite probes the primary key, then the row: 30 % slower
+    by_path = " INDEXED BY run_values_by_path"
 
     def __init__(self, path: str) -> None:
         self.path = path

@@ -2,7 +2,14 @@
 
 ==========================================  ================================================
 ``GET /api/runs?project=&status=&tag=&``    a page of the runs table (`tracker runs --json`
-``framework=&name=&sweep=&limit=&offset=``  rows) and how many runs match (``total``)
+``framework=&name=&sweep=&limit=&offset=``  rows) and how many runs match (``total``), in
+``sort=&cols=``                             the order ``sort`` names, each row with the
+                                            values of the ``cols`` columns
+                                            (`tracker.store.order`: ``config:lr``,
+                                            ``metric:eval/loss``; ``-`` sorts descending)
+``GET /api/columns?project=&status=&...``   the columns the runs table can show: the
+                                            run's fields, and the config paths, summary
+                                            paths and metrics of the newest matching runs
 ``GET /api/runs/RUN``                       one run (`tracker show --json`)
 ``GET /api/runs/RUN/curve?key=K&width=W&``  metric ``K`` as a chart ``W`` pixels wide
 ``x=X``                                     draws it (`tracker.ui.downsample.draw`); with
@@ -43,8 +50,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from tracker.records import RunRecord, RunStatus
@@ -57,6 +64,7 @@ from tracker.store.base import (
     count_runs,
     metric_stats_of,
 )
+from tracker.store.order import RUN_FIELDS, RunColumn, RunOrder
 from tracker.store.resolve import resolve_run
 from tracker.ui.colors import color_ranks
 from tracker.ui.downsample import Curve, draw, x_of
@@ -64,6 +72,7 @@ from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
     config_diff,
     config_same,
+    flatten_config,
     lineage_view,
     metrics_side_by_side,
     run_detail,
@@ -71,6 +80,8 @@ from tracker.views import (
 )
 
 __all__ = ["ApiError", "dispatch"]
+
+T = TypeVar("T")
 
 Query = Mapping[str, Sequence[str]]
 
@@ -80,6 +91,7 @@ MAX_POINTS = 10_000
 MAX_RUNS = 5_000
 MAX_OFFSET = 2**62  # what both engines take as an OFFSET
 WORKSPACE_RUNS = 100  # runs of a workspace by default (limit= asks for more, up to MAX_RUNS)
+COLUMN_RUNS = 500  # runs whose config, summary and metrics /api/columns lists
 GROUP_POINTS = 500  # points of a group's curves by default (points= asks for more)
 MAX_CURVES = 200  # runs in one /api/curves request
 TABLE_ROWS = 1_000  # rows of a table's step by default (limit= asks for more)
@@ -105,6 +117,8 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
         match parts:
             case ["runs"]:
                 return runs(store, query)
+            case ["columns"]:
+                return columns(store, query)
             case ["runs", ref]:
                 record = resolve_run(store, ref)
                 return {**run_detail(store, record), "color": color_ranks(store, [record])[0]}
@@ -163,6 +177,7 @@ def run_query(query: Query, limit: int) -> RunQuery:
     status = _one(query, "status") or None
     if status is not None and status not in _STATUSES:
         raise ApiError(400, f"status must be one of {sorted(_STATUSES)}")
+    sort = _one(query, "sort")
     return RunQuery(
         project=_one(query, "project") or None,
         status=status,
@@ -170,22 +185,56 @@ def run_query(query: Query, limit: int) -> RunQuery:
         framework=_one(query, "framework") or None,
         name_contains=_one(query, "name") or None,
         sweep=_one(query, "sweep") or None,
+        order=_parsed(RunOrder.parse, "sort", sort) if sort else None,
         limit=_int(query, "limit", limit, 1, MAX_RUNS),
         offset=_int(query, "offset", 0, 0, MAX_OFFSET),
     )
 
 
+def _parsed(parse: Callable[[str], T], name: str, text: str) -> T:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ApiError(400, f"{name}: {exc}") from None
+
+
 def runs(store: Store, query: Query) -> dict[str, Any]:
-    """A page of the runs matching the query's filters, newest first: ``limit`` runs from
-    the ``offset``-th on, and how many match in all (``total``)."""
+    """A page of the runs matching the query's filters, newest first or in ``sort``'s
+    order: ``limit`` runs from the ``offset``-th on, and how many match in all
+    (``total``); each row's ``columns`` holds its value of each of ``cols``."""
     selected = run_query(query, 500)
+    shown = [_parsed(RunColumn.parse, "cols", text) for text in query.get("cols", []) if text]
     found = store.runs(selected)
     stats = metric_stats_of(store, [r.run_id for r in found])
+    rows = []
+    for run in found:
+        mine = stats[run.run_id]
+
+        def final(key: str, mine: Mapping[str, MetricStats] = mine) -> float | None:
+            return mine[key].last_value if key in mine else None
+
+        values = {str(column): column.value(run, final) for column in shown}
+        rows.append({**run_row(run, mine), "columns": values})
     return {
-        "runs": [run_row(r, stats[r.run_id]) for r in found],
+        "runs": rows,
         "total": count_runs(store, selected),
         "offset": selected.offset,
         "limit": selected.limit,
+    }
+
+
+def columns(store: Store, query: Query) -> dict[str, Any]:
+    """What the runs table can show: the run's own fields, and the config paths, summary
+    paths and metrics of the newest `COLUMN_RUNS` runs matching the query's filters (a
+    path none of them has can still be asked for by name)."""
+    found = store.runs(run_query(query, COLUMN_RUNS)._replace(limit=COLUMN_RUNS, offset=0))
+    stats = metric_stats_of(store, [r.run_id for r in found])
+    return {
+        "run": list(RUN_FIELDS),
+        "config": sorted({path for r in found for path in flatten_config(r.config)}),
+        "summary": sorted({path for r in found for path in flatten_config(r.summary)}),
+        "metrics": sorted({key for s in stats.values() for key in s}),
+        "runs": len(found),
     }
 
 

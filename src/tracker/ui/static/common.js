@@ -237,6 +237,7 @@ export function filterInputs(params) {
     name: el("input", { type: "search", placeholder: "name contains", "aria-label": "name" }),
     tag: el("input", { type: "text", placeholder: "tag", "aria-label": "tag" }),
     framework: el("input", { type: "text", placeholder: "framework", "aria-label": "framework" }),
+    sweep: el("input", { type: "text", placeholder: "sweep", "aria-label": "sweep" }),
     status: el("select", { "aria-label": "status" }, el("option", { value: "" }, "any status"),
       ["running", "finished", "failed", "interrupted", "crashed"].map((s) => el("option", { value: s }, s))),
   };

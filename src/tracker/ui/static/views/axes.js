@@ -27,7 +27,8 @@ export function cut(words, size = LABEL) {
 
 // A scale over values (numbers, texts, null): {at(value) -> 0..1 or UNSET, ticks:
 // [[position, label]], log}. kind "number": linear, or logarithmic when every value is
-// positive and they span two decades or more (learning rates); "category": one evenly
+// positive and they span a decade or more (learning rates: 1e-4 to 3e-3 on a linear
+// axis puts 1e-4 and 3e-4 on one spot); "category": one evenly
 // spaced slot per text, in the order given.
 export function scaleOf(kind, values, categories) {
   const unset = values.some((v) => !isSet(kind, v));
@@ -40,7 +41,7 @@ export function scaleOf(kind, values, categories) {
   }
   const finite = values.map(num).filter((v) => typeof v === "number" && Number.isFinite(v));
   let lo = Math.min(...finite), hi = Math.max(...finite);
-  const log = finite.length > 0 && lo > 0 && hi / lo >= 100;
+  const log = finite.length > 0 && lo > 0 && hi / lo >= 10;
   const f = log ? Math.log10 : (v) => v;
   if (!finite.length) lo = hi = 0;
   const span = f(hi) - f(lo);
@@ -53,6 +54,21 @@ export function scaleOf(kind, values, categories) {
   const marks = distinct.length <= 8 ? distinct : niceTicks(lo, hi, log);
   const labels = fmtTicks(marks);
   return { log, unset, at, ticks: marks.map((v, i) => [at(v), labels[i]]) };
+}
+
+// Hide the labels (SVG texts along one axis, "x" or "y") that would overlap one kept
+// before them, nearer the axis's start, with GAP pixels between: measured once the SVG is
+// on the page (a folded panel has no size: nothing is hidden then).
+const GAP = 4;
+export function spaceOut(labels, along = "x") {
+  const [start, size] = along === "x" ? ["x", "width"] : ["y", "height"];
+  const placed = [...labels].map((label) => [label, label.getBBox()]).filter(([, box]) => box[size] > 0);
+  placed.sort((a, b) => a[1][start] - b[1][start]);
+  let end = -Infinity;
+  for (const [label, box] of placed) {
+    if (box[start] < end + GAP) label.setAttribute("display", "none");
+    else end = box[start] + box[size];
+  }
 }
 
 function isSet(kind, value) {

@@ -7,7 +7,7 @@
 // need no chart library.
 
 import { el, fmt, num } from "../common.js";
-import { UNSET, cut, rampColor, scaleOf, svg, text } from "./axes.js";
+import { UNSET, cut, rampColor, scaleOf, spaceOut, svg, text } from "./axes.js";
 
 const HEIGHT = 320, TOP = 44, BOTTOM = 36, LEFT = 40, RIGHT = 110;
 export const MAX_AXES = 12;
@@ -106,6 +106,7 @@ export function drawParallel(node, data, metric) {
   const hidden = data.params.length - axes.length;
   node.replaceChildren(box, hidden ? el("p", { class: "note" },
     `${hidden} more varying key${hidden === 1 ? "" : "s"} not drawn (a text set per run, or past ${MAX_AXES} axes).`) : "");
+  for (const axis of box.querySelectorAll("g.axis")) spaceOut(axis.querySelectorAll("text.tick"), "y");
   node.dataset.lines = String(lines.length);
   node.dataset.kept = String(lines.length);
   node.dataset.axes = String(columns.length);

@@ -2,13 +2,14 @@
 // key's value across, the chosen metric's final value up; in its group's colour when the
 // runs are grouped. A learning rate spread over decades gets a log axis; a text key one
 // slot per value (points spread a little within it). A run without the key sits at
-// "not set"; a run without the metric is left out and counted below. Hover a point for
+// "not set", left of the axis; a run without the metric is left out and counted below.
+// Tick labels that would overlap the one before are not drawn (the first, "not set", stays). Hover a point for
 // its run, click it to open the run. Drawn as SVG, as parallel.js.
 
 import { el, fmt, num } from "../common.js";
-import { UNSET, cut, scaleOf, svg, text } from "./axes.js";
+import { UNSET, cut, scaleOf, spaceOut, svg, text } from "./axes.js";
 
-const HEIGHT = 320, TOP = 16, BOTTOM = 52, LEFT = 78, RIGHT = 24, UNSET_GAP = 36;
+const HEIGHT = 320, TOP = 16, BOTTOM = 52, LEFT = 78, RIGHT = 24, UNSET_GAP = 84;
 
 // node: the panel's box; data: /api/params's answer; key: the config key across; metric:
 // the metric up; colorOf(run) -> its colour.
@@ -37,9 +38,9 @@ export function drawScatter(node, data, key, metric, colorOf) {
   svg("g", { class: "axis" },
     svg("line", { x1: LEFT, x2: width - RIGHT, y1: bottom, y2: bottom }),
     svg("line", { x1: LEFT, x2: LEFT, y1: TOP, y2: bottom }),
-    xScale.ticks.map(([at, label]) => text(xOf(at), bottom + 16, label, { class: "tick", "text-anchor": "middle" })),
-    xScale.unset ? text(xOf(UNSET), bottom + 16, "not set", { class: "tick", "text-anchor": "middle" }) : null,
-    yScale.ticks.map(([at, label]) => text(LEFT - 6, yOf(at) + 4, label, { class: "tick", "text-anchor": "end" })),
+    xScale.unset ? text(xOf(UNSET), bottom + 16, "not set", { class: "tick x", "text-anchor": "middle" }) : null,
+    xScale.ticks.map(([at, label]) => text(xOf(at), bottom + 16, label, { class: "tick x", "text-anchor": "middle" })),
+    yScale.ticks.map(([at, label]) => text(LEFT - 6, yOf(at) + 4, label, { class: "tick y", "text-anchor": "end" })),
     text(left + plotWidth / 2, HEIGHT - 8, cut(key + (xScale.log ? " (log)" : ""), 60), { class: "name", "text-anchor": "middle" }),
     text(12, TOP + plotHeight / 2, cut(metric + (yScale.log ? " (log)" : ""), 40), { class: "name", "text-anchor": "middle",
       transform: `rotate(-90 12 ${TOP + plotHeight / 2})` })),
@@ -50,5 +51,7 @@ export function drawScatter(node, data, key, metric, colorOf) {
   });
   const leftOut = data.runs.length - placed.length;
   node.replaceChildren(box, leftOut ? el("p", { class: "note" }, `${leftOut} runs without a final ${metric} left out.`) : "");
+  spaceOut(box.querySelectorAll("text.tick.x"), "x");
+  spaceOut(box.querySelectorAll("text.tick.y"), "y");
   node.dataset.points = String(points.length);
 }

@@ -17,8 +17,15 @@ import { drawScatter } from "./scatter.js";
 
 // The query parameters that select the workspace's runs, passed on to /api/params and
 // /api/groups so that they see the runs the workspace lists.
-const FILTERS = ["project", "status", "tag", "framework", "name", "limit"];
+const FILTERS = ["project", "status", "tag", "framework", "name", "sweep", "limit"];
 const UNSET = "#8c959f";
+
+// The scatter's key unless one is asked for: the number key the most runs set (an
+// unrelated run's key, set in one run, makes a poor axis), else the first key.
+function defaultParam(params) {
+  const numbers = params.filter((p) => p.kind === "number").sort((a, b) => a.unset - b.unset);
+  return (numbers[0] || params[0]).key;
+}
 
 // {node, ready}: the section, filled once ready resolves (hidden when the runs are no
 // sweep: fewer than two, no metric, or every config alike).
@@ -49,7 +56,7 @@ async function build(node, params) {
   const state = {
     group: chosen("group", keys, ""),
     metric: chosen("metric", data.metrics, data.metric),
-    param: chosen("param", keys, (data.params.find((p) => p.kind === "number") || data.params[0]).key),
+    param: chosen("param", keys, defaultParam(data.params)),
   };
   // a group's colour: by the place of its value among the key's values, as the server orders them
   const groupColor = (value) => {
@@ -61,7 +68,7 @@ async function build(node, params) {
 
   const parallel = el("div", { class: "panel parallel" });
   const groups = el("div", { class: "panel group-chart" });
-  const groupNote = el("p", { class: "note" }, "Pick a key under group by: each group's mean line, and a band from its lowest to its highest run.");
+  const groupNote = el("span", { class: "note" }, "Pick a key under group by for each group's mean line and a band from its lowest to its highest run.");
   const scatter = el("div", { class: "panel scatter" });
   const keep = (open) => {
     const kept = new URLSearchParams(location.search);
@@ -70,12 +77,17 @@ async function build(node, params) {
     }
     history.replaceState(null, "", `?${kept}`);
   };
+  const groupCell = el("div", {}, el("h3", {}, "Groups"), groups);
+  const scatterCell = el("div", {}, el("h3", {}, "Parameter against metric"), scatter);
   const draw = async (what) => {
     keep(true);
+    // ungrouped, the scatter takes the row; grouped, the two share it (placed before the
+    // drawings read their width)
+    groups.hidden = groupCell.hidden = !state.group;
+    scatterCell.classList.toggle("wide", !state.group);
+    groupNote.hidden = Boolean(state.group);
     if (what.has("parallel")) drawParallel(parallel, data, state.metric);
     if (what.has("scatter")) drawScatter(scatter, data, state.param, state.metric, runColor);
-    groups.hidden = !state.group;
-    groupNote.hidden = Boolean(state.group);
     if (what.has("groups") && state.group) {
       await drawGroups(groups, filters, state.group, state.metric, groupColor).catch((error) =>
         groups.replaceChildren(el("p", { class: "error" }, String(error.message || error))));
@@ -94,11 +106,11 @@ async function build(node, params) {
       select("group by", [["", "(none)"], ...keyOptions], "group", ["groups", "scatter"]),
       select("metric", data.metrics.map((m) => [m, m]), "metric", ["parallel", "groups", "scatter"]),
       select("x", keyOptions, "param", ["scatter"]),
-      data.constant ? el("span", { class: "note" }, `${data.constant} config keys hold the same value in every run`) : null),
+      data.constant ? el("span", { class: "note" }, `${data.constant} config keys hold the same value in every run`) : null,
+      groupNote),
     el("div", { class: "panels" },
       el("div", { class: "wide" }, el("h3", {}, "Parallel coordinates"), parallel),
-      el("div", {}, el("h3", {}, "Groups"), groupNote, groups),
-      el("div", {}, el("h3", {}, "Parameter against metric"), scatter)));
+      groupCell, scatterCell));
   const everything = new Set(["parallel", "groups", "scatter"]);
   let shown = opened;  // a details made open fires a toggle too: that one is no news
   details.addEventListener("toggle", () => {
