@@ -54,6 +54,7 @@ from tracker.store.resolve import resolve_run
 from tracker.ui.downsample import Curve, read_curve, read_overview
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
+    artifact_json,
     config_diff,
     config_same,
     lineage_view,
@@ -108,7 +109,7 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 run_id = resolve_run(store, ref).run_id
                 return {
                     "run": run_id,
-                    "artifacts": [a.as_dict() for a in store.artifacts(run_id=run_id)],
+                    "artifacts": [artifact_json(a) for a in store.artifacts(run_id=run_id)],
                 }
             case ["runs", ref, "lineage"]:
                 depth = None if _one(query, "depth") is None else _int(query, "depth", 0, 0, 2**31)
