@@ -12,9 +12,10 @@ Two shapes of 10,000 runs linked through their checkpoints, filled through the s
 Timed (median of 5 after one untimed call; wall and this process's CPU time, with the
 load average): `Store.linked_artifacts` both ways (the
 store's part: one recursive query each on the SQL stores), and the whole
-`tracker.views.lineage_view` (what ``tracker lineage --json`` and the dashboard get
-before JSON encoding); also with ``--depth 4``. Without ``--uri``, PostgreSQL is a
-throwaway server as the tests make it (`tests/pg_server.py`). Run:
+`tracker.views.lineage_view` (what ``tracker lineage`` and the dashboard get, before
+JSON encoding), the same encoded (``tracker lineage --json``, the dashboard's
+``/api/runs/RUN/lineage``: `tracker.views.dumps`); also with ``--depth 4``. Without
+``--uri``, PostgreSQL is a throwaway server as the tests make it (`tests/pg_server.py`). Run:
 ``python benchmarks/bench_lineage.py [--runs N] [--shape chain|fan] [--uri postgresql://...]
 [--no-postgres]``.
 """
@@ -38,7 +39,7 @@ sys.path[:0] = [str(HERE.parent / "tests")]
 from tracker import open_store  # noqa: E402
 from tracker.records import Artifact, RunRecord  # noqa: E402
 from tracker.store.base import Store  # noqa: E402
-from tracker.views import lineage_view  # noqa: E402
+from tracker.views import dumps, lineage_view  # noqa: E402
 
 REPEATS = 5
 SHAPES = ["chain", "fan"]
@@ -111,10 +112,11 @@ def bench_shape(name: str, shape: str, store: Store, root: str) -> None:
     assert near == (9 if shape == "chain" else 1 + 2 * len(store.runs(limit=None))), near
     store_ms = median_ms(both)
     view_ms = median_ms(lambda: lineage_view(store, record))
+    json_ms = median_ms(lambda: dumps(lineage_view(store, record)))
     depth_ms = median_ms(lambda: lineage_view(store, record, depth=4))
     print(
         f"{name:10} {shape:5}  runs {reached:6}  load {os.getloadavg()[0]:4.1f}  store both ways "
-        f"{store_ms}  lineage_view {view_ms}  --depth 4 {depth_ms}",
+        f"{store_ms}  lineage_view {view_ms}  as JSON {json_ms}  --depth 4 {depth_ms}",
         flush=True,
     )
 

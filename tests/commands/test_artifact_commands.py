@@ -201,7 +201,7 @@ def test_lineage_of_a_gone_checkpoint_still_links(
     """checkpoint-20 deleted and found gone by verify: its path's lineage is still its
     producer and the run that used it, its state gone."""
     shutil.rmtree(Path(chain["out"]) / "checkpoint-20")
-    assert cli("artifacts", "verify", "sft").code == 1  # one version gone
+    assert cli("artifacts", "verify", "sft").code == 1  # one gone: exit 1 (docs/artifacts.md)
     view = json.loads(cli("lineage", f"{chain['out']}/checkpoint-20", "--json").out)
     root = next(n for n in view["nodes"] if n["id"] == view["root"])
     assert root["artifact"]["state"] == "gone"

@@ -159,3 +159,29 @@ def test_the_lineage_view_shows_the_whole_chain_both_ways(page: Any, served: Ser
     assert page.url.endswith(f"/runs/{evaluate}")
     back = page.eval_on_selector_all(".lineage .column", "cols => cols.map(c => c.dataset.hops)")
     assert back == ["-5", "-4", "-3", "-2", "-1", "0"]
+
+
+def test_an_adapter_checkpoint_shows_its_kind_label(
+    page: Any, served: Served, tmp_path: Path
+) -> None:
+    """A PEFT adapter's checkpoint (``meta["weights"] == "adapter"``, as the transformers
+    callback records it) reads ``adapter-checkpoint`` in the artifacts table's Kind column
+    and on its lineage card, a full model's ``checkpoint``; the API says both."""
+    with CustomTracker("lin", "lora") as run:
+        run.log_artifact(_folder(tmp_path / "lora" / "checkpoint-1", b"a" * 64), step=1,
+                         meta={"weights": "adapter"})  # fmt: skip
+        run.log_artifact(_folder(tmp_path / "lora" / "checkpoint-2", b"f" * 64), step=2,
+                         meta={"weights": "full"})  # fmt: skip
+    listed = json.loads(served.get(f"/api/runs/{run.run_id}/artifacts").body)
+    labels = [(a["kind"], a["kind_label"]) for a in listed["artifacts"]]
+    assert labels == [("checkpoint", "adapter-checkpoint"), ("checkpoint", "checkpoint")]
+    open_page(page, f"{served.url}/runs/{run.run_id}")
+    rows = page.locator("tr.artifact")
+    assert rows.count() == 2
+    kinds = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(2)]
+    assert kinds == ["adapter-checkpoint", "checkpoint"]
+    page.wait_for_selector(".lineage .card.version", timeout=20_000)
+    cards = page.eval_on_selector_all(
+        ".lineage .card.version .kind", "cards => cards.map(c => c.textContent)"
+    )
+    assert sorted(cards) == ["adapter-checkpoint", "checkpoint"]

@@ -16,6 +16,7 @@ import os
 from tracker.commands.app import Context, add_common_options
 from tracker.commands.output import Styled, fmt_value
 from tracker.records import Artifact, ArtifactState
+from tracker.views import artifact_json
 
 NAME = "artifacts"
 HELP = "list the checkpoints and models a run saved; `artifacts verify RUN` re-hashes them"
@@ -58,7 +59,7 @@ def run(ctx: Context) -> int:
     direction = "input" if ctx.args.inputs else "output"
     found = ctx.store.artifacts(run_id=record.run_id, direction=direction, kind=ctx.args.kind)
     if ctx.args.json:
-        ctx.console.json([a.as_dict() for a in found])
+        ctx.console.json([artifact_json(a) for a in found])
         return 0
     if not found:
         ctx.console.line(f"run {record.name} ({record.run_id}) has no {direction} artifacts")

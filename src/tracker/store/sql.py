@@ -112,7 +112,7 @@ _LINKED_RUNS = (  # `SqlStore.linked_artifacts`: {depth} is ", depth" with a lim
     "JOIN artifacts other ON other.direction = ? AND (other.digest = mine.digest "
     "OR (other.uri = mine.uri AND (other.digest IS NULL OR mine.digest IS NULL))){limit}) "
     "SELECT {columns}, runs.name, a.id FROM artifacts a JOIN runs ON runs.run_id = a.run_id "
-    "WHERE a.run_id IN (SELECT run_id FROM linked) ORDER BY a.id"
+    "WHERE a.run_id IN (SELECT run_id FROM linked)"  # no ORDER BY: sorted by id in Python
 )
 _TABLES_OF_A_RUN = (
     "artifacts",

@@ -70,6 +70,7 @@ from tracker.ui.colors import color_ranks
 from tracker.ui.downsample import Curve, draw, x_of
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
+    artifact_json,
     config_diff,
     config_same,
     flatten_config,
@@ -132,7 +133,7 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 run_id = resolve_run(store, ref).run_id
                 return {
                     "run": run_id,
-                    "artifacts": [a.as_dict() for a in store.artifacts(run_id=run_id)],
+                    "artifacts": [artifact_json(a) for a in store.artifacts(run_id=run_id)],
                 }
             case ["runs", ref, "lineage"]:
                 depth = None if _one(query, "depth") is None else _int(query, "depth", 0, 0, 2**31)

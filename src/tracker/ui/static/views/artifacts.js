@@ -32,7 +32,7 @@ export function runLinks(ids, names) {
 
 function outputRow(a, names) {
   const row = el("tr", { id: artifactAnchor(a), class: `artifact ${a.state}${a.best ? " best" : ""}` },
-    cell(el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`)), cell(a.kind),
+    cell(el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`)), cell(a.kind_label),
     cell(fmt(a.step), true), cell(metricsAtSave(a.metrics)), cell(a.size === null ? "-" : fmtUnit("size_bytes", a.size), true),
     cell(stateBadge(a.state)),
     cell(a.best ? el("span", { class: "star", title: "best", style: `color:${BEST_COLOR}` }, "★") : ""),

@@ -20,7 +20,7 @@ function versionCard(node, producer) {
   const a = node.artifact;
   const made = a.direction === "output";
   const title = made ? `${a.name} v${a.version}` : a.name;
-  return [el("div", { class: "kind" }, a.kind, a.best ? " ★" : ""),
+  return [el("div", { class: "kind" }, a.kind_label, a.best ? " ★" : ""),
     producer ? el("a", { href: `/runs/${encodeURIComponent(producer)}#${artifactAnchor(a)}` }, title)
       : el("span", {}, title),
     a.uri !== a.name ? el("div", { class: "uri" }, a.uri) : null,
