@@ -23,6 +23,7 @@ from tracker.artifacts import (
     ArtifactRequest,
     ArtifactWork,
     CheckGone,
+    Evaluated,
     MarkBest,
     MarkGone,
     WatchFolder,
@@ -31,8 +32,9 @@ from tracker.artifacts import (
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
+from tracker.evaluations import build_evaluation, sample_slices, samples_key
 from tracker.ids import new_run_id, new_run_name
-from tracker.records import Event, RunRecord, RunStatus
+from tracker.records import Artifact, Event, RunRecord, RunStatus
 from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
 from tracker.store.base import Backend, RunNotFoundError, Store
@@ -157,6 +159,7 @@ class CustomTracker:
         self._end_claim: list[None] = []  # one item while running: who pops it ends the run
         self._ended: threading.Event | None = None  # set once that end is written
         self._artifacts_requested = False
+        self._last_used = ""  # the ref of the last `use_artifact`: what is evaluated
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -667,7 +670,54 @@ class CustomTracker:
         checkpoint of another run is linked to it), a hub id (``Qwen/Qwen2.5-0.5B``) or a
         URI (``s3://``, ``hf://``), recorded as given. ``meta`` holds what else is known
         (a revision, a dataset's split and rows). Only queues; nothing raises here."""
-        self._request("input", ref, kind, name, None, None, False, meta)
+        self._last_used = self._request("input", ref, kind, name, None, None, False, meta)
+
+    def log_evaluation(
+        self,
+        task: str,
+        metrics: Mapping[str, Any],
+        *,
+        artifact: str | os.PathLike[str] | Artifact | None = None,
+        stderr: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        samples: Iterable[Mapping[str, Any]] | None = None,
+    ) -> str | None:
+        """Record scores of ``task`` as an evaluation of a version: ``artifact`` (a path
+        or URI, used as `use_artifact` uses it; an `Artifact` from a store), by default
+        the one last given to `use_artifact`. ``settings`` tell evaluations of one
+        version apart (harness, few-shot, limit, ...); ``samples`` (one mapping per
+        sample) become the evaluation's table. Returns the evaluation's id (``None`` where
+        nothing was recorded). Only queues; nothing raises (docs/evaluations.md)."""
+        if not self._ready() or self._channel is None or self.run_id is None:
+            return None
+        found = build_evaluation(
+            self.run_id, task, metrics, stderr=stderr, settings=settings,
+            redact=self._redactor.redact, at=time.time(),
+        )  # fmt: skip
+        if not found:
+            return None
+        if isinstance(artifact, Artifact):
+            ref = artifact.uri
+            for evaluation in found:
+                evaluation.uri, evaluation.digest = artifact.uri, artifact.digest
+        elif artifact is not None:
+            ref = self._request("input", artifact, "checkpoint", None, None, None, False, None)
+        else:
+            ref = self._last_used
+        if not ref and not isinstance(artifact, Artifact):
+            log.warning(
+                "tracker: log_evaluation(%r): no version named (use_artifact(path) first, or "
+                "artifact=path); its scores are recorded of an unknown version",
+                found[0].task,
+            )
+        if samples is not None:
+            key = samples_key(found[0].task, found[0].eval_id)
+            for step, rows in enumerate(sample_slices(found[0].task, samples)):
+                self._put(LogTable(key, step, rows))
+                for evaluation in found:
+                    evaluation.samples = key
+        self._put_request(Evaluated(ref, found))
+        return found[0].eval_id
 
     def mark_artifact(
         self, path: str | os.PathLike[str], *, gone: bool = False, best: bool = False
@@ -723,9 +773,10 @@ class CustomTracker:
         metrics: Mapping[str, Any] | None,
         best: bool,
         meta: Mapping[str, Any] | None,
-    ) -> None:
+    ) -> str:
+        """Queue the request; the reference as queued (``""`` where it was skipped)."""
         if not self._ready():
-            return
+            return ""
         try:
             if step is None and direction == "output" and self.last_step >= 0:
                 step = self.last_step
@@ -750,8 +801,9 @@ class CustomTracker:
             )
         except Exception as exc:  # a hostile argument: never the training loop's problem
             log.warning("tracker: artifact %s skipped: %s", _safe_repr(ref), exc)
-            return
+            return ""
         self._put_request(request)
+        return text
 
     def _put_request(self, request: ArtifactWork) -> None:
         channel = self._channel

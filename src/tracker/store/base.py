@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, Protocol, TypedDict, Unpack, runtime_checkab
 
 from tracker.records import (
     Artifact,
+    Evaluation,
     Event,
     Lineage,
     MetricBatch,
@@ -30,9 +31,12 @@ __all__ = [
     "Backend",
     "BackendBase",
     "CountsRuns",
+    "EvaluationFilters",
+    "EvaluationQuery",
     "Extremes",
     "History",
     "KeepsArtifacts",
+    "KeepsEvaluations",
     "ManyStats",
     "MetricStats",
     "RunFilters",
@@ -207,6 +211,45 @@ class ArtifactQuery(NamedTuple):
         )
 
 
+class EvaluationFilters(TypedDict, total=False):
+    """`EvaluationQuery`'s fields as keyword arguments of `Store.evaluations`."""
+
+    run_id: str | None
+    project: str | None
+    eval_id: str | None
+    task: str | None
+    metric: str | None
+    refs: Sequence[str]
+    limit: int | None
+
+
+class EvaluationQuery(NamedTuple):
+    """Which evaluations `Store.evaluations` returns: those matching every given filter,
+    in the order they were recorded. ``run_id`` and ``project`` are the evaluating run's;
+    ``refs`` matches an evaluation whose digest or uri is one of them (how a checkpoint
+    finds its evaluations, `tracker.evaluations`)."""
+
+    run_id: str | None = None
+    project: str | None = None
+    eval_id: str | None = None
+    task: str | None = None
+    metric: str | None = None
+    refs: Sequence[str] = ()
+    limit: int | None = None
+
+    def matches(self, evaluation: Evaluation, project: str | None = None) -> bool:
+        """Whether ``evaluation`` (by a run of ``project``) passes every filter."""
+        e = evaluation
+        return (
+            (self.run_id is None or e.run_id == self.run_id)
+            and (self.project is None or project == self.project)
+            and (self.eval_id is None or e.eval_id == self.eval_id)
+            and (self.task is None or e.task == self.task)
+            and (self.metric is None or e.metric == self.metric)
+            and (not self.refs or e.digest in self.refs or e.uri in self.refs)
+        )
+
+
 def merge_artifact(stored: Artifact, new: Artifact) -> Artifact:
     """What a store keeps when ``new`` is a version it holds (same run, direction, name
     and `Artifact.identity`): the stored version, with the new state and best mark, and
@@ -221,6 +264,17 @@ class KeepsArtifacts(Protocol):
 
     def log_artifact(self, run_id: str, artifact: Artifact) -> None:
         """Record an artifact version (an output or an input of the run)."""
+
+
+@runtime_checkable
+class KeepsEvaluations(Protocol):
+    """A backend that records evaluations (every `BackendBase`; one written before they
+    existed is passed over)."""
+
+    def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+        """Record the scores of one evaluation (`tracker.records.Evaluation`) made by run
+        ``run_id``; a score held already (same run, ``eval_id`` and metric) is kept as
+        held, so that a retried or synced call changes nothing."""
 
 
 @runtime_checkable
@@ -313,6 +367,9 @@ class BackendBase:
     def log_artifact(self, run_id: str, artifact: Artifact) -> None:
         """Record an artifact version (default: nothing)."""
 
+    def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+        """Record an evaluation's scores (default: nothing)."""
+
     def close(self) -> None:
         """Release resources (default: nothing)."""
 
@@ -394,6 +451,13 @@ class Store(Backend, Protocol):
         used its outputs."""
         ...
 
+    def evaluations(
+        self, query: EvaluationQuery | None = None, /, **filters: Unpack[EvaluationFilters]
+    ) -> list[Evaluation]:
+        """Evaluations matching an `EvaluationQuery` (or its fields as keywords), in the
+        order they were recorded."""
+        ...
+
 
 class StoreBase(BackendBase):
     """What every built-in store shares: `Store.runs` reduced to `select_runs`."""
@@ -416,6 +480,17 @@ class StoreBase(BackendBase):
 
     def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         """Artifacts matching ``query`` (each store's own; default: a store that keeps none)."""
+        return []
+
+    def evaluations(
+        self, query: EvaluationQuery | None = None, /, **filters: Unpack[EvaluationFilters]
+    ) -> list[Evaluation]:
+        """Evaluations matching ``query`` (or the same filters as keywords), in order."""
+        return self.select_evaluations((query or EvaluationQuery())._replace(**filters))
+
+    def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
+        """Evaluations matching ``query`` (each store's own; default: a store that keeps
+        none)."""
         return []
 
     def lineage(self, run_id: str) -> Lineage:

@@ -31,6 +31,10 @@ by digest or by uri (lineage); its metrics and meta are JSON.
 
 A run's ``sweep`` names the hyperparameter search it is one trial of (indexed: a sweep's
 runs are one range).
+
+An evaluation's score (`tracker.records.Evaluation`) is one ``evaluations`` row, once per
+evaluating run, evaluation and metric; found by run, or by the evaluated version's digest
+or uri (a checkpoint's scores, whichever was recorded first); a NaN score is NULL.
 """
 
 from __future__ import annotations
@@ -177,6 +181,28 @@ MIGRATIONS: list[list[str]] = [
         # the sweep (hyperparameter search) a run is one trial of; NULL for a lone run
         "ALTER TABLE runs ADD COLUMN sweep TEXT",
         "CREATE INDEX runs_by_sweep ON runs (sweep, started_at)",
+    ],
+    [
+        # scores of evaluated versions (`tracker.records.Evaluation`), by the run that
+        # evaluated them; matched to a checkpoint by digest or uri when read
+        """CREATE TABLE evaluations (
+            id {serial},
+            run_id TEXT NOT NULL,
+            eval_id TEXT NOT NULL,
+            task TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            value {float},
+            stderr {float},
+            uri TEXT NOT NULL,
+            digest TEXT,
+            settings TEXT NOT NULL DEFAULT '{{}}',
+            samples TEXT,
+            created_at {float} NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX evaluations_once ON evaluations (run_id, eval_id, metric)",
+        "CREATE INDEX evaluations_by_run ON evaluations (run_id, id)",
+        "CREATE INDEX evaluations_by_digest ON evaluations (digest)",
+        "CREATE INDEX evaluations_by_uri ON evaluations (uri)",
     ],
 ]
 

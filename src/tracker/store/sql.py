@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from tracker.records import (
     Artifact,
+    Evaluation,
     Event,
     MetricBatch,
     Row,
@@ -39,6 +40,7 @@ from tracker.records import (
 from tracker.store.base import (
     HISTORY_CHUNK,
     ArtifactQuery,
+    EvaluationQuery,
     Extremes,
     History,
     MetricStats,
@@ -90,7 +92,11 @@ _ARTIFACT_COLUMNS = (
     "run_id, name, version, kind, direction, uri, digest, size, files, step, metrics, "
     "state, best, created_at, meta"
 )
+_EVALUATION_COLUMNS = (
+    "run_id, eval_id, task, metric, value, stderr, uri, digest, settings, samples, created_at"
+)
 _TABLES_OF_A_RUN = (
+    "evaluations",
     "artifacts",
     "metric_chunks",
     "metrics",
@@ -556,6 +562,30 @@ class SqlStore(StoreBase):
                     (run_id, artifact.kind, row_id),
                 )
 
+    def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+        """Add the scores not held yet (by run, ``eval_id`` and metric); NaN as NULL."""
+        with self._transaction() as db:
+            db.executemany(
+                f"INSERT INTO evaluations ({_EVALUATION_COLUMNS}) VALUES "
+                f"({', '.join('?' * 11)}) ON CONFLICT DO NOTHING",
+                [
+                    (
+                        run_id,
+                        e.eval_id,
+                        e.task,
+                        e.metric,
+                        None if math.isnan(e.value) else e.value,
+                        None if e.stderr is None or math.isnan(e.stderr) else e.stderr,
+                        e.uri,
+                        e.digest,
+                        json.dumps(e.settings),
+                        e.samples,
+                        e.created_at,
+                    )
+                    for e in evaluations
+                ],
+            )
+
     def heartbeat(self, run_id: str, at: float) -> None:
         """Record liveness."""
         with self._transaction() as db:
@@ -802,6 +832,30 @@ class SqlStore(StoreBase):
             sql += f" LIMIT {max(0, int(query.limit))}"
         return _artifacts(self._query(sql, params))
 
+    def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
+        """Evaluations matching the query, in recording order, found by the indexes."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column in ("run_id", "eval_id", "task", "metric"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.project is not None:
+            where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
+            params.append(query.project)
+        if query.refs:
+            marks = ", ".join("?" * len(query.refs))
+            where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
+            params.extend([*query.refs, *query.refs])
+        sql = f"SELECT {_EVALUATION_COLUMNS} FROM evaluations"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        if query.limit is not None:
+            sql += f" LIMIT {max(0, int(query.limit))}"
+        return _evaluations(self._query(sql, params))
+
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
         self._forget_tails(run_id)
@@ -852,6 +906,31 @@ def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
                 meta,
             )
             for r, m, meta in zip(rows, metrics, metas, strict=True)
+        ]
+
+
+def _evaluations(rows: Sequence[Sequence[Any]]) -> list[Evaluation]:
+    """`Evaluation` s from rows of ``_EVALUATION_COLUMNS``. The settings of many scores are
+    the same text (one evaluation's, one harness run's): each distinct text is parsed once
+    and its dict shared by the records that hold it (the GC paused, `paused_gc`)."""
+    parsed = {text: json.loads(text) for text in {row[8] for row in rows}}
+    nan = math.nan
+    with paused_gc():
+        return [
+            Evaluation(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                nan if r[4] is None else r[4],
+                r[5],
+                r[6],
+                r[7],
+                parsed[r[8]],
+                r[9],
+                r[10],
+            )
+            for r in rows
         ]
 
 
