@@ -36,7 +36,10 @@ __all__ = ["PostgresServer", "Unavailable", "pg", "throwaway_postgres"]
 PASSWORD = "tracker-test-pw"
 READER_PASSWORD = "reader-test-pw"
 SYSTEM_USER = "tracker-pg"
-TABLES = ("runs", "run_tags", "metric_chunks", "metrics", "metric_batches", "events", "artifacts")
+TABLES = (
+    "runs", "run_tags", "metric_chunks", "metrics", "metric_batches", "events", "artifacts",
+    "table_rows", "tables", "evaluations",
+)  # fmt: skip
 
 
 class Unavailable(RuntimeError):

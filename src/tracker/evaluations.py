@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from itertools import islice
 from typing import Any
 
 from tracker.ids import new_run_id
@@ -51,6 +50,9 @@ log = logging.getLogger("tracker")
 
 SAMPLES_PER_STEP = 1000
 """Samples of one evaluation sent to the writer at once (one step of its table)."""
+
+
+_END = object()
 
 
 def samples_key(task: str, eval_id: str) -> str:
@@ -186,10 +188,11 @@ def sample_slices(task: str, samples: Iterable[Any]) -> Iterator[list[Row | Any]
             type(exc).__name__,
         )
         return
+    part: list[Row | Any] = []
     position = 0
     while True:
         try:
-            part = list(islice(iterator, SAMPLES_PER_STEP))
+            row = next(iterator, _END)
         except Exception as exc:
             log.warning(
                 "tracker: log_evaluation(%r): reading the samples raised %s after %d; the "
@@ -198,11 +201,16 @@ def sample_slices(task: str, samples: Iterable[Any]) -> Iterator[list[Row | Any]
                 type(exc).__name__,
                 position,
             )
-            return
-        if not part:
-            return
-        yield [_sample(row, position + i) for i, row in enumerate(part)]
-        position += len(part)
+            break
+        if row is _END:
+            break
+        part.append(_sample(row, position))
+        position += 1
+        if len(part) == SAMPLES_PER_STEP:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
 def _sample(row: Any, position: int) -> Any:

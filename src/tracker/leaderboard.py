@@ -1,0 +1,339 @@
+"""Reading evaluations back: which checkpoint scores what (`leaderboard`), the scores along
+the producing run's steps (`bench_history`), and what changed between two evaluations of
+one task, sample by sample (`sample_diff`).
+
+How an evaluation finds its checkpoint, on read (so any order of recording works): of
+the versions runs *produced* (``direction="output"``), the first logged whose digest is
+the evaluation's digest, else whose uri is its uri. An evaluation matching none is kept
+as a version of its own, named by its uri (the checkpoint is unknown, or not recorded
+yet; once it is, the same read finds it).
+
+Which score is best: higher, except for metrics whose name says lower is better (it
+contains ``loss``, ``perplexity``, ``ppl``, ``error``, ``wer``, ``cer`` or
+``bits_per_byte``). NaN is never best and ranks last. Where one version has several
+evaluations of a column (evaluated again), the one recorded last is shown.
+
+A column is ``task/metric``; where evaluations of one column differ in their settings
+(a 0-shot and a 5-shot run), the column is split, each named with the settings that
+differ: ``arc_easy/acc [num_fewshot=5]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series
+from tracker.store.base import Store, StoreError
+
+__all__ = [
+    "Entry",
+    "Leaderboard",
+    "SampleDiff",
+    "bench_history",
+    "evaluations_of",
+    "higher_is_better",
+    "leaderboard",
+    "sample_diff",
+]
+
+BENCH = "bench"
+"""The section of a producing run's metrics where its checkpoints' scores are read
+(``bench/<task>/<metric>``, docs/naming.md)."""
+_LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "wer", "cer", "bits_per_byte")
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher ``metric`` is better (see the module's rule)."""
+    lowered = metric.lower()
+    return not any(word in lowered for word in _LOWER_IS_BETTER)
+
+
+class Entry(Record):
+    """One evaluated version and its scores by column. ``checkpoint`` is the version a run
+    produced, ``None`` where no run's output matches (``uri`` and ``digest`` are then the
+    evaluation's)."""
+
+    __slots__ = ("checkpoint", "uri", "digest", "scores")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self,
+        checkpoint: Artifact | None,
+        uri: str,
+        digest: str | None,
+        scores: dict[str, Evaluation] | None = None,
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.uri = uri
+        self.digest = digest
+        self.scores: dict[str, Evaluation] = {} if scores is None else scores
+
+    def value(self, column: str) -> float:
+        """The score of ``column`` (NaN where there is none)."""
+        found = self.scores.get(column)
+        return math.nan if found is None else found.value
+
+
+class Leaderboard(Record):
+    """Versions by columns: ``entries`` in the order their versions were logged (unknown
+    versions last), ``columns`` sorted."""
+
+    __slots__ = ("columns", "entries")
+
+    def __init__(self, columns: list[str], entries: list[Entry]) -> None:
+        self.columns = columns
+        self.entries = entries
+
+    def best(self, column: str, *, highest: bool | None = None) -> Entry | None:
+        """The entry with the best finite score of ``column`` (``highest`` overrides the
+        module's rule); of equals, the first."""
+        up = higher_is_better(column) if highest is None else highest
+        ranked = [
+            (-v if up else v, i)
+            for i, e in enumerate(self.entries)
+            if math.isfinite(v := e.value(column))
+        ]
+        return self.entries[min(ranked)[1]] if ranked else None
+
+    def ranked(self, column: str, *, highest: bool | None = None) -> list[Entry]:
+        """The entries with a score of ``column``, best first, NaN last."""
+        up = higher_is_better(column) if highest is None else highest
+        scored = [e for e in self.entries if column in e.scores]
+
+        def key(e: Entry) -> tuple[bool, float]:
+            v = e.value(column)
+            return (math.isnan(v), -v if up and not math.isnan(v) else v)
+
+        return sorted(scored, key=key)
+
+    def as_rows(self) -> list[dict[str, Any]]:
+        """One dict per entry: run, name, version, step, kind, state, uri, then each
+        column's value (for ``--json`` and frames)."""
+        rows = []
+        for e in self.entries:
+            c = e.checkpoint
+            row: dict[str, Any] = {
+                "run_id": None if c is None else c.run_id,
+                "name": None if c is None else c.name,
+                "version": None if c is None else c.version,
+                "step": None if c is None else c.step,
+                "kind": None if c is None else c.kind,
+                "state": None if c is None else c.state,
+                "uri": e.uri,
+                "digest": e.digest,
+            }
+            for column in self.columns:
+                row[column] = e.value(column) if column in e.scores else None
+            rows.append(row)
+        return rows
+
+
+def evaluations_of(store: Store, versions: Sequence[Artifact]) -> list[Evaluation]:
+    """Every evaluation of one of ``versions`` (by digest or uri): what lineage shows as
+    their evaluations, in recording order."""
+    refs = sorted({ref for a in versions for ref in (a.digest, a.uri) if ref})
+    if not refs:
+        return []
+    return [e for e in store.evaluations(refs=refs) if any(_same(e, a) for a in versions)]
+
+
+def _same(evaluation: Evaluation, version: Artifact) -> bool:
+    if evaluation.digest and version.digest:
+        return evaluation.digest == version.digest
+    return bool(evaluation.uri) and evaluation.uri == version.uri
+
+
+def leaderboard(store: Store, project: str) -> Leaderboard:
+    """The versions the runs of ``project`` produced that have evaluations, and the
+    versions its runs evaluated that no run's output matches, with their scores."""
+    outputs = store.artifacts(project=project, direction="output")
+    found = evaluations_of(store, outputs) if outputs else []
+    seen = {(e.run_id, e.eval_id, e.metric) for e in found}
+    found += [
+        e for e in store.evaluations(project=project) if (e.run_id, e.eval_id, e.metric) not in seen
+    ]
+    return _board(outputs, found)
+
+
+def _board(outputs: Sequence[Artifact], found: Iterable[Evaluation]) -> Leaderboard:
+    by_digest: dict[str, int] = {}
+    by_uri: dict[str, int] = {}
+    for i, a in enumerate(outputs):
+        if a.digest:
+            by_digest.setdefault(a.digest, i)
+        by_uri.setdefault(a.uri, i)
+    entries: dict[Any, Entry] = {}
+    evaluations = list(found)
+    names = _column_names(evaluations)
+    for e, column in zip(evaluations, names, strict=True):
+        index = by_digest.get(e.digest) if e.digest else None
+        if index is None and e.uri:
+            candidate = by_uri.get(e.uri)
+            known = None if candidate is None else outputs[candidate].digest
+            if candidate is not None and not (e.digest and known and known != e.digest):
+                index = candidate
+        key: Any = index if index is not None else (e.digest or e.uri)
+        entry = entries.get(key)
+        if entry is None:
+            version = None if index is None else outputs[index]
+            uri = e.uri if version is None else version.uri
+            digest = e.digest if version is None else version.digest
+            entry = entries[key] = Entry(version, uri, digest)
+        held = entry.scores.get(column)
+        if held is None or e.created_at >= held.created_at:
+            entry.scores[column] = e
+    ordered = sorted(entries.items(), key=lambda kv: (type(kv[0]) is not int, _order(kv)))
+    return Leaderboard(sorted(set(names)), [entry for _, entry in ordered])
+
+
+def _order(item: tuple[Any, Entry]) -> Any:
+    key, entry = item
+    return key if type(key) is int else entry.uri
+
+
+def _column_names(evaluations: Sequence[Evaluation]) -> list[str]:
+    """Each evaluation's column: ``task/metric``, with the settings that differ among the
+    evaluations of that name where they differ."""
+    settings_of: dict[str, dict[str, dict[str, Any]]] = {}
+    for e in evaluations:
+        texts = settings_of.setdefault(e.name, {})
+        if len(texts) < 64:  # a column split more finely than this is not worth naming
+            texts.setdefault(_text(e.settings), e.settings)
+    labels: dict[tuple[str, str], str] = {}
+    for name, texts in settings_of.items():
+        if len(texts) < 2:
+            continue
+        keys = sorted({k for s in texts.values() for k in s})
+        differ = [k for k in keys if len({_text(s.get(k)) for s in texts.values()}) > 1]
+        for text, settings in texts.items():
+            shown = ", ".join(f"{k}={_text(settings.get(k))}" for k in differ)
+            labels[(name, text)] = f"{name} [{shown}]"
+    if not labels:
+        return [e.name for e in evaluations]
+    return [labels.get((e.name, _text(e.settings)), e.name) for e in evaluations]
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def bench_history(store: Store, run_id: str) -> dict[str, Series]:
+    """The scores of run ``run_id``'s checkpoints, as ``bench/<task>/<metric>`` series at
+    the steps the checkpoints were saved (one point a step: the score recorded last),
+    each point's time the evaluation's. Read, not stored: the run is not touched."""
+    outputs = [a for a in store.artifacts(run_id=run_id, direction="output") if a.step is not None]
+    points: dict[str, dict[int, tuple[float, float]]] = {}
+    for e in evaluations_of(store, outputs):
+        version = next(a for a in outputs if _same(e, a))
+        assert version.step is not None
+        at = points.setdefault(f"{BENCH}/{e.task}/{e.metric}", {})
+        held = at.get(version.step)
+        if held is None or e.created_at >= held[1]:
+            at[version.step] = (e.value, e.created_at)
+    history: dict[str, Series] = {}
+    for key in sorted(points):
+        series = history[key] = Series()
+        for step in sorted(points[key]):
+            value, at_time = points[key][step]
+            series.steps.append(step)
+            series.values.append(value)
+            series.times.append(at_time)
+    return history
+
+
+class SampleDiff(Record):
+    """Two evaluations' samples side by side, matched by ``doc_id``, judged by one
+    per-sample ``metric`` (right: a value above zero, or true). ``worse`` went right →
+    wrong, ``better`` wrong → right, each a list of ``(doc_id, row_a, row_b)``;
+    ``counts`` has ``right_both``, ``wrong_both``, ``only_a`` and ``only_b`` too."""
+
+    __slots__ = ("a", "b", "metric", "worse", "better", "counts")  # noqa: RUF023
+
+    def __init__(
+        self,
+        a: Evaluation,
+        b: Evaluation,
+        metric: str,
+        worse: list[tuple[Cell, Row, Row]],
+        better: list[tuple[Cell, Row, Row]],
+        counts: dict[str, int],
+    ) -> None:
+        self.a = a
+        self.b = b
+        self.metric = metric
+        self.worse = worse
+        self.better = better
+        self.counts = counts
+
+
+def sample_diff(store: Store, eval_a: str, eval_b: str, metric: str | None = None) -> SampleDiff:
+    """Which samples of evaluation ``eval_a`` and ``eval_b`` went right → wrong and back.
+    ``metric`` is the per-sample column to judge by; by default the first metric of
+    ``eval_a`` (its name before any ``,filter``) that its samples hold. `StoreError`
+    says what is missing."""
+    a, b = _evaluation(store, eval_a), _evaluation(store, eval_b)
+    rows_a, rows_b = _samples(store, a), _samples(store, b)
+    column = metric or _judged_by(store, a, rows_a)
+    by_doc = {row.get("doc_id"): row for row in rows_b}
+    worse: list[tuple[Cell, Row, Row]] = []
+    better: list[tuple[Cell, Row, Row]] = []
+    counts = {"right_both": 0, "wrong_both": 0, "only_a": 0, "only_b": 0}
+    matched = 0
+    for row in rows_a:
+        doc = row.get("doc_id")
+        other = by_doc.get(doc)
+        if other is None:
+            counts["only_a"] += 1
+            continue
+        matched += 1
+        was, now = _right(row.get(column)), _right(other.get(column))
+        if was and not now:
+            worse.append((doc, row, other))
+        elif now and not was:
+            better.append((doc, row, other))
+        else:
+            counts["right_both" if was else "wrong_both"] += 1
+    counts["only_b"] = len(rows_b) - matched
+    return SampleDiff(a, b, column, worse, better, counts)
+
+
+def _evaluation(store: Store, eval_id: str) -> Evaluation:
+    found = store.evaluations(eval_id=eval_id, limit=1)
+    if not found:
+        raise StoreError(
+            f"no evaluation {eval_id!r} in {store.uri}; `tracker evals PROJECT --json` "
+            "lists each score's eval_id"
+        )
+    return found[0]
+
+
+def _samples(store: Store, evaluation: Evaluation) -> list[Row]:
+    if not evaluation.samples:
+        raise StoreError(
+            f"evaluation {evaluation.eval_id} ({evaluation.task}) recorded no samples: "
+            "pass samples= to log_evaluation (lm_eval: --log_samples)"
+        )
+    return store.table_rows(evaluation.run_id, evaluation.samples)
+
+
+def _judged_by(store: Store, a: Evaluation, rows: Sequence[Row]) -> str:
+    names = [e.metric for e in store.evaluations(eval_id=a.eval_id)]
+    columns = rows[0].keys() if rows else ()
+    for name in names:
+        base = name.split(",")[0]
+        if base in columns:
+            return base
+    raise StoreError(
+        f"the samples of {a.eval_id} hold none of its metrics ({', '.join(names)}) as a "
+        f"column; name the column to judge by (columns: {', '.join(columns)})"
+    )
+
+
+def _right(value: Cell) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value > 0
+    return False
