@@ -3,6 +3,10 @@
 Among the versions the project's runs saved that are still present, the one whose
 metrics at save have the lowest ``KEY`` (``--max``: highest); only its uri is printed,
 so that it can feed another command: ``tracker best sft --metric eval/loss | xargs ...``.
+
+Where no version has ``KEY`` among its metrics at save, ``KEY`` is a column of the
+project's evaluations (``arc_easy/acc,none``, as `tracker evals` names them): the
+present version with the lowest score (``--max``: highest) wins (docs/evaluations.md).
 """
 
 from __future__ import annotations
@@ -34,14 +38,32 @@ def run(ctx: Context) -> int:
     found = ctx.store.artifacts(
         project=args.project, direction="output", state=ArtifactState.PRESENT.value, kind=args.kind
     )
-    best = pick(found, args.metric, highest=args.max)
+    best = pick(found, args.metric, highest=args.max) or _by_evaluation(ctx, found)
     if best is None:
         raise CommandError(
             f"no present artifact of project {args.project!r} has {args.metric!r} in its "
-            "metrics at save; `tracker artifacts RUN` shows what each run saved"
+            "metrics at save or a score of that name; `tracker artifacts RUN` shows what "
+            "each run saved, `tracker evals PROJECT` the scores"
         )
     ctx.console.line(best.uri)
     return 0
+
+
+def _by_evaluation(ctx: Context, present: list[Artifact]) -> Artifact | None:
+    """The present version with the best score of column ``--metric`` of the project's
+    leaderboard (lowest; ``--max``: highest)."""
+    from tracker.leaderboard import leaderboard
+
+    board = leaderboard(ctx.store, ctx.args.project)
+    kept = {(a.run_id, a.name, a.version) for a in present}
+    board.entries = [
+        e
+        for e in board.entries
+        if e.checkpoint is not None
+        and (e.checkpoint.run_id, e.checkpoint.name, e.checkpoint.version) in kept
+    ]
+    best = board.best(ctx.args.metric, highest=ctx.args.max)
+    return None if best is None else best.checkpoint
 
 
 def pick(found: list[Artifact], metric: str, *, highest: bool) -> Artifact | None:
