@@ -16,6 +16,13 @@ object per point, so millions of points take a fraction of a second; ``run_id`` 
 run and step with a column per metric; ``backend="polars"`` makes a polars frame and
 ``arrow=True`` a pyarrow table.
 
+`evaluations` is one row a score of an evaluated version (docs/evaluations.md): the
+version a run produced that it is of (``run_id``, ``name``, ``version``, ``step``,
+``kind``, ``state``; missing where no run's output matches), its ``uri`` and ``digest``,
+then the evaluation (``eval_run_id``, ``eval_id``, ``task``, ``metric``, ``column``
+as `tracker evals` names it, ``value``, ``stderr``, ``created_at``) and one
+column for each leaf of its settings (``settings.num_fewshot``), in recording order.
+
 pandas, polars and pyarrow are optional (``pip install 'tracker[frames]'``): each is
 imported when first needed, and a missing one raises an `ImportError` naming the extra.
 """
@@ -38,7 +45,7 @@ if TYPE_CHECKING:
     import polars
     import pyarrow
 
-__all__ = ["MetricNotFoundError", "history", "runs", "runs_frame"]
+__all__ = ["MetricNotFoundError", "evaluations", "history", "runs", "runs_frame"]
 
 FrameBackend = Literal["pandas", "polars"]
 StoreLike = Store | str | None
@@ -143,6 +150,34 @@ def _column(values: list[Any], *, numbers: bool = False) -> Any:
     for i, value in enumerate(present):  # one by one: a list is one value, not a row
         held[i] = value
     return held
+
+
+# -- evaluations ---------------------------------------------------------------------------
+def evaluations(project: str, *, store: StoreLike = None) -> pandas.DataFrame:
+    """Every score of the project's checkpoints and by its runs, one row each (see the
+    module's docstring), in recording order."""
+    from tracker.leaderboard import column_names, scores
+
+    pd = _import("pandas")
+    with _opened(store) as opened:
+        pairs = scores(opened, project)
+    columns: dict[str, Any] = {}
+    for name in ("run_id", "name", "version", "step", "kind", "state"):
+        columns[name] = _column([None if v is None else getattr(v, name) for _, v in pairs])
+    columns["uri"] = _column([e.uri if v is None else v.uri for e, v in pairs])
+    columns["digest"] = _column([e.digest if v is None else v.digest for e, v in pairs])
+    columns["eval_run_id"] = _column([e.run_id for e, _ in pairs])
+    for name in ("eval_id", "task", "metric"):
+        columns[name] = _column([getattr(e, name) for e, _ in pairs])
+    columns["column"] = _column(column_names([e for e, _ in pairs]))
+    for name in ("value", "stderr", "created_at"):
+        columns[name] = _column([getattr(e, name) for e, _ in pairs], numbers=True)
+    values: dict[str, list[Any]] = {}
+    for i, (e, _) in enumerate(pairs):
+        _spread(e.settings, "", i, values, len(pairs))
+    for key in sorted(values):
+        columns[f"settings.{key}"] = _column(values.pop(key))
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(pairs)))
 
 
 # -- history -------------------------------------------------------------------------------

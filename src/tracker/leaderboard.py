@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series
@@ -33,10 +33,12 @@ __all__ = [
     "Leaderboard",
     "SampleDiff",
     "bench_history",
+    "column_names",
     "evaluations_of",
     "higher_is_better",
     "leaderboard",
     "sample_diff",
+    "scores",
 ]
 
 BENCH = "bench"
@@ -145,55 +147,75 @@ def _same(evaluation: Evaluation, version: Artifact) -> bool:
     return bool(evaluation.uri) and evaluation.uri == version.uri
 
 
-def leaderboard(store: Store, project: str) -> Leaderboard:
-    """The versions the runs of ``project`` produced that have evaluations, and the
-    versions its runs evaluated that no run's output matches, with their scores."""
+def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None]]:
+    """Every evaluation of a version the runs of ``project`` produced, and every one its
+    runs made, each with the version it matches (``None``: no run's output matches), in
+    recording order."""
     outputs = store.artifacts(project=project, direction="output")
     found = evaluations_of(store, outputs) if outputs else []
     seen = {(e.run_id, e.eval_id, e.metric) for e in found}
     found += [
         e for e in store.evaluations(project=project) if (e.run_id, e.eval_id, e.metric) not in seen
     ]
-    return _board(outputs, found)
+    found.sort(key=lambda e: e.created_at)
+    return list(zip(found, _match(outputs, found), strict=True))
 
 
-def _board(outputs: Sequence[Artifact], found: Iterable[Evaluation]) -> Leaderboard:
-    by_digest: dict[str, int] = {}
-    by_uri: dict[str, int] = {}
-    for i, a in enumerate(outputs):
+def _match(outputs: Sequence[Artifact], found: Sequence[Evaluation]) -> list[Artifact | None]:
+    """The version each evaluation is of: by digest, else by uri unless the digests
+    differ (the module's rule)."""
+    by_digest: dict[str, Artifact] = {}
+    by_uri: dict[str, Artifact] = {}
+    for a in outputs:
         if a.digest:
-            by_digest.setdefault(a.digest, i)
-        by_uri.setdefault(a.uri, i)
+            by_digest.setdefault(a.digest, a)
+        by_uri.setdefault(a.uri, a)
+    matched: list[Artifact | None] = []
+    for e in found:
+        version = by_digest.get(e.digest) if e.digest else None
+        if version is None and e.uri:
+            version = by_uri.get(e.uri)
+            if version is not None and e.digest and version.digest:
+                version = None  # the same path, other bytes: another version
+        matched.append(version)
+    return matched
+
+
+def leaderboard(store: Store, project: str) -> Leaderboard:
+    """The versions the runs of ``project`` produced that have evaluations, and the
+    versions its runs evaluated that no run's output matches, with their scores."""
+    return _board(scores(store, project))
+
+
+def _board(pairs: Sequence[tuple[Evaluation, Artifact | None]]) -> Leaderboard:
     entries: dict[Any, Entry] = {}
-    evaluations = list(found)
-    names = _column_names(evaluations)
-    for e, column in zip(evaluations, names, strict=True):
-        index = by_digest.get(e.digest) if e.digest else None
-        if index is None and e.uri:
-            candidate = by_uri.get(e.uri)
-            known = None if candidate is None else outputs[candidate].digest
-            if candidate is not None and not (e.digest and known and known != e.digest):
-                index = candidate
-        key: Any = index if index is not None else (e.digest or e.uri)
+    names = column_names([e for e, _ in pairs])
+    for (e, version), column in zip(pairs, names, strict=True):
+        key: Any = (
+            (e.digest or e.uri,)
+            if version is None
+            else (version.created_at, version.run_id, version.name, version.version)
+        )
         entry = entries.get(key)
         if entry is None:
-            version = None if index is None else outputs[index]
-            uri = e.uri if version is None else version.uri
-            digest = e.digest if version is None else version.digest
-            entry = entries[key] = Entry(version, uri, digest)
+            entry = entries[key] = (
+                Entry(None, e.uri, e.digest) if version is None
+                else Entry(version, version.uri, version.digest)
+            )  # fmt: skip
         held = entry.scores.get(column)
         if held is None or e.created_at >= held.created_at:
             entry.scores[column] = e
-    ordered = sorted(entries.items(), key=lambda kv: (type(kv[0]) is not int, _order(kv)))
+    ordered = sorted(entries.items(), key=_order)
     return Leaderboard(sorted(set(names)), [entry for _, entry in ordered])
 
 
-def _order(item: tuple[Any, Entry]) -> Any:
+def _order(item: tuple[Any, Entry]) -> tuple[bool, Any]:
+    """Versions in the order they were logged, then unknown versions by uri."""
     key, entry = item
-    return key if type(key) is int else entry.uri
+    return (len(key) == 1, key if len(key) > 1 else entry.uri)
 
 
-def _column_names(evaluations: Sequence[Evaluation]) -> list[str]:
+def column_names(evaluations: Sequence[Evaluation]) -> list[str]:
     """Each evaluation's column: ``task/metric``, with the settings that differ among the
     evaluations of that name where they differ."""
     settings_of: dict[str, dict[str, dict[str, Any]]] = {}
