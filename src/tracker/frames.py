@@ -10,7 +10,9 @@ of mixed types across runs holds them as they are, as Python objects.
 `history` is one row a metric point: ``run_id``, ``key``, ``step``, ``value``, ``time``
 (unix seconds), each run's metrics in the order asked, each metric's points in step order,
 exactly the points `Store.history` returns (a run still being written: what is stored
-now). It is built from the stored packed columns (`Store.iter_history`) without a Python
+now). A ``bench/<task>/<metric>`` key a run does not store is its checkpoints' scores,
+read from their evaluations at the checkpoints' steps (`tracker.leaderboard.bench_history`).
+It is built from the stored packed columns (`Store.iter_history`) without a Python
 object per point, so millions of points take a fraction of a second; ``run_id`` and
 ``key`` are categoricals (a byte or two a point). ``wide=True`` pivots it to one row per
 run and step with a column per metric; ``backend="polars"`` makes a polars frame and
@@ -242,7 +244,8 @@ class _Points:
         np = _import("numpy")
         run_ids = list(dict.fromkeys(resolve_run(store, ref).run_id for ref in refs))
         stats = metric_stats_of(store, run_ids)
-        held = {run_id: set(stats[run_id]) for run_id in run_ids}
+        bench = _bench(store, stats, keys)
+        held = {run_id: set(stats[run_id]) | set(bench[run_id]) for run_id in run_ids}
         known = set().union(*held.values())
         unknown = [key for key in keys if key not in known] if run_ids else []
         if unknown:
@@ -252,13 +255,17 @@ class _Points:
                 f"no run of {len(run_ids)} has the metric(s) {', '.join(map(repr, unknown))}; "
                 f"their metrics are: {shown}{more}"
             )
-        columns = _Columns(sum(s[key].count for s in stats.values() for key in keys if key in s))
+        columns = _Columns(
+            sum(s[key].count for s in stats.values() for key in keys if key in s)
+            + sum(len(b[key]) for b in bench.values() for key in keys if key in b)
+        )
         segments: list[tuple[int, int, int]] = []  # run code, key code, points
         for r, run_id in enumerate(run_ids):
             for k, key in enumerate(keys):
                 if key not in held[run_id]:
                     continue
-                for chunk in store.iter_history(run_id, key):
+                derived = bench[run_id].get(key)
+                for chunk in [derived] if derived else store.iter_history(run_id, key):
                     if len(chunk):
                         segments.append((r, k, len(chunk)))
                         columns.append(chunk)
@@ -314,6 +321,22 @@ class _Points:
                 "time": self.times,
             }
         )
+
+
+def _bench(
+    store: Store, stats: dict[str, dict[str, Any]], keys: list[str]
+) -> dict[str, dict[str, Series]]:
+    """Each run's ``bench/<task>/<metric>`` series among ``keys`` that it does not store
+    itself (its ``stats``): its checkpoints' scores, read from their evaluations."""
+    from tracker.leaderboard import BENCH, bench_history
+
+    if not any(key.startswith(BENCH + "/") for key in keys):
+        return {run_id: {} for run_id in stats}
+    found: dict[str, dict[str, Series]] = {}
+    for run_id, held in stats.items():
+        derived = bench_history(store, run_id)
+        found[run_id] = {k: derived[k] for k in keys if k in derived and k not in held}
+    return found
 
 
 class _Columns:

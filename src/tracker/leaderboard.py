@@ -8,9 +8,10 @@ the evaluation's digest, else whose uri is its uri. An evaluation matching none 
 as a version of its own, named by its uri (the checkpoint is unknown, or not recorded
 yet; once it is, the same read finds it).
 
-Which score is best: higher, except for metrics whose name says lower is better (it
-contains ``loss``, ``perplexity``, ``ppl``, ``error``, ``wer``, ``cer`` or
-``bits_per_byte``). NaN is never best and ranks last. Where one version has several
+Which score is best: higher, except for metrics whose name says lower is better, by the
+rule every view shares (`tracker.views.lower_is_better`, applied to the metric's name
+before any ``,filter``: ``word_perplexity,none`` is lower-better). NaN is never best
+and ranks last. Where one version has several
 evaluations of a column (evaluated again), the one recorded last is shown.
 
 A column is ``task/metric``; where evaluations of one column differ in their settings
@@ -27,6 +28,7 @@ from typing import Any
 
 from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series
 from tracker.store.base import Store, StoreError
+from tracker.views import lower_is_better
 
 __all__ = [
     "Entry",
@@ -44,13 +46,11 @@ __all__ = [
 BENCH = "bench"
 """The section of a producing run's metrics where its checkpoints' scores are read
 (``bench/<task>/<metric>``, docs/naming.md)."""
-_LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "wer", "cer", "bits_per_byte")
 
 
 def higher_is_better(metric: str) -> bool:
-    """Whether a higher ``metric`` is better (see the module's rule)."""
-    lowered = metric.lower()
-    return not any(word in lowered for word in _LOWER_IS_BETTER)
+    """Whether a higher score of ``metric`` (``acc,none``) is better (the module's rule)."""
+    return not lower_is_better(metric.split(",", 1)[0])
 
 
 class Entry(Record):
@@ -88,10 +88,16 @@ class Leaderboard(Record):
         self.columns = columns
         self.entries = entries
 
+    def _up(self, column: str, highest: bool | None) -> bool:
+        if highest is not None:
+            return highest
+        metric = next((e.scores[column].metric for e in self.entries if column in e.scores), "")
+        return higher_is_better(metric)
+
     def best(self, column: str, *, highest: bool | None = None) -> Entry | None:
         """The entry with the best finite score of ``column`` (``highest`` overrides the
         module's rule); of equals, the first."""
-        up = higher_is_better(column) if highest is None else highest
+        up = self._up(column, highest)
         ranked = [
             (-v if up else v, i)
             for i, e in enumerate(self.entries)
@@ -101,7 +107,7 @@ class Leaderboard(Record):
 
     def ranked(self, column: str, *, highest: bool | None = None) -> list[Entry]:
         """The entries with a score of ``column``, best first, NaN last."""
-        up = higher_is_better(column) if highest is None else highest
+        up = self._up(column, highest)
         scored = [e for e in self.entries if column in e.scores]
 
         def key(e: Entry) -> tuple[bool, float]:

@@ -35,7 +35,7 @@ __all__ = [
 
 _NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _HTML_ROWS = 50  # config or summary keys shown in a notebook, the rest counted
-_LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "err", "wer", "cer")
+_LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "err", "wer", "cer", "bits_per_byte")
 
 
 def jsonable(value: Any) -> Any:
@@ -92,7 +92,16 @@ def run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
         "events": [e.as_dict() for e in events],
         "nodes": node_states(run, events, stats),
         "tables": {key: store.table_steps(run.run_id, key) for key in store.table_keys(run.run_id)},
+        "bench": _bench(store, run.run_id),
     }
+
+
+def _bench(store: Store, run_id: str) -> dict[str, list[tuple[int, float, float]]]:
+    """The run's checkpoints' scores by ``bench/<task>/<metric>``, as ``(step, value,
+    time)`` points (`tracker.leaderboard.bench_history`)."""
+    from tracker.leaderboard import bench_history  # not at the top: leaderboard imports views
+
+    return {key: series.tuples() for key, series in bench_history(store, run_id).items()}
 
 
 def node_states(

@@ -98,3 +98,17 @@ def test_evals_diff_shows_samples_side_by_side(scored: dict[str, str], cli: Cli)
     ]  # fmt: skip
     unknown = cli("evals", "--diff", "nope", scored["arc20"])
     assert unknown.code == 1 and "no evaluation 'nope'" in unknown.err
+
+
+def test_the_training_run_shows_its_checkpoints_scores_along_its_steps(
+    scored: dict[str, str], cli: Cli
+) -> None:
+    """`tracker show sft`: bench/arc/acc,none at steps 10 and 20, though the scores were
+    logged by another run later; the run's own metrics and status are untouched."""
+    detail = json.loads(cli("show", scored["sft"], "--json").out)
+    bench = detail["bench"]
+    assert [(p[0], p[1]) for p in bench["bench/arc/acc,none"]] == [(10, 0.5), (20, 0.75)]
+    assert [(p[0], p[1]) for p in bench["bench/wiki/loss"]] == [(10, 1.5), (20, 2.0)]
+    assert list(detail["metrics"]) == ["eval/loss"] and detail["status"] == "finished"
+    text = cli("show", scored["sft"], "--color", "never").out
+    assert "Benchmarks" in text and "bench/arc/acc,none" in text

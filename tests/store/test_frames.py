@@ -249,3 +249,24 @@ def test_evaluations_are_one_row_a_score_with_its_checkpoint(any_store: Store) -
     assert frame["value"][0] == 0.7 and math.isnan(frame["value"][1])
     assert list(frame["column"]) == ["arc/acc", "arc/f1", "wiki/loss"]
     assert frame["settings.num_fewshot"][0] == 5 and frame["settings.harness.name"][1] == "lm-eval"
+
+
+def test_history_reads_bench_keys_from_the_checkpoints_evaluations(any_store: Store) -> None:
+    """tf.history(run, 'bench/arc/acc'): the scores of the run's checkpoints at their
+    steps, beside a stored metric; the run stores no such key."""
+    from tracker.records import Artifact, Evaluation
+
+    _start(any_store, "a", started=1.0)
+    _start(any_store, "ev", started=2.0)
+    _log(any_store, "a", "train/loss", [10, 20], [2.0, 1.0])
+    for step in (10, 20):
+        any_store.log_artifact(
+            "a", Artifact("a", "checkpoint", uri=f"/ck-{step}", digest=f"d{step}", step=step)
+        )
+        score = Evaluation("ev", f"e{step}", "arc", "acc", step / 100, digest=f"d{step}")
+        any_store.log_evaluations("ev", [score.replace(created_at=5.0)])
+    frame = tf.history("a", ["train/loss", "bench/arc/acc"], store=any_store)
+    rows = [(k, s, v) for k, s, v in zip(frame["key"], frame["step"], frame["value"], strict=True)]
+    assert rows == [("train/loss", 10, 2.0), ("train/loss", 20, 1.0),
+                    ("bench/arc/acc", 10, 0.1), ("bench/arc/acc", 20, 0.2)]  # fmt: skip
+    assert "bench/arc/acc" not in any_store.keys("a")
