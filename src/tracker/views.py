@@ -221,8 +221,9 @@ def lineage_view(store: Store, run: RunRecord) -> dict[str, Any]:
     """A run's lineage as `tracker lineage --json` and the dashboard give it: the run,
     its inputs (each with ``from``: the ids of the runs that produced it), outputs (each
     with ``used_by``: the ids of the runs that used it), sources and consumers
-    (`tracker.records.Lineage`, each artifact as a dict), and ``names``, the name of
-    each linked run by id."""
+    (`tracker.records.Lineage`, each artifact as a dict), ``names``, the name of
+    each linked run by id, and ``evaluations``, the scores of its outputs
+    (`tracker.leaderboard.evaluations_of`, each a dict)."""
     found = store.lineage(run.run_id)
     return {
         "run": {"id": run.run_id, "name": run.name, "project": run.project},
@@ -232,7 +233,15 @@ def lineage_view(store: Store, run: RunRecord) -> dict[str, Any]:
         ],
         **{part: [a.as_dict() for a in getattr(found, part)] for part in ("sources", "consumers")},
         "names": linked_run_names(store, found),
+        "evaluations": _evaluations_of(store, found.outputs),
     }
+
+
+def _evaluations_of(store: Store, outputs: Sequence[Artifact]) -> list[dict[str, Any]]:
+    """The evaluations of a run's outputs, consumers of those versions in lineage."""
+    from tracker.leaderboard import evaluations_of  # not at the top: leaderboard imports views
+
+    return [e.as_dict() for e in evaluations_of(store, outputs)]
 
 
 def linked_runs(mine: Artifact, others: Sequence[Artifact]) -> list[str]:

@@ -112,3 +112,13 @@ def test_the_training_run_shows_its_checkpoints_scores_along_its_steps(
     assert list(detail["metrics"]) == ["eval/loss"] and detail["status"] == "finished"
     text = cli("show", scored["sft"], "--color", "never").out
     assert "Benchmarks" in text and "bench/arc/acc,none" in text
+
+
+def test_lineage_json_lists_the_evaluations_of_the_runs_checkpoints(
+    scored: dict[str, str], cli: Cli
+) -> None:
+    """`tracker lineage sft --json` has the scores of its checkpoints, as consumers."""
+    found = json.loads(cli("lineage", scored["sft"], "--json").out)["evaluations"]
+    assert sorted((e["task"], e["value"]) for e in found) == [
+        ("arc", 0.5), ("arc", 0.75), ("wiki", 1.5), ("wiki", 2.0),
+    ]  # fmt: skip
