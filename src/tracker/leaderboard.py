@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series
@@ -139,18 +139,18 @@ class Leaderboard(Record):
 
 
 def evaluations_of(store: Store, versions: Sequence[Artifact]) -> list[Evaluation]:
-    """Every evaluation of one of ``versions`` (by digest or uri): what lineage shows as
-    their evaluations, in recording order."""
+    """Every evaluation of one of ``versions`` (by the module's rule): what lineage shows
+    as their consumers, in recording order."""
+    return [e for e, _ in _of(store, versions)]
+
+
+def _of(store: Store, versions: Sequence[Artifact]) -> list[tuple[Evaluation, Artifact]]:
+    """The evaluations of ``versions``, each with the version it is of."""
     refs = sorted({ref for a in versions for ref in (a.digest, a.uri) if ref})
     if not refs:
         return []
-    return [e for e in store.evaluations(refs=refs) if any(_same(e, a) for a in versions)]
-
-
-def _same(evaluation: Evaluation, version: Artifact) -> bool:
-    if evaluation.digest and version.digest:
-        return evaluation.digest == version.digest
-    return bool(evaluation.uri) and evaluation.uri == version.uri
+    pairs = _matched(versions, store.evaluations(refs=refs))
+    return [(e, version) for e, version in pairs if version is not None]
 
 
 def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None]]:
@@ -158,33 +158,34 @@ def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None
     runs made, each with the version it matches (``None``: no run's output matches), in
     recording order."""
     outputs = store.artifacts(project=project, direction="output")
-    found = evaluations_of(store, outputs) if outputs else []
-    seen = {(e.run_id, e.eval_id, e.metric) for e in found}
-    found += [
+    pairs: list[tuple[Evaluation, Artifact | None]] = list(_of(store, outputs))
+    seen = {(e.run_id, e.eval_id, e.metric) for e, _ in pairs}
+    others = [
         e for e in store.evaluations(project=project) if (e.run_id, e.eval_id, e.metric) not in seen
     ]
-    found.sort(key=lambda e: e.created_at)
-    return list(zip(found, _match(outputs, found), strict=True))
+    pairs += _matched(outputs, others)
+    pairs.sort(key=lambda pair: pair[0].created_at)
+    return pairs
 
 
-def _match(outputs: Sequence[Artifact], found: Sequence[Evaluation]) -> list[Artifact | None]:
-    """The version each evaluation is of: by digest, else by uri unless the digests
-    differ (the module's rule)."""
+def _matched(
+    outputs: Sequence[Artifact], found: Sequence[Evaluation]
+) -> Iterator[tuple[Evaluation, Artifact | None]]:
+    """Each evaluation with the version of ``outputs`` it is of: the first logged with
+    its digest, else with its uri, unless both have digests that differ."""
     by_digest: dict[str, Artifact] = {}
     by_uri: dict[str, Artifact] = {}
     for a in outputs:
         if a.digest:
             by_digest.setdefault(a.digest, a)
         by_uri.setdefault(a.uri, a)
-    matched: list[Artifact | None] = []
     for e in found:
         version = by_digest.get(e.digest) if e.digest else None
         if version is None and e.uri:
             version = by_uri.get(e.uri)
             if version is not None and e.digest and version.digest:
                 version = None  # the same path, other bytes: another version
-        matched.append(version)
-    return matched
+        yield e, version
 
 
 def leaderboard(store: Store, project: str) -> Leaderboard:
@@ -253,8 +254,7 @@ def bench_history(store: Store, run_id: str) -> dict[str, Series]:
     each point's time the evaluation's. Read, not stored: the run is not touched."""
     outputs = [a for a in store.artifacts(run_id=run_id, direction="output") if a.step is not None]
     points: dict[str, dict[int, tuple[float, float]]] = {}
-    for e in evaluations_of(store, outputs):
-        version = next(a for a in outputs if _same(e, a))
+    for e, version in _of(store, outputs):
         assert version.step is not None
         at = points.setdefault(f"{BENCH}/{e.task}/{e.metric}", {})
         held = at.get(version.step)
