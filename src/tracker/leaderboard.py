@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series
@@ -170,7 +170,7 @@ def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None
 
 def _matched(
     outputs: Sequence[Artifact], found: Sequence[Evaluation]
-) -> Iterator[tuple[Evaluation, Artifact | None]]:
+) -> list[tuple[Evaluation, Artifact | None]]:
     """Each evaluation with the version of ``outputs`` it is of: the first logged with
     its digest, else with its uri, unless both have digests that differ."""
     by_digest: dict[str, Artifact] = {}
@@ -179,13 +179,15 @@ def _matched(
         if a.digest:
             by_digest.setdefault(a.digest, a)
         by_uri.setdefault(a.uri, a)
+    pairs: list[tuple[Evaluation, Artifact | None]] = []
     for e in found:
         version = by_digest.get(e.digest) if e.digest else None
         if version is None and e.uri:
             version = by_uri.get(e.uri)
             if version is not None and e.digest and version.digest:
                 version = None  # the same path, other bytes: another version
-        yield e, version
+        pairs.append((e, version))
+    return pairs
 
 
 def leaderboard(store: Store, project: str) -> Leaderboard:
@@ -224,24 +226,33 @@ def _order(item: tuple[Any, Entry]) -> tuple[bool, Any]:
 
 def column_names(evaluations: Sequence[Evaluation]) -> list[str]:
     """Each evaluation's column: ``task/metric``, with the settings that differ among the
-    evaluations of that name where they differ."""
+    evaluations of that name where they differ. A store hands the scores of one
+    evaluation one shared settings dict: each is written as text once."""
+    names = [f"{e.task}/{e.metric}" for e in evaluations]
+    texts: dict[int, str] = {}
     settings_of: dict[str, dict[str, dict[str, Any]]] = {}
-    for e in evaluations:
-        texts = settings_of.setdefault(e.name, {})
-        if len(texts) < 64:  # a column split more finely than this is not worth naming
-            texts.setdefault(_text(e.settings), e.settings)
+    for e, name in zip(evaluations, names, strict=True):
+        text = texts.get(id(e.settings))
+        if text is None:
+            text = texts[id(e.settings)] = _text(e.settings)
+        held = settings_of.setdefault(name, {})
+        if len(held) < 64:  # a column split more finely than this is not worth naming
+            held.setdefault(text, e.settings)
     labels: dict[tuple[str, str], str] = {}
-    for name, texts in settings_of.items():
-        if len(texts) < 2:
+    for name, held in settings_of.items():
+        if len(held) < 2:
             continue
-        keys = sorted({k for s in texts.values() for k in s})
-        differ = [k for k in keys if len({_text(s.get(k)) for s in texts.values()}) > 1]
-        for text, settings in texts.items():
+        keys = sorted({k for s in held.values() for k in s})
+        differ = [k for k in keys if len({_text(s.get(k)) for s in held.values()}) > 1]
+        for text, settings in held.items():
             shown = ", ".join(f"{k}={_text(settings.get(k))}" for k in differ)
             labels[(name, text)] = f"{name} [{shown}]"
     if not labels:
-        return [e.name for e in evaluations]
-    return [labels.get((e.name, _text(e.settings)), e.name) for e in evaluations]
+        return names
+    return [
+        labels.get((name, texts[id(e.settings)]), name)
+        for e, name in zip(evaluations, names, strict=True)
+    ]
 
 
 def _text(value: Any) -> str:
