@@ -11,7 +11,9 @@ acc), a third of them changed between the two.
 
 Each measure runs in a fresh process (median of 5): ``tracker.leaderboard.leaderboard``
 from opening the store to the finished board (the import of tracker before it is
-reported on its own), and ``sample_diff`` of the two evaluations.
+reported on its own), and ``sample_diff`` of the two evaluations. Each child also
+times an empty Python loop of a million turns after it (about 20 ms on an idle core):
+on a shared, loaded machine it says how much slower than idle the measures ran.
 
 Run: ``python benchmarks/bench_evals.py [--no-postgres]``.
 """
@@ -52,7 +54,10 @@ else:
     diff = sample_diff(store, "diff-a", "diff-b")
     size = [len(diff.worse), len(diff.better)]
 t2 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "seconds": t2 - t1, "size": size}))
+for _ in range(1_000_000):  # a reference: ~20 ms on an idle core of a current x86 machine
+    pass
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "seconds": t2 - t1, "loop_s": t3 - t2, "size": size}))
 """
 
 
@@ -111,6 +116,7 @@ def fresh(uri: str, what: str) -> dict[str, float]:
     return {
         "import_s": statistics.median(f["import_s"] for f in found),
         "seconds": statistics.median(f["seconds"] for f in found),
+        "loop_s": statistics.median(f["loop_s"] for f in found),
         "size": found[0]["size"],
     }
 
@@ -136,6 +142,7 @@ def bench(name: str, uri: str) -> dict[str, float]:
         f"{name} leaderboard 1,000 x 50 (ms)": board["seconds"] * 1000,
         f"{name} sample diff 2 x 10,000 (ms)": diff["seconds"] * 1000,
         f"{name} import of tracker before it (ms)": board["import_s"] * 1000,
+        f"{name} reference loop of 10^6 (ms)": board["loop_s"] * 1000,
     }
 
 
