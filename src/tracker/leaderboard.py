@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series
+from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series, paused_gc
 from tracker.store.base import Store, StoreError
 from tracker.views import lower_is_better
 
@@ -157,15 +157,18 @@ def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None
     """Every evaluation of a version the runs of ``project`` produced, and every one its
     runs made, each with the version it matches (``None``: no run's output matches), in
     recording order."""
-    outputs = store.artifacts(project=project, direction="output")
-    pairs: list[tuple[Evaluation, Artifact | None]] = list(_of(store, outputs))
-    seen = {(e.run_id, e.eval_id, e.metric) for e, _ in pairs}
-    others = [
-        e for e in store.evaluations(project=project) if (e.run_id, e.eval_id, e.metric) not in seen
-    ]
-    pairs += _matched(outputs, others)
-    pairs.sort(key=lambda pair: pair[0].created_at)
-    return pairs
+    with paused_gc():  # tens of thousands of records and pairs: see paused_gc
+        outputs = store.artifacts(project=project, direction="output")
+        pairs: list[tuple[Evaluation, Artifact | None]] = list(_of(store, outputs))
+        seen = {(e.run_id, e.eval_id, e.metric) for e, _ in pairs}
+        others = [
+            e
+            for e in store.evaluations(project=project)
+            if (e.run_id, e.eval_id, e.metric) not in seen
+        ]
+        pairs += _matched(outputs, others)
+        pairs.sort(key=lambda pair: pair[0].created_at)
+        return pairs
 
 
 def _matched(
@@ -193,7 +196,8 @@ def _matched(
 def leaderboard(store: Store, project: str) -> Leaderboard:
     """The versions the runs of ``project`` produced that have evaluations, and the
     versions its runs evaluated that no run's output matches, with their scores."""
-    return _board(scores(store, project))
+    with paused_gc():
+        return _board(scores(store, project))
 
 
 def _board(pairs: Sequence[tuple[Evaluation, Artifact | None]]) -> Leaderboard:
@@ -313,7 +317,8 @@ def sample_diff(store: Store, eval_a: str, eval_b: str, metric: str | None = Non
     ``eval_a`` (its name before any ``,filter``) that its samples hold. `StoreError`
     says what is missing."""
     a, b = _evaluation(store, eval_a), _evaluation(store, eval_b)
-    rows_a, rows_b = _samples(store, a), _samples(store, b)
+    with paused_gc():
+        rows_a, rows_b = _samples(store, a), _samples(store, b)
     column = metric or _judged_by(store, a, rows_a)
     by_doc = {row.get("doc_id"): row for row in rows_b}
     worse: list[tuple[Cell, Row, Row]] = []
