@@ -63,6 +63,7 @@ calls = st.lists(
         st.tuples(st.just("config"), values, st.none()),
         st.tuples(st.just("summary"), values, st.none()),
         st.tuples(st.just("event"), st.one_of(texts, st.none(), hostile), values),
+        st.tuples(st.just("evaluation"), values, st.one_of(texts, hostile, keys)),
     ),
     max_size=6,
 )
@@ -81,8 +82,8 @@ calls = st.lists(
 def test_nothing_raises_and_later_points_are_stored(
     name: str | None, tags: list[str], hostile_calls: list[tuple[str, Any, Any]]
 ) -> None:
-    """Hostile names, tags, keys, values, steps, configs, summaries and events; then 20
-    well-formed points, all of which must be read back."""
+    """Hostile names, tags, keys, values, steps, configs, summaries, events and
+    evaluations; then 20 well-formed points, all of which must be read back."""
     with tempfile.TemporaryDirectory() as folder:
         uri = f"sqlite:///{Path(folder) / 't.db'}"
         config = TrackerSettings(flush_interval=0.02, system_interval=0, dir=Path(folder))
@@ -95,6 +96,12 @@ def test_nothing_raises_and_later_points_are_stored(
                 run.log_config(payload)
             elif kind == "summary":
                 run.log_summary(payload)
+            elif kind == "evaluation":
+                hostile_ref = extra if isinstance(extra, Hostile) else None  # no "." hashed
+                run.log_evaluation(
+                    extra, payload, artifact=hostile_ref, stderr=payload, settings=payload,
+                    samples=payload,
+                )  # fmt: skip
             else:
                 run.log_event(payload, extra)
         first = run.last_step + 1
