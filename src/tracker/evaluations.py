@@ -40,11 +40,20 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from tracker.artifacts import Evaluated
+from tracker.calls import LogTable
 from tracker.ids import new_run_id
-from tracker.records import Evaluation, Row
+from tracker.records import Artifact, Evaluation, Row
 from tracker.values import NotAScalar, clean_text, flatten_metrics, to_json, to_scalar
 
-__all__ = ["SAMPLES_PER_STEP", "build_evaluation", "sample_slices", "samples_key"]
+__all__ = [
+    "SAMPLES_PER_STEP",
+    "build_evaluation",
+    "evaluation_work",
+    "of_version",
+    "sample_slices",
+    "samples_key",
+]
 
 log = logging.getLogger("tracker")
 
@@ -102,6 +111,35 @@ def build_evaluation(
                    created_at=at)
         for metric, value in scores.items()
     ]  # fmt: skip
+
+
+def of_version(found: list[Evaluation], version: Artifact) -> str:
+    """Make ``found`` scores of ``version`` (a record a store returned: its uri and
+    digest); the ref to queue them with."""
+    for evaluation in found:
+        evaluation.uri, evaluation.digest = version.uri, version.digest
+    return version.uri
+
+
+def evaluation_work(
+    found: list[Evaluation], ref: str, samples: Any, put: Callable[[LogTable], None]
+) -> Evaluated:
+    """Put the ``samples``' table slices (rule 5) with ``put``; the scores of version
+    ``ref`` (``""``: none named, warned about) to queue after them (rule 6)."""
+    first = found[0]
+    if not ref and not first.uri:
+        log.warning(
+            "tracker: log_evaluation(%r): no version named (use_artifact(path) first, or "
+            "artifact=path); its scores are recorded of an unknown version",
+            first.task,
+        )
+    if samples is not None:
+        key = samples_key(first.task, first.eval_id)
+        for step, rows in enumerate(sample_slices(first.task, samples)):
+            put(LogTable(key, step, rows))
+            for evaluation in found:
+                evaluation.samples = key
+    return Evaluated(ref, found)
 
 
 def _scores(task: str, metrics: Mapping[Any, Any]) -> tuple[dict[str, float], dict[str, float]]:

@@ -23,7 +23,6 @@ from tracker.artifacts import (
     ArtifactRequest,
     ArtifactWork,
     CheckGone,
-    Evaluated,
     MarkBest,
     MarkGone,
     WatchFolder,
@@ -32,7 +31,7 @@ from tracker.artifacts import (
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
-from tracker.evaluations import build_evaluation, sample_slices, samples_key
+from tracker.evaluations import build_evaluation, evaluation_work, of_version
 from tracker.ids import new_run_id, new_run_name
 from tracker.records import Artifact, Event, RunRecord, RunStatus
 from tracker.rescue import rescue_dirs
@@ -697,26 +696,12 @@ class CustomTracker:
         if not found:
             return None
         if isinstance(artifact, Artifact):
-            ref = artifact.uri
-            for evaluation in found:
-                evaluation.uri, evaluation.digest = artifact.uri, artifact.digest
+            ref = of_version(found, artifact)
         elif artifact is not None:
             ref = self._request("input", artifact, "checkpoint", None, None, None, False, None)
         else:
             ref = self._last_used
-        if not ref and not isinstance(artifact, Artifact):
-            log.warning(
-                "tracker: log_evaluation(%r): no version named (use_artifact(path) first, or "
-                "artifact=path); its scores are recorded of an unknown version",
-                found[0].task,
-            )
-        if samples is not None:
-            key = samples_key(found[0].task, found[0].eval_id)
-            for step, rows in enumerate(sample_slices(found[0].task, samples)):
-                self._put(LogTable(key, step, rows))
-                for evaluation in found:
-                    evaluation.samples = key
-        self._put_request(Evaluated(ref, found))
+        self._put_request(evaluation_work(found, ref, samples, self._put))
         return found[0].eval_id
 
     def mark_artifact(
