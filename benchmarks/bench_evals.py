@@ -103,7 +103,15 @@ def fill(uri: str) -> None:
 
 
 def fresh(uri: str, what: str) -> dict[str, float]:
-    """The median of 5 fresh processes' times (and the board's size, as a check)."""
+    """The median of 5 fresh processes' times (and the board's size, as a check).
+    ``tracker``'s bytecode is compiled first, as installing a package does (this machine
+    sets ``PYTHONDONTWRITEBYTECODE``: a source checkout would otherwise be compiled anew
+    by every process, inside the clock for the modules opening a store imports)."""
+    import compileall
+
+    import tracker
+
+    compileall.compile_dir(Path(tracker.__file__).parent, quiet=1)
     found = [
         json.loads(
             subprocess.run(
