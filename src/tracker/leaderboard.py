@@ -160,13 +160,11 @@ def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None
     with paused_gc():  # tens of thousands of records and pairs: see paused_gc
         outputs = store.artifacts(project=project, direction="output")
         pairs: list[tuple[Evaluation, Artifact | None]] = list(_of(store, outputs))
-        seen = {(e.run_id, e.eval_id, e.metric) for e, _ in pairs}
-        others = [
-            e
-            for e in store.evaluations(project=project)
-            if (e.run_id, e.eval_id, e.metric) not in seen
-        ]
-        pairs += _matched(outputs, others)
+        mine = store.evaluations(project=project)  # by the project's own runs
+        if mine:
+            seen = {(e.run_id, e.eval_id, e.metric) for e, _ in pairs}
+            others = [e for e in mine if (e.run_id, e.eval_id, e.metric) not in seen]
+            pairs += _matched(outputs, others)
         pairs.sort(key=lambda pair: pair[0].created_at)
         return pairs
 
@@ -201,14 +199,12 @@ def leaderboard(store: Store, project: str) -> Leaderboard:
 
 
 def _board(pairs: Sequence[tuple[Evaluation, Artifact | None]]) -> Leaderboard:
-    entries: dict[Any, Entry] = {}
+    """Pairs by version (a known one by its record, held meanwhile: its ``id``; an unknown
+    one by digest or uri), the score recorded last of each column."""
+    entries: dict[int | str, Entry] = {}
     names = column_names([e for e, _ in pairs])
     for (e, version), column in zip(pairs, names, strict=True):
-        key: Any = (
-            (e.digest or e.uri,)
-            if version is None
-            else (version.created_at, version.run_id, version.name, version.version)
-        )
+        key = (e.digest or e.uri) if version is None else id(version)
         entry = entries.get(key)
         if entry is None:
             entry = entries[key] = (
@@ -218,14 +214,15 @@ def _board(pairs: Sequence[tuple[Evaluation, Artifact | None]]) -> Leaderboard:
         held = entry.scores.get(column)
         if held is None or e.created_at >= held.created_at:
             entry.scores[column] = e
-    ordered = sorted(entries.items(), key=_order)
-    return Leaderboard(sorted(set(names)), [entry for _, entry in ordered])
+    return Leaderboard(sorted(set(names)), sorted(entries.values(), key=_order))
 
 
-def _order(item: tuple[Any, Entry]) -> tuple[bool, Any]:
+def _order(entry: Entry) -> tuple[bool, Any]:
     """Versions in the order they were logged, then unknown versions by uri."""
-    key, entry = item
-    return (len(key) == 1, key if len(key) > 1 else entry.uri)
+    c = entry.checkpoint
+    if c is None:
+        return (True, entry.uri)
+    return (False, (c.created_at, c.run_id, c.name, c.version))
 
 
 def column_names(evaluations: Sequence[Evaluation]) -> list[str]:
