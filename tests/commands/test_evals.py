@@ -98,6 +98,8 @@ def test_evals_diff_shows_samples_side_by_side(scored: dict[str, str], cli: Cli)
     ]  # fmt: skip
     unknown = cli("evals", "--diff", "nope", scored["arc20"])
     assert unknown.code == 1 and "no evaluation 'nope'" in unknown.err
+    nothing = cli("evals")
+    assert nothing.code == 1 and "give a project" in nothing.err
 
 
 def test_the_training_run_shows_its_checkpoints_scores_along_its_steps(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from tracker.commands.app import Context, add_common_options
+from tracker.commands.app import CommandError, Context, add_common_options
 from tracker.commands.output import Styled, fmt_value
 from tracker.leaderboard import Entry, SampleDiff, leaderboard, sample_diff
 from tracker.records import Row
@@ -46,8 +46,7 @@ def run(ctx: Context) -> int:
     if args.diff:
         return _diff(ctx, sample_diff(ctx.store, args.diff[0], args.diff[1], args.metric))
     if not args.project:
-        ctx.console.line("give a project (`tracker evals PROJECT`) or --diff EVAL_A EVAL_B")
-        return 2
+        raise CommandError("give a project (`tracker evals PROJECT`) or --diff EVAL_A EVAL_B")
     board = leaderboard(ctx.store, args.project)
     if args.json:
         rows = board.as_rows()
