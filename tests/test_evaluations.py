@@ -176,3 +176,34 @@ def test_sync_and_rescue_files_carry_evaluations(tmp_path: Path) -> None:
     assert target.evaluations() == [score]
     middle.close()
     target.close()
+
+
+def test_a_backend_written_before_evaluations_is_passed_over(
+    tracker_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A BackendBase subclass gets the scores through log_evaluations; one written before
+    the method existed (not a BackendBase) is not sent them, and nothing is warned of it."""
+    from tracker import BackendBase
+    from tracker.records import Evaluation
+
+    class Seen(BackendBase):
+        def __init__(self) -> None:
+            self.scores: list[Evaluation] = []
+
+        def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+            self.scores.extend(evaluations)
+
+    class Old:
+        def start_run(self, run: object, *, resume: bool) -> None: ...
+        def log_metrics(self, run_id: str, batch: object) -> None: ...
+        def log_event(self, run_id: str, event: object) -> None: ...
+        def heartbeat(self, run_id: str, at: float) -> None: ...
+        def finish_run(self, *args: object) -> None: ...
+        def close(self) -> None: ...
+
+    seen = Seen()
+    stores = [seen, Old()]
+    with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p", store=stores) as run:  # type: ignore[arg-type]
+        run.log_evaluation("t", {"acc": 0.5}, artifact="Qwen/Qwen2.5-0.5B")
+    assert [(s.metric, s.uri) for s in seen.scores] == [("acc", "Qwen/Qwen2.5-0.5B")]
+    assert not [r for r in caplog.records if "log_evaluations" in r.getMessage()]
