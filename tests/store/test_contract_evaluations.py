@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,20 +202,20 @@ def test_scores_grouped_by_version_are_the_scores_held(any_store: Store) -> None
     version) holds each stored score once, every field as `evaluations` returns it: NaN
     and infinite values, a NaN stderr as none, other settings in one batch, a version
     scored in several calls, a score given twice in a call, a retried call."""
-    ck = {"uri": "/b/ck", "digest": "sha256:1"}
+    ck: dict[str, Any] = {"uri": "/b/ck", "digest": "sha256:1"}  # scored in several calls
     five = {"harness": "lm-eval", "num_fewshot": 5}
     first = [
-        _score("e1", "acc", 0.7, stderr=0.01, samples="samples/arc/e1", **ck),  # type: ignore[arg-type]
-        _score("e1", "f1", math.nan, stderr=math.nan, **ck),  # type: ignore[arg-type]
-        _score("e1", "acc", 0.1, **ck),  # type: ignore[arg-type]  # given twice: the first kept
-        _score("e2", "ppl", math.inf, task="wiki", settings=five, at=2.0, **ck),  # type: ignore[arg-type]
+        _score("e1", "acc", 0.7, stderr=0.01, samples="samples/arc/e1", **ck),
+        _score("e1", "f1", math.nan, stderr=math.nan, **ck),
+        _score("e1", "acc", 0.1, **ck),  # given twice: the first kept
+        _score("e2", "ppl", math.inf, task="wiki", settings=five, at=2.0, **ck),
         _score("e3", "acc", 0.4, uri="/a/out/checkpoint-9"),  # unhashed
     ]
     any_store.log_evaluations("ev", first)
     any_store.log_evaluations("ev", first[:2])  # retried
-    any_store.log_evaluations("ev", [_score("e4", "acc", 0.9, at=3.0, **ck)])  # type: ignore[arg-type]
+    any_store.log_evaluations("ev", [_score("e4", "acc", 0.9, at=3.0, **ck)])
     _start(any_store, "ev2", "other")
-    any_store.log_evaluations("ev2", [_score("e5", "acc", 0.2, **ck).replace(run_id="ev2")])  # type: ignore[arg-type]
+    any_store.log_evaluations("ev2", [_score("e5", "acc", 0.2, **ck).replace(run_id="ev2")])
     held = any_store.evaluations()
     assert len(held) == 6
     groups = version_scores(any_store, refs=["sha256:1", "/a/out/checkpoint-9"])
