@@ -37,15 +37,9 @@ PASSWORD = "tracker-test-pw"
 READER_PASSWORD = "reader-test-pw"
 SYSTEM_USER = "tracker-pg"
 TABLES = (
-    "runs",
-    "run_tags",
-    "metric_chunks",
-    "chunk_blocks",
-    "metrics",
-    "metric_batches",
-    "events",
-    "artifacts",
-)
+    "runs", "run_tags", "metric_chunks", "chunk_blocks", "metrics", "metric_batches", "events",
+    "artifacts", "table_rows", "tables", "evaluations", "version_scores", "run_values",
+)  # fmt: skip
 
 
 class Unavailable(RuntimeError):

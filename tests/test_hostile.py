@@ -69,6 +69,7 @@ calls = st.lists(
         st.tuples(st.just("event"), st.one_of(texts, st.none(), hostile), values),
         st.tuples(st.just("output"), paths, st.tuples(paths, st.dictionaries(keys, values))),
         st.tuples(st.just("input"), paths, st.tuples(paths, values)),
+        st.tuples(st.just("evaluation"), values, st.one_of(texts, hostile, keys)),
     ),
     max_size=6,
 )
@@ -113,9 +114,9 @@ def test_nothing_raises_and_later_points_are_stored(
     framework: str | None,
     hostile_calls: list[tuple[str, Any, Any]],
 ) -> None:
-    """Hostile names, tags, keys, values, steps, configs, summaries, events and artifacts
-    (names and folder names with lone surrogates); then 20 well-formed points, all of
-    which must be read back, and nothing left unsent."""
+    """Hostile names, tags, keys, values, steps, configs, summaries, events, artifacts
+    (names and folder names with lone surrogates) and evaluations; then 20 well-formed
+    points, all of which must be read back, and nothing left unsent."""
     with tempfile.TemporaryDirectory() as folder:
         uri = f"sqlite:///{Path(folder) / 't.db'}"
         config = TrackerSettings(flush_interval=0.02, system_interval=0, dir=Path(folder))
@@ -132,6 +133,12 @@ def test_nothing_raises_and_later_points_are_stored(
                 run.log_summary(payload)
             elif kind in ("output", "input"):
                 _artifact(run, Path(folder), kind, payload, *extra)
+            elif kind == "evaluation":
+                hostile_ref = extra if isinstance(extra, Hostile) else None  # no "." hashed
+                run.log_evaluation(
+                    extra, payload, artifact=hostile_ref, stderr=payload, settings=payload,
+                    samples=payload,
+                )  # fmt: skip
             else:
                 run.log_event(payload, extra)
         first = run.last_step + 1

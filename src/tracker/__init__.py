@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from tracker.records import (
         Artifact,
+        Evaluation,
         Event,
         Lineage,
         MetricBatch,
@@ -41,6 +42,7 @@ _EXPORTS = {
     "CustomTracker": "tracker.run",
     "TrackerSettings": "tracker.settings",
     "Artifact": "tracker.records",
+    "Evaluation": "tracker.records",
     "Event": "tracker.records",
     "Lineage": "tracker.records",
     "MetricBatch": "tracker.records",
@@ -63,6 +65,7 @@ __all__ = [
     "Backend",
     "BackendBase",
     "CustomTracker",
+    "Evaluation",
     "Event",
     "Lineage",
     "MetricBatch",

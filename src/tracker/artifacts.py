@@ -39,10 +39,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tracker.calls import Call, LogArtifact, LogEvent
+from tracker.calls import Call, LogArtifact, LogEvaluations, LogEvent
 from tracker.digest import ArtifactError, Changed, Digest, Stopped, digest_path
 from tracker.hasher import Hasher, shared_hasher
-from tracker.records import Artifact, ArtifactState, Event
+from tracker.records import Artifact, ArtifactState, Evaluation, Event
 from tracker.store.registry import redact_uri
 from tracker.values import clean_text
 
@@ -55,6 +55,7 @@ __all__ = [
     "ArtifactWork",
     "CheckGone",
     "Digest",
+    "Evaluated",
     "FolderWatch",
     "LookAtWatches",
     "MarkBest",
@@ -157,6 +158,18 @@ class MarkBest:
         self.ref = ref
 
 
+class Evaluated:
+    """Scores of the version at ``ref`` (an evaluation, `tracker.evaluations`): recorded
+    once the requests before it are, with the digest of the version this process used
+    at ``ref`` where the scores carry none (``ref`` ``""``: a version not known)."""
+
+    __slots__ = ("evaluations", "ref")
+
+    def __init__(self, ref: str, evaluations: list[Evaluation]) -> None:
+        self.ref = ref
+        self.evaluations = evaluations
+
+
 class CheckGone:
     """Every local output this process logged whose path is missing is ``gone``."""
 
@@ -182,7 +195,7 @@ class LookAtWatches:
     __slots__ = ()
 
 
-ArtifactChange = MarkGone | MarkBest | CheckGone
+ArtifactChange = MarkGone | MarkBest | CheckGone | Evaluated
 """A change of the versions this process logged, applied by the recorder in order."""
 ArtifactWork = ArtifactRequest | ArtifactChange | WatchFolder | LookAtWatches
 """What a run puts on its writer's channel about artifacts."""
@@ -260,6 +273,8 @@ class ArtifactRecorder:
     def _handle(self, request: ArtifactRequest | ArtifactChange) -> None:
         if isinstance(request, CheckGone):
             self._check()
+        elif isinstance(request, Evaluated):
+            self._evaluated(request)
         elif isinstance(request, MarkGone | MarkBest):
             self._mark(request)
         else:
@@ -328,6 +343,14 @@ class ArtifactRecorder:
         log.warning("tracker: %s %s: %s (an artifact_error event records it)", kind, uri, why)
         payload = {"uri": uri, "kind": kind, "error": why}
         self._put(LogEvent(Event("artifact_error", time.time(), step, payload)))
+
+    def _evaluated(self, request: Evaluated) -> None:
+        uri = self._uri(request.ref) if request.ref else ""
+        used = self._logged.get(uri)
+        for evaluation in request.evaluations:
+            evaluation.uri = evaluation.uri or uri
+            evaluation.digest = evaluation.digest or (used.digest if used else None)
+        self._put(LogEvaluations(request.evaluations))
 
     def _check(self) -> None:
         for uri, logged in list(self._logged.items()):

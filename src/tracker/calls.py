@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.records import Artifact, Event, MetricBatch, Record, RunRecord
-from tracker.store.base import Backend, KeepsArtifacts
+from tracker.records import Artifact, Evaluation, Event, MetricBatch, Record, RunRecord
+from tracker.store.base import Backend, KeepsArtifacts, KeepsEvaluations
 
 __all__ = [
     "Call",
     "FinishRun",
     "LogArtifact",
     "LogConfig",
+    "LogEvaluations",
     "LogEvent",
     "LogMetrics",
     "LogSummary",
@@ -126,6 +127,21 @@ class LogArtifact(Record):
             backend.log_artifact(run_id, self.artifact)
 
 
+class LogEvaluations(Record):
+    """Record the scores of one evaluation, its version's digest filled in where this
+    process hashed it (`tracker.evaluations`)."""
+
+    __slots__ = ("evaluations",)
+
+    def __init__(self, evaluations: list[Evaluation]) -> None:
+        self.evaluations = evaluations
+
+    def apply(self, backend: Backend, run_id: str) -> None:
+        """Send to ``backend`` (one that keeps no evaluations is passed over)."""
+        if isinstance(backend, KeepsEvaluations):
+            backend.log_evaluations(run_id, self.evaluations)
+
+
 class FinishRun(Record):
     """Record the run's end."""
 
@@ -142,7 +158,15 @@ class FinishRun(Record):
 
 
 Call = (
-    StartRun | LogConfig | LogSummary | LogEvent | LogMetrics | LogTable | LogArtifact | FinishRun
+    StartRun
+    | LogConfig
+    | LogSummary
+    | LogEvent
+    | LogMetrics
+    | LogTable
+    | LogArtifact
+    | LogEvaluations
+    | FinishRun
 )
 """Every call a backend receives, in the order the run made them."""
 
@@ -168,6 +192,10 @@ def describe(call: Call) -> str:
         return f"log_table ({call.key!r}, step {call.step}, {len(call.rows)} rows)"
     if isinstance(call, LogArtifact):
         return f"log_artifact ({call.artifact.kind} {call.artifact.uri!r})"
+    if isinstance(call, LogEvaluations):
+        first = call.evaluations[0] if call.evaluations else None
+        task = "" if first is None else f"{first.task!r}, "
+        return f"log_evaluations ({task}{len(call.evaluations)} scores)"
     if isinstance(call, StartRun):
         return "start_run"
     return f"finish_run ({call.status})"

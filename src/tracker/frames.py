@@ -10,11 +10,20 @@ of mixed types across runs holds them as they are, as Python objects.
 `history` is one row a metric point: ``run_id``, ``key``, ``step``, ``value``, ``time``
 (unix seconds), each run's metrics in the order asked, each metric's points in step order,
 exactly the points `Store.history` returns (a run still being written: what is stored
-now). It is built from the stored packed columns (`Store.iter_history`) without a Python
+now). A ``bench/<task>/<metric>`` key a run does not store is its checkpoints' scores,
+read from their evaluations at the checkpoints' steps (`tracker.leaderboard.bench_history`).
+It is built from the stored packed columns (`Store.iter_history`) without a Python
 object per point, so millions of points take a fraction of a second; ``run_id`` and
 ``key`` are categoricals (a byte or two a point). ``wide=True`` pivots it to one row per
 run and step with a column per metric; ``backend="polars"`` makes a polars frame and
 ``arrow=True`` a pyarrow table.
+
+`evaluations` is one row a score of an evaluated version (docs/evaluations.md): the
+version a run produced that it is of (``run_id``, ``name``, ``version``, ``step``,
+``kind``, ``state``; missing where no run's output matches), its ``uri`` and ``digest``,
+then the evaluation (``eval_run_id``, ``eval_id``, ``task``, ``metric``, ``column``
+as `tracker evals` names it, ``value``, ``stderr``, ``created_at``) and one
+column for each leaf of its settings (``settings.num_fewshot``), in recording order.
 
 pandas, polars and pyarrow are optional (``pip install 'tracker[frames]'``): each is
 imported when first needed, and a missing one raises an `ImportError` naming the extra.
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
     import polars
     import pyarrow
 
-__all__ = ["MetricNotFoundError", "history", "runs", "runs_frame"]
+__all__ = ["MetricNotFoundError", "evaluations", "history", "runs", "runs_frame"]
 
 FrameBackend = Literal["pandas", "polars"]
 StoreLike = Store | str | None
@@ -139,6 +148,34 @@ def _column(values: list[Any], *, numbers: bool = False) -> Any:
     return held
 
 
+# -- evaluations ---------------------------------------------------------------------------
+def evaluations(project: str, *, store: StoreLike = None) -> pandas.DataFrame:
+    """Every score of the project's checkpoints and by its runs, one row each (see the
+    module's docstring), in recording order."""
+    from tracker.leaderboard import column_names, scores
+
+    pd = _import("pandas")
+    with _opened(store) as opened:
+        pairs = scores(opened, project)
+    columns: dict[str, Any] = {}
+    for name in ("run_id", "name", "version", "step", "kind", "state"):
+        columns[name] = _column([None if v is None else getattr(v, name) for _, v in pairs])
+    columns["uri"] = _column([e.uri if v is None else v.uri for e, v in pairs])
+    columns["digest"] = _column([e.digest if v is None else v.digest for e, v in pairs])
+    columns["eval_run_id"] = _column([e.run_id for e, _ in pairs])
+    for name in ("eval_id", "task", "metric"):
+        columns[name] = _column([getattr(e, name) for e, _ in pairs])
+    columns["column"] = _column(column_names([e for e, _ in pairs]))
+    for name in ("value", "stderr", "created_at"):
+        columns[name] = _column([getattr(e, name) for e, _ in pairs], numbers=True)
+    values: dict[str, list[Any]] = {}
+    for i, (e, _) in enumerate(pairs):
+        _spread(e.settings, "", i, values, len(pairs))
+    for key in sorted(values):
+        columns[f"settings.{key}"] = _column(values.pop(key))
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(pairs)))
+
+
 # -- history -------------------------------------------------------------------------------
 def history(
     run_ids: str | Iterable[str],
@@ -201,16 +238,21 @@ class _Points:
         np = _import("numpy")
         run_ids = list(dict.fromkeys(resolve_run(store, ref).run_id for ref in refs))
         stats = metric_stats_of(store, run_ids)
-        held = {run_id: set(stats[run_id]) for run_id in run_ids}
+        bench = _bench(store, stats, keys)
+        held = {run_id: set(stats[run_id]) | set(bench[run_id]) for run_id in run_ids}
         if run_ids:
             MetricNotFoundError.check(keys, set().union(*held.values()), len(run_ids))
-        columns = _Columns(sum(s[key].count for s in stats.values() for key in keys if key in s))
+        columns = _Columns(
+            sum(s[key].count for s in stats.values() for key in keys if key in s)
+            + sum(len(b[key]) for b in bench.values() for key in keys if key in b)
+        )
         segments: list[tuple[int, int, int]] = []  # run code, key code, points
         for r, run_id in enumerate(run_ids):
             for k, key in enumerate(keys):
                 if key not in held[run_id]:
                     continue
-                for chunk in store.iter_history(run_id, key):
+                derived = bench[run_id].get(key)
+                for chunk in [derived] if derived else store.iter_history(run_id, key):
                     if len(chunk):
                         segments.append((r, k, len(chunk)))
                         columns.append(chunk)
@@ -266,6 +308,22 @@ class _Points:
                 "time": self.times,
             }
         )
+
+
+def _bench(
+    store: Store, stats: dict[str, dict[str, Any]], keys: list[str]
+) -> dict[str, dict[str, Series]]:
+    """Each run's ``bench/<task>/<metric>`` series among ``keys`` that it does not store
+    itself (its ``stats``): its checkpoints' scores, read from their evaluations."""
+    from tracker.leaderboard import BENCH, bench_history
+
+    if not any(key.startswith(BENCH + "/") for key in keys):
+        return {run_id: {} for run_id in stats}
+    found: dict[str, dict[str, Series]] = {}
+    for run_id, held in stats.items():
+        derived = bench_history(store, run_id)
+        found[run_id] = {k: derived[k] for k in keys if k in derived and k not in held}
+    return found
 
 
 class _Columns:

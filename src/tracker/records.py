@@ -14,6 +14,7 @@ __all__ = [
     "Artifact",
     "ArtifactState",
     "Cell",
+    "Evaluation",
     "Event",
     "Lineage",
     "MetricBatch",
@@ -416,3 +417,62 @@ class Lineage(Record):
         self.outputs: list[Artifact] = [] if outputs is None else outputs
         self.sources: list[Artifact] = [] if sources is None else sources
         self.consumers: list[Artifact] = [] if consumers is None else consumers
+
+
+class Evaluation(Record):
+    """One score of one evaluated version: what a benchmark (lm-evaluation-harness, a
+    script) measured of a checkpoint, recorded by the run that evaluated it.
+
+    ``eval_id`` names one evaluation (one task under one set of ``settings``: harness and
+    version, few-shot, limit, batch size, chat template, seed); its metrics are one
+    record each. The evaluated version is ``uri`` (the path or reference it loaded) and
+    ``digest`` (its content, where hashed): readers match it to the version a run logged
+    (`tracker.evaluations`), whichever was recorded first. ``value`` is NaN where the
+    score was NaN; ``stderr`` is the standard error where the harness gives one.
+    ``samples`` is the evaluating run's table of per-sample results, if recorded.
+    """
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "run_id",
+        "eval_id",
+        "task",
+        "metric",
+        "value",
+        "stderr",
+        "uri",
+        "digest",
+        "settings",
+        "samples",
+        "created_at",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        eval_id: str,
+        task: str,
+        metric: str,
+        value: float,
+        stderr: float | None = None,
+        uri: str = "",
+        digest: str | None = None,
+        settings: dict[str, Any] | None = None,
+        samples: str | None = None,
+        created_at: float = 0.0,
+    ) -> None:
+        self.run_id = run_id
+        self.eval_id = eval_id
+        self.task = task
+        self.metric = metric
+        self.value = value
+        self.stderr = stderr
+        self.uri = uri
+        self.digest = digest
+        self.settings: dict[str, Any] = {} if settings is None else settings
+        self.samples = samples
+        self.created_at = created_at
+
+    @property
+    def name(self) -> str:
+        """``task/metric``: how the leaderboard and ``tracker best`` name the score."""
+        return f"{self.task}/{self.metric}"

@@ -31,8 +31,9 @@ from tracker.artifacts import (
 from tracker.calls import FinishRun, LogConfig, LogEvent, LogSummary, LogTable, StartRun
 from tracker.distributed import ProcessInfo, process_info
 from tracker.environment import capture
+from tracker.evaluations import build_evaluation, evaluation_work, of_version
 from tracker.ids import new_run_id, new_run_name
-from tracker.records import Event, RunRecord, RunStatus
+from tracker.records import Artifact, Event, RunRecord, RunStatus
 from tracker.rescue import rescue_dirs
 from tracker.settings import TrackerSettings
 from tracker.store.base import Backend, RunNotFoundError, Store
@@ -161,6 +162,7 @@ class CustomTracker:
         self._ended: threading.Event | None = None  # set once that end is written
         self._artifacts_requested = False
         self._outputs: dict[str, ArtifactRequest] = {}  # this process's, by uri: loaded_from
+        self._last_used = ""  # the ref of the last `use_artifact`: what is evaluated
         self.config: dict[str, Any] = {}
 
     # -- properties ------------------------------------------------------------------------
@@ -693,7 +695,40 @@ class CustomTracker:
         checkpoint of another run is linked to it), a hub id (``Qwen/Qwen2.5-0.5B``) or a
         URI (``s3://``, ``hf://``), recorded as given. ``meta`` holds what else is known
         (a revision, a dataset's split and rows). Only queues; nothing raises here."""
-        self._request("input", ref, kind, name, None, None, False, meta)
+        self._last_used = self._request("input", ref, kind, name, None, None, False, meta)
+
+    def log_evaluation(
+        self,
+        task: str,
+        metrics: Mapping[str, Any],
+        *,
+        artifact: str | os.PathLike[str] | Artifact | None = None,
+        stderr: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        samples: Iterable[Mapping[str, Any]] | None = None,
+    ) -> str | None:
+        """Record scores of ``task`` as an evaluation of a version: ``artifact`` (a path
+        or URI, used as `use_artifact` uses it; an `Artifact` from a store), by default
+        the one last given to `use_artifact`. ``settings`` tell evaluations of one
+        version apart (harness, few-shot, limit, ...); ``samples`` (one mapping per
+        sample) become the evaluation's table. Returns the evaluation's id (``None`` where
+        nothing was recorded). Only queues; nothing raises (docs/evaluations.md)."""
+        if not self._ready() or self._channel is None or self.run_id is None:
+            return None
+        found = build_evaluation(
+            self.run_id, task, metrics, stderr=stderr, settings=settings,
+            redact=self._redactor.redact, at=time.time(),
+        )  # fmt: skip
+        if not found:
+            return None
+        if isinstance(artifact, Artifact):
+            ref = of_version(found, artifact)
+        elif artifact is not None:
+            ref = self._request("input", artifact, "checkpoint", None, None, None, False, None)
+        else:
+            ref = self._last_used
+        self._put_request(evaluation_work(found, ref, samples, self._put))
+        return found[0].eval_id
 
     def mark_artifact(
         self, path: str | os.PathLike[str], *, gone: bool = False, best: bool = False
@@ -749,9 +784,10 @@ class CustomTracker:
         metrics: Mapping[str, Any] | None,
         best: bool,
         meta: Mapping[str, Any] | None,
-    ) -> None:
+    ) -> str:
+        """Queue the request; the reference as queued (``""`` where it was skipped)."""
         if not self._ready():
-            return
+            return ""
         try:
             if step is None and direction == "output" and self.last_step >= 0:
                 step = self.last_step
@@ -765,7 +801,7 @@ class CustomTracker:
                     "log" if direction == "output" else "use",
                     text,
                 )
-                return
+                return ""
             path = local_path(text)
             existed = path is not None and os.path.lexists(path)  # one stat, now: a
             if path is not None and (existed or direction == "output"):  # rotation may
@@ -784,10 +820,11 @@ class CustomTracker:
             )
         except Exception as exc:  # a hostile argument: never the training loop's problem
             log.warning("tracker: artifact %s skipped: %s", _safe_repr(ref), exc)
-            return
+            return ""
         if direction == "output":  # the writer fills in its metrics: a later loaded_from
             self._outputs[request.ref] = request  # reads them
         self._put_request(request)
+        return text
 
     def _put_request(self, request: ArtifactWork) -> None:
         channel = self._channel

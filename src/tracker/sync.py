@@ -6,7 +6,8 @@ Two kinds of source:
   target lacks is copied: the run's record when it has none, then per metric the points
   past the target's count (in logging order), the table steps it lacks, the events past
   its count, its artifact versions (each a merge, so sending one again changes nothing:
-  lineage follows, since it is found by digest and uri), and the
+  lineage follows, since it is found by digest and uri), its evaluations (a score held
+  already is kept, so sending one again changes nothing), and the
   config, summary and end (merges, so sending them again changes nothing). Each batch is
   one transaction in the target, so a sync that is killed leaves a consistent prefix, and
   the next one goes on from there; a second sync copies nothing.
@@ -27,8 +28,17 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker.records import Artifact, Event, MetricBatch, Record, Row, RunRecord, Series
-from tracker.store.base import Backend, RunNotFoundError, Store
+from tracker.records import (
+    Artifact,
+    Evaluation,
+    Event,
+    MetricBatch,
+    Record,
+    Row,
+    RunRecord,
+    Series,
+)
+from tracker.store.base import Backend, KeepsEvaluations, RunNotFoundError, Store
 
 __all__ = [
     "TRIES",
@@ -131,11 +141,22 @@ def copy_run(
         target.log_event(run_id, event)
     for artifact in source.artifacts(run_id=run_id):
         target.log_artifact(run_id, artifact)
+    _copy_evaluations(source, target, run_id)
     if record.ended_at is not None:
         target.finish_run(run_id, record.status, record.ended_at, record.error)
     elif record.heartbeat_at is not None:
         target.heartbeat(run_id, record.heartbeat_at)
     return points, max(0, len(events) - known)
+
+
+def _copy_evaluations(source: Store, target: Store, run_id: str) -> None:
+    """Send the run's evaluations, one call each (a score held already stays as held)."""
+    by_eval: dict[str, list[Evaluation]] = {}
+    for evaluation in source.evaluations(run_id=run_id):
+        by_eval.setdefault(evaluation.eval_id, []).append(evaluation)
+    if by_eval and isinstance(target, KeepsEvaluations):
+        for scores in by_eval.values():
+            target.log_evaluations(run_id, scores)
 
 
 def _without_step(row: Row) -> Row:
@@ -363,6 +384,8 @@ def _apply(op: str, line: dict[str, Any], run_id: str, target: Backend) -> None:
         target.log_table(run_id, line["key"], line["step"], line["rows"])
     elif op == "artifact":
         target.log_artifact(run_id, Artifact(**line["artifact"]))
+    elif op == "evaluation" and isinstance(target, KeepsEvaluations):
+        target.log_evaluations(run_id, [Evaluation(**e) for e in line["scores"]])
 
 
 def stderr_progress(total: int) -> Progress | None:

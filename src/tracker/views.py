@@ -36,7 +36,7 @@ __all__ = [
 
 _NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _HTML_ROWS = 50  # config or summary keys shown in a notebook, the rest counted
-_LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "err", "wer", "cer")
+_LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "err", "wer", "cer", "bits_per_byte")
 
 
 def jsonable(value: Any) -> Any:
@@ -112,7 +112,16 @@ def run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
         "events": [e.as_dict() for e in events],
         "nodes": node_states(run, events, stats),
         "tables": {key: store.table_steps(run.run_id, key) for key in store.table_keys(run.run_id)},
+        "bench": _bench(store, run.run_id),
     }
+
+
+def _bench(store: Store, run_id: str) -> dict[str, list[tuple[int, float, float]]]:
+    """The run's checkpoints' scores by ``bench/<task>/<metric>``, as ``(step, value,
+    time)`` points (`tracker.leaderboard.bench_history`)."""
+    from tracker.leaderboard import bench_history  # not at the top: leaderboard imports views
+
+    return {key: series.tuples() for key, series in bench_history(store, run_id).items()}
 
 
 def node_states(
@@ -245,7 +254,9 @@ def lineage_view(
     name by id.
     For a run, also ``run`` and its own ``inputs`` (each with ``from``: the other runs
     that produced it) and ``outputs`` (each with ``used_by``: the other runs that used
-    it), as its page lists them; for a version these are ``None`` and empty."""
+    it), as its page lists them; for a version these are ``None`` and empty. And
+    ``evaluations``: the scores of the root version, or of the run's outputs, each a dict
+    (`tracker.leaderboard.evaluations_of`: the evaluations that consumed those versions)."""
     with paused_gc():  # tens of thousands of records and dicts, none in a cycle
         return _lineage(store, root, depth)
 
@@ -276,11 +287,21 @@ def _lineage(store: Store, root: RunRecord | Artifact, depth: int | None) -> dic
         "edges": [_edge(e) for e in graph.edges],
         "names": {run_id: names.get(run_id, "?") for run_id in sorted(_runs(order))},
         **_own_artifacts(root, links),
+        "evaluations": _evaluations_of(
+            store, [root] if isinstance(root, Artifact) else links.outputs.get(root.run_id, [])
+        ),
     }
 
 
 def _runs(nodes: Iterable[str]) -> list[str]:
     return [node[len(RUN) :] for node in nodes if node.startswith(RUN)]
+
+
+def _evaluations_of(store: Store, outputs: Sequence[Artifact]) -> list[dict[str, Any]]:
+    """The evaluations of a run's outputs, consumers of those versions in lineage."""
+    from tracker.leaderboard import evaluations_of  # not at the top: leaderboard imports views
+
+    return [e.as_dict() for e in evaluations_of(store, outputs)]
 
 
 def _edge(edge: Edge) -> dict[str, Any]:

@@ -220,3 +220,53 @@ def test_points_written_while_reading_are_all_kept() -> None:
     frame = tf.history("a", "m", store=store)
     assert list(frame.step) == list(range(5003))
     assert list(frame.value[:4]) == [3.0, 2.0, 1.0, 0.5]
+
+
+def test_evaluations_are_one_row_a_score_with_its_checkpoint(any_store: Store) -> None:
+    """tf.evaluations: a score of a's checkpoint (matched by digest) carries its run and
+    step; a score of an unknown version has none; settings leaves are columns; NaN kept."""
+    from tracker.records import Artifact, Evaluation
+
+    _start(any_store, "a", started=1.0, project="sft")
+    _start(any_store, "ev", started=2.0, project="sft")
+    any_store.log_artifact(
+        "a", Artifact("a", "checkpoint", uri="/a/ck-5", digest="sha256:5", step=5)
+    )
+    any_store.log_evaluations("ev", [
+        Evaluation("ev", "e1", "arc", "acc", 0.7, 0.01, "/b/ck", "sha256:5",
+                   {"num_fewshot": 5, "harness": {"name": "lm-eval"}}, None, 3.0),
+        Evaluation("ev", "e1", "arc", "f1", math.nan, None, "/b/ck", "sha256:5",
+                   {"num_fewshot": 5, "harness": {"name": "lm-eval"}}, None, 3.0),
+    ])  # fmt: skip
+    any_store.log_evaluations(
+        "ev", [Evaluation("ev", "e2", "wiki", "loss", 2.5, None, "/lost", None, {}, None, 4.0)]
+    )
+    frame = tf.evaluations("sft", store=any_store)
+    assert list(frame["eval_id"]) == ["e1", "e1", "e2"]
+    assert list(frame["run_id"])[:2] == ["a", "a"] and frame["run_id"].isna()[2]
+    assert list(frame["step"])[:2] == [5, 5] and frame["step"].isna()[2]
+    assert list(frame["uri"]) == ["/a/ck-5", "/a/ck-5", "/lost"]
+    assert frame["value"][0] == 0.7 and math.isnan(frame["value"][1])
+    assert list(frame["column"]) == ["arc/acc", "arc/f1", "wiki/loss"]
+    assert frame["settings.num_fewshot"][0] == 5 and frame["settings.harness.name"][1] == "lm-eval"
+
+
+def test_history_reads_bench_keys_from_the_checkpoints_evaluations(any_store: Store) -> None:
+    """tf.history(run, 'bench/arc/acc'): the scores of the run's checkpoints at their
+    steps, beside a stored metric; the run stores no such key."""
+    from tracker.records import Artifact, Evaluation
+
+    _start(any_store, "a", started=1.0)
+    _start(any_store, "ev", started=2.0)
+    _log(any_store, "a", "train/loss", [10, 20], [2.0, 1.0])
+    for step in (10, 20):
+        any_store.log_artifact(
+            "a", Artifact("a", "checkpoint", uri=f"/ck-{step}", digest=f"d{step}", step=step)
+        )
+        score = Evaluation("ev", f"e{step}", "arc", "acc", step / 100, digest=f"d{step}")
+        any_store.log_evaluations("ev", [score.replace(created_at=5.0)])
+    frame = tf.history("a", ["train/loss", "bench/arc/acc"], store=any_store)
+    rows = [(k, s, v) for k, s, v in zip(frame["key"], frame["step"], frame["value"], strict=True)]
+    assert rows == [("train/loss", 10, 2.0), ("train/loss", 20, 1.0),
+                    ("bench/arc/acc", 10, 0.1), ("bench/arc/acc", 20, 0.2)]  # fmt: skip
+    assert "bench/arc/acc" not in any_store.keys("a")

@@ -12,6 +12,11 @@ for a PEFT adapter's checkpoint, ``model``, ``adapter``, ...). ``--kind`` choose
 without, it is the kind of the project's best version whatever its state, so a best
 checkpoint that was deleted or corrupted never hands the choice to another kind. What
 was ranked, and the kinds left out, are said on stderr.
+
+Where no version has ``KEY`` among its metrics at save, ``KEY`` is a column of the
+project's evaluations (``arc_easy/acc,none``, as `tracker evals` names them): of the
+versions still there (of ``--kind`` if given), the one with the lowest score (``--max``:
+highest) wins (docs/evaluations.md).
 """
 
 from __future__ import annotations
@@ -47,9 +52,11 @@ def run(ctx: Context) -> int:
     args = ctx.args
     saved = ctx.store.artifacts(project=args.project, direction="output")
     ranked = [a for a in saved if _ranked(a, args.metric)]
+    if not ranked:  # no metric at save of that name: a column of the evaluations
+        return _best_by_evaluation(ctx, saved)
     kinds = sorted({a.kind_label for a in ranked})
     kind = args.kind
-    if kind is None and ranked:
+    if kind is None:
         overall = pick(ranked, args.metric, highest=args.max)
         kind = None if overall is None else overall.kind_label
     best = pick(
@@ -73,6 +80,26 @@ def run(ctx: Context) -> int:
     return 0
 
 
+def _best_by_evaluation(ctx: Context, saved: list[Artifact]) -> int:
+    """Print the version still there (of ``--kind``) with the best score ``--metric``."""
+    args = ctx.args
+    there = [a for a in saved if _there(a) and args.kind in (None, a.kind_label)]
+    best = _by_evaluation(ctx, there)
+    if best is None:
+        raise CommandError(
+            f"no {args.kind or 'saved'} version of project {args.project!r} that is still "
+            f"there has {args.metric!r} in its metrics at save or a score of that name; "
+            "`tracker artifacts RUN` shows what each run saved, `tracker evals PROJECT` the "
+            "scores"
+        )
+    ctx.console.err.write(
+        f"best {best.kind_label} by the score {args.metric}: {best.name} v{best.version} "
+        f"of run {best.run_id}\n"
+    )
+    ctx.console.line(best.uri)
+    return 0
+
+
 def _ranked(a: Artifact, metric: str) -> bool:
     value = a.metrics.get(metric)
     return isinstance(value, int | float) and math.isfinite(value)
@@ -89,6 +116,23 @@ def _there(a: Artifact) -> bool:
 
     path = stored_path(a.uri)
     return path is not None and os.path.exists(path)
+
+
+def _by_evaluation(ctx: Context, there: list[Artifact]) -> Artifact | None:
+    """The version with the best score of column ``--metric`` of the project's
+    leaderboard (lowest; ``--max``: highest)."""
+    from tracker.leaderboard import leaderboard
+
+    board = leaderboard(ctx.store, ctx.args.project)
+    kept = {(a.run_id, a.name, a.version) for a in there}
+    board.entries = [
+        e
+        for e in board.entries
+        if e.checkpoint is not None
+        and (e.checkpoint.run_id, e.checkpoint.name, e.checkpoint.version) in kept
+    ]
+    best = board.best(ctx.args.metric, highest=ctx.args.max)
+    return None if best is None else best.checkpoint
 
 
 def pick(found: list[Artifact], metric: str, *, highest: bool) -> Artifact | None:

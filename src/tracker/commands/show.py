@@ -60,6 +60,16 @@ def run(ctx: Context) -> int:
                 for key, m in detail["metrics"].items()
             ],
         )
+    if detail["bench"]:
+        console.line()
+        console.heading("Benchmarks (its checkpoints' evaluations)")
+        console.table(
+            ("KEY", "LAST", "STEP", "POINTS"),
+            [
+                [key, fmt_value(points[-1][1]), str(points[-1][0]), str(len(points))]
+                for key, points in detail["bench"].items()
+            ],
+        )
     if detail["events"]:
         console.line()
         console.heading("Events")

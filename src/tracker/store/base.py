@@ -13,6 +13,7 @@ from typing import Any, NamedTuple, Protocol, TypedDict, Unpack, runtime_checkab
 from tracker.lineage import Links, reachable_runs
 from tracker.records import (
     Artifact,
+    Evaluation,
     Event,
     Lineage,
     MetricBatch,
@@ -33,8 +34,11 @@ __all__ = [
     "BackendBase",
     "Blocks",
     "CountsRuns",
+    "EvaluationFilters",
+    "EvaluationQuery",
     "History",
     "KeepsArtifacts",
+    "KeepsEvaluations",
     "Linked",
     "ManyStats",
     "MetricStats",
@@ -45,11 +49,13 @@ __all__ = [
     "StoreBase",
     "StoreError",
     "StoredBlocks",
+    "VersionScores",
     "count_runs",
     "merge_artifact",
     "metric_stats_of",
     "placeholder_ident",
     "started_concurrently",
+    "version_scores",
 ]
 
 History = Series
@@ -225,6 +231,45 @@ class Linked(NamedTuple):
     names: dict[str, str]
 
 
+class EvaluationFilters(TypedDict, total=False):
+    """`EvaluationQuery`'s fields as keyword arguments of `Store.evaluations`."""
+
+    run_id: str | None
+    project: str | None
+    eval_id: str | None
+    task: str | None
+    metric: str | None
+    refs: Sequence[str]
+    limit: int | None
+
+
+class EvaluationQuery(NamedTuple):
+    """Which evaluations `Store.evaluations` returns: those matching every given filter,
+    in the order they were recorded. ``run_id`` and ``project`` are the evaluating run's;
+    ``refs`` matches an evaluation whose digest or uri is one of them (how a checkpoint
+    finds its evaluations, `tracker.evaluations`)."""
+
+    run_id: str | None = None
+    project: str | None = None
+    eval_id: str | None = None
+    task: str | None = None
+    metric: str | None = None
+    refs: Sequence[str] = ()
+    limit: int | None = None
+
+    def matches(self, evaluation: Evaluation, project: str | None = None) -> bool:
+        """Whether ``evaluation`` (by a run of ``project``) passes every filter."""
+        e = evaluation
+        return (
+            (self.run_id is None or e.run_id == self.run_id)
+            and (self.project is None or project == self.project)
+            and (self.eval_id is None or e.eval_id == self.eval_id)
+            and (self.task is None or e.task == self.task)
+            and (self.metric is None or e.metric == self.metric)
+            and (not self.refs or e.digest in self.refs or e.uri in self.refs)
+        )
+
+
 def merge_artifact(stored: Artifact, new: Artifact) -> Artifact:
     """What a store keeps when ``new`` is a version it holds (same run, direction, name
     and `Artifact.identity`): the stored version, with the new state and best mark, the
@@ -254,6 +299,17 @@ class KeepsArtifacts(Protocol):
 
     def log_artifact(self, run_id: str, artifact: Artifact) -> None:
         """Record an artifact version (an output or an input of the run)."""
+
+
+@runtime_checkable
+class KeepsEvaluations(Protocol):
+    """A backend that records evaluations (every `BackendBase`; one written before they
+    existed is passed over)."""
+
+    def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+        """Record the scores of one evaluation (`tracker.records.Evaluation`) made by run
+        ``run_id``; a score held already (same run, ``eval_id`` and metric) is kept as
+        held, so that a retried or synced call changes nothing."""
 
 
 @runtime_checkable
@@ -347,6 +403,9 @@ class BackendBase:
     def log_artifact(self, run_id: str, artifact: Artifact) -> None:
         """Record an artifact version (default: nothing)."""
 
+    def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+        """Record an evaluation's scores (default: nothing)."""
+
     def close(self) -> None:
         """Release resources (default: nothing)."""
 
@@ -437,6 +496,13 @@ class Store(Backend, Protocol):
         their outputs, and on (`tracker.lineage`)."""
         ...
 
+    def evaluations(
+        self, query: EvaluationQuery | None = None, /, **filters: Unpack[EvaluationFilters]
+    ) -> list[Evaluation]:
+        """Evaluations matching an `EvaluationQuery` (or its fields as keywords), in the
+        order they were recorded."""
+        ...
+
 
 class StoreBase(BackendBase):
     """What every built-in store shares: `Store.runs` reduced to `select_runs`."""
@@ -459,6 +525,17 @@ class StoreBase(BackendBase):
 
     def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         """Artifacts matching ``query`` (each store's own; default: a store that keeps none)."""
+        return []
+
+    def evaluations(
+        self, query: EvaluationQuery | None = None, /, **filters: Unpack[EvaluationFilters]
+    ) -> list[Evaluation]:
+        """Evaluations matching ``query`` (or the same filters as keywords), in order."""
+        return self.select_evaluations((query or EvaluationQuery())._replace(**filters))
+
+    def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
+        """Evaluations matching ``query`` (each store's own; default: a store that keeps
+        none)."""
         return []
 
     def lineage(self, run_id: str) -> Lineage:
@@ -539,3 +616,51 @@ class StoredBlocks(Protocol):
     def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
         """The metric's `Blocks`, as `tracker.store.metric_blocks` gives them."""
         ...
+
+
+class VersionScores(Record):
+    """The scores one run recorded of one evaluated version (as the evaluations name it:
+    ``uri`` and ``digest``), in the order they were stored: what a leaderboard matches to
+    a checkpoint once, not once a score."""
+
+    __slots__ = ("run_id", "uri", "digest", "evaluations")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self, run_id: str, uri: str, digest: str | None, evaluations: list[Evaluation]
+    ) -> None:
+        self.run_id = run_id
+        self.uri = uri
+        self.digest = digest
+        self.evaluations = evaluations
+
+
+@runtime_checkable
+class GroupsScores(Protocol):
+    """A store that keeps each run's scores of a version together (the SQL stores: one row
+    a run and version instead of one a score), so that a leaderboard of 1,000 versions x 50
+    tasks reads 1,000 rows."""
+
+    def version_scores(
+        self, *, refs: Sequence[str] = (), project: str | None = None
+    ) -> list[VersionScores]:
+        """`tracker.store.base.version_scores`, read by the store."""
+        ...
+
+
+def version_scores(
+    store: Store, *, refs: Sequence[str] = (), project: str | None = None
+) -> list[VersionScores]:
+    """The scores (`Store.evaluations`) of the versions whose digest or uri is one of
+    ``refs`` (where given) that the runs of ``project`` recorded (where given), grouped by
+    run and version: kept together by the store where it can (`GroupsScores`), else
+    grouped here."""
+    if isinstance(store, GroupsScores):
+        return store.version_scores(refs=refs, project=project)
+    groups: dict[tuple[str, str, str | None], VersionScores] = {}
+    for e in store.evaluations(refs=refs, project=project):
+        key = (e.run_id, e.uri, e.digest)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = VersionScores(e.run_id, e.uri, e.digest, [])
+        group.evaluations.append(e)
+    return list(groups.values())

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from tracker.records import Artifact, Event, MetricBatch, Row, RunRecord, Series
+from tracker.records import Artifact, Evaluation, Event, MetricBatch, Row, RunRecord, Series
 from tracker.store.base import (
     ArtifactQuery,
+    EvaluationQuery,
     History,
     Linked,
     MetricStats,
@@ -115,6 +116,10 @@ class JsonlStore(StoreBase):
         """Append an artifact version (versions are numbered as the file is replayed)."""
         self._write(run_id, {"op": "artifact", "artifact": artifact.as_dict()})
 
+    def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+        """Append an evaluation's scores (a score held already is kept as held)."""
+        self._write(run_id, {"op": "evaluation", "scores": [e.as_dict() for e in evaluations]})
+
     def close(self) -> None:
         """Close the open files."""
         with self._lock:
@@ -192,6 +197,11 @@ class JsonlStore(StoreBase):
         """`Store.linked_artifacts`, every run replayed once."""
         return self._replay().linked_artifacts(run_ids, upstream=upstream, depth=depth)
 
+    def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
+        """Evaluations matching the query, in recording order."""
+        runs = None if query.run_id is None else [query.run_id]
+        return self._replay(runs).select_evaluations(query)
+
     def delete_run(self, run_id: str) -> None:
         """Remove the run's file."""
         with self._lock:
@@ -234,4 +244,7 @@ _OPS: dict[Any, Callable[[MemoryStore, str, dict[str, Any]], None]] = {
     "finish": lambda m, run_id, r: m.finish_run(run_id, r["status"], r["at"], r["error"]),
     "table": lambda m, run_id, r: m.log_table(run_id, r["key"], r["step"], r["rows"]),
     "artifact": lambda m, run_id, r: m.log_artifact(run_id, Artifact(**r["artifact"])),
+    "evaluation": lambda m, run_id, r: m.log_evaluations(
+        run_id, [Evaluation(**e) for e in r["scores"]]
+    ),
 }

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from tracker.records import (
     Artifact,
     ArtifactState,
+    Evaluation,
     Event,
     MetricBatch,
     Row,
@@ -25,6 +26,7 @@ from tracker.records import (
 )
 from tracker.store.base import (
     ArtifactQuery,
+    EvaluationQuery,
     History,
     MetricStats,
     RunNotFoundError,
@@ -48,6 +50,7 @@ class _RunData:
     events: list[Event] = field(default_factory=list)
     tables: dict[str, dict[int, list[Row]]] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
+    evaluations: dict[tuple[str, str], Evaluation] = field(default_factory=dict)
 
 
 class MemoryStore(StoreBase):
@@ -183,6 +186,15 @@ class MemoryStore(StoreBase):
                     if other is not new and other.kind == new.kind:
                         other.best = False
 
+    def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
+        """Add the scores not held yet (by ``eval_id`` and metric)."""
+        with self._lock:
+            held = self._data(run_id).evaluations
+            for evaluation in evaluations:
+                new = copy.deepcopy(evaluation)
+                new.run_id = run_id
+                held.setdefault((new.eval_id, new.metric), new)
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -298,6 +310,24 @@ class MemoryStore(StoreBase):
                 for d in runs
                 for a in d.artifacts
                 if query.matches(a, d.record.project)
+            ]
+        return found if query.limit is None else found[: max(0, query.limit)]
+
+    def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
+        """Evaluations matching the query, in recording order (runs in start order)."""
+        with self._lock:
+            runs = (
+                [self._runs[query.run_id]]
+                if query.run_id in self._runs
+                else []
+                if query.run_id is not None
+                else sorted(self._runs.values(), key=lambda d: d.record.started_at)
+            )
+            found = [
+                copy.deepcopy(e)
+                for d in runs
+                for e in d.evaluations.values()
+                if query.matches(e, d.record.project)
             ]
         return found if query.limit is None else found[: max(0, query.limit)]
 
