@@ -110,7 +110,7 @@ def test_the_run_page_draws_the_same_rule_as_the_workspace(page: Any, served: Se
         ".find(c => c.dataset.key === 'train/loss'); const data = node?.chart?.sources?.[0]"
         "?.raw.data; return data && data.x.length ? { x: [...data.x], y: [...data.y] } : null; }"
     )
-    page.wait_for_function(f"({source})() !== null", timeout=30_000)
+    page.wait_for_function(f"() => ({source})() !== null", timeout=30_000)
     data = page.evaluate(source)
     logged = _raw(run_id, "train/loss")
     check_truth(list(zip(data["x"], data["y"], strict=True)), logged, asked["train/loss"])
@@ -144,7 +144,7 @@ def test_a_chart_of_200_long_runs_is_drawn(page: Any, served: Served) -> None:
         " const data = node?.chart?.overlay?.raw.data; return node?.dataset.drawn === '1'"
         " && data ? data.xs.length : 0; }"
     )
-    page.wait_for_function(f"({lines})() === {MANY}", timeout=60_000)
+    page.wait_for_function(f"() => ({lines})() === {MANY}", timeout=60_000)
     data = page.evaluate(_OVERLAY.replace("=== 3", f"=== {MANY}"), "train/loss")
     total = 0
     for name, xs, ys in zip(data["name"], data["xs"], data["ys"], strict=True):
