@@ -311,7 +311,8 @@ function updateFrame(chart, key, lines, scale, marks) {
   chart.plot.xaxis.axis_label = xLabel(scale);
   // a flat curve (a constant learning rate) gets a y range around its value, not ±1
   // (a log axis's default span is in decades: it keeps 2)
-  const top = Math.max(0, ...lines.flatMap((line) => line.curve.values.map((v) => Math.abs(num(v)))));
+  // a loop, not Math.max(...values): 100 runs at 4 points a pixel pass V8's argument limit
+  const top = lines.reduce((m, line) => line.curve.values.reduce((a, v) => Math.max(a, Math.abs(num(v))), m), 0);
   const scaled = top / scale.y.div;
   chart.plot.y_range.default_span = !view.log && scaled > 0 && scaled < Infinity ? scaled : 2;
   // (against a metric, a mark has no place: events are at a step or a time)
