@@ -64,7 +64,8 @@ def _overlay_colors(page: Any, key: str) -> dict[str, str]:
 
 def test_a_run_keeps_its_colour_on_every_page(page: Any, served: Served) -> None:
     """13 runs, 13 colours; a run's colour is the same in the side list and its lines,
-    after a filter, in the compare view, on its page and in the sweep's scatter."""
+    after a filter, in the compare view, on its page, in the sweep's scatter and in the
+    runs table (sorted another way)."""
     names = {run_id: name for name, run_id in served.runs.items()}
     open_page(page, f"{served.url}/?project={PROJECT}")
     colors = _swatches(page)
@@ -108,6 +109,14 @@ def test_a_run_keeps_its_colour_on_every_page(page: Any, served: Served) -> None
         "nodes => Object.fromEntries(nodes.map(n => [n.dataset.run, n.getAttribute('fill')]))"
     )
     assert points == colors
+
+    open_page(page, f"{served.url}/?view=table&project={PROJECT}&sort=name")
+    page.wait_for_selector("tbody tr .swatch")
+    rows = page.locator("tbody tr").evaluate_all(
+        f"rows => Object.fromEntries(rows.map(r => [r.dataset.run,"
+        f" ({HEX})(r.querySelector('.swatch').style.backgroundColor)]))"
+    )
+    assert rows == colors
 
 
 NUMBERS = {

@@ -208,14 +208,14 @@ def runs(store: Store, query: Query) -> dict[str, Any]:
     found = store.runs(selected)
     stats = metric_stats_of(store, [r.run_id for r in found])
     rows = []
-    for run in found:
+    for run, color in zip(found, color_ranks(store, found), strict=True):
         mine = stats[run.run_id]
 
         def final(key: str, mine: Mapping[str, MetricStats] = mine) -> float | None:
             return mine[key].last_value if key in mine else None
 
         values = {str(column): column.value(run, final) for column in shown}
-        rows.append({**run_row(run, mine), "columns": values})
+        rows.append({**run_row(run, mine), "color": color, "columns": values})
     return {
         "runs": rows,
         "total": count_runs(store, selected),

@@ -11,7 +11,7 @@
 // (cols=, sort=, and the filters' names), so a link shows the same table.
 
 import {
-  REFRESH_MS, api, cell, el, filterInputs, fmt, fmtDuration, fmtTime, num, runLink, showError,
+  REFRESH_MS, api, cell, colorOf, el, filterInputs, fmt, fmtDuration, fmtTime, num, runLink, showError,
   statusBadge
 } from "../common.js";
 
@@ -154,7 +154,8 @@ export async function runsPage(app) {
           compare.disabled = selected.size < 2;
         } });
         box.checked = selected.has(run.id);
-        return el("tr", { "data-run": run.id }, el("td", {}, box), el("td", {}, runLink(run)),
+        return el("tr", { "data-run": run.id }, el("td", {}, box), el("td", {},
+          el("span", { class: "swatch", style: `background:${colorOf(run.color)}` }), runLink(run)),
           cell(run.project), cell(run.framework || "-"), el("td", {}, statusBadge(run.status)),
           cell(fmtTime(run.started_at)), cell(fmtDuration(run.duration)), cell(fmt(run.step), true),
           columns.map((column) => cell(fmt(num(run.columns[column])), numeric.has(column))));
