@@ -10,12 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
-from kit import make_trainer, training_args
 
-from pg_server import PostgresServer, pg  # noqa: F401  (pg: the session's server)
 from tracked_commands import BIN, tracker_run
 from tracker import open_store
-from tracker.integrations.transformers import CustomTrackerCallback
 from tracker.leaderboard import leaderboard, sample_diff
 
 lm_eval = pytest.importorskip("lm_eval")
@@ -49,16 +46,6 @@ metadata:
 """
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The store the training and the evaluations write: a SQLite file, the team store."""
-    if request.param == "sqlite":
-        return str(tmp_path / "team.db")
-    server: PostgresServer = request.getfixturevalue("pg")
-    server.truncate()
-    return server.uri
-
-
 @pytest.fixture
 def tasks(tmp_path: Path) -> Path:
     """A folder with the task's YAML, its data a local JSON-lines file (no hub)."""
@@ -72,16 +59,6 @@ def tasks(tmp_path: Path) -> Path:
     )
     (folder / "tiny_qa.yaml").write_text(TASK_YAML.format(data=data))
     return folder
-
-
-@pytest.fixture
-def checkpoints(model_dir: Path, tmp_path: Path, uri: str) -> list[Path]:
-    """checkpoint-2 and checkpoint-4 of a Trainer run tracked in ``uri`` (project lm)."""
-    out = tmp_path / "out"
-    callback = CustomTrackerCallback(project="lm", store=uri)
-    args = training_args(out, save_strategy="steps", save_steps=2, save_total_limit=None)
-    make_trainer(model_dir, [callback], **args).train()
-    return [out / "checkpoint-2", out / "checkpoint-4"]
 
 
 def test_lm_eval_runs_are_evaluations_of_the_checkpoints(
