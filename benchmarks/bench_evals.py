@@ -10,10 +10,13 @@ two evaluations of one task with 10,000 samples each (doc id, prompt, target, re
 acc), a third of them changed between the two.
 
 Each measure runs in a fresh process (median of 5): ``tracker.leaderboard.leaderboard``
-from opening the store to the finished board (the import of tracker before it is
-reported on its own), and ``sample_diff`` of the two evaluations. Each child also
-times an empty Python loop of a million turns after it (about 20 ms on an idle core):
-on a shared, loaded machine it says how much slower than idle the measures ran.
+from the opened store to the finished board, and ``sample_diff`` of the two evaluations,
+each in wall-clock time and in the process's CPU time; opening the store before it (for
+PostgreSQL, psycopg's import and the connection) and the import of tracker are reported
+on their own. Each child also times an empty Python loop of a million turns after it
+(about 20 ms on an idle core): on a shared, loaded machine it says how much slower than
+idle the wall-clock measures ran, where the CPU time is about what an idle core takes
+(for PostgreSQL without the server's share, which EXPLAIN ANALYZE puts under 2 ms).
 
 Run: ``python benchmarks/bench_evals.py [--no-postgres]``.
 """
@@ -42,22 +45,25 @@ from tracker.records import Artifact, Evaluation, RunRecord  # noqa: E402
 RUNS, CHECKPOINTS, TASKS, SAMPLES = 20, 50, 50, 10_000
 _CHILD = """
 import json, sys, time
-t0 = time.perf_counter()
+clock, cpu = time.perf_counter, time.process_time
+t0 = clock()
 from tracker import open_store
 from tracker.leaderboard import leaderboard, sample_diff
-t1 = time.perf_counter()
+t1, c1 = clock(), cpu()
 store = open_store(sys.argv[1])
+t2, c2 = clock(), cpu()
 if sys.argv[2] == "board":
     board = leaderboard(store, "sft")
     size = [len(board.entries), len(board.columns)]
 else:
     diff = sample_diff(store, "diff-a", "diff-b")
     size = [len(diff.worse), len(diff.better)]
-t2 = time.perf_counter()
+t3, c3 = clock(), cpu()
 for _ in range(1_000_000):  # a reference: ~20 ms on an idle core of a current x86 machine
     pass
-t3 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "seconds": t2 - t1, "loop_s": t3 - t2, "size": size}))
+t4 = clock()
+print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "open_cpu_s": c2 - c1,
+                  "seconds": t3 - t2, "cpu_s": c3 - c2, "loop_s": t4 - t3, "size": size}))
 """
 
 
@@ -121,12 +127,8 @@ def fresh(uri: str, what: str) -> dict[str, float]:
         )
         for _ in range(5)
     ]  # fmt: skip
-    return {
-        "import_s": statistics.median(f["import_s"] for f in found),
-        "seconds": statistics.median(f["seconds"] for f in found),
-        "loop_s": statistics.median(f["loop_s"] for f in found),
-        "size": found[0]["size"],
-    }
+    medians = {key: statistics.median(f[key] for f in found) for key in found[0] if key != "size"}
+    return medians | {"size": found[0]["size"]}
 
 
 @contextlib.contextmanager
@@ -148,7 +150,11 @@ def bench(name: str, uri: str) -> dict[str, float]:
     assert board["size"] == [RUNS * CHECKPOINTS, TASKS], board
     return {
         f"{name} leaderboard 1,000 x 50 (ms)": board["seconds"] * 1000,
+        f"{name} leaderboard, CPU time (ms)": board["cpu_s"] * 1000,
         f"{name} sample diff 2 x 10,000 (ms)": diff["seconds"] * 1000,
+        f"{name} sample diff, CPU time (ms)": diff["cpu_s"] * 1000,
+        f"{name} opening the store before it (ms)": board["open_s"] * 1000,
+        f"{name} opening the store, CPU time (ms)": board["open_cpu_s"] * 1000,
         f"{name} import of tracker before it (ms)": board["import_s"] * 1000,
         f"{name} reference loop of 10^6 (ms)": board["loop_s"] * 1000,
     }

@@ -38,7 +38,7 @@ READER_PASSWORD = "reader-test-pw"
 SYSTEM_USER = "tracker-pg"
 TABLES = (
     "runs", "run_tags", "metric_chunks", "metrics", "metric_batches", "events", "artifacts",
-    "table_rows", "tables", "evaluations",
+    "table_rows", "tables", "evaluations", "version_scores",
 )  # fmt: skip
 
 

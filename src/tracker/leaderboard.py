@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tracker.records import Artifact, Cell, Evaluation, Record, Row, Series, paused_gc
-from tracker.store.base import Store, StoreError
+from tracker.store.base import Store, StoreError, VersionScores, version_scores
 from tracker.views import lower_is_better
 
 __all__ = [
@@ -141,16 +141,21 @@ class Leaderboard(Record):
 def evaluations_of(store: Store, versions: Sequence[Artifact]) -> list[Evaluation]:
     """Every evaluation of one of ``versions`` (by the module's rule): what lineage shows
     as their consumers, in recording order."""
-    return [e for e, _ in _of(store, versions)]
+    return [e for e, _ in _flat(_of(store, versions))]
 
 
-def _of(store: Store, versions: Sequence[Artifact]) -> list[tuple[Evaluation, Artifact]]:
-    """The evaluations of ``versions``, each with the version it is of."""
+Matched = list[tuple[VersionScores, Artifact | None]]
+"""Groups of scores (one run's of one version), each with the version it is of."""
+
+
+def _of(store: Store, versions: Sequence[Artifact]) -> Matched:
+    """The scores of ``versions``, grouped, each group with the version it is of."""
     refs = sorted({ref for a in versions for ref in (a.digest, a.uri) if ref})
     if not refs:
         return []
-    pairs = _matched(versions, store.evaluations(refs=refs))
-    return [(e, version) for e, version in pairs if version is not None]
+    match = _matcher(versions)
+    found = version_scores(store, refs=refs)
+    return [(g, version) for g in found if (version := match(g.uri, g.digest)) is not None]
 
 
 def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None]]:
@@ -158,63 +163,78 @@ def scores(store: Store, project: str) -> list[tuple[Evaluation, Artifact | None
     runs made, each with the version it matches (``None``: no run's output matches), in
     recording order."""
     with paused_gc():  # tens of thousands of records and pairs: see paused_gc
-        outputs = store.artifacts(project=project, direction="output")
-        pairs: list[tuple[Evaluation, Artifact | None]] = list(_of(store, outputs))
-        mine = store.evaluations(project=project)  # by the project's own runs
-        if mine:
-            seen = {(e.run_id, e.eval_id, e.metric) for e, _ in pairs}
-            others = [e for e in mine if (e.run_id, e.eval_id, e.metric) not in seen]
-            pairs += _matched(outputs, others)
-        pairs.sort(key=lambda pair: pair[0].created_at)
-        return pairs
+        return _flat(_project(store, project))
 
 
-def _matched(
-    outputs: Sequence[Artifact], found: Sequence[Evaluation]
-) -> list[tuple[Evaluation, Artifact | None]]:
-    """Each evaluation with the version of ``outputs`` it is of: the first logged with
-    its digest, else with its uri, unless both have digests that differ."""
+def _project(store: Store, project: str) -> Matched:
+    """`scores`, grouped: the scores of the outputs of ``project``'s runs, then those its
+    runs recorded of other versions. Matched once a group: its scores share a version."""
+    outputs = store.artifacts(project=project, direction="output")
+    groups = _of(store, outputs)
+    mine = version_scores(store, project=project)  # by the project's own runs
+    if mine:
+        match = _matcher(outputs)
+        seen = {(g.run_id, g.uri, g.digest) for g, _ in groups}
+        groups += [
+            (g, match(g.uri, g.digest)) for g in mine if (g.run_id, g.uri, g.digest) not in seen
+        ]
+    return groups
+
+
+def _flat(groups: Matched) -> list[tuple[Evaluation, Artifact | None]]:
+    pairs = [(e, version) for g, version in groups for e in g.evaluations]
+    pairs.sort(key=lambda pair: pair[0].created_at)
+    return pairs
+
+
+def _matcher(outputs: Sequence[Artifact]) -> Callable[[str, str | None], Artifact | None]:
+    """The version of ``outputs`` that scores of ``(uri, digest)`` are of: the first logged
+    with that digest, else with that uri, unless both have digests that differ."""
     by_digest: dict[str, Artifact] = {}
     by_uri: dict[str, Artifact] = {}
     for a in outputs:
         if a.digest:
             by_digest.setdefault(a.digest, a)
         by_uri.setdefault(a.uri, a)
-    pairs: list[tuple[Evaluation, Artifact | None]] = []
-    for e in found:
-        version = by_digest.get(e.digest) if e.digest else None
-        if version is None and e.uri:
-            version = by_uri.get(e.uri)
-            if version is not None and e.digest and version.digest:
+
+    def match(uri: str, digest: str | None) -> Artifact | None:
+        version = by_digest.get(digest) if digest else None
+        if version is None and uri:
+            version = by_uri.get(uri)
+            if version is not None and digest and version.digest:
                 version = None  # the same path, other bytes: another version
-        pairs.append((e, version))
-    return pairs
+        return version
+
+    return match
 
 
 def leaderboard(store: Store, project: str) -> Leaderboard:
     """The versions the runs of ``project`` produced that have evaluations, and the
     versions its runs evaluated that no run's output matches, with their scores."""
     with paused_gc():
-        return _board(scores(store, project))
+        return _board(_project(store, project))
 
 
-def _board(pairs: Sequence[tuple[Evaluation, Artifact | None]]) -> Leaderboard:
-    """Pairs by version (a known one by its record, held meanwhile: its ``id``; an unknown
+def _board(groups: Matched) -> Leaderboard:
+    """Groups by version (a known one by its record, held meanwhile: its ``id``; an unknown
     one by digest or uri), the score recorded last of each column."""
     entries: dict[int | str, Entry] = {}
-    names = column_names([e for e, _ in pairs])
-    for (e, version), column in zip(pairs, names, strict=True):
-        key = (e.digest or e.uri) if version is None else id(version)
+    named = _columns([e for g, _ in groups for e in g.evaluations])
+    for g, version in groups:
+        key = (g.digest or g.uri) if version is None else id(version)
         entry = entries.get(key)
         if entry is None:
             entry = entries[key] = (
-                Entry(None, e.uri, e.digest) if version is None
+                Entry(None, g.uri, g.digest) if version is None
                 else Entry(version, version.uri, version.digest)
             )  # fmt: skip
-        held = entry.scores.get(column)
-        if held is None or e.created_at >= held.created_at:
-            entry.scores[column] = e
-    return Leaderboard(sorted(set(names)), sorted(entries.values(), key=_order))
+        held = entry.scores
+        for e in g.evaluations:
+            column = named[e.task, e.metric, id(e.settings)]
+            last = held.get(column)
+            if last is None or e.created_at >= last.created_at:
+                held[column] = e
+    return Leaderboard(sorted(set(named.values())), sorted(entries.values(), key=_order))
 
 
 def _order(entry: Entry) -> tuple[bool, Any]:
@@ -227,18 +247,24 @@ def _order(entry: Entry) -> tuple[bool, Any]:
 
 def column_names(evaluations: Sequence[Evaluation]) -> list[str]:
     """Each evaluation's column: ``task/metric``, with the settings that differ among the
-    evaluations of that name where they differ. A store hands the scores of one
-    evaluation one shared settings dict: each is written as text once."""
-    names = [f"{e.task}/{e.metric}" for e in evaluations]
-    texts: dict[int, str] = {}
+    evaluations of that name where they differ."""
+    named = _columns(evaluations)
+    return [named[e.task, e.metric, id(e.settings)] for e in evaluations]
+
+
+def _columns(evaluations: Sequence[Evaluation]) -> dict[tuple[str, str, int], str]:
+    """`column_names` by task, metric and settings dict: a store hands the scores of one
+    evaluation one shared settings dict, so this is a few names for tens of thousands of
+    scores, each settings written as text once."""
+    kinds: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for e in evaluations:
+        kinds[e.task, e.metric, id(e.settings)] = e.settings
+    texts = {key: _text(settings) for key, settings in kinds.items()}
     settings_of: dict[str, dict[str, dict[str, Any]]] = {}
-    for e, name in zip(evaluations, names, strict=True):
-        text = texts.get(id(e.settings))
-        if text is None:
-            text = texts[id(e.settings)] = _text(e.settings)
-        held = settings_of.setdefault(name, {})
+    for key, settings in kinds.items():
+        held = settings_of.setdefault(f"{key[0]}/{key[1]}", {})
         if len(held) < 64:  # a column split more finely than this is not worth naming
-            held.setdefault(text, e.settings)
+            held.setdefault(texts[key], settings)
     labels: dict[tuple[str, str], str] = {}
     for name, held in settings_of.items():
         if len(held) < 2:
@@ -248,12 +274,11 @@ def column_names(evaluations: Sequence[Evaluation]) -> list[str]:
         for text, settings in held.items():
             shown = ", ".join(f"{k}={_text(settings.get(k))}" for k in differ)
             labels[(name, text)] = f"{name} [{shown}]"
-    if not labels:
-        return names
-    return [
-        labels.get((name, texts[id(e.settings)]), name)
-        for e, name in zip(evaluations, names, strict=True)
-    ]
+    named: dict[tuple[str, str, int], str] = {}
+    for key in kinds:
+        name = f"{key[0]}/{key[1]}"
+        named[key] = labels.get((name, texts[key]), name)
+    return named
 
 
 def _text(value: Any) -> str:
@@ -266,8 +291,8 @@ def bench_history(store: Store, run_id: str) -> dict[str, Series]:
     each point's time the evaluation's. Read, not stored: the run is not touched."""
     outputs = [a for a in store.artifacts(run_id=run_id, direction="output") if a.step is not None]
     points: dict[str, dict[int, tuple[float, float]]] = {}
-    for e, version in _of(store, outputs):
-        assert version.step is not None
+    for e, version in _flat(_of(store, outputs)):
+        assert version is not None and version.step is not None
         at = points.setdefault(f"{BENCH}/{e.task}/{e.metric}", {})
         held = at.get(version.step)
         if held is None or e.created_at >= held[1]:

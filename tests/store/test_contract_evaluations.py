@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from tracker import open_store
 from tracker.leaderboard import bench_history, evaluations_of, leaderboard, sample_diff
 from tracker.records import Artifact, Evaluation, RunRecord
 from tracker.store import Store
+from tracker.store.base import version_scores
 from tracker.store.schema import MIGRATIONS
 from tracker.store.sqlite import SqliteDialect, SqliteStore
 
@@ -187,11 +189,58 @@ def test_sample_diff_shows_what_went_right_to_wrong_and_back(any_store: Store) -
     assert diff.counts == {"right_both": 1, "wrong_both": 0, "only_a": 0, "only_b": 1}
 
 
+def _fields(found: list[Evaluation]) -> list[tuple[object, ...]]:
+    """Each record's fields, NaN as a text (NaN equals nothing)."""
+    return [
+        tuple("NaN" if isinstance(v, float) and math.isnan(v) else v for v in e.as_dict().values())
+        for e in found
+    ]
+
+
+def test_scores_grouped_by_version_are_the_scores_held(any_store: Store) -> None:
+    """`version_scores` (what the leaderboard reads: in the SQL stores, one row a run and
+    version) holds each stored score once, every field as `evaluations` returns it: NaN
+    and infinite values, a NaN stderr as none, other settings in one batch, a version
+    scored in several calls, a score given twice in a call, a retried call."""
+    ck: dict[str, Any] = {"uri": "/b/ck", "digest": "sha256:1"}  # scored in several calls
+    five = {"harness": "lm-eval", "num_fewshot": 5}
+    first = [
+        _score("e1", "acc", 0.7, stderr=0.01, samples="samples/arc/e1", **ck),
+        _score("e1", "f1", math.nan, stderr=math.nan, **ck),
+        _score("e1", "acc", 0.1, **ck),  # given twice: the first kept
+        _score("e2", "ppl", math.inf, task="wiki", settings=five, at=2.0, **ck),
+        _score("e3", "acc", 0.4, uri="/a/out/checkpoint-9"),  # unhashed
+    ]
+    any_store.log_evaluations("ev", first)
+    any_store.log_evaluations("ev", first[:2])  # retried
+    any_store.log_evaluations("ev", [_score("e4", "acc", 0.9, at=3.0, **ck)])
+    _start(any_store, "ev2", "other")
+    any_store.log_evaluations("ev2", [_score("e5", "acc", 0.2, **ck).replace(run_id="ev2")])
+    held = any_store.evaluations()
+    assert len(held) == 6
+    groups = version_scores(any_store, refs=["sha256:1", "/a/out/checkpoint-9"])
+    assert sorted((g.run_id, g.uri, g.digest, len(g.evaluations)) for g in groups) == [
+        ("ev", "/a/out/checkpoint-9", None, 1),
+        ("ev", "/b/ck", "sha256:1", 4),
+        ("ev2", "/b/ck", "sha256:1", 1),
+    ]
+    flat = [e for g in groups for e in g.evaluations]
+    assert sorted(_fields(flat), key=str) == sorted(_fields(held), key=str)
+    mine = version_scores(any_store, project="evals")
+    assert sorted(_fields([e for g in mine for e in g.evaluations]), key=str) == sorted(
+        _fields(held[:5]), key=str
+    )
+    assert version_scores(any_store, refs=["sha256:1"], project="other")[0].run_id == "ev2"
+    any_store.delete_run("ev")
+    assert [g.run_id for g in version_scores(any_store)] == ["ev2"]
+
+
 def test_deleting_the_evaluating_run_removes_its_scores(any_store: Store) -> None:
     """delete_run takes the run's evaluations with it."""
     any_store.log_evaluations("ev", [_score("e1", "acc", 0.5)])
     any_store.delete_run("ev")
     assert any_store.evaluations() == []
+    assert version_scores(any_store) == []
 
 
 def test_a_store_of_the_schema_before_evaluations_is_migrated(tmp_path: Path) -> None:

@@ -46,10 +46,12 @@ __all__ = [
     "StoreBase",
     "StoreError",
     "StoredExtremes",
+    "VersionScores",
     "count_runs",
     "merge_artifact",
     "metric_stats_of",
     "started_concurrently",
+    "version_scores",
 ]
 
 History = Series
@@ -559,3 +561,51 @@ class StoredExtremes(Protocol):
     def metric_extremes(self, run_id: str, key: str, *, raw: bool = False) -> Extremes:
         """The metric's `Extremes`, as `tracker.store.metric_extremes` gives them."""
         ...
+
+
+class VersionScores(Record):
+    """The scores one run recorded of one evaluated version (as the evaluations name it:
+    ``uri`` and ``digest``), in the order they were stored: what a leaderboard matches to
+    a checkpoint once, not once a score."""
+
+    __slots__ = ("run_id", "uri", "digest", "evaluations")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self, run_id: str, uri: str, digest: str | None, evaluations: list[Evaluation]
+    ) -> None:
+        self.run_id = run_id
+        self.uri = uri
+        self.digest = digest
+        self.evaluations = evaluations
+
+
+@runtime_checkable
+class GroupsScores(Protocol):
+    """A store that keeps each run's scores of a version together (the SQL stores: one row
+    a run and version instead of one a score), so that a leaderboard of 1,000 versions x 50
+    tasks reads 1,000 rows."""
+
+    def version_scores(
+        self, *, refs: Sequence[str] = (), project: str | None = None
+    ) -> list[VersionScores]:
+        """`tracker.store.base.version_scores`, read by the store."""
+        ...
+
+
+def version_scores(
+    store: Store, *, refs: Sequence[str] = (), project: str | None = None
+) -> list[VersionScores]:
+    """The scores (`Store.evaluations`) of the versions whose digest or uri is one of
+    ``refs`` (where given) that the runs of ``project`` recorded (where given), grouped by
+    run and version: kept together by the store where it can (`GroupsScores`), else
+    grouped here."""
+    if isinstance(store, GroupsScores):
+        return store.version_scores(refs=refs, project=project)
+    groups: dict[tuple[str, str, str | None], VersionScores] = {}
+    for e in store.evaluations(refs=refs, project=project):
+        key = (e.run_id, e.uri, e.digest)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = VersionScores(e.run_id, e.uri, e.digest, [])
+        group.evaluations.append(e)
+    return list(groups.values())

@@ -34,7 +34,12 @@ runs are one range).
 
 An evaluation's score (`tracker.records.Evaluation`) is one ``evaluations`` row, once per
 evaluating run, evaluation and metric; found by run, or by the evaluated version's digest
-or uri (a checkpoint's scores, whichever was recorded first); a NaN score is NULL.
+or uri (a checkpoint's scores, whichever was recorded first); a NaN score is NULL. The
+same scores are kept together in ``version_scores``, one row per evaluating run and
+evaluated version (``digest`` ``''`` where unhashed), written in the transaction that
+adds them: each batch of new scores is appended to its row's ``scores`` as one JSON array
+of columns (`tracker.store.sql`), so that a leaderboard of 1,000 checkpoints x 50 tasks
+reads 1,000 rows instead of 50,000.
 """
 
 from __future__ import annotations
@@ -203,6 +208,16 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX evaluations_by_run ON evaluations (run_id, id)",
         "CREATE INDEX evaluations_by_digest ON evaluations (digest)",
         "CREATE INDEX evaluations_by_uri ON evaluations (uri)",
+        # the same scores kept together by evaluating run and version, for leaderboards
+        """CREATE TABLE version_scores (
+            run_id TEXT NOT NULL,
+            uri TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            scores TEXT NOT NULL,
+            PRIMARY KEY (run_id, uri, digest)
+        )""",
+        "CREATE INDEX version_scores_by_digest ON version_scores (digest)",
+        "CREATE INDEX version_scores_by_uri ON version_scores (uri)",
     ],
 ]
 

