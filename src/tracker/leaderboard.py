@@ -6,7 +6,9 @@ How an evaluation finds its checkpoint, on read (so any order of recording works
 the versions runs *produced* (``direction="output"``), the first logged whose digest is
 the evaluation's digest, else whose uri is its uri. An evaluation matching none is kept
 as a version of its own, named by its uri (the checkpoint is unknown, or not recorded
-yet; once it is, the same read finds it).
+yet; once it is, the same read finds it). Scores are read grouped by evaluating run and
+version (`tracker.store.base.version_scores`: in the SQL stores, one row a group), and
+each group is matched once: its scores name the same version.
 
 Which score is best: higher, except for metrics whose name says lower is better, by the
 rule every view shares (`tracker.views.lower_is_better`, applied to the metric's name

@@ -595,7 +595,10 @@ class SqlStore(StoreBase):
                 "INSERT INTO version_scores (run_id, uri, digest, scores) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (run_id, uri, digest) DO UPDATE SET "
                 "scores = version_scores.scores || ',' || excluded.scores",
-                [(run_id, *version, _pack_scores(found)) for version, found in by_version.items()],
+                [  # in key order: two writers of one run lock its rows in the same order
+                    (run_id, *version, _pack_scores(by_version[version]))
+                    for version in sorted(by_version)
+                ],
             )
 
     def heartbeat(self, run_id: str, at: float) -> None:
