@@ -20,22 +20,23 @@ The translation, in order:
 2. Each task of ``results`` is one evaluation; its metrics are lm-eval's keys with a
    ``,none`` filter dropped (``acc,none`` is ``acc``, ``exact_match,strict-match`` stays),
    its standard errors the ``<metric>_stderr,<filter>`` keys (``N/A`` left out).
-3. Its settings: ``harness`` (``lm-eval <version>``), the task's ``version`` and
-   ``num_fewshot`` (``n-shot``), and of ``config`` ``model`` (the model class: ``hf``),
-   ``model_args`` (without ``pretrained`` and ``peft``: the version is no setting, or
-   every checkpoint would be a leaderboard column of its own), ``limit``,
-   ``batch_size``, the seeds, ``gen_kwargs``; ``apply_chat_template`` (whether a chat
-   template was applied), its ``chat_template_sha``, ``fewshot_as_multiturn`` and
-   ``system_instruction`` where lm-eval recorded them, and the task's ``sample_len``
-   (the number of samples evaluated: no score). ``batch_size`` ``"4"`` (the CLI's) is
-   ``4`` (the API's), an empty ``gen_kwargs`` is left out. Settings are redacted as config is
-   (a token in ``model_args``).
+3. Its settings: ``harness`` (``lm-eval <version>``), the task's ``version``,
+   ``num_fewshot`` (``n-shot``) and ``higher_is_better`` (by metric), and of ``config``
+   ``model`` (the model class: ``hf``), ``model_args`` (without ``pretrained`` and
+   ``peft``: the version is no setting, or every checkpoint would be a leaderboard
+   column of its own), ``limit``, ``batch_size``, the seeds, ``gen_kwargs``;
+   ``apply_chat_template`` (whether a chat template was applied), its
+   ``chat_template_sha``, ``fewshot_as_multiturn`` and ``system_instruction`` where
+   lm-eval recorded them, and the task's ``sample_len`` (the number of samples
+   evaluated: no score). ``batch_size`` ``"4"`` (the CLI's) is ``4`` (the API's), an
+   empty ``gen_kwargs`` is left out. Settings are redacted as config is (a token in
+   ``model_args``).
 4. With ``log_samples``, each of the task's samples is a row: ``doc_id``, ``filter``,
    ``prompt`` (the first request's context), ``arguments``, ``target``, ``response``
    (of a generation its text; of a multiple-choice sample the index of the likeliest
    choice, as its target is), ``resps`` (lm-eval's filtered responses whole: the
-   log-likelihoods), and its per-sample metrics
-   (``acc``, ``exact_match``) under lm-eval's names.
+   log-likelihoods), and its per-sample metrics (``acc``, ``exact_match``) under
+   lm-eval's names.
 5. A results dict of another shape (another lm-eval version) is read as far as it goes:
    what is missing is a warning, what is there is recorded; nothing raises.
 """
@@ -174,6 +175,12 @@ def _metrics(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return metrics, stderr
 
 
+_TASK_SETTINGS = (
+    ("version", "versions"),
+    ("num_fewshot", "n-shot"),
+    ("higher_is_better", "higher_is_better"),
+)
+"""Settings read from results' tables by task: the setting and its table."""
 _NOT_SCORES = frozenset({"alias", "name", "sample_len"})
 """Keys of a task's results that are no score: its names, its number of samples."""
 
@@ -183,7 +190,7 @@ def _settings(results: Mapping[str, Any], task: str) -> dict[str, Any]:
     config = results.get("config")
     config = config if isinstance(config, Mapping) else {}
     settings: dict[str, Any] = {"harness": f"lm-eval {_harness_version(results)}"}
-    for key, source in (("version", "versions"), ("num_fewshot", "n-shot")):
+    for key, source in _TASK_SETTINGS:
         table = results.get(source)
         if isinstance(table, Mapping) and task in table:
             settings[key] = table[task]

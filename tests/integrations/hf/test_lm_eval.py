@@ -100,6 +100,7 @@ def test_lm_eval_runs_are_evaluations_of_the_checkpoints(
     assert scored.stderr == pytest.approx(results["results"]["tiny_qa"]["acc_stderr,none"])
     assert scored.settings["harness"] == "lm-eval 0.4.13"
     assert scored.settings["num_fewshot"] == 0
+    assert scored.settings["higher_is_better"] == {"acc": True}
     assert scored.settings["model_args"] == {"dtype": "float32"}
     assert scored.settings["apply_chat_template"] is False
     assert scored.settings["random_seed"] == 0
