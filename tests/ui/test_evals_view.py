@@ -60,7 +60,8 @@ def test_leaderboard_api_is_the_stores(served: Served, store: Store) -> None:
     assert [row["step"] for row in answer["rows"]] == [2, 4]
     assert [row["qa/acc"] for row in answer["rows"]] == list(SCORES["qa"])
     assert answer["best"] == {"qa/acc": 1, "wiki/word_perplexity": 1}
-    assert served.get("/api/evals").status == 400
+    assert json.loads(served.get("/api/evals").body)["project"] == "lin"  # the newest run's
+    assert json.loads(served.get("/api/evals?project=none").body)["rows"] == []
     assert served.get("/api/evals/diff?a=nope&b=nope").status == 404
 
 

@@ -25,8 +25,9 @@
 ``GET /api/groups?key=K&metric=M&``         the same runs grouped by config key ``K``:
 ``points=N&project=&status=&...``           metric ``M``'s mean, min and max per group on a
                                             shared step grid of at most ``N`` points
-``GET /api/evals?project=P``                the leaderboard (`tracker evals --json`) and
-                                            ``best``, the best row's index per column
+``GET /api/evals?project=P``                the leaderboard (`tracker evals --json`; default
+                                            project: the newest run's) and ``best``, the
+                                            best row's index per column
 ``GET /api/evals/diff?a=E&b=E&metric=``     two evaluations' samples that went right →
                                             wrong and back (`tracker evals --diff --json`)
 ==========================================  ================================================
@@ -141,10 +142,12 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
 
 
 def evals(store: Store, query: Query) -> dict[str, Any]:
-    """The project's leaderboard, with the index of each column's best row (or ``None``)."""
+    """The leaderboard of the project (default: the newest run's), with the index of
+    each column's best row (or ``None``)."""
     project = _one(query, "project")
     if not project:
-        raise ApiError(400, "give the project: /api/evals?project=NAME")
+        newest = store.runs(RunQuery(limit=1))
+        project = newest[0].project if newest else ""
     board = leaderboard(store, project)
     found = {column: board.best(column) for column in board.columns}
     best = {c: None if e is None else board.entries.index(e) for c, e in found.items()}

@@ -1,5 +1,5 @@
 // Evaluations of checkpoints (docs/evaluations.md), from /api/evals and /api/evals/diff:
-//   /evals?project=P     the leaderboard: a row per evaluated version, a column per
+//   /evals?project=P     the leaderboard (default: the newest run's project): a row per evaluated version, a column per
 //                        task/metric, sortable by a click on its header, each column's best
 //                        starred, each checkpoint a link to its row in its run's lineage
 //   /evals/diff?a=&b=    two evaluations of one task: the samples that went right → wrong
@@ -64,8 +64,8 @@ function boardTable(board, state, redraw) {
 }
 
 export async function evalsPage(app, params) {
-  const project = params.get("project") || "";
-  const board = await api(`/api/evals?project=${encodeURIComponent(project)}`);
+  const board = await api(`/api/evals?project=${encodeURIComponent(params.get("project") || "")}`);
+  const project = board.project;
   const state = { column: null, descending: true };
   const holder = el("div", {});
   const redraw = () => holder.replaceChildren(boardTable(board, state, redraw));
