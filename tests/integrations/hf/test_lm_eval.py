@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pytest
@@ -152,7 +151,7 @@ def test_a_results_dict_of_another_shape_warns_and_keeps_the_rest(
     }
     ids = log_results(results, project="lm", store=uri)
     assert len(ids) == 2
-    assert "no numeric metric" in caplog.text.lower() or "words" in caplog.text
+    assert "log_evaluation('words') has no numeric metric" in caplog.text
     store = open_store(uri)
     found = {(e.task, e.metric): e for e in store.evaluations(project="lm")}
     assert set(found) == {("nan_task", "acc"), ("fine", "exact_match,strict-match")}
@@ -168,4 +167,3 @@ def test_the_hook_wraps_simple_evaluate_only_under_tracker_run() -> None:
     from lm_eval import evaluator
 
     assert not getattr(evaluator.simple_evaluate, "__tracker_attached__", False)
-    assert "TRACKER_RUN_ID" not in os.environ
