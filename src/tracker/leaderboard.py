@@ -405,3 +405,25 @@ def _right(value: Cell) -> bool:
     if isinstance(value, int | float):
         return value > 0
     return False
+
+
+def board_json(board: Leaderboard) -> dict[str, Any]:
+    """``{"columns", "rows"}``: `Leaderboard.as_rows`, each row with ``eval_ids``, the
+    evaluation each value came from (``tracker evals --json``, the dashboard's API)."""
+    rows = board.as_rows()
+    for row, entry in zip(rows, board.entries, strict=True):
+        row["eval_ids"] = {c: e.eval_id for c, e in entry.scores.items()}
+    return {"columns": board.columns, "rows": rows}
+
+
+def diff_json(diff: SampleDiff) -> dict[str, Any]:
+    """A sample diff whole: the two evaluations, the column judged by, the counts and the
+    samples that changed (``tracker evals --diff --json``, the dashboard's API)."""
+    return {
+        "a": diff.a.eval_id,
+        "b": diff.b.eval_id,
+        "metric": diff.metric,
+        "counts": diff.counts,
+        "worse": [{"doc_id": d, "a": ra, "b": rb} for d, ra, rb in diff.worse],
+        "better": [{"doc_id": d, "a": ra, "b": rb} for d, ra, rb in diff.better],
+    }

@@ -18,6 +18,9 @@ imports the framework module it names:
 ``llamafactory.train.tuner``   ``run_exp`` gets ``tracker train``'s callback, with
                                LLaMA-Factory's own arguments in the config, unless it was
                                given one (`tracker.autoattach.llamafactory`)
+``lm_eval.evaluator``          the results ``simple_evaluate`` returns (lm-eval's CLI
+                               calls it too) are recorded as evaluations of the model
+                               it evaluated (`tracker.autoattach.lm_eval`)
 =============================  ===========================================================
 
 The hook itself (``site/sitecustomize.py``, standard library only, the only file of its

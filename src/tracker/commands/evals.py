@@ -15,7 +15,7 @@ import math
 
 from tracker.commands.app import CommandError, Context, add_common_options
 from tracker.commands.output import Styled, fmt_value
-from tracker.leaderboard import Entry, SampleDiff, leaderboard, sample_diff
+from tracker.leaderboard import Entry, SampleDiff, board_json, diff_json, leaderboard, sample_diff
 from tracker.records import Row
 
 NAME = "evals"
@@ -49,10 +49,7 @@ def run(ctx: Context) -> int:
         raise CommandError("give a project (`tracker evals PROJECT`) or --diff EVAL_A EVAL_B")
     board = leaderboard(ctx.store, args.project)
     if args.json:
-        rows = board.as_rows()
-        for row, entry in zip(rows, board.entries, strict=True):
-            row["eval_ids"] = {c: e.eval_id for c, e in entry.scores.items()}
-        ctx.console.json({"columns": board.columns, "rows": rows})
+        ctx.console.json(board_json(board))
         return 0
     if not board.entries:
         ctx.console.line(
@@ -88,16 +85,7 @@ def _cells(entry: Entry, columns: list[str], best: dict[str, Entry | None]) -> l
 
 def _diff(ctx: Context, diff: SampleDiff) -> int:
     if ctx.args.json:
-        ctx.console.json(
-            {
-                "a": diff.a.eval_id,
-                "b": diff.b.eval_id,
-                "metric": diff.metric,
-                "counts": diff.counts,
-                "worse": [{"doc_id": d, "a": ra, "b": rb} for d, ra, rb in diff.worse],
-                "better": [{"doc_id": d, "a": ra, "b": rb} for d, ra, rb in diff.better],
-            }
-        )
+        ctx.console.json(diff_json(diff))
         return 0
     counts = diff.counts
     ctx.console.line(

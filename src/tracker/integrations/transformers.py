@@ -15,6 +15,12 @@ Hugging Face dataset's name, split, rows and fingerprint) and a checkpoint resum
 are the run's inputs; each ``on_save`` folder is a ``checkpoint`` version, rotated ones
 are checked for (``gone``), and ``state.best_model_checkpoint`` is marked best; the
 trainer's own ``save_model(dir)`` is a ``model`` version (``adapter`` for PEFT).
+
+Evaluations (docs/evaluations.md): an ``evaluate()`` or ``predict()`` of a Trainer that
+did not train (a checkpoint loaded in a new process) also records its metrics as an
+evaluation of that checkpoint (the model's ``config._name_or_path``), task ``eval``
+(``test`` for ``predict``; the ``metric_key_prefix``), without the timing metrics
+(runtime, speeds, model preparation).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from tracker.sweeps import Trial, trial_config, trial_run
 
 with requires_extra("transformers"):
     from transformers import Trainer, TrainerCallback
+    from transformers import __version__ as transformers_version
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 __all__ = ["RUN_FILE", "CustomTrackerCallback"]
@@ -72,6 +79,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         self._trial: Trial | None = None  # the search trial the run records, if any
         self._trained = False  # whether the run's training reached on_train_end
         self.loaded_from: str | None = None  # the checkpoint the trained model was loaded from
+        self._began = False  # whether a training began: else evaluate() is of a checkpoint
         self._seen: tuple[int, dict[str, Any]] = (-1, {})  # raw keys logged at one step
 
     @property
@@ -91,6 +99,7 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
             else:
                 self._run.finish("interrupted", "the trial stopped before its training ended")
             self._run = None
+        self._began = True
         self._open(args, state, kwargs.get("model"))
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
@@ -220,8 +229,37 @@ class CustomTrackerCallback(TrainerCallback):  # type: ignore[misc,unused-ignore
         fresh = {k: v for k, v in metrics.items() if k not in seen}
         if fresh:
             self._record(run, fresh, state.global_step, section)
+        if not self._began:
+            _record_evaluation(run, args, model, metrics)
         if self._trial is not None and self._trained:  # a search's objective: trial done
             run.finish()
+
+
+_SPEED = ("_runtime", "_samples_per_second", "_steps_per_second", "_model_preparation_time")
+
+
+def _record_evaluation(
+    run: CustomTracker, args: Any, model: Any, metrics: Mapping[str, Any]
+) -> None:
+    """An ``evaluate()``/``predict()`` with no training before it: its metrics are an
+    evaluation of the checkpoint the model was loaded from (``config._name_or_path``),
+    its task the metrics' prefix (``eval``, ``test``: ``metric_key_prefix``)."""
+    path = getattr(getattr(model, "config", None), "_name_or_path", None)
+    runtime = next((key for key in metrics if key.endswith("_runtime")), None)
+    if not (isinstance(path, str) and path and runtime):
+        return
+    task = runtime.removesuffix("_runtime")
+    scores = {
+        key.removeprefix(f"{task}_"): value
+        for key, value in metrics.items()
+        if key.startswith(f"{task}_") and not key.endswith(_SPEED)
+    }
+    settings = {
+        "harness": f"transformers {transformers_version}",
+        "batch_size": args.per_device_eval_batch_size,
+        "seed": args.seed,
+    }
+    run.log_evaluation(task, scores, artifact=path, settings=settings)
 
 
 def _calling_trainer() -> Any:

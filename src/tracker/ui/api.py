@@ -34,6 +34,11 @@
 ``GET /api/groups?key=K&metric=M&``         the same runs grouped by config key ``K``:
 ``points=N&project=&status=&...``           metric ``M``'s mean, min and max per group on a
                                             shared step grid of at most ``N`` points
+``GET /api/evals?project=P``                the leaderboard (`tracker evals --json`; default
+                                            project: the newest run's) and ``best``, the
+                                            best row's index per column
+``GET /api/evals/diff?a=E&b=E&metric=``     two evaluations' samples that went right →
+                                            wrong and back (`tracker evals --diff --json`)
 ==========================================  ================================================
 
 Run rows (of a run, the compare view, the workspace, the sweep) carry ``color``: the run's
@@ -54,6 +59,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from tracker.leaderboard import board_json, diff_json, leaderboard, sample_diff
 from tracker.records import RunRecord, RunStatus
 from tracker.store.base import (
     AmbiguousRunError,
@@ -61,6 +67,7 @@ from tracker.store.base import (
     RunNotFoundError,
     RunQuery,
     Store,
+    StoreError,
     count_runs,
     metric_stats_of,
 )
@@ -148,12 +155,41 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                 return params(store, query)
             case ["groups"]:
                 return groups(store, query)
+            case ["evals"]:
+                return evals(store, query)
+            case ["evals", "diff"]:
+                return evals_diff(store, query)
     except RunNotFoundError as exc:
         raise ApiError(404, str(exc)) from None
     except AmbiguousRunError as exc:
         candidates = [{"id": r.run_id, "name": r.name} for r in exc.candidates]
         raise ApiError(409, str(exc), candidates=candidates) from None
     raise ApiError(404, f"no API endpoint {path}")
+
+
+def evals(store: Store, query: Query) -> dict[str, Any]:
+    """The leaderboard of the project (default: the newest run's), with the index of
+    each column's best row (or ``None``)."""
+    project = _one(query, "project")
+    if not project:
+        newest = store.runs(RunQuery(limit=1))
+        project = newest[0].project if newest else ""
+    board = leaderboard(store, project)
+    found = {column: board.best(column) for column in board.columns}
+    best = {c: None if e is None else board.entries.index(e) for c, e in found.items()}
+    return {"project": project, **board_json(board), "best": best}
+
+
+def evals_diff(store: Store, query: Query) -> dict[str, Any]:
+    """The sample diff of evaluations ``a`` and ``b`` (their task, and ``metric``)."""
+    a, b = _one(query, "a"), _one(query, "b")
+    if not (a and b):
+        raise ApiError(400, "give two evaluations: /api/evals/diff?a=EVAL_ID&b=EVAL_ID")
+    try:
+        diff = sample_diff(store, a, b, _one(query, "metric"))
+    except StoreError as exc:  # an unknown evaluation, one without samples or that column
+        raise ApiError(404, str(exc)) from None
+    return {"task": diff.a.task, **diff_json(diff)}
 
 
 def _one(query: Query, name: str) -> str | None:

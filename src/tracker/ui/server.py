@@ -44,7 +44,7 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-_PAGES = ("/", "/compare")
+_PAGES = ("/", "/compare", "/evals", "/evals/diff")
 IDLE_TIMEOUT_S = 60.0
 
 

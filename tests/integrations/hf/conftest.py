@@ -23,6 +23,7 @@ from assets import (  # noqa: E402  (after the sys.path change)
     build_hf_data,
     build_hf_model,
 )
+from pg_server import PostgresServer, pg  # noqa: E402, F401  (pg: the session's server)
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +36,27 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sft.json, pref.json and prompts.json: tiny instruct, preference and prompt sets."""
     return build_hf_data(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store the training and the evaluations write: a SQLite file, the team store."""
+    if request.param == "sqlite":
+        return str(tmp_path / "team.db")
+    server: PostgresServer = request.getfixturevalue("pg")
+    server.truncate()
+    return server.uri
+
+
+@pytest.fixture
+def checkpoints(model_dir: Path, tmp_path: Path, uri: str) -> list[Path]:
+    """checkpoint-2 and checkpoint-4 of a Trainer run tracked in ``uri`` (project lm)."""
+    from kit import make_trainer, training_args
+
+    from tracker.integrations.transformers import CustomTrackerCallback
+
+    out = tmp_path / "out"
+    callback = CustomTrackerCallback(project="lm", store=uri)
+    args = training_args(out, save_strategy="steps", save_steps=2, save_total_limit=None)
+    make_trainer(model_dir, [callback], **args).train()
+    return [out / "checkpoint-2", out / "checkpoint-4"]

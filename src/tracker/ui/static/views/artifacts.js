@@ -4,6 +4,7 @@
 // checkpoints are also marks on the run's charts, at the steps they were saved.
 
 import { api, cell, el, fmt, fmtUnit, num, runLink, table } from "../common.js";
+import { evaluationsTable } from "./evals.js";
 import { lineageFlow } from "./lineage.js";
 
 const SHOWN_METRICS = 3;
@@ -65,9 +66,11 @@ export function artifactsSection(runId) {
   let lineage = { inputs: [], outputs: [], names: {} };
   const outputs = el("div", { class: "artifacts" });
   const flow = el("div", { class: "lineage" });
+  const evaluations = el("div", { class: "evaluations", id: "evaluations-list" });
   const refresh = async () => {
     lineage = await api(`/api/runs/${encodeURIComponent(runId)}/lineage`);
     outputs.replaceChildren(outputsTable(lineage.outputs, lineage.names));
+    evaluations.replaceChildren(evaluationsTable(lineage.evaluations || []));
     flow.replaceChildren(lineageFlow(lineage));
   };
   // a link to one artifact (#artifact-...) is followed once its row exists
@@ -75,7 +78,8 @@ export function artifactsSection(runId) {
     if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
   });
   return {
-    nodes: [el("h2", { id: "artifacts" }, "Artifacts"), outputs, el("h2", {}, "Lineage"), flow],
+    nodes: [el("h2", { id: "artifacts" }, "Artifacts"), outputs,
+      el("h2", { id: "evaluations" }, "Evaluations"), evaluations, el("h2", {}, "Lineage"), flow],
     ready,
     marks: (marks, startedAt) => withSaves(marks, lineage.outputs, startedAt),
     refresh,
