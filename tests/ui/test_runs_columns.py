@@ -126,7 +126,7 @@ def test_the_table_shows_and_sorts_the_chosen_columns(page: Any, served: Served)
     assert columns == ["config:learning_rate", "config:seed", "metric:eval/loss"]
     ranked = sorted(reversed(SWEEP), key=lambda run: run[0], reverse=True)
     assert [row[0] for row in rows] == [_name(*run) for run in ranked] + ["eval-only"]
-    assert rows[0][1:3] == ["0.003", "2"] and rows[-1][1:] == ["-", "-", "0.9"]
+    assert rows[0][1:3] == ["3e-3", "2"] and rows[-1][1:] == ["-", "-", "0.9"]
     shot(page, "runs-columns.png")
 
     page.locator("th[data-column='metric:eval/loss'] button.sort").click()

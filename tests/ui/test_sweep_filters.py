@@ -74,7 +74,7 @@ def test_the_sweep_filter_gives_the_panel_the_runs_the_side_list_shows(
 
 
 def test_scatter_x_labels_do_not_overlap(page: Any, served: Served) -> None:
-    """learning_rate across all 13 runs: the eval run sits at *not set*, left of 0.0001;
+    """learning_rate across all 13 runs: the eval run sits at *not set*, left of 1e-4;
     no two x-axis labels the browser drew share a pixel."""
     _drawn(page, served.url + "/?project=small" + OPEN)
     boxes = page.evaluate(
@@ -84,7 +84,7 @@ def test_scatter_x_labels_do_not_overlap(page: Any, served: Served) -> None:
           .sort((a, b) => a[1] - b[1])"""
     )
     labels = [label for label, _, _ in boxes]
-    assert labels[0] == "not set" and "0.0001" in labels
+    assert labels[0] == "not set" and "1e-4" in labels
     overlaps = [(a[0], b[0]) for a, b in itertools.pairwise(boxes) if b[1] < a[2] + 2]
     assert overlaps == []
     shot(page, "sweep-not-set.png")
