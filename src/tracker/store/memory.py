@@ -295,16 +295,16 @@ class MemoryStore(StoreBase):
             rows = [{"step": s, **row} for s in chosen for row in steps[s]]
         return rows if limit is None else rows[: max(0, limit)]
 
+    def _runs_of(self, run_id: str | None) -> list[_RunData]:
+        """The run ``run_id`` (none if unknown), or every run in start order; the lock held."""
+        if run_id is not None:
+            return [self._runs[run_id]] if run_id in self._runs else []
+        return sorted(self._runs.values(), key=lambda d: d.record.started_at)
+
     def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         """Artifacts matching the query, in logging order (runs in start order)."""
         with self._lock:
-            runs = (
-                [self._runs[query.run_id]]
-                if query.run_id in self._runs
-                else []
-                if query.run_id is not None
-                else sorted(self._runs.values(), key=lambda d: d.record.started_at)
-            )
+            runs = self._runs_of(query.run_id)
             found = [
                 copy.deepcopy(a)
                 for d in runs
@@ -316,13 +316,7 @@ class MemoryStore(StoreBase):
     def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
         """Evaluations matching the query, in recording order (runs in start order)."""
         with self._lock:
-            runs = (
-                [self._runs[query.run_id]]
-                if query.run_id in self._runs
-                else []
-                if query.run_id is not None
-                else sorted(self._runs.values(), key=lambda d: d.record.started_at)
-            )
+            runs = self._runs_of(query.run_id)
             found = [
                 copy.deepcopy(e)
                 for d in runs

@@ -993,20 +993,7 @@ class SqlStore(StoreBase):
 
     def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         """Artifacts matching the query, in logging order, found by the indexes."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column in ("run_id", "kind", "direction", "state", "name"):
-            value = getattr(query, column)
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if query.project is not None:
-            where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
-            params.append(query.project)
-        if query.refs:
-            marks = ", ".join("?" * len(query.refs))
-            where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
-            params.extend([*query.refs, *query.refs])
+        where, params = _where(query, ("run_id", "kind", "direction", "state", "name"))
         sql = f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -1043,20 +1030,7 @@ class SqlStore(StoreBase):
 
     def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
         """Evaluations matching the query, in recording order, found by the indexes."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column in ("run_id", "eval_id", "task", "metric"):
-            value = getattr(query, column)
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if query.project is not None:
-            where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
-            params.append(query.project)
-        if query.refs:
-            marks = ", ".join("?" * len(query.refs))
-            where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
-            params.extend([*query.refs, *query.refs])
+        where, params = _where(query, ("run_id", "eval_id", "task", "metric"))
         sql = f"SELECT {_EVALUATION_COLUMNS}, id FROM evaluations"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -1138,6 +1112,29 @@ def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
             )
             for r, m, meta in zip(rows, metrics, metas, strict=True)
         ]
+
+
+def _where(
+    query: ArtifactQuery | EvaluationQuery, columns: Sequence[str]
+) -> tuple[list[str], list[Any]]:
+    """The WHERE terms and parameters of an artifact or evaluation query: each of
+    ``columns`` the query gives, the runs of its ``project``, and its ``refs`` (a digest
+    or a uri, by their indexes)."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column in columns:
+        value = getattr(query, column)
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if query.project is not None:
+        where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
+        params.append(query.project)
+    if query.refs:
+        marks = ", ".join("?" * len(query.refs))
+        where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
+        params.extend([*query.refs, *query.refs])
+    return where, params
 
 
 def _evaluations(rows: Sequence[Sequence[Any]]) -> list[Evaluation]:
