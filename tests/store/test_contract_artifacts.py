@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from old_schema import sqlite_file_at
 from tracker import open_store
 from tracker.records import Artifact, RunRecord
 from tracker.store import RunNotFoundError, Store
 from tracker.store.schema import MIGRATIONS
-from tracker.store.sqlite import SqliteDialect, SqliteStore
+from tracker.store.sqlite import SqliteStore
 
 
 def _start(store: Store, run_id: str, project: str = "p") -> None:
@@ -159,17 +159,7 @@ def _before_artifacts() -> int:
 def test_a_store_of_the_schema_before_artifacts_is_migrated(tmp_path: Path) -> None:
     """A SQLite file at the version before the artifacts table opens, keeps its runs and
     takes artifacts."""
-    before = _before_artifacts()
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for version in range(before):
-        for statement in MIGRATIONS[version]:
-            db.execute(statement.format_map(SqliteDialect.types))
-    db.execute("INSERT INTO runs (run_id, project, name, status, started_at) "
-               "VALUES ('old', 'p', 'old', 'finished', 1.0)")  # fmt: skip
-    db.execute(f"PRAGMA user_version = {before}")
-    db.commit()
-    db.close()
+    path = sqlite_file_at(tmp_path / "old.db", _before_artifacts())
     store = SqliteStore(path)
     assert [r.run_id for r in store.runs()] == ["old"]
     store.log_artifact("old", _ckpt(5, "sha256:o").replace(run_id="old"))

@@ -4,7 +4,6 @@ back, matched to the checkpoint that produced them in any order, and their sampl
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from old_schema import migration_that, sqlite_file_at
 from tracker import open_store
 from tracker.leaderboard import bench_history, evaluations_of, leaderboard, sample_diff
 from tracker.records import Artifact, Evaluation, RunRecord
 from tracker.store import Store
 from tracker.store.base import version_scores
-from tracker.store.schema import MIGRATIONS
-from tracker.store.sqlite import SqliteDialect, SqliteStore
+from tracker.store.sqlite import SqliteStore
 
 
 def _start(store: Store, run_id: str, project: str) -> None:
@@ -246,19 +245,7 @@ def test_deleting_the_evaluating_run_removes_its_scores(any_store: Store) -> Non
 def test_a_store_of_the_schema_before_evaluations_is_migrated(tmp_path: Path) -> None:
     """A SQLite file at the version before the evaluations table opens, keeps its runs
     and takes evaluations."""
-    before = next(
-        i for i, m in enumerate(MIGRATIONS) if any("CREATE TABLE evaluations" in s for s in m)
-    )
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for version in range(before):
-        for statement in MIGRATIONS[version]:
-            db.execute(statement.format_map(SqliteDialect.types))
-    db.execute("INSERT INTO runs (run_id, project, name, status, started_at) "
-               "VALUES ('old', 'p', 'old', 'finished', 1.0)")  # fmt: skip
-    db.execute(f"PRAGMA user_version = {before}")
-    db.commit()
-    db.close()
+    path = sqlite_file_at(tmp_path / "old.db", migration_that("CREATE TABLE evaluations"))
     store = SqliteStore(path)
     assert [r.run_id for r in store.runs()] == ["old"]
     store.log_evaluations("old", [_score("e", "acc", 0.5).replace(run_id="old")])

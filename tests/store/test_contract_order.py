@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from old_schema import OLD_RUN, sqlite_file_at
 from tracker import open_store
 from tracker.records import MetricBatch, RunRecord, Series
 from tracker.store import RunQuery, Store
 from tracker.store.order import RunColumn, RunOrder
-from tracker.store.schema import RUN_VALUES_MIGRATION, migration
-from tracker.store.sqlite import SqliteDialect, SqliteStore
+from tracker.store.schema import RUN_VALUES_MIGRATION
+from tracker.store.sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -141,21 +141,13 @@ def test_columns_read_and_write_as_the_address_spells_them() -> None:
 def test_runs_of_an_older_sqlite_file_sort_after_its_migration(tmp_path: Path) -> None:
     """A file from before ``run_values``: its runs' configs and summaries are entered when
     it is opened, so they sort as the runs written since do."""
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for version in range(RUN_VALUES_MIGRATION):
-        for statement in migration(version, SqliteDialect.types):
-            db.execute(statement)
-    for run_id, lr, started in [("x", 0.3, 1.0), ("y", 0.1, 2.0), ("z", None, 3.0)]:
-        config = json.dumps({"opt": {"lr": lr}, "clip": float("nan")})
-        db.execute(
-            "INSERT INTO runs (run_id, project, name, status, started_at, config, summary) "
-            "VALUES (?, 'p', ?, 'finished', ?, ?, ?)",
-            (run_id, run_id, started, config, json.dumps({"best": lr})),
-        )
-    db.execute(f"PRAGMA user_version = {RUN_VALUES_MIGRATION}")
-    db.commit()
-    db.close()
+    runs = [
+        {**OLD_RUN, "run_id": run_id, "name": run_id, "started_at": started,
+         "config": json.dumps({"opt": {"lr": lr}, "clip": float("nan")}),
+         "summary": json.dumps({"best": lr})}
+        for run_id, lr, started in [("x", 0.3, 1.0), ("y", 0.1, 2.0), ("z", None, 3.0)]
+    ]  # fmt: skip
+    path = sqlite_file_at(tmp_path / "old.db", RUN_VALUES_MIGRATION, runs)
     store = SqliteStore(path)
     _fill(store, {"w": {"opt": {"lr": 0.2}}})
     assert _ids(store, "config:opt.lr") == ["y", "w", "x", "z"]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from old_schema import migration_that, sqlite_file_at
 from tracker import CustomTracker, TrackerSettings, open_store
 from tracker.records import RunRecord
 from tracker.store import RunQuery, Store
-from tracker.store.schema import MIGRATIONS, migration
-from tracker.store.sqlite import SqliteDialect, SqliteStore
+from tracker.store.sqlite import SqliteStore
 from tracker.sync import copy_runs
 
 
@@ -81,19 +80,7 @@ def test_sync_copies_the_sweep(any_store: Store) -> None:
 
 def test_an_older_sqlite_file_gains_the_sweep_column(tmp_path: Path) -> None:
     """A file from before sweeps is migrated: its runs have no sweep, new runs do."""
-    before = next(i for i, m in enumerate(MIGRATIONS) if any("sweep" in s for s in m))
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for version in range(before):
-        for statement in migration(version, SqliteDialect.types):
-            db.execute(statement)
-    db.execute(
-        "INSERT INTO runs (run_id, project, name, status, started_at) "
-        "VALUES ('old', 'p', 'old', 'finished', 1.0)"
-    )
-    db.execute(f"PRAGMA user_version = {before}")
-    db.commit()
-    db.close()
+    path = sqlite_file_at(tmp_path / "old.db", migration_that("sweep"))
     store = SqliteStore(path)
     store.start_run(_record("new", "lr"), resume=False)
     assert store.get_run("old").sweep is None
