@@ -115,8 +115,9 @@ class Links:
 
     def add_evaluations(self, scores: Iterable[Evaluation]) -> None:
         """Each evaluation among ``scores`` as a node below the versions it is of: those
-        an input of its uri and digest would be (`versions_of`). Matched once per
-        evaluation; its scores kept in recording order."""
+        an input of its uri and digest would be (`versions_of`, once per uri and digest).
+        Its scores are kept in recording order."""
+        versions: dict[tuple[str, str | None], list[str]] = {}
         for e in sorted(scores, key=lambda e: e.created_at):
             node = EVALUATION + e.eval_id
             held = self.scores.get(node)
@@ -125,7 +126,10 @@ class Links:
                 continue
             self.scores[node] = [e]
             loaded = Artifact(e.run_id, e.task, direction="input", uri=e.uri, digest=e.digest)
-            for version in self.versions_of(loaded):
+            of = versions.get((e.uri, e.digest))
+            if of is None:
+                of = versions[e.uri, e.digest] = self.versions_of(loaded)
+            for version in of:
                 edge = Edge(version, node, "evaluated", loaded)
                 self.evaluated.setdefault(version, []).append(edge)
                 self._evaluated_from.setdefault(node, []).append(edge)

@@ -267,10 +267,10 @@ def lineage_view(
     ``evaluations``: the scores of the root version, or of the run's outputs, each a dict
     (`tracker.records.Evaluation`), in recording order: the evaluation nodes below them.
 
-    Evaluations are read in one store call (`tracker.store.base.version_scores`): of the
-    graph's versions by their digests and uris, or, past `_REFS_AT_ONCE` of those, every
-    version's (a query's parameters are bounded; the scores are one row per evaluating
-    run and version), matched here (`tracker.lineage.Links.add_evaluations`)."""
+    Evaluations are read by the digests and uris of the versions a walk downstream can
+    reach (the root, the outputs of the runs downstream): one query
+    (`tracker.store.base.version_scores`, one row per evaluating run and version) per
+    `_REFS_AT_ONCE` of those, and matched here (`tracker.lineage.Links.add_evaluations`)."""
     with paused_gc():  # tens of thousands of records and dicts, none in a cycle
         return _lineage(store, root, depth)
 
@@ -286,7 +286,11 @@ def _lineage(store: Store, root: RunRecord | Artifact, depth: int | None) -> dic
     up, down = (store.linked_artifacts(seeds, upstream=u, depth=levels) for u in (True, False))
     # A run both ways (the root's) has all its rows in both parts: they are taken once.
     links = Links([*up.artifacts, *(a for a in down.artifacts if a.run_id not in up.names)])
-    links.add_evaluations(_scores_of(store, links))
+    # evaluations hang below versions reached downstream: the root, the outputs of runs there
+    below = [a for a in down.artifacts if a.direction == "output"]
+    links.add_evaluations(
+        _scores_of(store, [root, *below] if isinstance(root, Artifact) else below)
+    )
     names = {**down.names, **up.names}
     if isinstance(root, RunRecord):
         names[root.run_id] = root.name
@@ -310,25 +314,21 @@ def _runs(nodes: Iterable[str]) -> list[str]:
     return [node[len(RUN) :] for node in nodes if node.startswith(RUN)]
 
 
-_REFS_AT_ONCE = 2_000
-"""Most digests and uris a lineage asks the store for the scores of; past these it reads
-every version's (SQLite binds at most 32,766 parameters a query, PostgreSQL 65,535)."""
+_REFS_AT_ONCE = 1_000
+"""Most digests and uris one query asks for the scores of (each is bound twice: SQLite
+binds at most 32,766 parameters a query, 999 before 3.32; PostgreSQL 65,535)."""
 
 
-def _scores_of(store: Store, links: Links) -> list[Evaluation]:
-    """The scores of the versions in ``links``, or of every version (`lineage_view`)."""
-    refs = {
-        ref
-        for rows in (links.produced, links.used)
-        for versions in rows.values()
-        for a in versions
-        for ref in (a.digest, a.uri)
-        if ref
+def _scores_of(store: Store, versions: Iterable[Artifact]) -> list[Evaluation]:
+    """The scores of ``versions`` (by digest or uri), `_REFS_AT_ONCE` refs a query, each
+    group of scores once."""
+    refs = sorted({ref for a in versions for ref in (a.digest, a.uri) if ref})
+    groups = {
+        (g.run_id, g.uri, g.digest): g
+        for start in range(0, len(refs), _REFS_AT_ONCE)
+        for g in version_scores(store, refs=refs[start : start + _REFS_AT_ONCE])
     }
-    if not refs:
-        return []
-    found = version_scores(store, refs=sorted(refs) if len(refs) <= _REFS_AT_ONCE else ())
-    return [e for group in found for e in group.evaluations]
+    return [e for g in groups.values() for e in g.evaluations]
 
 
 def _output_nodes(links: Links, run: str) -> list[str]:

@@ -203,7 +203,7 @@ def test_lineage_of_a_checkpoint_path_shows_its_own_evaluations(
 ) -> None:
     """dpo's model by path: upstream the chain to the base model, downstream its two
     evaluations one hop on (the early one, of sft's checkpoint, is not its own); the same
-    when the lineage has more versions than it asks the store about by name."""
+    when the store is asked one digest or uri a query."""
     c = evaluated_chain
     text = cli("lineage", c["final"], "--color", "never").out
     assert "Qwen/Qwen2.5-0.5B" in text.split("led to")[0]
@@ -213,7 +213,7 @@ def test_lineage_of_a_checkpoint_path_shows_its_own_evaluations(
     ]
     view = json.loads(cli("lineage", c["final"], "--json").out)
     assert sorted(e["eval_id"] for e in view["evaluations"]) == sorted([c["arc"], c["wiki"]])
-    monkeypatch.setattr(views, "_REFS_AT_ONCE", 1)  # every version's scores, matched here
+    monkeypatch.setattr(views, "_REFS_AT_ONCE", 1)  # a query a digest or uri
     assert json.loads(cli("lineage", c["final"], "--json").out) == view
     near = json.loads(cli("lineage", c["final"], "--depth", "0", "--json").out)
     assert [n["more"] for n in near["nodes"]] == [True]
