@@ -9,6 +9,10 @@ Two shapes of 10,000 runs linked through their checkpoints, filled through the s
 * ``fan``: run 0 saves a checkpoint that 9,999 runs each start from, each saving its own
   checkpoint: the lineage of run 0 reaches them all downstream, two hops away.
 
+With ``--evals K``, each checkpoint is also evaluated on K tasks (one score each, by a
+run ``ev`` that records nothing else): each an evaluation node of the lineage, one hop
+below its checkpoint.
+
 Timed (median of 5 after one untimed call; wall and this process's CPU time, with the
 load average): `Store.linked_artifacts` both ways (the
 store's part: one recursive query each on the SQL stores), and the whole
@@ -16,8 +20,8 @@ store's part: one recursive query each on the SQL stores), and the whole
 JSON encoding), the same encoded (``tracker lineage --json``, the dashboard's
 ``/api/runs/RUN/lineage``: `tracker.views.dumps`); also with ``--depth 4``. Without
 ``--uri``, PostgreSQL is a throwaway server as the tests make it (`tests/pg_server.py`). Run:
-``python benchmarks/bench_lineage.py [--runs N] [--shape chain|fan] [--uri postgresql://...]
-[--no-postgres]``.
+``python benchmarks/bench_lineage.py [--runs N] [--shape chain|fan] [--evals K]
+[--uri postgresql://...] [--no-postgres]``.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests")]
 
 from tracker import open_store  # noqa: E402
-from tracker.records import Artifact, RunRecord  # noqa: E402
+from tracker.records import Artifact, Evaluation, RunRecord  # noqa: E402
 from tracker.store.base import Store  # noqa: E402
 from tracker.views import dumps, lineage_view  # noqa: E402
 
@@ -45,10 +49,13 @@ REPEATS = 5
 SHAPES = ["chain", "fan"]
 
 
-def fill(store: Store, runs: int, shape: str) -> list[str]:
-    """``runs`` runs linked as ``shape`` (``chain`` or ``fan``); their ids in order."""
+def fill(store: Store, runs: int, shape: str, evals: int = 0) -> list[str]:
+    """``runs`` runs linked as ``shape`` (``chain`` or ``fan``), each checkpoint evaluated
+    on ``evals`` tasks; the runs' ids in order."""
     ids = [f"run{i:06d}" for i in range(runs)]
     now = time.time()
+    if evals:
+        store.start_run(RunRecord("ev", "evals", "ev", started_at=now), resume=False)
     for i, run_id in enumerate(ids):
         store.start_run(
             RunRecord(run_id, "lineage", f"stage-{i}", started_at=now + i), resume=False
@@ -67,6 +74,16 @@ def fill(store: Store, runs: int, shape: str) -> list[str]:
                      digest=f"sha256:{i:064x}", size=10, files=1, step=100,
                      metrics={"eval/loss": 1.0 / (i + 1)}, created_at=now + i),
         )  # fmt: skip
+        if evals:
+            digest = f"sha256:{i:064x}"
+            store.log_evaluations(
+                "ev",
+                [
+                    Evaluation("ev", f"{i}-{t}", f"task{t:02d}", "acc,none", t / evals, 0.01,
+                               f"/b/{i}", digest, {"num_fewshot": 0}, None, now + i)
+                    for t in range(evals)
+                ],
+            )  # fmt: skip
         store.finish_run(run_id, "finished", now + i + 1, None)
     return ids
 
@@ -85,19 +102,20 @@ def median_ms(call: Callable[[], object]) -> str:
     return f"{statistics.median(walls):7.1f} ms ({statistics.median(cpus):5.1f} CPU)"
 
 
-def bench_store(name: str, uri: str, runs: int, shapes: list[str]) -> None:
+def bench_store(name: str, uri: str, runs: int, shapes: list[str], evals: int) -> None:
     """Each shape in a fresh database (``uri`` with ``{shape}`` filled in)."""
     for shape in shapes:
         store = open_store(uri.format(shape=shape))
         start = time.perf_counter()
-        ids = fill(store, runs, shape)
+        ids = fill(store, runs, shape, evals)
         filled = time.perf_counter() - start
-        bench_shape(name, shape, store, ids[len(ids) // 2] if shape == "chain" else ids[0])
+        root = ids[len(ids) // 2] if shape == "chain" else ids[0]
+        bench_shape(name, shape, store, root, evals)
         print(f"  (filled in {filled:.0f} s)", flush=True)
         store.close()
 
 
-def bench_shape(name: str, shape: str, store: Store, root: str) -> None:
+def bench_shape(name: str, shape: str, store: Store, root: str, evals: int) -> None:
     """The lineage of run ``root``: the store's part, the whole view, and to depth 4."""
     record = store.get_run(root)
 
@@ -107,15 +125,21 @@ def bench_shape(name: str, shape: str, store: Store, root: str) -> None:
         return set(up.names) | set(down.names)
 
     reached = len(both())
-    assert len(lineage_view(store, record)["names"]) == reached
+    whole = lineage_view(store, record)
+    assert len(whole["names"]) == reached
+    shown = sum(n["kind"] == "evaluation" for n in whole["nodes"])
+    # the chain's middle reaches the evaluations of its half downstream; the fan's all
+    assert shown == evals * (reached - reached // 2 if shape == "chain" else reached), shown
     near = len(lineage_view(store, record, depth=4)["nodes"])
-    assert near == (9 if shape == "chain" else 1 + 2 * len(store.runs(limit=None))), near
+    linked = 9 + 2 * evals if shape == "chain" else (1 + 2 * reached) + evals * reached
+    assert near == linked, near
     store_ms = median_ms(both)
     view_ms = median_ms(lambda: lineage_view(store, record))
     json_ms = median_ms(lambda: dumps(lineage_view(store, record)))
     depth_ms = median_ms(lambda: lineage_view(store, record, depth=4))
     print(
-        f"{name:10} {shape:5}  runs {reached:6}  load {os.getloadavg()[0]:4.1f}  store both ways "
+        f"{name:10} {shape:5}  runs {reached:6}  evals {evals}  "
+        f"load {os.getloadavg()[0]:4.1f}  store both ways "
         f"{store_ms}  lineage_view {view_ms}  as JSON {json_ms}  --depth 4 {depth_ms}",
         flush=True,
     )
@@ -143,15 +167,17 @@ def main() -> None:
         help="empty PostgreSQL databases to fill, a URI with {shape} in the database name",
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--evals", type=int, default=0, help="tasks each checkpoint is scored on")
     parser.add_argument("--shape", choices=SHAPES, action="append", help="default: both")
     args = parser.parse_args()
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        bench_store("sqlite", f"sqlite:///{tmp}/{{shape}}.db", args.runs, args.shape or SHAPES)
+        sqlite = f"sqlite:///{tmp}/{{shape}}.db"
+        bench_store("sqlite", sqlite, args.runs, args.shape or SHAPES, args.evals)
     if not args.no_postgres:
         with postgres(args.uri) as uri:
-            bench_store("postgresql", uri, args.runs, args.shape or SHAPES)
+            bench_store("postgresql", uri, args.runs, args.shape or SHAPES, args.evals)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,18 @@
 """Lineage as a graph: runs and the artifact versions they produced and used.
 
-Nodes are runs (``run:ID``) and versions (``version:IDENTITY``); an id's prefix is its
-kind. Evaluations of a version will be a third kind (``evaluation:ID``), reached
-downstream of the version they evaluate by an ``evaluated`` edge that `Links.downstream`
-yields beside a version's ``used`` ones. Edges are
-``produced`` (a run → a version it logged as an output) and ``used`` (a version → a run
-that logged it as an input), each carrying that run's own record of the version (its uri
-there, its meta).
+Nodes are runs (``run:ID``), versions (``version:IDENTITY``) and evaluations
+(``evaluation:EVAL_ID``: one task's scores under one set of settings); an id's prefix is
+its kind. Edges are ``produced`` (a run → a version it logged as an output), ``used`` (a
+version → a run that logged it as an input), each carrying that run's own record of the
+version (its uri there, its meta), and ``evaluated`` (a version → an evaluation of it,
+carrying what the evaluation loaded: its uri and digest, named by its task). An
+evaluation is a consumer of the version, as a run that used it is, and ends there.
 
 A version is its content (`Artifact.identity`: the digest, else the uri). A run's input is
 the version some recorded run produced where `Artifact.same_content` says so (equal
 digests; without both, equal uris), so a checkpoint copied elsewhere still links. An input
 no recorded run produced (a hub id, a dataset) is a version of its own, without producer.
+An evaluation's version is found by the same rule (`Links.add_evaluations`).
 
 A walk goes both ways from its root: upstream (a run to the versions it used, a version to
 the runs that produced it) and downstream (a run to its outputs, a version to the runs
@@ -27,9 +28,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
-from tracker.records import Artifact
+from tracker.records import Artifact, Evaluation
 
 __all__ = [
+    "EVALUATION",
     "RUN",
     "VERSION",
     "Edge",
@@ -43,6 +45,7 @@ __all__ = [
 
 RUN = "run:"
 VERSION = "version:"
+EVALUATION = "evaluation:"
 
 
 def run_node(run_id: str) -> str:
@@ -52,7 +55,8 @@ def run_node(run_id: str) -> str:
 
 class Edge(NamedTuple):
     """``source`` → ``target``: ``produced`` (run → version) or ``used`` (version → run),
-    with the run's record of the version."""
+    with the run's record of the version; ``evaluated`` (version → evaluation), with what
+    the evaluation loaded."""
 
     source: str
     target: str
@@ -76,6 +80,11 @@ class Links:
         """The output rows of each version's node."""
         self.used: dict[str, list[Artifact]] = {}
         """The input rows of each version's node."""
+        self.evaluated: dict[str, list[Edge]] = {}
+        """The ``evaluated`` edges out of each version's node."""
+        self.scores: dict[str, list[Evaluation]] = {}
+        """The scores of each evaluation's node (`add_evaluations`)."""
+        self._evaluated_from: dict[str, list[Edge]] = {}
         for row in rows:
             if row.direction == "output":
                 self.outputs.setdefault(row.run_id, []).append(row)
@@ -104,24 +113,50 @@ class Links:
                 nodes[VERSION + o.identity] = None
         return list(nodes) or [VERSION + artifact.identity]
 
+    def add_evaluations(self, scores: Iterable[Evaluation]) -> None:
+        """Each evaluation among ``scores`` as a node below the versions it is of: those
+        an input of its uri and digest would be (`versions_of`, once per uri and digest).
+        Its scores are kept in recording order."""
+        versions: dict[tuple[str, str | None], list[str]] = {}
+        for e in sorted(scores, key=lambda e: e.created_at):
+            node = EVALUATION + e.eval_id
+            held = self.scores.get(node)
+            if held is not None:
+                held.append(e)
+                continue
+            self.scores[node] = [e]
+            loaded = Artifact(e.run_id, e.task, direction="input", uri=e.uri, digest=e.digest)
+            of = versions.get((e.uri, e.digest))
+            if of is None:
+                of = versions[e.uri, e.digest] = self.versions_of(loaded)
+            for version in of:
+                edge = Edge(version, node, "evaluated", loaded)
+                self.evaluated.setdefault(version, []).append(edge)
+                self._evaluated_from.setdefault(node, []).append(edge)
+
     def upstream(self, node: str) -> Iterator[Edge]:
-        """The edges into ``node``: the versions a run used, the runs that produced a version."""
+        """The edges into ``node``: the versions a run used, the runs that produced a
+        version, the versions an evaluation is of."""
         if node.startswith(RUN):
             for row, versions in self.inputs.get(node[len(RUN) :], ()):
                 for version in versions:
                     yield Edge(version, node, "used", row)
+        elif node.startswith(EVALUATION):
+            yield from self._evaluated_from.get(node, ())
         else:
             for row in self.produced.get(node, ()):
                 yield Edge(run_node(row.run_id), node, "produced", row)
 
     def downstream(self, node: str) -> Iterator[Edge]:
-        """The edges out of ``node``: a run's outputs, the runs that used a version."""
+        """The edges out of ``node``: a run's outputs, the runs that used a version and
+        its evaluations (an evaluation's node has none)."""
         if node.startswith(RUN):
             for row in self.outputs.get(node[len(RUN) :], ()):
                 yield Edge(node, VERSION + row.identity, "produced", row)
         else:
             for row in self.used.get(node, ()):
                 yield Edge(node, run_node(row.run_id), "used", row)
+            yield from self.evaluated.get(node, ())
 
     def artifact(self, node: str) -> Artifact | None:
         """The record that stands for a version's node: its first producer's, else its
@@ -195,7 +230,7 @@ def reachable_runs(
             for to_version in step(run):
                 for to_run in step(to_version.source if upstream else to_version.target):
                     other = to_run.source if upstream else to_run.target
-                    if other not in seen:
+                    if other not in seen and to_run.kind != "evaluated":
                         seen[other] = None
                         after.append(other)
         level = after

@@ -14,9 +14,17 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from tracker.lineage import RUN, Edge, Graph, Links, fetch_levels, run_node, walk
-from tracker.records import Artifact, Event, RunRecord, RunStatus, effective_status, paused_gc
-from tracker.store.base import MetricStats, Store
+from tracker.lineage import EVALUATION, RUN, Edge, Graph, Links, fetch_levels, run_node, walk
+from tracker.records import (
+    Artifact,
+    Evaluation,
+    Event,
+    RunRecord,
+    RunStatus,
+    effective_status,
+    paused_gc,
+)
+from tracker.store.base import MetricStats, Store, version_scores
 
 __all__ = [
     "artifact_json",
@@ -244,19 +252,25 @@ def lineage_view(
     ``--json``) and the dashboard give it: the graph both ways within ``depth`` edges
     (`tracker.lineage`; all without), read in two queries whatever its length.
 
-    ``root`` and ``depth``; ``nodes``, each with ``id`` (``run:ID``, ``version:DIGEST``
-    or ``version:uri:URI``), ``kind`` (``run`` or ``version``; later ``evaluation``),
-    ``upstream`` and ``downstream`` (its distance from the root that way, or ``None``),
-    ``more`` (links past ``depth``) and ``run`` (``{"id", "name"}``) or ``artifact`` (the
-    producer's record of the version, else its first user's); ``edges``, each ``from``,
-    ``to``, ``kind`` (``produced``: run → version, ``used``: version → run), and the
-    ``name`` and ``uri`` that run recorded it by (a copy's path); ``names``, each run's
-    name by id.
+    ``root`` and ``depth``; ``nodes``, each with ``id`` (``run:ID``, ``version:DIGEST``,
+    ``version:uri:URI`` or ``evaluation:EVAL_ID``), ``kind`` (``run``, ``version`` or
+    ``evaluation``), ``upstream`` and ``downstream`` (its distance from the root that way,
+    or ``None``), ``more`` (links past ``depth``) and ``run`` (``{"id", "name"}``),
+    ``artifact`` (the producer's record of the version, else its first user's) or
+    ``evaluation`` (`_evaluation_json`); ``edges``, each ``from``, ``to``, ``kind``
+    (``produced``: run → version, ``used``: version → run, ``evaluated``: version →
+    evaluation), and the ``name`` and ``uri`` that run recorded it by (a copy's path; an
+    evaluation's task and the path it loaded); ``names``, each run's name by id.
     For a run, also ``run`` and its own ``inputs`` (each with ``from``: the other runs
     that produced it) and ``outputs`` (each with ``used_by``: the other runs that used
     it), as its page lists them; for a version these are ``None`` and empty. And
     ``evaluations``: the scores of the root version, or of the run's outputs, each a dict
-    (`tracker.leaderboard.evaluations_of`: the evaluations that consumed those versions)."""
+    (`tracker.records.Evaluation`), in recording order: the evaluation nodes below them.
+
+    Evaluations are read by the digests and uris of the versions a walk downstream can
+    reach (the root, the outputs of the runs downstream): one query
+    (`tracker.store.base.version_scores`, one row per evaluating run and version) per
+    `_REFS_AT_ONCE` of those, and matched here (`tracker.lineage.Links.add_evaluations`)."""
     with paused_gc():  # tens of thousands of records and dicts, none in a cycle
         return _lineage(store, root, depth)
 
@@ -272,6 +286,11 @@ def _lineage(store: Store, root: RunRecord | Artifact, depth: int | None) -> dic
     up, down = (store.linked_artifacts(seeds, upstream=u, depth=levels) for u in (True, False))
     # A run both ways (the root's) has all its rows in both parts: they are taken once.
     links = Links([*up.artifacts, *(a for a in down.artifacts if a.run_id not in up.names)])
+    # evaluations hang below versions reached downstream: the root, the outputs of runs there
+    below = [a for a in down.artifacts if a.direction == "output"]
+    links.add_evaluations(
+        _scores_of(store, [root, *below] if isinstance(root, Artifact) else below)
+    )
     names = {**down.names, **up.names}
     if isinstance(root, RunRecord):
         names[root.run_id] = root.name
@@ -287,9 +306,7 @@ def _lineage(store: Store, root: RunRecord | Artifact, depth: int | None) -> dic
         "edges": [_edge(e) for e in graph.edges],
         "names": {run_id: names.get(run_id, "?") for run_id in sorted(_runs(order))},
         **_own_artifacts(root, links),
-        "evaluations": _evaluations_of(
-            store, [root] if isinstance(root, Artifact) else links.outputs.get(root.run_id, [])
-        ),
+        "evaluations": _evaluations_of(links, _output_nodes(links, start) if is_run else [start]),
     }
 
 
@@ -297,11 +314,38 @@ def _runs(nodes: Iterable[str]) -> list[str]:
     return [node[len(RUN) :] for node in nodes if node.startswith(RUN)]
 
 
-def _evaluations_of(store: Store, outputs: Sequence[Artifact]) -> list[dict[str, Any]]:
-    """The evaluations of a run's outputs, consumers of those versions in lineage."""
-    from tracker.leaderboard import evaluations_of  # not at the top: leaderboard imports views
+_REFS_AT_ONCE = 1_000
+"""Most digests and uris one query asks for the scores of (each is bound twice: SQLite
+binds at most 32,766 parameters a query, 999 before 3.32; PostgreSQL 65,535)."""
 
-    return [e.as_dict() for e in evaluations_of(store, outputs)]
+
+def _scores_of(store: Store, versions: Iterable[Artifact]) -> list[Evaluation]:
+    """The scores of ``versions`` (by digest or uri), `_REFS_AT_ONCE` refs a query, each
+    group of scores once."""
+    refs = sorted({ref for a in versions for ref in (a.digest, a.uri) if ref})
+    groups = {
+        (g.run_id, g.uri, g.digest): g
+        for start in range(0, len(refs), _REFS_AT_ONCE)
+        for g in version_scores(store, refs=refs[start : start + _REFS_AT_ONCE])
+    }
+    return [e for g in groups.values() for e in g.evaluations]
+
+
+def _output_nodes(links: Links, run: str) -> list[str]:
+    """The version nodes of the outputs of the run whose node is ``run``, each once."""
+    rows = links.outputs.get(run[len(RUN) :], ())
+    return list(dict.fromkeys(links.versions_of(a)[0] for a in rows))
+
+
+def _evaluations_of(links: Links, versions: Sequence[str]) -> list[dict[str, Any]]:
+    """The scores of the evaluations below ``versions``, in recording order."""
+    scores = [
+        e
+        for version in versions
+        for edge in links.evaluated.get(version, ())
+        for e in links.scores[edge.target]
+    ]
+    return [e.as_dict() for e in sorted(scores, key=lambda e: e.created_at)]
 
 
 def _edge(edge: Edge) -> dict[str, Any]:
@@ -321,6 +365,9 @@ def _nodes(
         rows = produced(node) or used(node)  # `Links.artifact`
         if rows:
             kind, about, value = node[: node.index(":")], "artifact", artifact_json(rows[0])
+        elif node.startswith(EVALUATION):
+            kind, about = "evaluation", "evaluation"
+            value = _evaluation_json(links.scores[node], names)
         else:
             run_id = node[len(RUN) :]
             kind, about, value = "run", "run", {"id": run_id, "name": names.get(run_id, "?")}
@@ -335,6 +382,25 @@ def _nodes(
             }
         )
     return shown
+
+
+def _evaluation_json(scores: Sequence[Evaluation], names: Mapping[str, str]) -> dict[str, Any]:
+    """One evaluation: ``id``, ``task``, ``run`` (``{"id", "name"}``: the run that
+    evaluated), ``uri`` and ``digest`` (what it loaded), ``settings``, ``samples`` (its
+    table, or ``None``), ``created_at`` and ``scores`` (each ``metric``, ``value``,
+    ``stderr``)."""
+    first = scores[0]
+    return {
+        "id": first.eval_id,
+        "task": first.task,
+        "run": {"id": first.run_id, "name": names.get(first.run_id, "?")},
+        "uri": first.uri,
+        "digest": first.digest,
+        "settings": first.settings,
+        "samples": first.samples,
+        "created_at": first.created_at,
+        "scores": [{"metric": e.metric, "value": e.value, "stderr": e.stderr} for e in scores],
+    }
 
 
 def _own_artifacts(root: RunRecord | Artifact, links: Links) -> dict[str, Any]:

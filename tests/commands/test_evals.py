@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tracked_runs import Cli
-from tracker import CustomTracker
+from tracker import CustomTracker, views
+from tracker.store import Store
 
 
 @pytest.fixture
@@ -124,3 +126,94 @@ def test_lineage_json_lists_the_evaluations_of_the_runs_checkpoints(
     assert sorted((e["task"], e["value"]) for e in found) == [
         ("arc", 0.5), ("arc", 0.75), ("wiki", 1.5), ("wiki", 2.0),
     ]  # fmt: skip
+
+
+@pytest.fixture
+def evaluated_chain(tracker_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Base model -> run ``sft`` -> checkpoint -> run ``dpo`` -> model; run ``ev``
+    (another project, as on another machine) evaluates a copy of dpo's model on arc and
+    wiki and of sft's checkpoint on arc."""
+    out = tmp_path / "sft" / "checkpoint-10"
+    with CustomTracker("chain", "sft") as sft:
+        sft.use_artifact("Qwen/Qwen2.5-0.5B")
+        out.mkdir(parents=True)
+        (out / "w").write_text("sft weights")
+        sft.log_artifact(out)
+    final = tmp_path / "dpo" / "final"
+    with CustomTracker("chain", "dpo") as dpo:
+        dpo.use_artifact(out, kind="checkpoint")
+        final.mkdir(parents=True)
+        (final / "w").write_text("dpo weights")
+        dpo.log_artifact(final, kind="model")
+    with CustomTracker("evals", "ev") as ev:
+        copy = shutil.copytree(final, tmp_path / "elsewhere" / "final")
+        ev.use_artifact(copy, kind="model")
+        arc = ev.log_evaluation("arc", {"acc,none": 0.75, "acc_stderr,none": 0.02})
+        wiki = ev.log_evaluation("wiki", {"loss": 1.5})
+        early = ev.log_evaluation("arc", {"acc,none": 0.5}, artifact=out)
+    assert sft.run_id and dpo.run_id and ev.run_id
+    return {"sft": sft.run_id, "dpo": dpo.run_id, "ev": ev.run_id, "final": str(final),
+            "arc": str(arc), "wiki": str(wiki), "early": str(early)}  # fmt: skip
+
+
+def _evaluation_lines(text: str) -> list[list[str]]:
+    """The evaluation rows of `tracker lineage`'s text, each split on two spaces or more."""
+    return [
+        re.split(r"\s{2,}", line.strip())
+        for line in text.splitlines()
+        if line.split()[1:2] == ["evaluation"]
+    ]
+
+
+def test_lineage_shows_evaluations_as_the_versions_consumers(
+    evaluated_chain: dict[str, str], cli: Cli, store: Store
+) -> None:
+    """From the sft run, downstream: checkpoint (1) -> dpo and the early arc evaluation
+    (2) -> model (3) -> its arc and wiki evaluations (4), each an ``evaluated`` edge from
+    the version, with the scores and run the store holds; --json keeps its other keys."""
+    c = evaluated_chain
+    view = json.loads(cli("lineage", "sft", "--json").out)
+    shown = {n["id"]: n for n in view["nodes"] if n["kind"] == "evaluation"}
+    recorded = store.evaluations()
+    assert set(shown) == {f"evaluation:{e.eval_id}" for e in recorded}
+    for e in recorded:
+        node = shown[f"evaluation:{e.eval_id}"]["evaluation"]
+        assert (node["task"], node["run"]["id"], node["uri"]) == (e.task, e.run_id, e.uri)
+        assert {"metric": e.metric, "value": e.value, "stderr": e.stderr} in node["scores"]
+    hops = {i: shown[f"evaluation:{c[i]}"]["downstream"] for i in ("arc", "wiki", "early")}
+    assert hops == {"arc": 4, "wiki": 4, "early": 2}
+    model = next(n["id"] for n in view["nodes"] if n["downstream"] == 3)
+    edges = {(e["from"], e["to"]): (e["kind"], e["name"]) for e in view["edges"]}
+    assert edges[model, f"evaluation:{c['wiki']}"] == ("evaluated", "wiki")
+    assert view["names"][c["dpo"]] == "dpo"  # ev used the checkpoint too: its evaluation's input
+    assert view["outputs"][0]["used_by"] == sorted([c["dpo"], c["ev"]])
+    assert [e["eval_id"] for e in view["evaluations"]] == [c["early"]]
+    text = cli("lineage", "sft", "--color", "never").out
+    rows = _evaluation_lines(text)
+    assert [(r[0], r[1], r[-1]) for r in rows] == [
+        ("2", f"evaluation arc ({c['early']})", "evaluated checkpoint v1"),
+        ("4", f"evaluation arc ({c['arc']})", "evaluated final v1"),
+        ("4", f"evaluation wiki ({c['wiki']})", "evaluated final v1"),
+    ]
+    assert "acc,none=0.75" in rows[1] and "loss=1.5" in rows[2]
+
+
+def test_lineage_of_a_checkpoint_path_shows_its_own_evaluations(
+    evaluated_chain: dict[str, str], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dpo's model by path: upstream the chain to the base model, downstream its two
+    evaluations one hop on (the early one, of sft's checkpoint, is not its own); the same
+    when the store is asked one digest or uri a query."""
+    c = evaluated_chain
+    text = cli("lineage", c["final"], "--color", "never").out
+    assert "Qwen/Qwen2.5-0.5B" in text.split("led to")[0]
+    assert [(r[0], r[1]) for r in _evaluation_lines(text)] == [
+        ("1", f"evaluation arc ({c['arc']})"),
+        ("1", f"evaluation wiki ({c['wiki']})"),
+    ]
+    view = json.loads(cli("lineage", c["final"], "--json").out)
+    assert sorted(e["eval_id"] for e in view["evaluations"]) == sorted([c["arc"], c["wiki"]])
+    monkeypatch.setattr(views, "_REFS_AT_ONCE", 1)  # a query a digest or uri
+    assert json.loads(cli("lineage", c["final"], "--json").out) == view
+    near = json.loads(cli("lineage", c["final"], "--depth", "0", "--json").out)
+    assert [n["more"] for n in near["nodes"]] == [True]

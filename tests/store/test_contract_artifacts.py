@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from old_schema import sqlite_file_at
-from tracker import open_store
-from tracker.records import Artifact, RunRecord
+from tracker import open_store, views
+from tracker.records import Artifact, Evaluation, RunRecord
 from tracker.store import RunNotFoundError, Store
 from tracker.store.schema import MIGRATIONS
 from tracker.store.sqlite import SqliteStore
+from tracker.views import lineage_view
 
 
 def _start(store: Store, run_id: str, project: str = "p") -> None:
@@ -262,3 +263,55 @@ def test_linked_artifacts_end_on_cycles_and_link_by_uri(any_store: Store) -> Non
     )
     assert _reached(any_store, ["h"], upstream=True) == ["g", "h"]
     assert _reached(any_store, ["g"], upstream=False) == ["g", "h"]
+
+
+@pytest.mark.parametrize("refs_at_once", [1_000, 1])
+def test_lineage_has_evaluations_below_their_versions(
+    any_store: Store, refs_at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scores recorded before the checkpoint they are of (by digest, of a copy or of its
+    own path) and of the hub model (by uri) are evaluation nodes one hop below those
+    versions (a's lineage does not go down from its input; the hub model's does), scores
+    of a version not in
+    the lineage are not; each once, whether the store is asked for all the versions' refs
+    in one query or one ref a query (``1``: a group found by digest and by uri)."""
+    monkeypatch.setattr(views, "_REFS_AT_ONCE", refs_at_once)
+    _start(any_store, "ev", project="evals")
+    any_store.log_evaluations("ev", [
+        Evaluation("ev", "e1", "arc", "acc,none", 0.5, 0.1, "/copy/ck", "sha256:c",
+                   created_at=1.0),
+        Evaluation("ev", "e1", "arc", "acc_norm,none", 0.25, None, "/copy/ck", "sha256:c",
+                   created_at=1.0),
+        Evaluation("ev", "e2", "arc", "acc,none", 0.125, None, "Qwen/Q", created_at=2.0),
+        Evaluation("ev", "e3", "arc", "acc,none", 0.9, None, "/elsewhere", "sha256:x",
+                   created_at=3.0),
+        Evaluation("ev", "e4", "wiki", "loss", 2.0, None, "/out/checkpoint-10", "sha256:c",
+                   created_at=4.0),
+    ])  # fmt: skip
+    any_store.log_artifact("a", Artifact("a", "base", kind="model", direction="input",
+                                         uri="Qwen/Q", state="remote"))  # fmt: skip
+    any_store.log_artifact("a", _ckpt(10, "sha256:c"))
+    view = lineage_view(any_store, any_store.get_run("a"))
+    evaluations = {n["id"]: n for n in view["nodes"] if n["kind"] == "evaluation"}
+    assert {k: (n["upstream"], n["downstream"]) for k, n in evaluations.items()} == {
+        "evaluation:e1": (None, 2),
+        "evaluation:e4": (None, 2),
+    }
+    scores = evaluations["evaluation:e1"]["evaluation"]["scores"]
+    assert [(s["metric"], s["value"]) for s in scores] == [
+        ("acc,none", 0.5),
+        ("acc_norm,none", 0.25),
+    ]
+    assert ("version:sha256:c", "evaluation:e1", "evaluated") in {
+        (e["from"], e["to"], e["kind"]) for e in view["edges"]
+    }
+    assert [e["eval_id"] for e in view["evaluations"]] == ["e1", "e1", "e4"]
+    (hub,) = any_store.artifacts(refs=["Qwen/Q"])
+    of_hub = lineage_view(any_store, hub)
+    below = {n["id"]: n["downstream"] for n in of_hub["nodes"] if n["kind"] == "evaluation"}
+    assert below == {
+        "evaluation:e2": 1,
+        "evaluation:e1": 3,
+        "evaluation:e4": 3,
+    }  # its own; its user's output's
+    assert [e["value"] for e in of_hub["evaluations"]] == [0.125]

@@ -6,7 +6,9 @@ DPO run); downstream, its outputs and the runs that used them, and on. A referen
 names no run is an artifact's path, uri or digest: that version's own lineage (the runs
 that produced it, and those that used it), the latest recorded there. Each node is one
 row, by its distance in hops (run → checkpoint is one, checkpoint → the run that used it
-another), with the nodes one hop nearer that it links to; ``--depth`` stops the walk.
+another), with the nodes one hop nearer that it links to; ``--depth`` stops the walk. An
+evaluation of a version is a row below it (one hop on), with its scores and the path
+it loaded.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ _VERBS = {  # (edge kind, walking upstream) -> how a node names its nearer neigh
     ("produced", True): "made",
     ("used", False): "used",
     ("produced", False): "made by",
+    ("evaluated", False): "evaluated",
 }
 
 
@@ -105,9 +108,11 @@ def _root_of(ctx: Context, ref: str) -> RunRecord | Artifact:
 
 def _label(node: dict[str, Any]) -> str:
     """A node as one names it: ``run NAME (ID)``, ``NAME vN`` (a version some run
-    produced) or the name of an input none did."""
+    produced), the name of an input none did, or ``evaluation TASK (EVAL_ID)``."""
     if node["kind"] == "run":
         return f"run {node['run']['name']} ({node['run']['id']})"
+    if node["kind"] == "evaluation":
+        return f"evaluation {node['evaluation']['task']} ({node['evaluation']['id']})"
     a = node["artifact"]
     return f"{a['name']} v{a['version']}" if a["direction"] == "output" else a["name"]
 
@@ -125,6 +130,10 @@ def _row(node: dict[str, Any], hops: int, links: str) -> list[str | Styled]:
     more = " +more" if node["more"] else ""
     if node["kind"] == "run":
         return [str(hops), _label(node) + more, "run", "", "", "", "", links]
+    if node["kind"] == "evaluation":
+        e = node["evaluation"]
+        scores = fmt_metrics({s["metric"]: s["value"] for s in e["scores"]})
+        return [str(hops), _label(node), "evaluation", "", "", scores, e["uri"], links]
     a = node["artifact"]
     return [
         str(hops), _label(node) + more, a["kind"], state_cell(a["state"]),

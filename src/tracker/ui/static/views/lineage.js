@@ -5,8 +5,8 @@
 // is a page: a run to its page, a version to its row in its producer's artifacts table;
 // an input no recorded run produced (a hub id) is text. A card at the depth limit with
 // links further says so. A node both upstream and downstream (a cycle) is shown once,
-// upstream. Evaluations of a version will be nodes of kind "evaluation" downstream of it
-// (`tracker.lineage`): their card goes in `card` beside the run's and the version's.
+// upstream. An evaluation of a version is a card one column on from it: its task, a link
+// to the run that evaluated, each score (± its standard error).
 
 import { el, fmt, runLink } from "../common.js";
 import { artifactAnchor, stateBadge } from "./artifacts.js";
@@ -27,11 +27,23 @@ function versionCard(node, producer) {
     el("div", { class: "note" }, made ? ["step ", fmt(a.step), " · "] : null, stateBadge(a.state))];
 }
 
+function evaluationCard(node) {
+  const e = node.evaluation;
+  return [el("div", { class: "kind" }, "evaluation"), el("span", {}, e.task),
+    el("ul", { class: "scores" }, e.scores.map((s) => el("li", { class: "score" }, `${s.metric} `,
+      fmt(s.value), s.stderr === null ? null : ` ± ${fmt(s.stderr)}`))),
+    el("div", { class: "note" }, "by ", runLink(e.run))];
+}
+
+function body(node) {
+  if (node.kind === "run") return [el("div", { class: "kind" }, "run"), runLink(node.run)];
+  if (node.kind === "evaluation") return evaluationCard(node);
+  return versionCard(node, node.artifact.direction === "output" ? node.artifact.run_id : null);
+}
+
 function card(node, lineage) {
   const cls = `card ${node.kind}${node.id === lineage.root ? " root" : ""}${node.more ? " more" : ""}`;
-  const body = node.kind === "run" ? [el("div", { class: "kind" }, "run"), runLink(node.run)]
-    : versionCard(node, node.artifact.direction === "output" ? node.artifact.run_id : null);
-  return el("li", { class: cls, "data-node": node.id, "data-hops": String(column(node)) }, body,
+  return el("li", { class: cls, "data-node": node.id, "data-hops": String(column(node)) }, body(node),
     node.more ? el("div", { class: "note" }, "more beyond this depth") : null);
 }
 
