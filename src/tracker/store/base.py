@@ -273,13 +273,14 @@ class EvaluationQuery(NamedTuple):
 def merge_artifact(stored: Artifact, new: Artifact) -> Artifact:
     """What a store keeps when ``new`` is a version it holds (same run, direction, name
     and `Artifact.identity`): the stored version, with the new state and best mark, the
-    new metrics where none were stored, and the new meta added (an error). Every store
-    applies this one rule."""
+    new metrics where none were stored, and the keys of the new meta it lacks (an
+    error); what it holds stays (one file used as the train and the eval set is one
+    version, its role the first use's). Every store applies this one rule."""
     return stored.replace(
         state=new.state,
         best=new.best,
         metrics=stored.metrics or new.metrics,
-        meta={**stored.meta, **new.meta},
+        meta={**new.meta, **stored.meta},
     )
 
 
