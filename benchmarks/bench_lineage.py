@@ -21,15 +21,18 @@ JSON encoding), the same encoded (``tracker lineage --json``, the dashboard's
 ``/api/runs/RUN/lineage``: `tracker.views.dumps`); also with ``--depth 4``. Without
 ``--uri``, PostgreSQL is a throwaway server as the tests make it (`tests/pg_server.py`). Run:
 ``python benchmarks/bench_lineage.py [--runs N] [--shape chain|fan] [--evals K]
-[--uri postgresql://...] [--no-postgres]``.
+[--uri postgresql://...] [--no-postgres] [--profile]``; ``--profile`` also prints where
+one call of the JSON path spends its time.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import os
 import platform
+import pstats
 import statistics
 import sys
 import tempfile
@@ -102,7 +105,9 @@ def median_ms(call: Callable[[], object]) -> str:
     return f"{statistics.median(walls):7.1f} ms ({statistics.median(cpus):5.1f} CPU)"
 
 
-def bench_store(name: str, uri: str, runs: int, shapes: list[str], evals: int) -> None:
+def bench_store(
+    name: str, uri: str, runs: int, shapes: list[str], evals: int, profile: bool = False
+) -> None:
     """Each shape in a fresh database (``uri`` with ``{shape}`` filled in)."""
     for shape in shapes:
         store = open_store(uri.format(shape=shape))
@@ -111,6 +116,8 @@ def bench_store(name: str, uri: str, runs: int, shapes: list[str], evals: int) -
         filled = time.perf_counter() - start
         root = ids[len(ids) // 2] if shape == "chain" else ids[0]
         bench_shape(name, shape, store, root, evals)
+        if profile:
+            profile_json(store, root)
         print(f"  (filled in {filled:.0f} s)", flush=True)
         store.close()
 
@@ -145,6 +152,16 @@ def bench_shape(name: str, shape: str, store: Store, root: str, evals: int) -> N
     )
 
 
+def profile_json(store: Store, root: str, top: int = 15) -> None:
+    """The functions the lineage of run ``root`` as JSON spends most time in (cProfile,
+    one call after one untimed; the profiler's overhead inflates Python-level calls)."""
+    record = store.get_run(root)
+    dumps(lineage_view(store, record))
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: dumps(lineage_view(store, record)))
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
 @contextlib.contextmanager
 def postgres(uri: str | None) -> Iterator[str]:
     """A database URI template with ``{shape}`` for a fresh database per shape."""
@@ -169,15 +186,20 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--evals", type=int, default=0, help="tasks each checkpoint is scored on")
     parser.add_argument("--shape", choices=SHAPES, action="append", help="default: both")
+    parser.add_argument(
+        "--profile", action="store_true", help="also where the JSON path's time goes (cProfile)"
+    )
     args = parser.parse_args()
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = f"sqlite:///{tmp}/{{shape}}.db"
-        bench_store("sqlite", sqlite, args.runs, args.shape or SHAPES, args.evals)
+        bench_store("sqlite", sqlite, args.runs, args.shape or SHAPES, args.evals, args.profile)
     if not args.no_postgres:
         with postgres(args.uri) as uri:
-            bench_store("postgresql", uri, args.runs, args.shape or SHAPES, args.evals)
+            bench_store(
+                "postgresql", uri, args.runs, args.shape or SHAPES, args.evals, args.profile
+            )
 
 
 if __name__ == "__main__":
