@@ -6,7 +6,7 @@ import math
 import operator
 import struct
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from tracker.records import Series
 from tracker.store.base import HISTORY_CHUNK, Blocks, MetricStats, Store, StoredBlocks
@@ -20,6 +20,7 @@ __all__ = [
     "finite_range",
     "in_step_order",
     "metric_blocks",
+    "metric_blocks_of",
     "pack_blocks",
     "stats_of",
 ]
@@ -132,6 +133,14 @@ def metric_blocks(store: Store, run_id: str, key: str, *, raw: bool = False) -> 
     """The `Blocks` of metric ``key`` (of `Store.history`'s points, or with ``raw`` of
     every point in logging order): read as stored where the store keeps them
     (`StoredBlocks`), else computed from the points."""
+    return metric_blocks_of(store, [run_id], key, raw=raw)[run_id]
+
+
+def metric_blocks_of(
+    store: Store, run_ids: Sequence[str], key: str, *, raw: bool = False
+) -> dict[str, Blocks]:
+    """`metric_blocks` of each run, those of many runs read in one query where the store
+    keeps them (`StoredBlocks`)."""
     if isinstance(store, StoredBlocks):
-        return store.metric_blocks(run_id, key, raw=raw)
-    return blocks_of(store.iter_history(run_id, key, raw=raw))
+        return store.metric_blocks_of(run_ids, key, raw=raw)
+    return {run_id: blocks_of(store.iter_history(run_id, key, raw=raw)) for run_id in run_ids}

@@ -73,6 +73,7 @@ __all__ = ["Dialect", "SortTerms", "SqlStore"]
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 assert CHUNK_POINTS % BLOCK == 0, "a chunk holds whole blocks"
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
+_BLOCK_RUNS_PER_QUERY = 50  # runs of one `metric_blocks_of` query: ~14 MB of 100,000 points
 _SEEDS_PER_QUERY = 10_000  # run ids bound in one `linked_artifacts` query (SQLite: 32,766)
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
@@ -900,20 +901,40 @@ class SqlStore(StoreBase):
             yield _series(rows)
 
     def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
-        """`Blocks` from each chunk's ``chunk_blocks`` row (no point is read: every chunk
-        but the last holds `CHUNK_POINTS` points, a whole number of blocks), or from the
-        points where a chunk stored before that table has none, or where a resume went
-        back in steps (``history`` then keeps the last point of each step)."""
-        rows = self._query(
-            "SELECT c.step_min, c.step_max, c.ordered, c.n, b.blocks FROM metric_chunks c "
-            "LEFT JOIN chunk_blocks b ON b.run_id = c.run_id AND b.key = c.key "
-            "AND b.seq = c.seq WHERE c.run_id = ? AND c.key = ? ORDER BY c.seq",
-            (run_id, key),
-            blobs=True,
-        )
-        if any(row[4] is None for row in rows) or not (raw or _increasing(rows)):
-            return blocks_of(self.iter_history(run_id, key, raw=raw))
-        return Blocks(b"".join(bytes(row[4]) for row in rows), sum(row[3] for row in rows))
+        """`metric_blocks_of` one run."""
+        return self.metric_blocks_of([run_id], key, raw=raw)[run_id]
+
+    def metric_blocks_of(
+        self, run_ids: Sequence[str], key: str, *, raw: bool = False
+    ) -> dict[str, Blocks]:
+        """Metric ``key``'s `Blocks` of each run, from each chunk's ``chunk_blocks`` row
+        (no point is read: every chunk but the last holds `CHUNK_POINTS` points, a whole
+        number of blocks), `_BLOCK_RUNS_PER_QUERY` runs a query; from the points where a
+        chunk stored before that table has none, or where a resume went back in steps
+        (``history`` then keeps the last point of each step)."""
+        rows_of: dict[str, list[Any]] = {run_id: [] for run_id in run_ids}
+        ids = list(rows_of)
+        for start in range(0, len(ids), _BLOCK_RUNS_PER_QUERY):
+            part = ids[start : start + _BLOCK_RUNS_PER_QUERY]
+            rows = self._query(
+                "SELECT c.step_min, c.step_max, c.ordered, c.n, b.blocks, c.run_id "
+                "FROM metric_chunks c LEFT JOIN chunk_blocks b ON b.run_id = c.run_id "
+                "AND b.key = c.key AND b.seq = c.seq WHERE c.key = ? AND c.run_id IN "
+                f"({', '.join('?' * len(part))}) ORDER BY c.run_id, c.seq",
+                [key, *part],
+                blobs=True,
+            )
+            for row in rows:
+                rows_of[row[5]].append(row)
+        found = {}
+        for run_id, rows in rows_of.items():
+            if any(row[4] is None for row in rows) or not (raw or _increasing(rows)):
+                found[run_id] = blocks_of(self.iter_history(run_id, key, raw=raw))
+            else:
+                found[run_id] = Blocks(
+                    b"".join(bytes(row[4]) for row in rows), sum(row[3] for row in rows)
+                )
+        return found
 
     def _chunk_rows(
         self, run_id: str, key: str, *, after: int = -1, limit: int | None = None
