@@ -324,3 +324,15 @@ def test_curves_of_many_runs_take_as_few_queries_as_of_two(
     assert queries(ids, 5) == queries(ids[:2], 4) <= 2
     named = {"key": ["loss"], "run": ["name-3", ids[0]], "width": ["5"]}
     assert [c["run"] for c in dispatch(store, "/api/curves", named)["curves"]] == [ids[3], ids[0]]
+
+
+def test_curves_leave_out_times_when_asked(served: Served) -> None:
+    """times=0 (a chart whose x is not the time): the same points without their times."""
+    alpha = served.runs["alpha"]
+    query = f"key=train/long&width=25&run={alpha}"
+    (whole,) = _strict(served.get(f"/api/curves?{query}").body)["curves"]
+    (lean,) = _strict(served.get(f"/api/curves?{query}&times=0").body)["curves"]
+    assert "times" not in lean and len(whole["times"]) == len(whole["steps"])
+    assert {**lean, "times": whole["times"]} == whole
+    one = _strict(served.get(f"/api/runs/{alpha}/curve?key=train/long&times=0").body)
+    assert "times" not in one and one["steps"]

@@ -289,7 +289,7 @@ def curve(store: Store, ref: str, query: Query) -> dict[str, Any]:
             raise ApiError(404, f"run {record.run_id} has no metric {name!r}")
     width = _int(query, "width", DEFAULT_WIDTH, 1, MAX_WIDTH)
     drawn = _drawn(store, record.run_id, key, stats, width, x_key)
-    return {"run": record.run_id, "key": key, **_as_json(drawn)}
+    return {"run": record.run_id, "key": key, **_as_json(drawn, query)}
 
 
 def _drawn(
@@ -336,13 +336,15 @@ def _drawn_all(
     return {run_id: drawn for run_id, drawn in found.items() if drawn is not None}
 
 
-def _as_json(curve: Curve) -> dict[str, Any]:
+def _as_json(curve: Curve, query: Query) -> dict[str, Any]:
+    """The curve's fields; without ``times`` with ``times=0`` (a chart whose x is not the
+    time: its floats are most of the time of encoding a chart of 100 runs)."""
     return {
         "count": curve.count,
         "nonfinite": curve.nonfinite,
         "steps": curve.steps.astype("int64").tolist(),
         "values": curve.values.tolist(),
-        "times": curve.times.tolist(),
+        **({} if _one(query, "times") == "0" else {"times": curve.times.tolist()}),
         **({} if curve.xs is None else {"xs": curve.xs.tolist()}),
     }
 
@@ -501,7 +503,9 @@ def curves(store: Store, query: Query) -> dict[str, Any]:
         if key in stats and (x_key is None or x_key in stats)
     }
     drawn = _drawn_all(store, key, having, width, x_key)
-    found = [{"run": run_id, **_as_json(drawn[run_id])} for run_id in run_ids if run_id in drawn]
+    found = [
+        {"run": run_id, **_as_json(drawn[run_id], query)} for run_id in run_ids if run_id in drawn
+    ]
     return {"key": key, "curves": found}
 
 
