@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from array import array
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -20,9 +18,7 @@ from ui_kit import (
 )
 
 from tracked_runs import track
-from tracker import CustomTracker, open_store
-from tracker.records import MetricBatch, RunRecord, Series
-from tracker.ui.api import dispatch
+from tracker import CustomTracker
 
 pytest.importorskip("bokeh")
 
@@ -290,40 +286,6 @@ def test_a_metric_growing_with_the_step_is_an_x_axis(served: Served) -> None:
     page = _strict(served.get(f"/api/runs/{run.run_id}/curve?{query}").body)
     assert (page["steps"], page["xs"]) == (curve["steps"], curve["xs"])
     assert "xs" not in _strict(served.get(f"/api/runs/{run.run_id}/curve?key=train/loss").body)
-
-
-def test_curves_of_many_runs_take_as_few_queries_as_of_two(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """/api/curves of runs named by id (as the pages name them) reads the runs'
-    statistics and the blocks of a long metric in the same few queries for 40 runs as for
-    2 (a PostgreSQL server costs a round trip a query); a run named by its name is still
-    found."""
-    store = open_store(f"sqlite:///{tmp_path / 'many.db'}")
-    ids = [f"run{r:04d}" for r in range(40)]
-    steps = array("q", range(1000))
-    for r, run_id in enumerate(ids):
-        store.start_run(RunRecord(run_id, "p", f"name-{r}", started_at=1.0), resume=False)
-        values = array("d", (1 / (1 + s + r) for s in steps))
-        store.log_metrics(run_id, MetricBatch({"loss": Series(steps, values, array("d", steps))}))
-    statements: list[str] = []
-    query = store._query  # type: ignore[attr-defined]  # the SQL store's one way to the database
-
-    def counted(statement: str, *args: Any, **kwargs: Any) -> Any:
-        statements.append(statement)
-        return query(statement, *args, **kwargs)
-
-    monkeypatch.setattr(store, "_query", counted)
-
-    def queries(runs: list[str], width: int) -> int:
-        statements.clear()
-        asked = {"key": ["loss"], "run": runs, "width": [str(width)]}  # drawn from blocks
-        assert [c["run"] for c in dispatch(store, "/api/curves", asked)["curves"]] == runs
-        return len(statements)
-
-    assert queries(ids, 5) == queries(ids[:2], 4) <= 2
-    named = {"key": ["loss"], "run": ["name-3", ids[0]], "width": ["5"]}
-    assert [c["run"] for c in dispatch(store, "/api/curves", named)["curves"]] == [ids[3], ids[0]]
 
 
 def test_curves_leave_out_times_when_asked(served: Served) -> None:

@@ -73,7 +73,6 @@ __all__ = ["Dialect", "SortTerms", "SqlStore"]
 _CHUNK_ROWS_PER_PAGE = max(1, HISTORY_CHUNK // CHUNK_POINTS)
 assert CHUNK_POINTS % BLOCK == 0, "a chunk holds whole blocks"
 _RUNS_PER_QUERY = 500  # run ids bound in one `metric_stats_of` query
-_BLOCK_RUNS_PER_QUERY = 50  # runs of one `metric_blocks_of` query: ~14 MB of 100,000 points
 _SEEDS_PER_QUERY = 10_000  # run ids bound in one `linked_artifacts` query (SQLite: 32,766)
 _RUN_COLUMNS = (
     "run_id, project, name, status, framework, tags, config, summary, environment, error, "
@@ -165,6 +164,10 @@ class Dialect(ABC):
     by_path: ClassVar[str] = ""
     """What makes a join read ``run_values`` through its index by path (which holds every
     column a sort needs), where the engine would not pick it by itself."""
+    runs_per_read: ClassVar[int] = 1
+    """Runs whose blocks one query reads (`SqlStore.metric_blocks_of`): many where each
+    query is a round trip to a server; one in a file (SQLite read 100 runs' blocks in
+    36 ms a run at a time, 62 ms 50 at a time: measured, docs/benchmarks.md)."""
 
     def sql(self, statement: str) -> str:
         """``statement`` with its ``?`` placeholders in the driver's style."""
@@ -909,13 +912,14 @@ class SqlStore(StoreBase):
     ) -> dict[str, Blocks]:
         """Metric ``key``'s `Blocks` of each run, from each chunk's ``chunk_blocks`` row
         (no point is read: every chunk but the last holds `CHUNK_POINTS` points, a whole
-        number of blocks), `_BLOCK_RUNS_PER_QUERY` runs a query; from the points where a
+        number of blocks), `Dialect.runs_per_read` runs a query; from the points where a
         chunk stored before that table has none, or where a resume went back in steps
         (``history`` then keeps the last point of each step)."""
         rows_of: dict[str, list[Any]] = {run_id: [] for run_id in run_ids}
         ids = list(rows_of)
-        for start in range(0, len(ids), _BLOCK_RUNS_PER_QUERY):
-            part = ids[start : start + _BLOCK_RUNS_PER_QUERY]
+        step = self._dialect.runs_per_read
+        for start in range(0, len(ids), step):
+            part = ids[start : start + step]
             rows = self._query(
                 "SELECT c.step_min, c.step_max, c.ordered, c.n, b.blocks, c.run_id "
                 "FROM metric_chunks c LEFT JOIN chunk_blocks b ON b.run_id = c.run_id "
