@@ -304,7 +304,7 @@ def test_blocks_of_many_runs_are_each_runs_blocks(any_store: Store) -> None:
         if n:
             any_store.log_metrics(run_id, _batch("loss", list(range(n)), _chunky(5000)[:n]))
     any_store.log_metrics("b", _batch("loss", list(range(100, 200)), [7.0] * 100))
-    found = metric_blocks_of(any_store, ["b", "a", "c"], "loss")
+    found = dict(metric_blocks_of(any_store, ["b", "a", "c", "a"], "loss"))
     assert list(found) == ["b", "a", "c"]
     for run_id in ("a", "b"):
         one = metric_blocks(any_store, run_id, "loss")

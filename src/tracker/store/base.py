@@ -624,7 +624,7 @@ class StoredBlocks(Protocol):
 
     def metric_blocks_of(
         self, run_ids: Sequence[str], key: str, *, raw: bool = False
-    ) -> dict[str, Blocks]:
+    ) -> Iterator[tuple[str, Blocks]]:
         """Metric ``key``'s `Blocks` of each run, as `tracker.store.metric_blocks_of`
         gives them."""
         ...

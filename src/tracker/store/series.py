@@ -133,14 +133,18 @@ def metric_blocks(store: Store, run_id: str, key: str, *, raw: bool = False) -> 
     """The `Blocks` of metric ``key`` (of `Store.history`'s points, or with ``raw`` of
     every point in logging order): read as stored where the store keeps them
     (`StoredBlocks`), else computed from the points."""
-    return metric_blocks_of(store, [run_id], key, raw=raw)[run_id]
+    return next(metric_blocks_of(store, [run_id], key, raw=raw))[1]
 
 
 def metric_blocks_of(
     store: Store, run_ids: Sequence[str], key: str, *, raw: bool = False
-) -> dict[str, Blocks]:
-    """`metric_blocks` of each run, those of many runs read in one query where the store
-    keeps them (`StoredBlocks`)."""
+) -> Iterator[tuple[str, Blocks]]:
+    """``(run_id, metric_blocks)`` of each run, in order (each run once), as they are
+    read: those of many runs in one query where the store keeps them (`StoredBlocks`),
+    so that a caller holds one query's blocks at a time (a page of 100 runs of 100,000
+    points is 43 MB)."""
     if isinstance(store, StoredBlocks):
-        return store.metric_blocks_of(run_ids, key, raw=raw)
-    return {run_id: blocks_of(store.iter_history(run_id, key, raw=raw)) for run_id in run_ids}
+        yield from store.metric_blocks_of(run_ids, key, raw=raw)
+        return
+    for run_id in dict.fromkeys(run_ids):
+        yield run_id, blocks_of(store.iter_history(run_id, key, raw=raw))

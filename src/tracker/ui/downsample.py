@@ -119,22 +119,21 @@ def draw_all(
     along: Mapping[str, Curve] | None = None,
 ) -> dict[str, Curve]:
     """`draw` of metric ``key`` of each run of ``counts`` (its count of points), along
-    the run's curve in ``along`` if given; the blocks of every run drawn from them read at
-    once (`tracker.store.metric_blocks_of`: one query, not one a run)."""
+    the run's curve in ``along`` if given; the blocks of the runs drawn from them read
+    together (`tracker.store.metric_blocks_of`: on a server, one query for many runs), each
+    run drawn as its blocks come."""
     from_blocks = [run_id for run_id, count in counts.items() if _from_blocks_at(count, width)]
     blocks = metric_blocks_of(store, from_blocks, key, raw=sampled_by_time(key))
-    return {
-        run_id: draw(
-            store,
-            run_id,
-            key,
-            width,
-            count,
-            None if along is None else along[run_id],
-            blocks.get(run_id),
-        )
-        for run_id, count in counts.items()
+    drawn = {
+        run_id: _from_blocks(read, key, width, None if along is None else along[run_id])
+        for run_id, read in blocks
     }
+    for run_id, count in counts.items():
+        if run_id not in drawn:
+            drawn[run_id] = draw(
+                store, run_id, key, width, count, None if along is None else along[run_id]
+            )
+    return {run_id: drawn[run_id] for run_id in counts}
 
 
 def draw(
@@ -144,17 +143,14 @@ def draw(
     width: int,
     count: int,
     along: Curve | None = None,
-    blocks: Blocks | None = None,
 ) -> Curve:
     """What a chart ``width`` pixels wide draws of metric ``key`` (of ``count`` points, as
     `tracker.store.MetricStats` counts them), as the module says; with ``along`` (another
     metric of the run, growing with the step: `x_of`), sliced along it, each point's x in
     ``xs`` and the points outside its steps left out. x is the step, or the time for a
-    metric sampled by time. A long metric is drawn from ``blocks`` (its blocks, read
-    before) if given, else from blocks read now."""
+    metric sampled by time."""
     if _from_blocks_at(count, width):
-        if blocks is None:
-            blocks = metric_blocks(store, run_id, key, raw=sampled_by_time(key))
+        blocks = metric_blocks(store, run_id, key, raw=sampled_by_time(key))
         return _from_blocks(blocks, key, width, along)
     curve = read_curve(store, run_id, key)
     x = _x(curve.steps, curve.times, key, along)
