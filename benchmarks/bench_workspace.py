@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=3, help="samples with a new server each")
     parser.add_argument("--warm", type=int, default=5, help="samples on a warm server")
     parser.add_argument("--no-browser", action="store_true", help="the server's part only")
-    parser.add_argument("--uri", help="an SQLite store filled before (--keep): not refilled")
+    parser.add_argument("--uri", help="a store filled before (--keep, or PostgreSQL): not refilled")
     parser.add_argument("--keep", help="fill an SQLite store at this path and keep it")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:

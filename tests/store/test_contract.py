@@ -18,6 +18,7 @@ from tracker.store import (
     Store,
     count_runs,
     metric_blocks,
+    metric_blocks_of,
     metric_stats_of,
 )
 from tracker.store.series import BLOCK, BLOCK_RECORD
@@ -292,6 +293,24 @@ def test_blocks_keep_every_32_points_first_lowest_highest_and_last_point(any_sto
     kept = [p for block in blocks for p in block[3]]
     assert (1500, 9.0) in kept and (3300, -3.0) in kept
     assert sum(block[2] for block in blocks) == 1026
+
+
+def test_blocks_of_many_runs_are_each_runs_blocks(any_store: Store) -> None:
+    """metric_blocks_of: the blocks of each run named, as metric_blocks reads them one
+    run at a time (a run resumed back in steps among them); a run without the metric, or
+    no run of that id, has none."""
+    for run_id, n in (("a", 3000), ("b", 700), ("c", 0)):
+        any_store.start_run(_record(run_id), resume=False)
+        if n:
+            any_store.log_metrics(run_id, _batch("loss", list(range(n)), _chunky(5000)[:n]))
+    any_store.log_metrics("b", _batch("loss", list(range(100, 200)), [7.0] * 100))
+    found = dict(metric_blocks_of(any_store, ["b", "a", "c", "a"], "loss"))
+    assert list(found) == ["b", "a", "c"]
+    for run_id in ("a", "b"):
+        one = metric_blocks(any_store, run_id, "loss")
+        assert (found[run_id].records, found[run_id].count) == (one.records, one.count)
+    assert found["a"].count == 3000 and found["b"].count == 700
+    assert (found["c"].records, found["c"].count) == (b"", 0)
 
 
 def test_blocks_follow_history_after_a_resume_went_back(any_store: Store) -> None:

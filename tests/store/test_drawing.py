@@ -8,6 +8,7 @@ import math
 import uuid
 from array import array
 from collections.abc import Iterator
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -21,6 +22,7 @@ from tracker.records import MetricBatch, RunRecord, Series
 from tracker.store import Store
 from tracker.store import sql as sql_store
 from tracker.store.series import BLOCK
+from tracker.ui.api import dispatch
 from tracker.ui.downsample import Curve, draw, x_of
 
 
@@ -141,3 +143,49 @@ def test_drawn_along_a_metric_growing_with_the_step_slices_along_it(store: Store
     by_step = draw(store, "r", "m", 100, n)
     assert drawn.steps.tolist() == by_step.steps.tolist()
     check(drawn, logged, 100)
+
+
+def test_curves_of_many_runs_take_as_few_queries_on_a_server_as_of_two(
+    store_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/api/curves of runs named by id (as the pages name them), each drawn from its
+    blocks, on each store: what it draws of 40 runs is each run's `draw`; on PostgreSQL
+    (a round trip a query) it reads the runs' statistics and blocks in the same 2 queries
+    for 40 runs as for 2; a run named by its name is still found."""
+    store = open_store(store_uri)
+    ids = [f"run{r:04d}" for r in range(40)]
+    steps = array("q", range(1000))
+    for r, run_id in enumerate(ids):
+        store.start_run(RunRecord(run_id, "p", f"name-{r}", started_at=1.0), resume=False)
+        values = array("d", (1 / (1 + s + r) for s in steps))
+        store.log_metrics(run_id, MetricBatch({"loss": Series(steps, values, array("d", steps))}))
+    statements: list[str] = []
+    if isinstance(store, sql_store.SqlStore):
+        query = store._query  # the SQL stores' one way to the database
+
+        def counted(statement: str, *args: Any, **kwargs: Any) -> Any:
+            statements.append(statement)
+            return query(statement, *args, **kwargs)
+
+        monkeypatch.setattr(store, "_query", counted)
+
+    def queries(runs: list[str], width: int) -> int:
+        statements.clear()
+        asked = {"key": ["loss"], "run": runs, "width": [str(width)]}  # drawn from blocks
+        curves = dispatch(store, "/api/curves", asked)["curves"]
+        assert [c["run"] for c in curves] == runs
+        made = len(statements)
+        for curve in curves:
+            drawn = draw(store, curve["run"], "loss", width, 1000)
+            assert (curve["steps"], curve["values"]) == (
+                drawn.steps.tolist(),
+                drawn.values.tolist(),
+            )
+        return made
+
+    many, two = queries(ids, 5), queries(ids[:2], 4)
+    if store_uri.startswith("postgresql"):
+        assert many == two == 2
+    named = {"key": ["loss"], "run": ["name-3", ids[0]], "width": ["5"]}
+    assert [c["run"] for c in dispatch(store, "/api/curves", named)["curves"]] == [ids[3], ids[0]]
+    store.close()

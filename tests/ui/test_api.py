@@ -286,3 +286,15 @@ def test_a_metric_growing_with_the_step_is_an_x_axis(served: Served) -> None:
     page = _strict(served.get(f"/api/runs/{run.run_id}/curve?{query}").body)
     assert (page["steps"], page["xs"]) == (curve["steps"], curve["xs"])
     assert "xs" not in _strict(served.get(f"/api/runs/{run.run_id}/curve?key=train/loss").body)
+
+
+def test_curves_leave_out_times_when_asked(served: Served) -> None:
+    """times=0 (a chart whose x is not the time): the same points without their times."""
+    alpha = served.runs["alpha"]
+    query = f"key=train/long&width=25&run={alpha}"
+    (whole,) = _strict(served.get(f"/api/curves?{query}").body)["curves"]
+    (lean,) = _strict(served.get(f"/api/curves?{query}&times=0").body)["curves"]
+    assert "times" not in lean and len(whole["times"]) == len(whole["steps"])
+    assert {**lean, "times": whole["times"]} == whole
+    one = _strict(served.get(f"/api/runs/{alpha}/curve?key=train/long&times=0").body)
+    assert "times" not in one and one["steps"]

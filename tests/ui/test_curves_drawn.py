@@ -153,3 +153,34 @@ def test_a_chart_of_200_long_runs_is_drawn(page: Any, served: Served) -> None:
         check_truth(list(zip(xs, ys, strict=True)), logged, asked["train/loss"])
         total += len(xs)
     assert total > 150_000
+
+
+def test_the_workspace_asks_for_times_only_when_x_is_the_time(page: Any, served: Served) -> None:
+    """Charts by step ask for their curves without each point's time (times=0: ~40% of
+    the bytes); choosing time as x asks again with them, and each eval/loss line is drawn
+    at its points' times since its run started."""
+    asked: list[dict[str, list[str]]] = []
+    page.on(
+        "request",
+        lambda r: asked.append(parse_qs(urlsplit(r.url).query)) if "/api/curves" in r.url else None,
+    )
+    open_page(page, f"{served.url}/?project=truth")
+    page.locator('.chart[data-key="eval/loss"]').scroll_into_view_if_needed()
+    page.wait_for_function(f"key => ({_OVERLAY})(key) !== null", arg="eval/loss", timeout=30_000)
+    assert asked and all(query["times"] == ["0"] for query in asked)
+    asked.clear()
+    page.get_by_label("x axis").select_option("time")
+    page.wait_for_function(  # the second point of a line is no longer at step 20
+        f"key => ({_OVERLAY})(key)?.xs[0][1] !== 20", arg="eval/loss", timeout=30_000
+    )
+    assert any(query["key"] == ["eval/loss"] and "times" not in query for query in asked)
+    data = page.evaluate(_OVERLAY, "eval/loss")
+    store = open_store()
+    try:
+        for name, xs in zip(data["name"], data["xs"], strict=True):
+            run_id = served.runs[name]
+            started = store.get_run(run_id).started_at
+            times = store.history(run_id, "eval/loss").times
+            assert xs == pytest.approx([t - started for t in times], abs=1e-6)
+    finally:
+        store.close()

@@ -31,7 +31,7 @@ from tracker.store.registry import (
     uri_scheme,
 )
 from tracker.store.resolve import resolve_run
-from tracker.store.series import metric_blocks
+from tracker.store.series import metric_blocks, metric_blocks_of
 
 __all__ = [
     "AmbiguousRunError",
@@ -54,6 +54,7 @@ __all__ = [
     "StoredBlocks",
     "count_runs",
     "metric_blocks",
+    "metric_blocks_of",
     "metric_stats_of",
     "open_backend",
     "open_store",

@@ -585,10 +585,18 @@ class ManyStats(Protocol):
 
 
 def metric_stats_of(store: Store, run_ids: Sequence[str]) -> dict[str, dict[str, MetricStats]]:
-    """`Store.metric_stats` of each run, in one query where the store can (`ManyStats`)."""
+    """`Store.metric_stats` of each run, in one query where the store can (`ManyStats`);
+    an id of no run has no metrics (as the SQL stores' one query finds it)."""
     if isinstance(store, ManyStats):
         return store.metric_stats_of(run_ids)
-    return {run_id: store.metric_stats(run_id) for run_id in run_ids}
+    return {run_id: _stats_or_none(store, run_id) for run_id in run_ids}
+
+
+def _stats_or_none(store: Store, run_id: str) -> dict[str, MetricStats]:
+    try:
+        return store.metric_stats(run_id)
+    except RunNotFoundError:
+        return {}
 
 
 @runtime_checkable
@@ -612,10 +620,14 @@ def count_runs(store: Store, query: RunQuery) -> int:
 @runtime_checkable
 class StoredBlocks(Protocol):
     """A store that keeps each chunk's `Blocks` beside its points (the SQL stores), so
-    that a chart of a long metric reads an eighth of its bytes instead of every point."""
+    that a chart of a long metric reads an eighth of its bytes instead of every point,
+    the blocks of all of a chart's runs in one query (a server's round trips)."""
 
-    def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
-        """The metric's `Blocks`, as `tracker.store.metric_blocks` gives them."""
+    def metric_blocks_of(
+        self, run_ids: Sequence[str], key: str, *, raw: bool = False
+    ) -> Iterator[tuple[str, Blocks]]:
+        """Metric ``key``'s `Blocks` of each run, as `tracker.store.metric_blocks_of`
+        gives them."""
         ...
 
 

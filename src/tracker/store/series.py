@@ -6,7 +6,7 @@ import math
 import operator
 import struct
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from tracker.records import Series
 from tracker.store.base import HISTORY_CHUNK, Blocks, MetricStats, Store, StoredBlocks
@@ -20,6 +20,7 @@ __all__ = [
     "finite_range",
     "in_step_order",
     "metric_blocks",
+    "metric_blocks_of",
     "pack_blocks",
     "stats_of",
 ]
@@ -132,6 +133,18 @@ def metric_blocks(store: Store, run_id: str, key: str, *, raw: bool = False) -> 
     """The `Blocks` of metric ``key`` (of `Store.history`'s points, or with ``raw`` of
     every point in logging order): read as stored where the store keeps them
     (`StoredBlocks`), else computed from the points."""
+    return next(metric_blocks_of(store, [run_id], key, raw=raw))[1]
+
+
+def metric_blocks_of(
+    store: Store, run_ids: Sequence[str], key: str, *, raw: bool = False
+) -> Iterator[tuple[str, Blocks]]:
+    """``(run_id, metric_blocks)`` of each run, in order (each run once), as they are
+    read: those of many runs in one query where the store keeps them (`StoredBlocks`),
+    so that a caller holds one query's blocks at a time (a page of 100 runs of 100,000
+    points is 43 MB)."""
     if isinstance(store, StoredBlocks):
-        return store.metric_blocks(run_id, key, raw=raw)
-    return blocks_of(store.iter_history(run_id, key, raw=raw))
+        yield from store.metric_blocks_of(run_ids, key, raw=raw)
+        return
+    for run_id in dict.fromkeys(run_ids):
+        yield run_id, blocks_of(store.iter_history(run_id, key, raw=raw))

@@ -164,6 +164,10 @@ class Dialect(ABC):
     by_path: ClassVar[str] = ""
     """What makes a join read ``run_values`` through its index by path (which holds every
     column a sort needs), where the engine would not pick it by itself."""
+    runs_per_read: ClassVar[int] = 1
+    """Runs whose blocks one query reads (`SqlStore.metric_blocks_of`): many where each
+    query is a round trip to a server; one in a file (SQLite read 100 runs' blocks in
+    36 ms a run at a time, 62 ms 50 at a time: measured, docs/benchmarks.md)."""
 
     def sql(self, statement: str) -> str:
         """``statement`` with its ``?`` placeholders in the driver's style."""
@@ -900,20 +904,37 @@ class SqlStore(StoreBase):
             yield _series(rows)
 
     def metric_blocks(self, run_id: str, key: str, *, raw: bool = False) -> Blocks:
-        """`Blocks` from each chunk's ``chunk_blocks`` row (no point is read: every chunk
-        but the last holds `CHUNK_POINTS` points, a whole number of blocks), or from the
-        points where a chunk stored before that table has none, or where a resume went
-        back in steps (``history`` then keeps the last point of each step)."""
-        rows = self._query(
-            "SELECT c.step_min, c.step_max, c.ordered, c.n, b.blocks FROM metric_chunks c "
-            "LEFT JOIN chunk_blocks b ON b.run_id = c.run_id AND b.key = c.key "
-            "AND b.seq = c.seq WHERE c.run_id = ? AND c.key = ? ORDER BY c.seq",
-            (run_id, key),
-            blobs=True,
-        )
-        if any(row[4] is None for row in rows) or not (raw or _increasing(rows)):
-            return blocks_of(self.iter_history(run_id, key, raw=raw))
-        return Blocks(b"".join(bytes(row[4]) for row in rows), sum(row[3] for row in rows))
+        """`metric_blocks_of` one run."""
+        return next(self.metric_blocks_of([run_id], key, raw=raw))[1]
+
+    def metric_blocks_of(
+        self, run_ids: Sequence[str], key: str, *, raw: bool = False
+    ) -> Iterator[tuple[str, Blocks]]:
+        """Metric ``key``'s `Blocks` of each run, in order, from each chunk's
+        ``chunk_blocks`` row (no point is read: every chunk but the last holds
+        `CHUNK_POINTS` points, a whole number of blocks), `Dialect.runs_per_read` runs a
+        query; from the points where a chunk stored before that table has none, or where a
+        resume went back in steps (``history`` then keeps the last point of each step)."""
+        ids = list(dict.fromkeys(run_ids))
+        step = self._dialect.runs_per_read
+        for start in range(0, len(ids), step):
+            part = ids[start : start + step]
+            rows_of: dict[str, list[Any]] = {run_id: [] for run_id in part}
+            for row in self._query(
+                "SELECT c.step_min, c.step_max, c.ordered, c.n, b.blocks, c.run_id "
+                "FROM metric_chunks c LEFT JOIN chunk_blocks b ON b.run_id = c.run_id "
+                "AND b.key = c.key AND b.seq = c.seq WHERE c.key = ? AND c.run_id IN "
+                f"({', '.join('?' * len(part))}) ORDER BY c.run_id, c.seq",
+                [key, *part],
+                blobs=True,
+            ):
+                rows_of[row[5]].append(row)
+            for run_id, rows in rows_of.items():
+                if any(row[4] is None for row in rows) or not (raw or _increasing(rows)):
+                    yield run_id, blocks_of(self.iter_history(run_id, key, raw=raw))
+                else:
+                    records = b"".join(bytes(row[4]) for row in rows)
+                    yield run_id, Blocks(records, sum(row[3] for row in rows))
 
     def _chunk_rows(
         self, run_id: str, key: str, *, after: int = -1, limit: int | None = None

@@ -74,7 +74,7 @@ from tracker.store.base import (
 from tracker.store.order import RUN_FIELDS, RunColumn, RunOrder
 from tracker.store.resolve import resolve_run
 from tracker.ui.colors import color_ranks
-from tracker.ui.downsample import Curve, draw, x_of
+from tracker.ui.downsample import Curve, draw_all, x_of
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
 from tracker.views import (
     artifact_json,
@@ -289,7 +289,7 @@ def curve(store: Store, ref: str, query: Query) -> dict[str, Any]:
             raise ApiError(404, f"run {record.run_id} has no metric {name!r}")
     width = _int(query, "width", DEFAULT_WIDTH, 1, MAX_WIDTH)
     drawn = _drawn(store, record.run_id, key, stats, width, x_key)
-    return {"run": record.run_id, "key": key, **_as_json(drawn)}
+    return {"run": record.run_id, "key": key, **_as_json(drawn, query)}
 
 
 def _drawn(
@@ -300,31 +300,51 @@ def _drawn(
     width: int,
     x_key: str | None,
 ) -> Curve:
-    """`tracker.ui.downsample.draw`'s curve, from `_CACHE` while the metric (and the x
-    metric) has no new point."""
-    made_of = [(key, stats[key])] + ([(x_key, stats[x_key])] if x_key else [])
-    version = (
-        store.uri,
-        run_id,
-        width,
-        x_key,
-        *[(k, s.count, s.last_step, s.last_time) for k, s in made_of],
-    )
-    drawn = _CACHE.get(version)
-    if drawn is None:
-        along = x_of(store, run_id, x_key) if x_key else None
-        drawn = draw(store, run_id, key, width, stats[key].count, along)
-        _CACHE.put(version, drawn)
-    return drawn
+    """`_drawn_all` of one run."""
+    return _drawn_all(store, key, {run_id: stats}, width, x_key)[run_id]
 
 
-def _as_json(curve: Curve) -> dict[str, Any]:
+def _drawn_all(
+    store: Store,
+    key: str,
+    stats_of: Mapping[str, Mapping[str, MetricStats]],
+    width: int,
+    x_key: str | None,
+) -> dict[str, Curve]:
+    """`tracker.ui.downsample.draw_all`'s curve of each run of ``stats_of`` (its metrics'
+    statistics), from `_CACHE` while the metric (and the x metric) has no new point."""
+    versions = {
+        run_id: (
+            store.uri,
+            run_id,
+            width,
+            x_key,
+            *[
+                (k, stats[k].count, stats[k].last_step, stats[k].last_time)
+                for k in ([key, x_key] if x_key else [key])
+            ],
+        )
+        for run_id, stats in stats_of.items()
+    }
+    found = {run_id: _CACHE.get(version) for run_id, version in versions.items()}
+    missing = [run_id for run_id, drawn in found.items() if drawn is None]
+    along = {run_id: x_of(store, run_id, x_key) for run_id in missing} if x_key else None
+    counts = {run_id: stats_of[run_id][key].count for run_id in missing}
+    for run_id, drawn in draw_all(store, key, width, counts, along).items():
+        _CACHE.put(versions[run_id], drawn)
+        found[run_id] = drawn
+    return {run_id: drawn for run_id, drawn in found.items() if drawn is not None}
+
+
+def _as_json(curve: Curve, query: Query) -> dict[str, Any]:
+    """The curve's fields; without ``times`` with ``times=0`` (a chart whose x is not the
+    time: its floats are most of the time of encoding a chart of 100 runs)."""
     return {
         "count": curve.count,
         "nonfinite": curve.nonfinite,
         "steps": curve.steps.astype("int64").tolist(),
         "values": curve.values.tolist(),
-        "times": curve.times.tolist(),
+        **({} if _one(query, "times") == "0" else {"times": curve.times.tolist()}),
         **({} if curve.xs is None else {"xs": curve.xs.tolist()}),
     }
 
@@ -476,15 +496,29 @@ def curves(store: Store, query: Query) -> dict[str, Any]:
         raise ApiError(400, f"name 1 to {MAX_CURVES} runs: /api/curves?key=K&run=A&run=B")
     width = _int(query, "width", DEFAULT_WIDTH, 1, MAX_WIDTH)
     x_key = _one(query, "x") or None
-    run_ids = [resolve_run(store, ref).run_id for ref in refs]
-    all_stats = metric_stats_of(store, run_ids)  # one query, not one a run
-    found = []
-    for run_id in run_ids:
-        stats = all_stats[run_id]
-        if key not in stats or (x_key is not None and x_key not in stats):
-            continue
-        found.append({"run": run_id, **_as_json(_drawn(store, run_id, key, stats, width, x_key))})
+    run_ids, all_stats = _resolved(store, refs)
+    having = {
+        run_id: stats
+        for run_id, stats in all_stats.items()
+        if key in stats and (x_key is None or x_key in stats)
+    }
+    drawn = _drawn_all(store, key, having, width, x_key)
+    found = [
+        {"run": run_id, **_as_json(drawn[run_id], query)} for run_id in run_ids if run_id in drawn
+    ]
     return {"key": key, "curves": found}
+
+
+def _resolved(
+    store: Store, refs: Sequence[str]
+) -> tuple[list[str], dict[str, dict[str, MetricStats]]]:
+    """The run each of ``refs`` names (as `resolve_run`) and the metric statistics of
+    each: the refs that are run ids, as the pages send them, found by the one query that
+    reads the statistics; the others (an id prefix, a name) one by one."""
+    all_stats = metric_stats_of(store, refs)
+    named = {ref: resolve_run(store, ref).run_id for ref in refs if not all_stats[ref]}
+    all_stats.update(metric_stats_of(store, [i for i in named.values() if i not in all_stats]))
+    return [named.get(ref, ref) for ref in refs], all_stats
 
 
 class _CurveCache:

@@ -25,16 +25,17 @@ point kept before it and the mean of the next bucket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from tracker.naming import sampled_by_time
-from tracker.store.base import Store
-from tracker.store.series import BLOCK, metric_blocks
+from tracker.store.base import Blocks, Store
+from tracker.store.series import BLOCK, metric_blocks, metric_blocks_of
 
-__all__ = ["BLOCKS_PER_COLUMN", "WHOLE", "Curve", "draw", "lttb", "read_curve"]
+__all__ = ["BLOCKS_PER_COLUMN", "WHOLE", "Curve", "draw", "draw_all", "lttb", "read_curve"]
 
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]
@@ -110,16 +111,47 @@ def read_curve(store: Store, run_id: str, key: str) -> Curve:
     )
 
 
+def draw_all(
+    store: Store,
+    key: str,
+    width: int,
+    counts: Mapping[str, int],
+    along: Mapping[str, Curve] | None = None,
+) -> dict[str, Curve]:
+    """`draw` of metric ``key`` of each run of ``counts`` (its count of points), along
+    the run's curve in ``along`` if given; the blocks of the runs drawn from them read
+    together (`tracker.store.metric_blocks_of`: on a server, one query for many runs), each
+    run drawn as its blocks come."""
+    from_blocks = [run_id for run_id, count in counts.items() if _from_blocks_at(count, width)]
+    blocks = metric_blocks_of(store, from_blocks, key, raw=sampled_by_time(key))
+    drawn = {
+        run_id: _from_blocks(read, key, width, None if along is None else along[run_id])
+        for run_id, read in blocks
+    }
+    for run_id, count in counts.items():
+        if run_id not in drawn:
+            drawn[run_id] = draw(
+                store, run_id, key, width, count, None if along is None else along[run_id]
+            )
+    return {run_id: drawn[run_id] for run_id in counts}
+
+
 def draw(
-    store: Store, run_id: str, key: str, width: int, count: int, along: Curve | None = None
+    store: Store,
+    run_id: str,
+    key: str,
+    width: int,
+    count: int,
+    along: Curve | None = None,
 ) -> Curve:
     """What a chart ``width`` pixels wide draws of metric ``key`` (of ``count`` points, as
     `tracker.store.MetricStats` counts them), as the module says; with ``along`` (another
     metric of the run, growing with the step: `x_of`), sliced along it, each point's x in
     ``xs`` and the points outside its steps left out. x is the step, or the time for a
     metric sampled by time."""
-    if count >= BLOCK * BLOCKS_PER_COLUMN * width:
-        return _from_blocks(store, run_id, key, width, along)
+    if _from_blocks_at(count, width):
+        blocks = metric_blocks(store, run_id, key, raw=sampled_by_time(key))
+        return _from_blocks(blocks, key, width, along)
     curve = read_curve(store, run_id, key)
     x = _x(curve.steps, curve.times, key, along)
     if along is not None:
@@ -149,8 +181,12 @@ def _x(steps: Floats, times: Floats, key: str, along: Curve | None) -> Floats:
     return np.where(inside, np.interp(steps, along.steps, along.values), np.nan)
 
 
-def _from_blocks(store: Store, run_id: str, key: str, width: int, along: Curve | None) -> Curve:
-    blocks = metric_blocks(store, run_id, key, raw=sampled_by_time(key))
+def _from_blocks_at(count: int, width: int) -> bool:
+    """Whether a metric of ``count`` points is drawn from its blocks at ``width``."""
+    return count >= BLOCK * BLOCKS_PER_COLUMN * width
+
+
+def _from_blocks(blocks: Blocks, key: str, width: int, along: Curve | None) -> Curve:
     records = np.frombuffer(blocks.records, dtype=_BLOCK_DTYPE)
     middle = (
         _x(records["first_step"].astype(np.float64), records["first_time"], key, along)

@@ -108,17 +108,19 @@ export async function workspacePage(app, params) {
     for (const run of having(key)) query.append("run", run.id);
     const answer = await api(`/api/curves?${query}`);
     curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
-    await draw(key);
   };
-  // two at a time, in page order: all at once, the first chart would wait for every one
-  // of them (the server shares one interpreter between its requests)
+  // two requests at a time, in page order: all at once, the first chart would wait for
+  // every one of them (the server shares one interpreter between its requests); a lane's
+  // next request is sent as its answer comes, so the server reads the next charts while
+  // the browser draws this one
   const lanes = [Promise.resolve(), Promise.resolve()];
   let next = 0;
   const queued = (key) => {
     const lane = next++ % lanes.length;
-    lanes[lane] = lanes[lane].then(() => load(key)).catch((error) =>
+    const fetched = lanes[lane].then(() => load(key));
+    lanes[lane] = fetched.catch(() => {});  // shown below, by the chart
+    return fetched.then(() => draw(key)).catch((error) =>
       nodes.get(key).replaceChildren(el("p", { class: "error" }, String(error.message || error))));
-    return lanes[lane];
   };
   // x became or stopped being a metric: the charts drawn ask for their curves again
   function refetch() {
