@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from showcase import FAILED, LEARNING_RATES, PROJECT, SEEDS
+from showcase import FAILED, LEARNING_RATES, LONG_STEPS, PROJECT, SEEDS, SWEEP_STEPS
 from ui_kit import Served, chart, open_page, shot
 
 pytest.importorskip("playwright.sync_api")
@@ -229,6 +229,23 @@ def test_axes_read_alike_with_nice_ticks(page: Any, served: Served) -> None:
     numbers = [float(label) for label in metric]
     assert len(numbers) >= 3 and _nice(numbers), metric
     shot(page, "look-sweep.png")
+
+
+def test_the_group_chart_fits_x_to_most_runs(page: Any, served: Served) -> None:
+    """The sweep's group chart of train/loss by learning rate: the long run (in the 1e-3
+    group) does not squash the others; x ends where the sweep ends, a note says one run
+    goes on, and *show all* gives the long run's every step back."""
+    open_page(page, f"{served.url}/?project={PROJECT}&group=learning_rate&metric=train/loss")
+    drawn = "() => document.querySelector('.sweep .group-chart')?.dataset.drawn === '1'"
+    page.wait_for_function(drawn)
+    end = "() => document.querySelector('.sweep .group-chart').chart.plot.x_range.end"
+    sweep_end, long_end = SWEEP_STEPS * 0.1 - 1, LONG_STEPS * 0.1 - 1  # a tenth: the fixture's
+    assert sweep_end <= page.evaluate(end) < long_end / 4
+    note = page.locator(".sweep .group-chart .cut-note")
+    assert note.inner_text() == "1 run goes on past this range → show all"
+    note.locator("button").click()
+    page.wait_for_function(f"() => ({end})() >= {long_end} * 0.98")
+    assert page.locator(".sweep .group-chart .cut-note").count() == 0
 
 
 def test_marks_have_a_key_and_a_failure_is_marked_at_its_last_step(
