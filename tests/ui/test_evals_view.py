@@ -1,6 +1,7 @@
 """The dashboard's evaluations: the project leaderboard (sortable, best starred, each
-checkpoint linking to its lineage row), the run page's list of its checkpoints' scores,
-and the sample diff of two evaluations; API and a real headless browser."""
+checkpoint linking to its own lineage page), the run page's list of its checkpoints'
+scores, a checkpoint's lineage page, and the sample diff of two evaluations; API and a
+real headless browser."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from ui_kit import Served, open_page, serve
+from ui_kit import Served, open_page, serve, shot
 
-from tracker import CustomTracker, Store
+from tracker import Artifact, CustomTracker, Store
 from tracker.leaderboard import leaderboard, sample_diff
+from tracker.views import dumps, lineage_view
 
 pytest.importorskip("bokeh")
 
@@ -65,9 +68,9 @@ def test_leaderboard_api_is_the_stores(served: Served, store: Store) -> None:
     assert served.get("/api/evals/diff?a=nope&b=nope").status == 404
 
 
-def test_leaderboard_page_sorts_and_marks_the_best(page: Any, served: Served) -> None:
+def test_leaderboard_page_sorts_and_marks_the_best(page: Any, served: Served, store: Store) -> None:
     """The page shows the store's scores, the best of each column starred; a click on a
-    column's header sorts by it; a checkpoint links to its row in its run's lineage."""
+    column's header sorts by it; a checkpoint links to its own lineage page."""
     open_page(page, f"{served.url}/evals?project=lin")
     rows = page.locator("#leaderboard tbody tr")
     assert rows.count() == 2
@@ -81,12 +84,14 @@ def test_leaderboard_page_sorts_and_marks_the_best(page: Any, served: Served) ->
     page.get_by_text("wiki/word_perplexity").click()  # ascending
     assert [steps.nth(i).inner_text() for i in range(2)] == ["4", "2"]
     link = page.locator("#leaderboard tbody tr").first.locator("td:nth-child(5) a")
-    href = link.get_attribute("href")
-    assert href is not None and href.startswith(f"/runs/{served.runs['sft']}#artifact-output-")
+    assert link.inner_text() == "checkpoint v2"  # sorted ascending: step 4 first
+    four = _checkpoint(store, served, 4)
+    assert link.get_attribute("href") == f"/lineage?ref={quote(str(four.digest), safe='')}"
     link.click()
-    page.wait_for_selector("tr.evaluation")
-    anchor = href.split("#", 1)[1]
-    assert page.locator(f"tr.artifact[id='{anchor}']").count() == 1
+    page.wait_for_selector(".lineage .card.root", timeout=20_000)
+    assert page.locator(".lineage .card.root").get_attribute("data-node") == (
+        f"version:{four.digest}"
+    )
 
 
 def test_run_page_lists_evaluations_and_the_diff(page: Any, served: Served, store: Store) -> None:
@@ -115,3 +120,56 @@ def test_run_page_lists_evaluations_and_the_diff(page: Any, served: Served, stor
     )
     assert page.locator("tr.diff-row.worse td").nth(2).inner_text() == "yes"  # response A
     assert page.locator("tr.diff-row.worse td").nth(3).inner_text() == "no"  # response B
+
+
+def _checkpoint(store: Store, served: Served, step: int) -> Artifact:
+    """sft's checkpoint saved at ``step``, as the store has it."""
+    found = [a for a in store.artifacts(run_id=served.runs["sft"]) if a.step == step]
+    assert len(found) == 1 and found[0].digest, found
+    return found[0]
+
+
+def test_version_lineage_api_is_tracker_lineage_of_that_path(served: Served, store: Store) -> None:
+    """/api/lineage?ref= by a checkpoint's path or its digest is `tracker lineage PATH
+    --json`: rooted at the version, its evaluations; no ref is 400, an unknown one 404."""
+    four = _checkpoint(store, served, 4)
+    expected = json.loads(dumps(lineage_view(store, four)))
+    for ref in (four.uri, str(four.digest)):
+        answer = json.loads(served.get(f"/api/lineage?ref={quote(ref, safe='')}").body)
+        assert answer == expected
+    assert answer["root"] == f"version:{four.digest}"
+    assert sorted(e["value"] for e in answer["evaluations"]) == [0.75, 12.5]
+    near = json.loads(served.get(f"/api/lineage?ref={quote(four.uri)}&depth=0").body)
+    assert [n["id"] for n in near["nodes"]] == [answer["root"]] and near["nodes"][0]["more"]
+    assert served.get("/api/lineage").status == 400
+    missing = served.get("/api/lineage?ref=/no/such/checkpoint")
+    assert missing.status == 404 and "no artifact recorded" in json.loads(missing.body)["error"]
+
+
+def test_a_checkpoint_s_lineage_page_is_the_store_s(
+    page: Any, served: Served, store: Store
+) -> None:
+    """A checkpoint's page (from the run page's artifacts table): the runs that made and
+    used it and its evaluations, each card in its column as the store records them, and
+    the evaluations table its scores."""
+    four = _checkpoint(store, served, 4)
+    open_page(page, f"{served.url}/runs/{served.runs['sft']}")
+    page.wait_for_selector("tr.artifact", timeout=20_000)
+    page.locator("tr.artifact").get_by_role("link", name="checkpoint v2").click()
+    page.wait_for_selector(".lineage .card.root", timeout=20_000)
+    assert page.url.endswith(f"/lineage?ref={quote(str(four.digest), safe='')}")
+    expected = {f"version:{four.digest}": "0", f"run:{served.runs['sft']}": "-1"}
+    for a in store.artifacts(refs=[str(four.digest)], direction="input"):
+        expected[f"run:{a.run_id}"] = "1"  # a run that used it: one on
+    for e in store.evaluations(refs=[str(four.digest)]):
+        expected[f"evaluation:{e.eval_id}"] = "1"
+    cards = page.eval_on_selector_all(
+        ".lineage .card", "cards => cards.map(k => [k.dataset.node, k.dataset.hops])"
+    )
+    assert dict(cards) == expected and len(cards) == len(expected)
+    about = page.locator("#version-about")
+    assert four.uri in about.inner_text() and "made by sft" in about.inner_text()
+    values = page.locator("tr.evaluation td:nth-child(3)")
+    shown = sorted(values.nth(i).inner_text() for i in range(values.count()))
+    assert shown == sorted(f"{e.value:g}" for e in store.evaluations(refs=[str(four.digest)]))
+    shot(page, "version-lineage.png")

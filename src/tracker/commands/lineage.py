@@ -22,6 +22,7 @@ from tracker.commands.artifacts import fmt_metrics, state_cell
 from tracker.commands.output import Styled, fmt_value
 from tracker.records import Artifact, RunRecord
 from tracker.store.base import RunNotFoundError
+from tracker.store.resolve import latest_version
 from tracker.views import lineage_view
 
 NAME = "lineage"
@@ -96,14 +97,13 @@ def _root_of(ctx: Context, ref: str) -> RunRecord | Artifact:
         return ctx.resolve(ref)
     except RunNotFoundError:
         pass
-    refs = sorted({ref, os.path.abspath(os.path.expanduser(ref))})
-    found = ctx.store.artifacts(refs=refs, direction="output") or ctx.store.artifacts(refs=refs)
-    if not found:
+    found = latest_version(ctx.store, [ref, os.path.abspath(os.path.expanduser(ref))])
+    if found is None:
         raise CommandError(
             f"{ref!r} names no run and no recorded artifact (a run id, name, or an "
             "artifact's path, uri or digest)"
         )
-    return found[-1]
+    return found
 
 
 def _label(node: dict[str, Any]) -> str:

@@ -28,6 +28,11 @@
 ``GET /api/runs/RUN/artifacts``             the run's artifact versions, outputs and inputs
 ``GET /api/runs/RUN/lineage?depth=N``       the run's lineage graph both ways, within N hops
                                             (`tracker lineage --json`)
+``GET /api/lineage?ref=REF&depth=N``        the lineage of the artifact version at ``REF``
+                                            (a path, uri or digest: the latest recorded
+                                            there, an output first), as ``tracker lineage
+                                            REF --json`` gives it: its producers, the runs
+                                            that used it, its evaluations, and on
 ``GET /api/params?project=&status=&...``    the workspace's runs (as ``/api/workspace``
                                             selects them): the config keys that vary, each
                                             run's values of them and final metrics
@@ -72,7 +77,7 @@ from tracker.store.base import (
     metric_stats_of,
 )
 from tracker.store.order import RUN_FIELDS, RunColumn, RunOrder
-from tracker.store.resolve import resolve_run
+from tracker.store.resolve import latest_version, resolve_run
 from tracker.ui.colors import color_ranks
 from tracker.ui.downsample import Curve, draw_all, x_of
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
@@ -143,8 +148,9 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                     "artifacts": [artifact_json(a) for a in store.artifacts(run_id=run_id)],
                 }
             case ["runs", ref, "lineage"]:
-                depth = None if _one(query, "depth") is None else _int(query, "depth", 0, 0, 2**31)
-                return lineage_view(store, resolve_run(store, ref), depth=depth)
+                return lineage_view(store, resolve_run(store, ref), depth=_depth(query))
+            case ["lineage"]:
+                return version_lineage(store, query)
             case ["compare"]:
                 return compare(store, query.get("run", []))
             case ["workspace"]:
@@ -165,6 +171,22 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
         candidates = [{"id": r.run_id, "name": r.name} for r in exc.candidates]
         raise ApiError(409, str(exc), candidates=candidates) from None
     raise ApiError(404, f"no API endpoint {path}")
+
+
+def version_lineage(store: Store, query: Query) -> dict[str, Any]:
+    """The lineage of the version at ``ref`` (`tracker.store.resolve.latest_version`)."""
+    ref = _one(query, "ref")
+    if not ref:
+        raise ApiError(400, "name a version: /api/lineage?ref=PATH_URI_OR_DIGEST")
+    version = latest_version(store, [ref])
+    if version is None:
+        raise ApiError(404, f"no artifact recorded at {ref!r} (a path, uri or digest)")
+    return lineage_view(store, version, depth=_depth(query))
+
+
+def _depth(query: Query) -> int | None:
+    """``depth=``: hops each way, ``None`` (the whole chain) where not given."""
+    return None if _one(query, "depth") is None else _int(query, "depth", 0, 0, 2**31)
 
 
 def evals(store: Store, query: Query) -> dict[str, Any]:

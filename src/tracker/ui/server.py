@@ -44,7 +44,7 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-_PAGES = ("/", "/compare", "/evals", "/evals/diff")
+_PAGES = ("/", "/compare", "/evals", "/evals/diff", "/lineage")
 IDLE_TIMEOUT_S = 60.0
 
 

@@ -11,12 +11,14 @@
 //   (run and compare)    views/tables.js      the tables a run logged, a step at a time
 //   (run)                views/artifacts.js   what the run saved, its checkpoints as chart marks
 //   (run)                views/lineage.js     the whole chain: what it came from → run → what came of it
+//   /lineage?ref=REF     views/lineage.js     one version's own lineage: its makers, users, evaluations
 //   /evals?project=P     views/evals.js       the leaderboard of checkpoints × tasks
 //   /evals/diff?a=&b=    views/evals.js       two evaluations' samples side by side
 
 import { showError } from "./common.js";
 import { comparePage } from "./views/compare.js";
 import { diffPage, evalsPage } from "./views/evals.js";
+import { lineagePage } from "./views/lineage.js";
 import { runPage } from "./views/run.js";
 import { runsPage } from "./views/runs.js";
 import { workspacePage } from "./views/workspace.js";
@@ -30,6 +32,7 @@ function main() {
   else if (path === "/compare") page = comparePage(app, new URLSearchParams(location.search).getAll("run"));
   else if (path === "/evals") page = evalsPage(app, new URLSearchParams(location.search));
   else if (path === "/evals/diff") page = diffPage(app, new URLSearchParams(location.search));
+  else if (path === "/lineage") page = lineagePage(app, new URLSearchParams(location.search));
   else if (new URLSearchParams(location.search).get("view") === "table") page = runsPage(app);
   else page = workspacePage(app, new URLSearchParams(location.search));
   page.then(() => { document.body.dataset.ready = "1"; }, showError);

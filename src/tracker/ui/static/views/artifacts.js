@@ -1,6 +1,6 @@
 // The run page's artifacts: what the run saved (step, metrics at save, size, present/gone,
-// the best starred) and its lineage (views/lineage.js), from /api/runs/<id>/lineage
-// (`tracker lineage --json`); its
+// the best starred; each a link to its own lineage page) and its lineage (views/lineage.js),
+// from /api/runs/<id>/lineage (`tracker lineage --json`); its
 // checkpoints are also marks on the run's charts, at the steps they were saved.
 
 import { api, cell, el, fmt, fmtUnit, num, runLink, table } from "../common.js";
@@ -14,6 +14,11 @@ const BEST_COLOR = "#e8590c";  // orange: not a warn alert's amber
 // Where an artifact's row is on its run's page (the table is #artifacts).
 export function artifactAnchor(artifact) {
   return `artifact-${artifact.direction}-${artifact.name}-v${artifact.version}`;
+}
+
+// A version's own lineage page (views/lineage.js, /lineage?ref=): by its digest, else its uri.
+export function lineageHref(version) {
+  return `/lineage?ref=${encodeURIComponent(version.digest || version.uri)}`;
 }
 
 export function stateBadge(state) {
@@ -33,7 +38,7 @@ export function runLinks(ids, names) {
 
 function outputRow(a, names) {
   const row = el("tr", { id: artifactAnchor(a), class: `artifact ${a.state}${a.best ? " best" : ""}` },
-    cell(el("a", { href: `#${artifactAnchor(a)}` }, `${a.name} v${a.version}`)), cell(a.kind_label),
+    cell(el("a", { href: lineageHref(a), title: "its lineage" }, `${a.name} v${a.version}`)), cell(a.kind_label),
     cell(fmt(a.step), true), cell(metricsAtSave(a.metrics)), cell(a.size === null ? "-" : fmtUnit("size_bytes", a.size), true),
     cell(stateBadge(a.state)),
     cell(a.best ? el("span", { class: "star", title: "best", style: `color:${BEST_COLOR}` }, "★") : ""),

@@ -1,20 +1,21 @@
 // Evaluations of checkpoints (docs/evaluations.md), from /api/evals and /api/evals/diff:
 //   /evals?project=P     the leaderboard (default: the newest run's project): a row per evaluated version, a column per
 //                        task/metric, sortable by a click on its header, each column's best
-//                        starred, each checkpoint a link to its row in its run's lineage
+//                        starred, each checkpoint a link to its own lineage page (/lineage?ref=)
 //   /evals/diff?a=&b=    two evaluations of one task: the samples that went right → wrong
 //                        and wrong → right, target and both responses side by side
 // On a run's page, evaluationsTable lists its checkpoints' scores (the lineage's).
 
 import { api, cell, el, fmt, table } from "../common.js";
-import { artifactAnchor } from "./artifacts.js";
+import { lineageHref } from "./artifacts.js";
 
 const BEST_COLOR = "#bf8700";
 
+// A row's version, a link to its lineage (no run produced it: its path, the evaluation's).
 function checkpointLink(row) {
-  if (row.run_id === null) return el("span", { class: "uri" }, row.uri || "(no version named)");
-  const anchor = artifactAnchor({ direction: "output", name: row.name, version: row.version });
-  return el("a", { href: `/runs/${encodeURIComponent(row.run_id)}#${anchor}` }, `${row.name} v${row.version}`);
+  if (!(row.digest || row.uri)) return el("span", { class: "uri" }, "(no version named)");
+  if (row.run_id === null) return el("a", { class: "uri", href: lineageHref(row) }, row.uri);
+  return el("a", { href: lineageHref(row) }, `${row.name} v${row.version}`);
 }
 
 function scoreCell(row, column, best) {
@@ -93,8 +94,8 @@ export async function diffPage(app, params) {
     el("div", { id: "better" }, changesTable("Wrong → right", "better", diff.better)));
 }
 
-// A run's checkpoints' evaluations (the lineage's `evaluations`): one row per score; two
-// evaluations of one task link to their sample diff.
+// A run's or a version's evaluations (the lineage's `evaluations`): one row per score, the
+// version evaluated a link to its lineage; two evaluations of one task link to their sample diff.
 export function evaluationsTable(evaluations) {
   if (!evaluations.length) return el("p", { class: "muted" }, "No evaluations of its checkpoints.");
   const firstOf = {};
@@ -106,7 +107,7 @@ export function evaluationsTable(evaluations) {
         ? el("a", { href: `/evals/diff?a=${encodeURIComponent(earlier)}&b=${encodeURIComponent(e.eval_id)}` }, "diff")
         : (e.samples ? "yes" : "-");
       return el("tr", { class: "evaluation" }, cell(e.task), cell(e.metric), cell(fmt(e.value), true),
-        cell(e.stderr === null ? "-" : fmt(e.stderr), true), cell(el("span", { class: "uri" }, e.uri)),
+        cell(e.stderr === null ? "-" : fmt(e.stderr), true), cell(el("a", { class: "uri", href: lineageHref(e) }, e.uri)),
         cell(el("a", { href: `/runs/${encodeURIComponent(e.run_id)}` }, e.run_id)), cell(diff));
     }));
 }

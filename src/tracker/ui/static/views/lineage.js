@@ -7,9 +7,13 @@
 // links further says so. A node both upstream and downstream (a cycle) is shown once,
 // upstream. An evaluation of a version is a card one column on from it: its task, a link
 // to the run that evaluated, each score (± its standard error).
+// The flow is on a run's page (views/artifacts.js) and on a version's own page,
+// /lineage?ref=PATH_URI_OR_DIGEST (lineagePage: /api/lineage, `tracker lineage REF --json`):
+// what the version is, the runs that made it, its evaluations, then the flow rooted at it.
 
-import { el, fmt, runLink } from "../common.js";
-import { artifactAnchor, stateBadge } from "./artifacts.js";
+import { api, el, fmt, runLink } from "../common.js";
+import { artifactAnchor, runLinks, stateBadge } from "./artifacts.js";
+import { evaluationsTable } from "./evals.js";
 
 // Where a node goes: -hops upstream, +hops downstream, 0 the root.
 function column(node) {
@@ -67,4 +71,22 @@ export function lineageFlow(lineage) {
     el("div", { class: "column", "data-hops": String(at) }, el("h3", {}, heading(at)),
       el("ul", {}, byColumn.get(at).map((node) => card(node, lineage)))),
   ]));
+}
+
+// The version at the root: its kind, state, uri and the runs that produced it.
+function about(lineage) {
+  const a = lineage.nodes.find((node) => node.id === lineage.root).artifact;
+  const makers = [...new Set(lineage.edges.filter((e) => e.to === lineage.root && e.kind === "produced")
+    .map((e) => e.from.slice("run:".length)))];
+  return [el("h1", {}, "Lineage of ", a.direction === "output" ? `${a.name} v${a.version}` : a.name),
+    el("p", { id: "version-about" }, `${a.kind_label} · `, stateBadge(a.state), " · ", el("span", { class: "uri" }, a.uri),
+      ...(makers.length ? [" · made by ", ...runLinks(makers, lineage.names)] : [" · no recorded run made it"]))];
+}
+
+export async function lineagePage(app, params) {
+  const lineage = await api(`/api/lineage?ref=${encodeURIComponent(params.get("ref") || "")}`);
+  app.replaceChildren(...about(lineage),
+    el("h2", { id: "evaluations" }, "Evaluations"),
+    el("div", { class: "evaluations", id: "evaluations-list" }, evaluationsTable(lineage.evaluations)),
+    el("h2", {}, "Lineage"), el("div", { class: "lineage" }, lineageFlow(lineage)));
 }
