@@ -17,8 +17,10 @@ Timed (median of 5 after one untimed call; wall and this process's CPU time, wit
 load average): `Store.linked_artifacts` both ways (the
 store's part: one recursive query each on the SQL stores), and the whole
 `tracker.views.lineage_view` (what ``tracker lineage`` and the dashboard get, before
-JSON encoding), the same encoded (``tracker lineage --json``, the dashboard's
-``/api/runs/RUN/lineage``: `tracker.views.dumps`); also with ``--depth 4``. Without
+JSON encoding), the same encoded as the dashboard's ``/api/runs/RUN/lineage`` answers
+(`tracker.views.dumps`), and ``tracker lineage RUN --json`` piped (the command run in
+this process: its store opened, the view written to a pipe, as a script gets it; the
+interpreter's start-up, about 60 ms, not counted); also with ``--depth 4``. Without
 ``--uri``, PostgreSQL is a throwaway server as the tests make it (`tests/pg_server.py`). Run:
 ``python benchmarks/bench_lineage.py [--runs N] [--shape chain|fan] [--evals K]
 [--uri postgresql://...] [--no-postgres] [--profile]``; ``--profile`` also prints where
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import io
 import os
 import platform
 import pstats
@@ -44,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests")]
 
 from tracker import open_store  # noqa: E402
+from tracker.cli import main as cli  # noqa: E402
 from tracker.records import Artifact, Evaluation, RunRecord  # noqa: E402
 from tracker.store.base import Store  # noqa: E402
 from tracker.views import dumps, lineage_view  # noqa: E402
@@ -115,14 +119,14 @@ def bench_store(
         ids = fill(store, runs, shape, evals)
         filled = time.perf_counter() - start
         root = ids[len(ids) // 2] if shape == "chain" else ids[0]
-        bench_shape(name, shape, store, root, evals)
+        bench_shape(name, shape, store, root, evals, uri.format(shape=shape))
         if profile:
             profile_json(store, root)
         print(f"  (filled in {filled:.0f} s)", flush=True)
         store.close()
 
 
-def bench_shape(name: str, shape: str, store: Store, root: str, evals: int) -> None:
+def bench_shape(name: str, shape: str, store: Store, root: str, evals: int, uri: str) -> None:
     """The lineage of run ``root``: the store's part, the whole view, and to depth 4."""
     record = store.get_run(root)
 
@@ -143,13 +147,25 @@ def bench_shape(name: str, shape: str, store: Store, root: str, evals: int) -> N
     store_ms = median_ms(both)
     view_ms = median_ms(lambda: lineage_view(store, record))
     json_ms = median_ms(lambda: dumps(lineage_view(store, record)))
+    cli_ms = median_ms(lambda: piped(["lineage", root, "--json", "--store", uri]))
     depth_ms = median_ms(lambda: lineage_view(store, record, depth=4))
+    size = len(dumps(whole).encode()) / 1e6
     print(
         f"{name:10} {shape:5}  runs {reached:6}  evals {evals}  "
         f"load {os.getloadavg()[0]:4.1f}  store both ways "
-        f"{store_ms}  lineage_view {view_ms}  as JSON {json_ms}  --depth 4 {depth_ms}",
+        f"{store_ms}  lineage_view {view_ms}  as JSON {json_ms} ({size:.1f} MB)  "
+        f"tracker lineage --json {cli_ms}  "
+        f"--depth 4 {depth_ms}",
         flush=True,
     )
+
+
+def piped(argv: list[str]) -> str:
+    """What the command ``tracker ARGV`` writes to a pipe."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli(argv) == 0
+    return out.getvalue()
 
 
 def profile_json(store: Store, root: str, top: int = 15) -> None:

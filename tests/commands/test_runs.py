@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
+
+import pytest
 
 from tracked_runs import Cli, track
 from tracker import CustomTracker
+from tracker.cli import main
 
 
 def test_table_lists_runs_newest_first_with_final_losses(cli: Cli, runs: dict[str, str]) -> None:
@@ -45,6 +50,25 @@ def test_json_rows_carry_the_run_fields(cli: Cli, runs: dict[str, str]) -> None:
     assert beta["tags"] == ["sweep"]
     assert beta["step"] == 19
     assert beta["train_loss"] == 2.0 / 20 + 0.5
+
+
+def test_json_is_one_line_piped_and_indented_on_a_terminal(
+    cli: Cli, runs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Piped, --json is one line (the standard library's C encoder); on a terminal it is
+    indented for a person; both the same value."""
+    piped = cli("runs", "--json").out
+    assert piped.count("\n") == 1 and [r["name"] for r in json.loads(piped)][1] == "beta"
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["runs", "--json"]) == 0
+    assert out.getvalue().startswith('[\n  {\n    "id": ')
+    assert json.loads(out.getvalue()) == json.loads(piped)
 
 
 def test_piped_output_is_plain_and_color_can_be_forced(cli: Cli, runs: dict[str, str]) -> None:
