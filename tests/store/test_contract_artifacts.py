@@ -13,8 +13,10 @@ from old_schema import sqlite_file_at
 from tracker import open_store, views
 from tracker.records import Artifact, Evaluation, RunRecord
 from tracker.store import RunNotFoundError, Store
+from tracker.store.resolve import latest_version
 from tracker.store.schema import MIGRATIONS
 from tracker.store.sqlite import SqliteStore
+from tracker.ui.api import ApiError, dispatch
 from tracker.views import lineage_view
 
 
@@ -132,6 +134,33 @@ def test_lineage_links_runs_by_digest_or_uri(any_store: Store) -> None:
     assert [(a.run_id, a.uri) for a in of_a.consumers] == [("b", "/copied/ck")]
     assert of_a.sources == []  # a hub model both used is not a link between them
     assert any_store.artifacts(refs=["sha256:c"], direction="output")[0].run_id == "a"
+
+
+def test_a_version_is_found_by_path_or_digest_and_its_lineage_served(any_store: Store) -> None:
+    """`latest_version`: the newest output at a path or digest, else the newest input there,
+    else none; `/api/lineage?ref=` serves that version's lineage (`lineage_view`; a copy's
+    path the same), 404 for a ref where nothing is recorded."""
+    any_store.log_artifact("a", _ckpt(10, "sha256:c"))
+    any_store.log_artifact("b", Artifact("b", "ck", direction="input", uri="/copied/ck",
+                                         digest="sha256:c"))  # fmt: skip
+    any_store.log_artifact("b", Artifact("b", "base", kind="model", direction="input",
+                                         uri="Qwen/Q", state="remote"))  # fmt: skip
+    made = latest_version(any_store, ["/out/checkpoint-10"])
+    assert made is not None and (made.run_id, made.direction) == ("a", "output")
+    assert latest_version(any_store, ["sha256:c"]) == made  # by digest: the output first
+    copy = latest_version(any_store, ["/copied/ck", ""])  # only ever an input there
+    assert copy is not None and (copy.run_id, copy.direction) == ("b", "input")
+    assert latest_version(any_store, ["/nowhere"]) is None and latest_version(any_store, []) is None
+    served = dispatch(any_store, "/api/lineage", {"ref": ["/out/checkpoint-10"]})
+    assert served == lineage_view(any_store, made)
+    assert served["root"] == "version:sha256:c"
+    assert dispatch(any_store, "/api/lineage", {"ref": ["/copied/ck"]})["nodes"] == served["nodes"]
+    assert {n["id"]: (n["upstream"], n["downstream"]) for n in served["nodes"]} == {
+        "version:sha256:c": (0, 0), "run:a": (1, None), "run:b": (None, 1)
+    }  # fmt: skip
+    with pytest.raises(ApiError) as missing:
+        dispatch(any_store, "/api/lineage", {"ref": ["/nowhere"]})
+    assert missing.value.status == 404
 
 
 def test_a_run_that_does_not_exist_takes_no_artifact(any_store: Store) -> None:
