@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from old_backend import OldBackend
 from tracker import Artifact, BackendBase, CustomTracker, TrackerSettings, open_store
 from tracker import digest as digest_module
 from tracker.artifacts import ArtifactError, digest_path
@@ -285,16 +286,8 @@ def test_a_backend_gets_artifacts_through_the_writer(tmp_path: Path) -> None:
     """A BackendBase subclass receives each version through log_artifact; one written
     before the method existed (not a BackendBase) is simply not sent any."""
 
-    class Old:
-        def start_run(self, run: object, *, resume: bool) -> None: ...
-        def log_metrics(self, run_id: str, batch: object) -> None: ...
-        def log_event(self, run_id: str, event: object) -> None: ...
-        def heartbeat(self, run_id: str, at: float) -> None: ...
-        def finish_run(self, *args: object) -> None: ...
-        def close(self) -> None: ...
-
     seen = _Seen()
-    with CustomTracker("p", store=[seen, Old()]) as run:  # type: ignore[list-item]
+    with CustomTracker("p", store=[seen, OldBackend()]) as run:  # type: ignore[list-item]
         run.log_artifact(_checkpoint(tmp_path / "ck", w=b"1"))
     # recorded when asked, then completed with its digest (docs/artifacts.md)
     assert [(a.name, a.state, a.digest is None) for a in seen.artifacts] == [

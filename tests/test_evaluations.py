@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from old_backend import OldBackend
 from tracker import CustomTracker, open_store
 from tracker.leaderboard import leaderboard, sample_diff
 from tracker.store import Store
@@ -193,16 +194,8 @@ def test_a_backend_written_before_evaluations_is_passed_over(
         def log_evaluations(self, run_id: str, evaluations: list[Evaluation]) -> None:
             self.scores.extend(evaluations)
 
-    class Old:
-        def start_run(self, run: object, *, resume: bool) -> None: ...
-        def log_metrics(self, run_id: str, batch: object) -> None: ...
-        def log_event(self, run_id: str, event: object) -> None: ...
-        def heartbeat(self, run_id: str, at: float) -> None: ...
-        def finish_run(self, *args: object) -> None: ...
-        def close(self) -> None: ...
-
     seen = Seen()
-    stores = [seen, Old()]
+    stores = [seen, OldBackend()]
     with caplog.at_level(logging.WARNING, "tracker"), CustomTracker("p", store=stores) as run:  # type: ignore[arg-type]
         run.log_evaluation("t", {"acc": 0.5}, artifact="Qwen/Qwen2.5-0.5B")
     assert [(s.metric, s.uri) for s in seen.scores] == [("acc", "Qwen/Qwen2.5-0.5B")]
