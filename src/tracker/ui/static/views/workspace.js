@@ -127,11 +127,18 @@ export async function workspacePage(app, params) {
   function refetch() {
     for (const key of [...curves.keys()]) queued(key);
   }
+  // A chart only near the screen (within 300 px below it) is asked for once the charts of
+  // the first screen are drawn: asked for at once, it shared the server (and the browser's
+  // main thread) with the last chart in view.
+  const near = [];
+  let firstScreen = false;  // drawn
   const seen = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       seen.unobserve(entry.target);
-      pending.push(queued(entry.target.dataset.key));
+      const key = entry.target.dataset.key;
+      if (firstScreen || entry.boundingClientRect.top < window.innerHeight) pending.push(queued(key));
+      else near.push(key);
     }
     observed();
   }, { rootMargin: "300px" });
@@ -141,5 +148,8 @@ export async function workspacePage(app, params) {
   for (const key of order.slice(2)) seen.observe(nodes.get(key));
   loadCharts();
   if (nodes.size > 2) await looked;  // the observer's first call says which charts are in view
+  await Promise.all(pending);
+  firstScreen = true;
+  for (const key of near) pending.push(queued(key));
   await Promise.all([...pending, sweep.ready]);
 }
