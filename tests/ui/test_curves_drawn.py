@@ -177,6 +177,26 @@ def test_a_chart_of_200_long_runs_is_drawn(page: Any, served: Served) -> None:
         check_truth(list(zip(xs, ys, strict=True)), logged, asked["train/loss"])
         total += len(xs)
     assert total > 150_000
+    assert _line_width(page, "train/loss") == 1  # past 20 lines: 1 px, drawn ~2x faster
+
+
+def _line_width(page: Any, key: str) -> float:
+    """The width BokehJS draws the overlay's lines of the chart of ``key`` with."""
+    return float(
+        page.evaluate(
+            "key => { const chart = document.querySelector(`.chart[data-key='${key}']`).chart;"
+            " const main = chart.plot.renderers.find((r) => r.data_source === chart.overlay.shown);"
+            " const width = main.glyph.line_width; return width.value ?? width; }",
+            key,
+        )
+    )
+
+
+def test_a_chart_of_a_few_runs_draws_them_wider(page: Any, served: Served) -> None:
+    """Up to 20 runs, the overlay's lines are 1.6 px wide."""
+    open_page(page, f"{served.url}/?project=truth")
+    page.wait_for_function(f"key => ({_OVERLAY})(key) !== null", arg="train/loss", timeout=30_000)
+    assert _line_width(page, "train/loss") == 1.6
 
 
 def test_the_workspace_asks_for_times_only_when_x_is_the_time(page: Any, served: Served) -> None:

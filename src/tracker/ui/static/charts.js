@@ -298,7 +298,11 @@ function buildChart(node, lines, scale, marks) {
 
 // A chart of many lines (the workspace): one multi-line renderer for all of them, each in
 // its colour, so that 50 runs cost BokehJS one renderer, not 150; a line toggled off is
-// left out of the data. The side list is its legend.
+// left out of the data. The side list is its legend. Past THIN_PAST lines they are 1 px
+// wide: the canvas draws a 1 px line much faster than a wider one (six charts of 200 runs
+// at 2 points a pixel: 1.24 s against 1.94 s at 1.6 px, docs/benchmarks.md "Third pass").
+const THIN_PAST = 20;
+
 function buildOverlay(node, lines, scale, marks) {
   const { ColumnDataSource, HoverTool } = Bokeh;
   const { plot, spans, xRange } = newPlot(node, scale, marks);
@@ -306,7 +310,7 @@ function buildOverlay(node, lines, scale, marks) {
   const raw = empty(), shown = empty();
   const style = { xs: { field: "xs" }, ys: { field: "ys" }, line_color: { field: "color" } };
   const faint = plot.multi_line({ ...style, source: raw, line_width: 1, line_alpha: 0.25 });
-  const main = plot.multi_line({ ...style, source: shown, line_width: 1.6 });
+  const main = plot.multi_line({ ...style, source: shown, line_width: lines.length > THIN_PAST ? 1 : 1.6 });
   const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
     renderers: [main],
