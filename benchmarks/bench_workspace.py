@@ -3,14 +3,17 @@
 Fills an SQLite store (``--store postgres``: a throwaway PostgreSQL server, as the tests
 make it) (not timed) with ``--runs`` finished runs of one project, each with ``--metrics``
 metrics (train/, eval/ and system/ ones) of ``--points`` points, then times the server's
-part: each chart's ``/api/curves`` (all its runs, at ``--width`` pixels) in a new process
-(cold: nothing cached, the store opened anew) and again in that process (warm: the drawn
-curves cached). Unless ``--no-browser``, it then opens the workspace (``/``) in headless
-chromium, each time in a fresh browser context (an empty cache, as a fresh profile:
-BokehJS downloaded and compiled anew), and times from navigation until (a) the first chart
-is drawn and (b) every chart in the first screen is drawn:
+part: each chart's ``/api/curves`` (all its runs, at ``--width`` pixels, as the page asks
+it: float64 arrays, the answer's bytes made) in a new process (cold: nothing cached, the
+store opened anew) and again in that process (warm: the drawn curves cached; the target is
+0.3 s for every chart in view), and its JSON form encoded (warm). Unless
+``--no-browser``, it then opens the workspace (``/``) in headless chromium, each time in a
+fresh browser context (an empty cache, as a fresh profile: BokehJS downloaded and compiled
+anew), and times from navigation until (a) the first chart is drawn and (b) every chart in
+the first screen is drawn:
 
-* with a **cold server**: a new ``tracker ui`` process each time, nothing cached;
+* with a **cold server**: a new ``tracker ui`` process each time, nothing cached (the
+  target: every chart in view in 2 s at a load average of 2, printed beside each sample);
 * with a **warm server**: the same process again (its thinned curves cached);
 * for reference, on the same machine at the same time: `bench_ui.bench_page`'s measure of
   one run's page (its first chart drawn), whose quiet-machine figure docs/benchmarks.md
@@ -78,31 +81,48 @@ def fill(uri: str, runs: int, metrics: int, points: int) -> None:
     store.close()
 
 
-# a new process: opens the store, asks each chart's curves twice (cold, then warm)
+# a new process: opens the store, asks each chart's curves as the page does (times=0,
+# format=binary: float64 arrays), the answer's bytes included, twice (cold, then warm); then
+# the JSON form an API user gets, encoded (warm)
 API_TIMES = """
 import json, sys, time
 from tracker import open_store
 from tracker.ui.api import dispatch
+from tracker.views import dumps
 uri, width, limit, keys = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 store = open_store(uri)
 query = {"project": ["bench"], "limit": [limit]}
 runs = [r["id"] for r in dispatch(store, "/api/workspace", query)["runs"]]
-times = {"cold": [], "warm": []}
-for kind in times:
+times = {"cold": [], "warm": [], "json": []}
+def ask(key, form):
+    query = {"key": [key], "run": runs, "width": [width], "times": ["0"], "format": [form]}
+    return dispatch(store, "/api/curves", query)
+for kind in ("cold", "warm"):
     for key in keys:
         start = time.perf_counter()
-        answer = dispatch(store, "/api/curves", {"key": [key], "run": runs, "width": [width]})
+        size = len(ask(key, "binary").body)
         times[kind].append(time.perf_counter() - start)
+for key in keys:
+    start = time.perf_counter()
+    answer = ask(key, "json")
+    json_size = len(dumps(answer).encode())
+    times["json"].append(time.perf_counter() - start)
 points = sum(len(c["steps"]) for c in answer["curves"])
-print(json.dumps({**times, "runs": len(runs), "points_last_chart": points}))
+print(json.dumps({**times, "runs": len(runs), "points_last_chart": points, "bytes": size,
+                  "json_bytes": json_size}))
 """
 
 
 def api_times(uri: str, width: int, runs: int, keys: list[str]) -> dict[str, Any]:
     """Each chart's ``/api/curves`` of ``runs`` runs in seconds, cold (a new process) and
-    warm."""
+    warm, as the page asks it (bytes), and warm as JSON."""
     command = [sys.executable, "-c", API_TIMES, uri, str(width), str(runs), *keys]
     return dict(json.loads(subprocess.run(command, check=True, capture_output=True).stdout))
+
+
+def load() -> str:
+    """The load average (1, 5, 15 minutes), as printed beside each measure."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 @contextlib.contextmanager
@@ -131,7 +151,10 @@ def first_charts(browser: Any, url: str) -> tuple[float, float]:
     shown = page.evaluate("document.querySelectorAll('.chart[data-drawn]').length")
     lines = page.evaluate("document.querySelector('.chart[data-drawn]').dataset.series")
     context.close()
-    print(f"  first {first:.2f} s, in view {in_view:.2f} s ({shown} charts, {lines} lines)")
+    print(
+        f"  first {first:.2f} s, in view {in_view:.2f} s ({shown} charts, {lines} lines) "
+        f"[load {load()}]"
+    )
     return first, in_view
 
 
@@ -162,26 +185,30 @@ def main() -> None:
         print(
             f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}; {uri.split(':')[0]}, {args.runs} runs x "
-            f"{args.metrics} metrics x {args.points:,} points"
+            f"{args.metrics} metrics x {args.points:,} points; load average {load()}"
         )
         in_view = KEYS[: min(args.in_view, args.metrics)]
         times = [api_times(uri, args.width, args.runs, in_view) for _ in range(args.cold)]
         report_api(times, args.width)
         if not args.no_browser:
             report_browser(*bench_browser(uri, args.runs, args.cold, args.warm))
-    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"  load average: {load()}")
 
 
 def report_api(api: list[dict[str, Any]], width: int) -> None:
-    """Print the server's part: every chart in view, cold and warm."""
+    """Print the server's part: every chart in view, cold and warm (target: 0.3 s)."""
     cold = [sum(sample["cold"]) for sample in api]
     warm = [sum(sample["warm"]) for sample in api]
+    json_warm = [sum(sample["json"]) for sample in api]
     print(
         f"  /api/curves of the {len(api[0]['cold'])} charts in view ({api[0]['runs']} runs "
-        f"each, width {width}, {api[0]['points_last_chart']:,} points in the last): cold "
-        f"median {statistics.median(cold):.2f} s (slowest {max(cold):.2f}; slowest chart "
+        f"each, width {width}, {api[0]['points_last_chart']:,} points in the last; as the "
+        f"page asks, {api[0]['bytes']:,} bytes a chart): cold median "
+        f"{statistics.median(cold):.2f} s (slowest {max(cold):.2f}; slowest chart "
         f"{max(max(s['cold']) for s in api):.2f} s), warm median "
-        f"{statistics.median(warm):.3f} s (slowest {max(warm):.3f})",
+        f"{statistics.median(warm):.3f} s (slowest {max(warm):.3f}; target 0.3 s); as JSON "
+        f"({api[0]['json_bytes']:,} bytes), warm {statistics.median(json_warm):.3f} s "
+        f"[load {load()}]",
         flush=True,
     )
 
@@ -216,10 +243,11 @@ def report_browser(cold: list[Sample], warm: list[Sample], reference: dict[str, 
     """Print the browser's medians."""
     for name, samples in (("cold server", cold), ("warm server", warm)):
         firsts, views = zip(*samples, strict=True)
+        target = " (target 2 s at a load of 2)" if name == "cold server" else ""
         print(
             f"  {name}: first chart median {statistics.median(firsts):.2f} s "
             f"(slowest {max(firsts):.2f}), charts in view median {statistics.median(views):.2f} s "
-            f"(slowest {max(views):.2f})"
+            f"(slowest {max(views):.2f}){target}"
         )
     print(
         f"  reference, one run's page: first chart median "

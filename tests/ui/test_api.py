@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import struct
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -248,6 +250,45 @@ def test_curves_gives_one_metric_of_several_runs(served: Served) -> None:
     assert served.get(f"/api/curves?run={alpha}").status == 400
     assert served.get("/api/curves?key=train/loss").status == 400
     assert served.get("/api/curves?key=train/loss&run=nosuchrun").status == 404
+
+
+def _unpacked(body: bytes) -> dict[str, Any]:
+    """/api/curves?format=binary read as its layout says (`tracker.ui.wire`): the header,
+    then each curve's fields as little-endian float64 arrays, into the JSON form."""
+    (length,) = struct.unpack_from("<I", body)
+    head = json.loads(body[4 : 4 + length])
+    assert (4 + length) % 8 == 0
+    at = 4 + length
+    for curve in head["curves"]:
+        points = curve.pop("points")
+        for field in head["fields"]:
+            curve[field] = list(struct.unpack_from(f"<{points}d", body, at))
+            at += 8 * points
+        curve["steps"] = [int(step) for step in curve["steps"]]
+    assert at == len(body)
+    return {"key": head["key"], "curves": head["curves"]}
+
+
+@pytest.mark.parametrize(
+    "extra", ["", "&times=0", "&x=train/num_input_tokens_seen", "&key=train/nothing"]
+)
+def test_curves_as_bytes_are_the_json_answer(served: Served, extra: str) -> None:
+    """format=binary: the same curves (runs, counts, every number exactly) as float64
+    arrays after a JSON header, with and without times, along a metric, and with no
+    curve at all; an unknown format is refused."""
+    run = CustomTracker("demo", "tokens").start()
+    for step in range(3_000):
+        run.log_metrics({"train/long": math.sin(step / 7) / 3, "train/loss": 1 / (step + 1)}, step)
+        run.log_metrics({"train/num_input_tokens_seen": step * 512.0}, step=step)
+    run.finish()
+    runs = "".join(f"&run={r}" for r in (run.run_id, served.runs["alpha"], served.runs["beta"]))
+    query = f"/api/curves?key=train/long&width=40{runs}{extra}"
+    packed = served.get(f"{query}&format=binary")
+    assert packed.status == 200 and packed.headers["Content-Type"] == "application/octet-stream"
+    assert _unpacked(packed.body) == _strict(served.get(query).body)
+    assert _strict(served.get(f"{query}&format=json").body) == _strict(served.get(query).body)
+    refused = served.get(f"{query}&format=csv")
+    assert refused.status == 400 and "format=" in _strict(refused.body)["error"]
 
 
 def test_curves_see_new_points_of_a_running_run(served: Served) -> None:

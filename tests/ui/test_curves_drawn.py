@@ -72,7 +72,7 @@ def _raw(run_id: str, key: str) -> Logged:
 
 _OVERLAY = (
     "key => { const node = [...document.querySelectorAll('.chart')]"
-    ".find(c => c.dataset.key === key); const data = node?.chart?.overlay?.raw.data;"
+    ".find(c => c.dataset.key === key); const data = node?.chart?.overlay?.shown.data;"
     " return data && data.xs.length === 3 ? { xs: data.xs.map(a => [...a]),"
     " ys: data.ys.map(a => [...a]), name: [...data.name] } : null; }"
 )
@@ -97,6 +97,30 @@ def test_the_workspace_draws_each_runs_points_under_the_truth_rule(
         check_truth(list(zip(xs, ys, strict=True)), logged, width)
         if key == "eval/loss":
             assert len(xs) == 300
+
+
+def test_the_workspace_draws_the_faint_raw_lines_only_while_smoothing(
+    page: Any, served: Served
+) -> None:
+    """Smoothed, the overlay's faint lines (its raw source) hold the points the rule keeps
+    and its main lines the smoothed ones; unsmoothed the raw source is empty (hidden,
+    BokehJS would still index its 200 x 970 points), the main lines holding the points."""
+    asked = _widths(page)
+    open_page(page, f"{served.url}/?project=truth&smooth=0.6")
+    page.wait_for_function(f"key => ({_OVERLAY})(key) !== null", arg="eval/loss", timeout=30_000)
+    raw = page.evaluate(_OVERLAY.replace("shown.data", "raw.data"), "eval/loss")
+    shown = page.evaluate(_OVERLAY, "eval/loss")
+    for name, xs, ys in zip(raw["name"], raw["xs"], raw["ys"], strict=True):
+        logged = _raw(served.runs[name], "eval/loss")
+        check_truth(list(zip(xs, ys, strict=True)), logged, asked["eval/loss"])
+    assert shown["xs"] == raw["xs"] and shown["ys"] != raw["ys"]
+    page.get_by_label("smoothing").fill("0")
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=\"eval/loss\"]')"
+        ".chart.overlay.raw.data.xs.length === 0",
+        timeout=30_000,
+    )
+    assert page.evaluate(_OVERLAY, "eval/loss")["ys"] == raw["ys"]
 
 
 def test_the_run_page_draws_the_same_rule_as_the_workspace(page: Any, served: Served) -> None:
@@ -141,7 +165,7 @@ def test_a_chart_of_200_long_runs_is_drawn(page: Any, served: Served) -> None:
     open_page(page, f"{served.url}/?project=many&limit={MANY}")
     lines = (
         "() => { const node = document.querySelector('.chart[data-key=\"train/loss\"]');"
-        " const data = node?.chart?.overlay?.raw.data; return node?.dataset.drawn === '1'"
+        " const data = node?.chart?.overlay?.shown.data; return node?.dataset.drawn === '1'"
         " && data ? data.xs.length : 0; }"
     )
     page.wait_for_function(f"() => ({lines})() === {MANY}", timeout=60_000)
@@ -153,6 +177,26 @@ def test_a_chart_of_200_long_runs_is_drawn(page: Any, served: Served) -> None:
         check_truth(list(zip(xs, ys, strict=True)), logged, asked["train/loss"])
         total += len(xs)
     assert total > 150_000
+    assert _line_width(page, "train/loss") == 1  # past 20 lines: 1 px, drawn ~2x faster
+
+
+def _line_width(page: Any, key: str) -> float:
+    """The width BokehJS draws the overlay's lines of the chart of ``key`` with."""
+    return float(
+        page.evaluate(
+            "key => { const chart = document.querySelector(`.chart[data-key='${key}']`).chart;"
+            " const main = chart.plot.renderers.find((r) => r.data_source === chart.overlay.shown);"
+            " const width = main.glyph.line_width; return width.value ?? width; }",
+            key,
+        )
+    )
+
+
+def test_a_chart_of_a_few_runs_draws_them_wider(page: Any, served: Served) -> None:
+    """Up to 20 runs, the overlay's lines are 1.6 px wide."""
+    open_page(page, f"{served.url}/?project=truth")
+    page.wait_for_function(f"key => ({_OVERLAY})(key) !== null", arg="train/loss", timeout=30_000)
+    assert _line_width(page, "train/loss") == 1.6
 
 
 def test_the_workspace_asks_for_times_only_when_x_is_the_time(page: Any, served: Served) -> None:

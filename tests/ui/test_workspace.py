@@ -200,3 +200,41 @@ def test_the_workspace_is_filtered(
     page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
     assert page.locator(".run-list li").count() == count
     assert _drawn(page, "train/loss") == count
+
+
+_ASKED = """
+window.asked = [];  // each /api/curves request: its chart, and the charts drawn by then
+const send = window.fetch;
+window.fetch = (url, ...rest) => {
+  if (String(url).startsWith("/api/curves")) {
+    const key = new URLSearchParams(String(url).split("?")[1]).get("key");
+    const drawn = [...document.querySelectorAll(".chart[data-drawn]")].map((c) => c.dataset.key);
+    window.asked.push({ key, drawn });
+  }
+  return send(url, ...rest);
+};
+"""
+
+
+def test_charts_near_the_screen_are_asked_for_after_those_in_it(page: Any, served: Served) -> None:
+    """The charts of the first screen are asked for first; one only near it (within 300 px
+    below) once every chart in view is drawn, so that it does not share the server with
+    them; scrolled to, every chart is drawn."""
+    page.set_viewport_size({"width": 1280, "height": 700})
+    page.add_init_script(_ASKED)
+    open_page(page, f"{served.url}/?project=ws")
+    tops = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.chart')].map("
+        "(c) => [c.dataset.key, c.getBoundingClientRect().top]))"
+    )
+    in_view = {key for key, top in tops.items() if top < 700}
+    near = {key for key, top in tops.items() if 700 <= top < 1000}
+    assert in_view and near, tops
+    asked = page.evaluate("window.asked")
+    order = [a["key"] for a in asked]
+    assert set(order[: len(in_view)]) == in_view
+    for request in asked:
+        if request["key"] in near:
+            assert in_view <= set(request["drawn"]), asked
+    for key in tops:
+        assert _drawn(page, key) > 0

@@ -21,7 +21,9 @@
                                             hold one value, its events, and ``x_keys``:
                                             the metrics that can be an x axis (`x_keys`)
 ``GET /api/curves?key=K&run=A&run=B&``      metric ``K`` of several runs, each as
-``width=W&x=X``                             ``/api/runs/RUN/curve`` gives it
+``width=W&x=X&format=F``                    ``/api/runs/RUN/curve`` gives it; with
+                                            ``format=binary``, as float64 arrays after a
+                                            JSON header (`tracker.ui.wire`)
 ``GET /api/runs/RUN/tables``                the run's tables, each with its steps
 ``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
 ``limit=N``                                 the last), at most ``N``; only that step is read
@@ -81,6 +83,7 @@ from tracker.store.resolve import latest_version, resolve_run
 from tracker.ui.colors import color_ranks
 from tracker.ui.downsample import Curve, draw_all, x_of
 from tracker.ui.groups import GroupError, NotInRuns, group_curves, param_table
+from tracker.ui.wire import Packed, pack_curves
 from tracker.views import (
     artifact_json,
     config_diff,
@@ -507,9 +510,13 @@ def groups(store: Store, query: Query) -> dict[str, Any]:
         raise ApiError(400, str(exc)) from None
 
 
-def curves(store: Store, query: Query) -> dict[str, Any]:
+def curves(store: Store, query: Query) -> dict[str, Any] | Packed:
     """Metric ``key`` of each ``run`` as a chart ``width`` pixels wide draws it, along
-    metric ``x`` if given (as `curve`); a run without the metric (or ``x``) is left out."""
+    metric ``x`` if given (as `curve`); a run without the metric (or ``x``) is left out.
+    As JSON, or with ``format=binary`` as float64 arrays (`tracker.ui.wire`)."""
+    form = _one(query, "format") or "json"
+    if form not in ("json", "binary"):
+        raise ApiError(400, f"format= is json (the default) or binary, not {form!r}")
     key = _one(query, "key")
     if not key:
         raise ApiError(400, "key= names the metric")
@@ -525,10 +532,27 @@ def curves(store: Store, query: Query) -> dict[str, Any]:
         if key in stats and (x_key is None or x_key in stats)
     }
     drawn = _drawn_all(store, key, having, width, x_key)
-    found = [
-        {"run": run_id, **_as_json(drawn[run_id], query)} for run_id in run_ids if run_id in drawn
+    shown = [(run_id, drawn[run_id]) for run_id in run_ids if run_id in drawn]
+    if form == "binary":
+        return _packed(key, shown, query, x_key)
+    return {"key": key, "curves": [{"run": run_id, **_as_json(c, query)} for run_id, c in shown]}
+
+
+def _packed(
+    key: str, shown: Sequence[tuple[str, Curve]], query: Query, x_key: str | None
+) -> Packed:
+    """`curves` as bytes (`tracker.ui.wire`): the same fields, as float64 arrays."""
+    times = _one(query, "times") != "0"
+    fields = ["steps", "values", *(["times"] if times else []), *(["xs"] if x_key else [])]
+
+    def arrays(c: Curve) -> list[Any]:
+        return [c.steps, c.values, *([c.times] if times else []), *([c.xs] if x_key else [])]
+
+    about = [
+        ({"run": run_id, "count": c.count, "nonfinite": c.nonfinite}, arrays(c))
+        for run_id, c in shown
     ]
-    return {"key": key, "curves": found}
+    return pack_curves(key, fields, about)
 
 
 def _resolved(

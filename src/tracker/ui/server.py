@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from tracker.store.base import Store, StoreError
 from tracker.ui.api import ApiError, dispatch
 from tracker.ui.assets import Asset, load_assets
+from tracker.ui.wire import CONTENT_TYPE, Packed
 from tracker.views import dumps
 
 __all__ = ["IDLE_TIMEOUT_S", "Dashboard", "is_loopback"]
@@ -186,8 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = HTTPStatus(exc.status), exc.payload
         except StoreError as exc:
             status, payload = HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)}
-        body = dumps(payload).encode()
-        self._send(status, Asset(body, "application/json"), cache=False)
+        if isinstance(payload, Packed):  # /api/curves?format=binary
+            self._send(status, Asset(payload.body, CONTENT_TYPE), cache=False)
+            return
+        self._send(status, Asset(dumps(payload).encode(), "application/json"), cache=False)
 
     def _static(self, name: str) -> None:
         asset = self.server.assets.get(name)

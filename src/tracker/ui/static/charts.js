@@ -158,7 +158,9 @@ export function xMetric() {
 }
 
 function curvePoints(curve, startedAt, mode, scale) {
-  const y = curve.values.map((v) => num(v) / scale.y.div);
+  // the values as sent (a Float64Array of /api/curves?format=binary: drawn without a copy)
+  // unless scaled to a unit
+  const y = scale.y.div === 1 ? curve.values : curve.values.map((v) => num(v) / scale.y.div);
   if (mode === "time") return { x: curve.times.map((t) => (num(t) - startedAt) / scale.x.div), y };
   if (mode === "step") return { x: curve.steps, y };
   // against a metric: the points where it has a value (curve.xs, aligned with the steps)
@@ -167,15 +169,26 @@ function curvePoints(curve, startedAt, mode, scale) {
   return { x, y: kept };
 }
 
-// The units of a chart: y in the metric's unit scaled to its largest value, x in steps or
-// in the time since each run started (s, min or h).
+// The largest finite |v - from| of `values`: a loop, not Math.max(...values) (200 runs at
+// 2 points a pixel pass V8's limit on a call's arguments), and no array made per line.
+function largest(values, from = 0) {
+  let top = 0;
+  for (const value of values) {
+    const v = Math.abs(num(value) - from);
+    if (v > top && v !== Infinity) top = v;
+  }
+  return top;
+}
+
+// The units of a chart: y in the metric's unit scaled to its largest value (top), x in
+// steps or in the time since each run started (s, min or h).
 function chartScale(key, lines) {
-  const top = (values) => Math.max(0, ...values.map((v) => Math.abs(num(v))).filter(Number.isFinite));
-  const y = scaleFor(unitOf(key), Math.max(0, ...lines.map((line) => top(line.curve.values))));
+  const top = lines.reduce((m, line) => Math.max(m, largest(line.curve.values)), 0);
+  const y = scaleFor(unitOf(key), top);
   const mode = xMode(key);
-  if (mode !== "time") return { mode, y, x: { div: 1, label: "" } };  // curves without times
-  const span = Math.max(0, ...lines.map((line) => top(line.curve.times.map((t) => num(t) - line.startedAt))));
-  return { mode, y, x: scaleFor("s", span) };
+  if (mode !== "time") return { mode, y, top, x: { div: 1, label: "" } };  // curves without times
+  const span = lines.reduce((m, line) => Math.max(m, largest(line.curve.times, line.startedAt)), 0);
+  return { mode, y, top, x: scaleFor("s", span) };
 }
 
 // A chart is a BokehJS plot drawn on a canvas: titles, axis labels, legends and tooltip
@@ -193,12 +206,10 @@ function chartTitle(key, lines) {
   return key + (notes.length ? ` (${notes.join(", ")})` : "");
 }
 
+// A line's points as drawn ({x, y}: shown, smoothed or not) and as logged (raw).
 function lineData(line, scale) {
   const { x, y } = curvePoints(line.curve, line.startedAt, scale.mode, scale);
-  const names = new Array(x.length).fill(line.name);
-  const raw = { x, y, name: names };
-  const shown = { x, y: view.smooth > 0 ? smooth(y, view.smooth) : y, name: names };
-  return { raw, shown };
+  return { raw: { x, y }, shown: { x, y: view.smooth > 0 ? smooth(y, view.smooth) : y } };
 }
 
 function xLabel(scale) {
@@ -287,7 +298,11 @@ function buildChart(node, lines, scale, marks) {
 
 // A chart of many lines (the workspace): one multi-line renderer for all of them, each in
 // its colour, so that 50 runs cost BokehJS one renderer, not 150; a line toggled off is
-// left out of the data. The side list is its legend.
+// left out of the data. The side list is its legend. Past THIN_PAST lines they are 1 px
+// wide: the canvas draws a 1 px line much faster than a wider one (six charts of 200 runs
+// at 2 points a pixel: 1.24 s against 1.94 s at 1.6 px, docs/benchmarks.md "Third pass").
+const THIN_PAST = 20;
+
 function buildOverlay(node, lines, scale, marks) {
   const { ColumnDataSource, HoverTool } = Bokeh;
   const { plot, spans, xRange } = newPlot(node, scale, marks);
@@ -295,7 +310,7 @@ function buildOverlay(node, lines, scale, marks) {
   const raw = empty(), shown = empty();
   const style = { xs: { field: "xs" }, ys: { field: "ys" }, line_color: { field: "color" } };
   const faint = plot.multi_line({ ...style, source: raw, line_width: 1, line_alpha: 0.25 });
-  const main = plot.multi_line({ ...style, source: shown, line_width: 1.6 });
+  const main = plot.multi_line({ ...style, source: shown, line_width: lines.length > THIN_PAST ? 1 : 1.6 });
   const unit = scale.y.label ? ` ${scale.y.label}` : "";
   plot.add_tools(new HoverTool({
     renderers: [main],
@@ -312,9 +327,7 @@ function updateFrame(chart, key, lines, scale, marks) {
   chart.plot.xaxis.axis_label = xLabel(scale);
   // a flat curve (a constant learning rate) gets a y range around its value, not ±1
   // (a log axis's default span is in decades: it keeps 2)
-  // a loop, not Math.max(...values): 100 runs at 4 points a pixel pass V8's argument limit
-  const top = lines.reduce((m, line) => line.curve.values.reduce((a, v) => Math.max(a, Math.abs(num(v))), m), 0);
-  const scaled = top / scale.y.div;
+  const scaled = scale.top / scale.y.div;
   chart.plot.y_range.default_span = !view.log && scaled > 0 && scaled < Infinity ? scaled : 2;
   // (against a metric, a mark has no place: events are at a step or a time)
   marks.forEach((mark, i) => {
@@ -365,15 +378,17 @@ function updateChart(chart, key, lines, scale, marks) {
       ys: shownLines.map(([, data]) => data[part].y), color: shownLines.map(([line]) => line.color),
       name: shownLines.map(([line]) => String(line.name)) });
     chart.overlay.shown.data = columns("shown");
-    chart.overlay.raw.data = columns("raw");
+    // the faint raw lines only while smoothing: hidden, BokehJS would still index them
+    chart.overlay.raw.data = view.smooth > 0 ? columns("raw") : { xs: [], ys: [], color: [], name: [] };
     chart.overlay.faint.visible = view.smooth > 0;
     return;
   }
   lines.forEach((line, i) => {
     const { raw, shown } = lineData(line, scale);
+    const names = new Array(shown.x.length).fill(line.name);  // the tooltip's run
     const part = chart.sources[i];
-    part.raw.data = raw;
-    part.shown.data = shown;
+    part.raw.data = { ...raw, name: names };
+    part.shown.data = { ...shown, name: names };
     part.faint.visible = view.smooth > 0;
     part.dots.visible = shown.x.length < FEW_POINTS;
   });

@@ -55,6 +55,29 @@ export async function api(path) {
   return body;
 }
 
+// /api/curves?format=binary (tracker/ui/wire.py): a JSON header, then each curve's fields
+// as float64 arrays, read as Float64Array views of the answer (no copy, nothing parsed;
+// little-endian, as the platforms browsers run on): {key, fields, curves: [{run, count,
+// nonfinite, points, steps, values, ...}]}.
+export async function apiPacked(path) {
+  const response = await fetch(path, { credentials: "same-origin" });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(body.error || response.statusText);
+  }
+  const buffer = await response.arrayBuffer();
+  const length = new DataView(buffer).getUint32(0, true);
+  const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  let at = 4 + length;
+  for (const curve of head.curves) {
+    for (const field of head.fields) {
+      curve[field] = new Float64Array(buffer, at, curve.points);
+      at += 8 * curve.points;
+    }
+  }
+  return head;
+}
+
 // JSON has no NaN: the API names non-finite floats ("NaN", "Infinity", "-Infinity").
 const NONFINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 

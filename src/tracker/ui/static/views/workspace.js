@@ -3,7 +3,7 @@ import {
   showMarkKey
 } from "../charts.js";
 import {
-  api, colorOf, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
+  api, apiPacked, colorOf, el, eventTable, filterInputs, num, numberTile, numbersSection, runLabel,
   statusBadge
 } from "../common.js";
 import { chartPanels } from "../panels.js";
@@ -106,7 +106,8 @@ export async function workspacePage(app, params) {
     const node = nodes.get(key);
     const query = curveQuery(key, node);
     for (const run of having(key)) query.append("run", run.id);
-    const answer = await api(`/api/curves?${query}`);
+    query.set("format", "binary");  // ~5 MB of JSON a chart of 200 runs: 3 MB of float64s
+    const answer = await apiPacked(`/api/curves?${query}`);
     curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
   };
   // two requests at a time, in page order: all at once, the first chart would wait for
@@ -126,11 +127,18 @@ export async function workspacePage(app, params) {
   function refetch() {
     for (const key of [...curves.keys()]) queued(key);
   }
+  // A chart only near the screen (within 300 px below it) is asked for once the charts of
+  // the first screen are drawn: asked for at once, it shared the server (and the browser's
+  // main thread) with the last chart in view.
+  const near = [];
+  let firstScreen = false;  // drawn
   const seen = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       seen.unobserve(entry.target);
-      pending.push(queued(entry.target.dataset.key));
+      const key = entry.target.dataset.key;
+      if (firstScreen || entry.boundingClientRect.top < window.innerHeight) pending.push(queued(key));
+      else near.push(key);
     }
     observed();
   }, { rootMargin: "300px" });
@@ -140,5 +148,8 @@ export async function workspacePage(app, params) {
   for (const key of order.slice(2)) seen.observe(nodes.get(key));
   loadCharts();
   if (nodes.size > 2) await looked;  // the observer's first call says which charts are in view
+  await Promise.all(pending);
+  firstScreen = true;
+  for (const key of near) pending.push(queued(key));
   await Promise.all([...pending, sweep.ready]);
 }
