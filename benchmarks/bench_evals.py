@@ -14,9 +14,10 @@ from the opened store to the finished board, and ``sample_diff`` of the two eval
 each in wall-clock time and in the process's CPU time; before it, the import of tracker,
 the import of the driver (psycopg, for PostgreSQL) and opening the store (tracker's store
 module, the connection, the schema check) are reported on their own, and the sum of the
-last two and the leaderboard: the leaderboard counted from before ``open_store``. Each child also times an empty Python loop of a million turns after it
-(about 20 ms on an idle core): on a shared, loaded machine it says how much slower than
-idle the wall-clock measures ran, where the CPU time is about what an idle core takes
+last two and the leaderboard: the leaderboard counted from before ``open_store``. Each
+child also times an empty Python loop of a million turns after it (about 20 ms on an
+idle core): on a shared, loaded machine it says how much slower than idle the
+wall-clock measures ran, where the CPU time is about what an idle core takes
 (for PostgreSQL without the server's share, which EXPLAIN ANALYZE puts under 2 ms).
 
 Run: ``python benchmarks/bench_evals.py [--no-postgres]``.
