@@ -176,7 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="in-process runs")
     parser.add_argument("--pairs", type=int, default=10, help="CLI pairs (untracked, tracked)")
-    parser.add_argument("--docs", type=int, default=600)
+    parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--no-cli", action="store_true", help="the in-process half only")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
