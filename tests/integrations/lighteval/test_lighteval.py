@@ -188,3 +188,37 @@ def test_log_results_of_a_pipeline(
     unmatched = by_step[None]
     assert unmatched.uri == str(checkpoints[0])
     assert not math.isnan(unmatched.scores["tiny_qa/acc"].value)
+
+
+def test_bad_input_is_a_warning_and_the_rest_is_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not a pipeline; a task without numbers; NaN; a detail of another shape; no model
+    named: warnings, and every good score is recorded."""
+    from lighteval.logging.evaluation_tracker import EvaluationTracker
+
+    from tracker.integrations.lighteval import log_results
+
+    uri = str(tmp_path / "t.db")
+    assert log_results(object(), project="le", store=uri) == []
+    assert "hold no aggregated metrics" in caplog.text
+    evaluation = EvaluationTracker(output_dir=str(tmp_path / "results"))
+    evaluation.metrics_logger.metric_aggregated.update(
+        {
+            "words|0": {"note": "text"},
+            "nan_task|0": {"acc": float("nan")},
+            "fine|5": {"em": 0.5, "em_stderr": 0.1},
+            "all": {"em": 0.5, "acc": float("nan")},
+        }
+    )
+    evaluation.details_logger.details["fine|5"] = [object(), "not a detail"]
+    assert len(log_results(evaluation, project="le", store=uri)) == 2
+    assert "name no model" in caplog.text
+    assert "log_evaluation('words') has no numeric metric" in caplog.text
+    found = {(e.task, e.metric): e for e in open_store(uri).evaluations(project="le")}
+    assert set(found) == {("nan_task", "acc"), ("fine", "em")}
+    assert math.isnan(found["nan_task", "acc"].value)
+    fine = found["fine", "em"]
+    assert (fine.value, fine.stderr, fine.uri, fine.settings["num_fewshot"]) == (0.5, 0.1, "", 5)
+    rows = open_store(uri).table_rows(fine.run_id, fine.samples)
+    assert [r["doc_id"] for r in rows] == [0, 1]  # no id: their positions
