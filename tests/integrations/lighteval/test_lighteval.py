@@ -222,3 +222,10 @@ def test_bad_input_is_a_warning_and_the_rest_is_kept(
     assert (fine.value, fine.stderr, fine.uri, fine.settings["num_fewshot"]) == (0.5, 0.1, "", 5)
     rows = open_store(uri).table_rows(fine.run_id, fine.samples)
     assert [r["doc_id"] for r in rows] == [0, 1]  # no id: their positions
+
+
+def test_the_hook_wraps_save_only_under_tracker_run() -> None:
+    """Without ``tracker run`` lighteval is untouched: ``EvaluationTracker.save`` is its own."""
+    from lighteval.logging.evaluation_tracker import EvaluationTracker
+
+    assert not getattr(EvaluationTracker.save, "__tracker_attached__", False)
