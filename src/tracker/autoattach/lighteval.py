@@ -1,8 +1,8 @@
 """lighteval: what a ``Pipeline`` evaluated is recorded as evaluations of the checkpoint it
 loaded (`tracker.integrations.lighteval.log_results`).
 
-Every lighteval backend of the CLI (``lighteval accelerate``, ``vllm``, ``custom``, ...)
-and a script's ``pipeline.save_and_push_results()`` call
+lighteval's pipeline backends (``lighteval accelerate``, ``vllm``, ``custom``, ...; not
+``lighteval eval``, inspect-ai's) and a script's ``pipeline.save_and_push_results()`` call
 ``EvaluationTracker.save`` once the evaluation is done, on the main process only; the
 tracker's results and details are recorded when it is called, in the ``tracker run``
 command's run, and then lighteval saves them as it would. Reading the JSON file lighteval
