@@ -2,29 +2,45 @@
 
 A tiny Llama (2 layers, built offline by ``tests/assets.py``) is evaluated on the CPU on a
 multiple-choice task defined from a local JSON-lines file (``--docs`` questions of 4
-choices), samples logged, ``--runs`` times each of two ways:
+choices), samples logged, two ways:
 
-1. in one process: ``lm_eval.simple_evaluate(...)``, then
+1. in this process, ``--runs`` times (after the CLI half): ``lm_eval.simple_evaluate(...)``, then
    ``tracker.integrations.lm_eval.log_results(results, ...)`` into a SQLite store (a run
    started, one evaluation with every sample, the checkpoint hashed, the run finished),
-   each timed: what tracking adds is the second (an A/B of whole runs on a busy machine
-   varies by more than it);
-2. the CLI, each a fresh process: ``lm_eval ...`` against ``tracker run -- lm_eval ...``
-   (the import hook, the run's process, the results recorded when ``simple_evaluate``
-   returns), alternating.
+   each timed: what tracking adds in the process is the second;
+2. the CLI, ``--pairs`` pairs of fresh processes: ``lm_eval ...`` and
+   ``tracker run -- lm_eval ...`` (the ``tracker run`` process, its system sampler, the
+   import hook, the results recorded when ``simple_evaluate`` returns), after one
+   warm-up of each. Made to resolve 1 %:
 
-It prints the median wall times and the overhead in per cent. A real
-model's evaluation takes minutes to hours where this one takes seconds, so these are
-upper bounds of the overhead. Run it in the ``hf`` environment:
-``HF_HUB_OFFLINE=1 python benchmarks/bench_lm_eval.py [--runs N] [--docs N]``.
+   - the measure is the **CPU time of the whole process tree** (user + system, from
+     ``resource.getrusage(RUSAGE_CHILDREN)`` before and after each command), not the wall
+     time a loaded machine stretches at random; this process is made a child subreaper
+     (Linux ``PR_SET_CHILD_SUBREAPER``) and reaps every descendant after each command, so
+     a helper that outlives its parent (the hashing helper) is counted too;
+   - every process runs one thread (``OMP_NUM_THREADS=1`` ...): idle OpenMP workers that
+     spin would add CPU time at random;
+   - the two arms are **interleaved** in pairs, the order swapped every pair (AB, BA,
+     ...), so a drift of the machine (a neighbour's load, thermal state) falls on both;
+   - the overhead is the mean of the pairs' relative differences with its 95 %
+     confidence interval (Student's t): the run resolves 1 % where that interval's
+     half-width is under 1 %, and says so. Wall times are reported beside, paired alike.
+
+A real model's evaluation takes minutes to hours where this one takes seconds, so these
+are upper bounds of the overhead. Run it in the ``hf`` environment on a quiet machine:
+``HF_HUB_OFFLINE=1 .venvs/hf/bin/python benchmarks/bench_lm_eval.py [--pairs N]
+[--docs N] [--runs N] [--no-cli]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,8 +104,38 @@ def in_process(model: Path, tasks: Path, store: str) -> tuple[float, float]:
     return evaluated - begin, time.perf_counter() - evaluated
 
 
-def cli(model: Path, tasks: Path, out: Path, store: str, tracked: bool) -> float:
-    """Seconds of one ``lm_eval`` command, under ``tracker run`` where ``tracked``."""
+ONE_THREAD = dict.fromkeys(
+    ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"), "1"
+)
+_T975 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14,
+         2.13, 2.12, 2.11, 2.10, 2.09, 2.09)  # fmt: skip
+"""Student's t, two-sided 95 %, by degrees of freedom 1..20 (1.96 beyond)."""
+
+
+def subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux), so that their CPU
+    time reaches ``RUSAGE_CHILDREN`` once reaped; whether it could."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(36, 1, 0, 0, 0) == 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap() -> None:
+    """Wait for every descendant left (each an orphan handed to this subreaper): the CLI
+    half runs before this process starts a child of its own (the in-process half's
+    hashing helper), which this would wait for forever."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def cli(model: Path, tasks: Path, out: Path, store: str, tracked: bool) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the whole process tree) of one
+    ``lm_eval`` command, under ``tracker run`` where ``tracked``."""
     command = [
         str(Path(sys.executable).with_name("lm_eval")), "--model", "hf",
         "--model_args", f"pretrained={model},dtype=float32", "--tasks", "bench_qa",
@@ -98,25 +144,39 @@ def cli(model: Path, tasks: Path, out: Path, store: str, tracked: bool) -> float
     ]  # fmt: skip
     if tracked:
         command = [sys.executable, "-m", "tracker.cli", "run", "--project", "bench", "--", *command]
-    env = {**os.environ, "TRACKER_URI": store, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = {**os.environ, **ONE_THREAD, "TRACKER_URI": store, "HF_HUB_OFFLINE": "1",
+           "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begin = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)
-    return time.perf_counter() - begin
+    reap()
+    wall = time.perf_counter() - begin
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def report(name: str, plain: list[float], tracked: list[float]) -> None:
-    p, t = statistics.median(plain), statistics.median(tracked)
+def paired(name: str, plain: list[float], tracked: list[float]) -> None:
+    """The mean relative difference of the pairs, its 95 % interval, whether it resolves 1 %."""
+    diffs = [100 * (t - p) / p for p, t in zip(plain, tracked, strict=True)]
+    n = len(diffs)
+    half = math.inf
+    if n > 1:
+        t = _T975[n - 2] if n - 1 <= len(_T975) else 1.96
+        half = t * statistics.stdev(diffs) / math.sqrt(n)
     print(
-        f"{name}: untracked {p:.2f} s, tracked {t:.2f} s (medians of {len(plain)}), "
-        f"overhead {100 * (t - p) / p:+.1f} %  [untracked {', '.join(f'{v:.2f}' for v in plain)}; "
-        f"tracked {', '.join(f'{v:.2f}' for v in tracked)}]"
+        f"{name}: untracked {statistics.median(plain):.2f} s, tracked "
+        f"{statistics.median(tracked):.2f} s (medians of {n}); overhead "
+        f"{statistics.fmean(diffs):+.2f} % ± {half:.2f} % (95 %, {n} pairs): "
+        f"{'resolves' if half < 1 else 'does NOT resolve'} 1 %  "
+        f"[pairs: {', '.join(f'{d:+.1f}' for d in diffs)}]"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--docs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3, help="in-process runs")
+    parser.add_argument("--pairs", type=int, default=10, help="CLI pairs (untracked, tracked)")
+    parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--no-cli", action="store_true", help="the in-process half only")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -125,6 +185,27 @@ def main() -> None:
         root = Path(tmp)
         model, tasks = build(root, args.docs)
         store = str(root / "tracker.db")
+        import compileall
+
+        import tracker  # its bytecode compiled, as an install does (PYTHONDONTWRITEBYTECODE)
+
+        compileall.compile_dir(Path(tracker.__file__).parent, quiet=1)
+        if not args.no_cli:  # first: this process has no child of its own to outlive them
+            if not subreaper():
+                print("not a subreaper here: a descendant outliving its parent is not counted")
+            for tracked in (False, True):  # warm-up: the page cache, lm-eval's dataset cache
+                cli(model, tasks, root / f"out-warm-{tracked}", store, tracked)
+            runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+            for i in range(args.pairs):
+                for tracked in (False, True) if i % 2 == 0 else (True, False):
+                    out = root / f"out-{i}-{tracked}"
+                    runs[tracked].append(cli(model, tasks, out, store, tracked))
+            for what, index in (("CPU time of the process tree", 1), ("wall time", 0)):
+                paired(
+                    f"lm_eval CLI (tracker run --), {what}",
+                    [r[index] for r in runs[False]],
+                    [r[index] for r in runs[True]],
+                )
         in_process(model, tasks, store)  # warm: imports, the dataset's cache
         timed = [in_process(model, tasks, store) for _ in range(args.runs)]
         share = [100 * logged / evaluated for evaluated, logged in timed]
@@ -133,13 +214,6 @@ def main() -> None:
             f"{1000 * statistics.median(t for _, t in timed):.0f} ms (medians of {args.runs}): "
             f"+{statistics.median(share):.1f} % (each run: {', '.join(f'{v:.1f}' for v in share)})"
         )
-        if args.no_cli:
-            return
-        plain, tracked = [], []
-        for i in range(args.runs):
-            plain.append(cli(model, tasks, root / f"out-p{i}", store, tracked=False))
-            tracked.append(cli(model, tasks, root / f"out-t{i}", store, tracked=True))
-        report("lm_eval CLI (tracker run --)", plain, tracked)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

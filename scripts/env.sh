@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create or update the test environment .venvs/NAME from envs/NAME.txt.
 #
-#   scripts/env.sh NAME            # NAME in: core hf llamafactory torchtune ui analysis import
+#   scripts/env.sh NAME            # NAME in: core hf llamafactory torchtune ui analysis import lighteval
 #   scripts/env.sh NAME --fresh    # delete .venvs/NAME first and rebuild from scratch
 #
 # Idempotent: a hash of this script and the env's requirement files is stored in
@@ -132,6 +132,16 @@ def __getattr__(name: str):  # PEP 562
 PYEOF
 }
 
+post_lighteval() {
+    # lighteval loads its whole task registry for any evaluation, and one task module
+    # (tiny_benchmarks) downloads tinyBenchmarks.pkl from GitHub when it is imported unless
+    # the file lies beside it: with no network every evaluation fails. An empty stand-in
+    # lets the registry load; only the tinyBenchmarks tasks, which read it, fail (loudly).
+    local pkl
+    pkl="$("$PY" -c 'import importlib.util as u, os; print(os.path.join(os.path.dirname(u.find_spec("lighteval").origin), "tasks", "tasks", "tinyBenchmarks.pkl"))')"
+    [[ -s "$pkl" ]] || : > "$pkl"
+}
+
 verify_core() {
     "$PY" -c 'import pydantic, psutil, pytest, hypothesis, numpy'
     "$VENV/bin/ruff" --version >/dev/null
@@ -167,6 +177,13 @@ verify_analysis() {
 verify_import() {
     verify_torch
     "$PY" -c 'import tensorboard, mlflow, sqlalchemy, alembic, wandb, trackio; from torch.utils.tensorboard import SummaryWriter; from wandb.proto import wandb_internal_pb2'
+}
+
+verify_lighteval() {
+    verify_torch
+    # not lighteval.pipeline: importing it takes ~10 s (torch, inspect-ai, every metric);
+    # the tests import it at once
+    "$PY" -c 'import transformers, datasets, psycopg, lighteval'
 }
 
 verify_ui() {

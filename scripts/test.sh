@@ -13,7 +13,7 @@
 # could not be built. pytest's exit code 5 (no tests collected) is not a failure.
 
 # --- what runs where --------------------------------------------------------------------
-ENVS=(core hf llamafactory torchtune ui analysis import)
+ENVS=(core hf llamafactory torchtune ui analysis import lighteval)
 declare -A SELECTION=(
     [core]="tests --ignore=tests/integrations --ignore=tests/env_smoke --ignore=tests/importers"
     [hf]="tests/integrations/hf tests/integrations/accelerate tests/system/test_torchrun.py tests/system/test_sigterm_collective.py tests/system/test_multihost.py tests/system/test_gpu_real.py tests/env_smoke/test_hf_smoke.py"
@@ -22,6 +22,7 @@ declare -A SELECTION=(
     [ui]="tests/commands tests/ui tests/store/test_reading.py tests/alerts/test_ui_watch.py"
     [analysis]="tests/store/test_frames.py tests/store/test_frames_extra.py tests/integrations/optuna tests/integrations/hf/test_hp_search.py"
     [import]="tests/importers"
+    [lighteval]="tests/integrations/lighteval"
 )
 # what an env needs beyond its venv, installed before its tests (a bash command line)
 declare -A SETUP=(
@@ -30,6 +31,7 @@ declare -A SETUP=(
     [ui]="bash scripts/install_browser.sh && bash scripts/postgres.sh --optional"
     [analysis]="bash scripts/postgres.sh --optional"
     [import]="bash scripts/postgres.sh --optional"
+    [lighteval]="bash scripts/postgres.sh --optional"
 )
 # per-test time limit (pytest-timeout), so a hung subprocess cannot eat the CI budget
 TEST_TIMEOUT="${TEST_TIMEOUT:-600}"

@@ -50,6 +50,8 @@ __all__ = [
     "SAMPLES_PER_STEP",
     "build_evaluation",
     "evaluation_work",
+    "harness",
+    "likeliest",
     "of_version",
     "sample_slices",
     "samples_key",
@@ -261,6 +263,32 @@ def _sample(row: Any, position: int) -> Any:
     if sample.get("doc_id") is None:
         sample["doc_id"] = position
     return sample
+
+
+def harness(distribution: str, recorded: Any = None) -> str:
+    """The ``harness`` setting of an evaluation by ``distribution`` (``lm-eval 0.4.13``):
+    the version the harness ``recorded`` in its results, else the installed one."""
+    version = recorded if isinstance(recorded, str) and recorded else None
+    if version is None:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            version = installed(distribution)
+        except PackageNotFoundError:
+            version = "unknown"
+    return f"{distribution} {version}"
+
+
+def likeliest(scores: Any) -> int | None:
+    """The index of the highest of ``scores`` (a multiple-choice sample's log-likelihood
+    of each choice: its response, comparable to a gold index); ``None`` unless it is a
+    non-empty sequence of numbers."""
+    if not isinstance(scores, list | tuple) or not scores:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in scores):
+        return None
+    return max(range(len(scores)), key=scores.__getitem__)
 
 
 def _text(value: Any) -> str:

@@ -21,6 +21,9 @@ imports the framework module it names:
 ``lm_eval.evaluator``          the results ``simple_evaluate`` returns (lm-eval's CLI
                                calls it too) are recorded as evaluations of the model
                                it evaluated (`tracker.autoattach.lm_eval`)
+``lighteval.logging.``         what ``EvaluationTracker.save`` is about to save (every
+``evaluation_tracker``         lighteval backend calls it) is recorded as evaluations of
+                               the model it evaluated (`tracker.autoattach.lighteval`)
 =============================  ===========================================================
 
 The hook itself (``site/sitecustomize.py``, standard library only, the only file of its

@@ -7,10 +7,14 @@ installed, the import fails with an `ImportError` that names the extra to instal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["requires_extra"]
+if TYPE_CHECKING:
+    from tracker.run import CustomTracker
+
+__all__ = ["recording_run", "requires_extra"]
 
 
 @contextmanager
@@ -30,3 +34,23 @@ def requires_extra(extra: str, *, module: str | None = None) -> Iterator[None]:
             "installed: "
             f"pip install 'tracker[{extra}]'"
         ) from exc
+
+
+@contextmanager
+def recording_run(
+    run: CustomTracker | None,
+    framework: str,
+    project: str | None,
+    run_name: str | None,
+    options: Mapping[str, Any],
+) -> Iterator[CustomTracker]:
+    """The run an evaluation harness's results are recorded in: ``run``, else a new run of
+    ``project`` (``framework``, ``options`` as `tracker.CustomTracker` takes them),
+    finished when the block ends."""
+    if run is not None:
+        yield run
+        return
+    from tracker.run import CustomTracker
+
+    with CustomTracker(project, run_name, framework=framework, **options) as own:
+        yield own

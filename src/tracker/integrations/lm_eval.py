@@ -47,6 +47,8 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, Unpack
 
+from tracker.evaluations import harness, likeliest
+from tracker.integrations import recording_run
 from tracker.run import CustomTracker, TrackerOptions
 
 __all__ = ["evaluated_model", "log_results"]
@@ -91,10 +93,8 @@ def log_results(
             type(results).__name__,
         )
         return []
-    if run is not None:
-        return _log(results, run)
-    with CustomTracker(project, run_name, framework="lm-eval", **options) as own:
-        return _log(results, own)
+    with recording_run(run, "lm-eval", project, run_name, options) as target:
+        return _log(results, target)
 
 
 def evaluated_model(results: Mapping[str, Any]) -> str | None:
@@ -189,7 +189,7 @@ def _settings(results: Mapping[str, Any], task: str) -> dict[str, Any]:
     """What tells this evaluation apart from another of the same version (rule 3)."""
     config = results.get("config")
     config = config if isinstance(config, Mapping) else {}
-    settings: dict[str, Any] = {"harness": f"lm-eval {_harness_version(results)}"}
+    settings: dict[str, Any] = {"harness": harness("lm-eval", results.get("lm_eval_version"))}
     for key, source in _TASK_SETTINGS:
         table = results.get(source)
         if isinstance(table, Mapping) and task in table:
@@ -210,19 +210,6 @@ def _settings(results: Mapping[str, Any], task: str) -> dict[str, Any]:
     settings["apply_chat_template"] = bool(results.get("chat_template"))
     settings.update({key: results[key] for key in _TOP_SETTINGS if key in results})
     return settings
-
-
-def _harness_version(results: Mapping[str, Any]) -> str:
-    version = results.get("lm_eval_version")
-    if isinstance(version, str) and version:
-        return version
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    try:
-        return installed("lm_eval")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _rows(samples: list[Any]) -> Iterator[dict[str, Any]]:
@@ -268,7 +255,5 @@ def _response(filtered: Any) -> Any:
     if len(filtered) == 1:
         only = filtered[0]
         return only[0] if isinstance(only, list | tuple) and len(only) == 1 else only
-    scores = [c[0] if isinstance(c, list | tuple) and c else c for c in filtered]
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in scores):
-        return max(range(len(scores)), key=scores.__getitem__)
-    return filtered
+    best = likeliest([c[0] if isinstance(c, list | tuple) and c else c for c in filtered])
+    return filtered if best is None else best

@@ -19,6 +19,7 @@ _TARGETS = {
     "torchtune.config": "torchtune",  # config.instantiate, which builds the metric logger
     "llamafactory.train.tuner": "llamafactory",  # run_exp, for LLaMA-Factory's own config
     "lm_eval.evaluator": "lm_eval",  # simple_evaluate, whose results are evaluations
+    "lighteval.logging.evaluation_tracker": "lighteval",  # EvaluationTracker.save: evaluations
 }
 
 
