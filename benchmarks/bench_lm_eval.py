@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import math
 import os
 import platform
@@ -50,39 +49,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from assets import build_hf_model  # tests/ is on the path first
-
-TASK_YAML = """\
-task: bench_qa
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: multiple_choice
-doc_to_text: "{{{{question}}}}"
-doc_to_choice: choices
-doc_to_target: label
-metric_list:
-  - metric: acc
-metadata:
-  version: 1.0
-"""
+from assets import build_hf_model, build_lm_eval_task  # tests/ is on the path first
 
 
 def build(root: Path, docs: int) -> tuple[Path, Path]:
     """The tiny model and the task folder."""
     model = build_hf_model(root / "model", arch="llama")
-    tasks = root / "tasks"
-    tasks.mkdir()
-    rows = [
-        {"question": f"Question {i}: the answer is", "label": i % 4,
-         "choices": [f"choice {i} {c}" for c in "abcd"]}
+    questions = [
+        (f"Question {i}: the answer is", [f"choice {i} {c}" for c in "abcd"], i % 4)
         for i in range(docs)
-    ]  # fmt: skip
-    lines = (json.dumps(row) for row in rows)
-    (tasks / "bench_qa.jsonl").write_text("\n".join(lines) + "\n")
-    (tasks / "bench_qa.yaml").write_text(TASK_YAML.format(data=tasks / "bench_qa.jsonl"))
+    ]
+    tasks = build_lm_eval_task(root / "tasks", "bench_qa", questions)
     return model, tasks
 
 

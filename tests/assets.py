@@ -19,6 +19,8 @@ Builders (each takes a folder, creates it if needed and returns the path it wrot
 * :func:`build_torchtune_assets` -- a SentencePiece tokenizer, a random tiny torchtune Llama2
   checkpoint, a JSON instruct dataset and YAML configs for the torchtune single-device
   full and LoRA recipes.
+* :func:`write_qa_data`, :func:`build_lm_eval_task` -- a multiple-choice question set as a
+  local JSON-lines file, and an lm-evaluation-harness task (YAML) over it.
 """
 
 from __future__ import annotations
@@ -30,16 +32,19 @@ from typing import Any
 
 __all__ = [
     "CHAT_TEMPLATE",
+    "TINY_QA",
     "build_completion_dataset",
     "build_corpus",
     "build_hf_model",
     "build_llamafactory_data",
+    "build_lm_eval_task",
     "build_preference_dataset",
     "build_prompt_dataset",
     "build_sft_dataset",
     "build_torchtune_assets",
     "instruct_records",
     "preference_records",
+    "write_qa_data",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -531,3 +536,57 @@ def patch_recipe_for_cpu(recipe: Path) -> None:
         )
         source = source.replace(old, new)
     recipe.write_text(source)
+
+
+# --------------------------------------------------------------------------------------
+# Evaluation tasks (lm-evaluation-harness, lighteval)
+# --------------------------------------------------------------------------------------
+
+TINY_QA: list[tuple[str, list[str], int]] = [
+    ("The sky is", ["blue", "green", "loud"], 0),
+    ("Two plus two is", ["five", "four", "ten"], 1),
+    ("Water is", ["dry", "wet", "square"], 1),
+    ("A cat says", ["meow", "moo", "quack"], 0),
+    ("Fire is", ["cold", "blue", "hot"], 2),
+    ("Ice is", ["cold", "hot", "red"], 0),
+]
+"""Six multiple-choice questions: (question, choices, index of the right choice)."""
+
+_LM_EVAL_TASK = """\
+task: {name}
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: multiple_choice
+doc_to_text: "{{{{question}}}}"
+doc_to_choice: choices
+doc_to_target: label
+metric_list:
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 1.0
+"""
+
+
+def write_qa_data(path: str | Path, questions: list[tuple[str, list[str], int]]) -> Path:
+    """``questions`` as a JSON-lines file of ``question``, ``choices``, ``label`` rows."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = ({"question": q, "choices": c, "label": a} for q, c, a in questions)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def build_lm_eval_task(
+    path: str | Path, name: str, questions: list[tuple[str, list[str], int]]
+) -> Path:
+    """A folder for lm-eval's ``--include_path``: task ``name`` (multiple choice, scored
+    by ``acc``) over ``questions`` in a local JSON-lines file, no hub."""
+    folder = Path(path)
+    data = write_qa_data(folder / f"{name}.jsonl", questions)
+    (folder / f"{name}.yaml").write_text(_LM_EVAL_TASK.format(name=name, data=data))
+    return folder

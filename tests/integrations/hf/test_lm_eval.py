@@ -10,54 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from assets import TINY_QA as QUESTIONS
+from assets import build_lm_eval_task
 from tracked_commands import BIN, tracker_run
 from tracker import open_store
 from tracker.leaderboard import leaderboard, sample_diff
 
 lm_eval = pytest.importorskip("lm_eval")
 
-QUESTIONS = [
-    ("The sky is", ["blue", "green", "loud"], 0),
-    ("Two plus two is", ["five", "four", "ten"], 1),
-    ("Water is", ["dry", "wet", "square"], 1),
-    ("A cat says", ["meow", "moo", "quack"], 0),
-    ("Fire is", ["cold", "blue", "hot"], 2),
-    ("Ice is", ["cold", "hot", "red"], 0),
-]
-
-TASK_YAML = """\
-task: tiny_qa
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: multiple_choice
-doc_to_text: "{{{{question}}}}"
-doc_to_choice: choices
-doc_to_target: label
-metric_list:
-  - metric: acc
-    aggregation: mean
-    higher_is_better: true
-metadata:
-  version: 1.0
-"""
-
 
 @pytest.fixture
 def tasks(tmp_path: Path) -> Path:
     """A folder with the task's YAML, its data a local JSON-lines file (no hub)."""
-    folder = tmp_path / "tasks"
-    folder.mkdir()
-    data = folder / "tiny_qa.jsonl"
-    data.write_text(
-        "".join(
-            json.dumps({"question": q, "choices": c, "label": a}) + "\n" for q, c, a in QUESTIONS
-        )
-    )
-    (folder / "tiny_qa.yaml").write_text(TASK_YAML.format(data=data))
-    return folder
+    return build_lm_eval_task(tmp_path / "tasks", "tiny_qa", QUESTIONS)
 
 
 def test_lm_eval_runs_are_evaluations_of_the_checkpoints(

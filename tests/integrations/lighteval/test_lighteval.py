@@ -12,22 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from assets import build_hf_model
+from assets import TINY_QA as QUESTIONS
+from assets import build_hf_model, write_qa_data
 from tracked_commands import BIN, tracker_run
 from tracker import CustomTracker, open_store
 from tracker.leaderboard import leaderboard
 from tracker.records import Evaluation
 
 pytest.importorskip("lighteval")
-
-QUESTIONS = [
-    ("The sky is", ["blue", "green", "loud"], 0),
-    ("Two plus two is", ["five", "four", "ten"], 1),
-    ("Water is", ["dry", "wet", "square"], 1),
-    ("A cat says", ["meow", "moo", "quack"], 0),
-    ("Fire is", ["cold", "blue", "hot"], 2),
-    ("Ice is", ["cold", "hot", "red"], 0),
-]
 
 TASKS_PY = '''\
 """tiny_qa: multiple choice, its data a local JSON-lines file."""
@@ -54,13 +46,7 @@ MODEL_ARGS = "batch_size=4,dtype=float32,cache_dir={cache}"
 @pytest.fixture
 def tasks(tmp_path: Path) -> Path:
     """The custom tasks file; the task's data a JSON-lines file in a folder of its own."""
-    data = tmp_path / "tiny_qa"
-    data.mkdir()
-    (data / "test.jsonl").write_text(
-        "".join(
-            json.dumps({"question": q, "choices": c, "label": a}) + "\n" for q, c, a in QUESTIONS
-        )
-    )
+    data = write_qa_data(tmp_path / "tiny_qa" / "test.jsonl", QUESTIONS).parent
     path = tmp_path / "tiny_tasks.py"
     path.write_text(TASKS_PY.format(data=str(data)))
     return path
