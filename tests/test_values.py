@@ -29,6 +29,7 @@ from tracker.values import (
     Redactor,
     clean_text,
     flatten_metrics,
+    is_plain_json,
     is_secret_key,
     redact,
     redact_argv,
@@ -802,6 +803,55 @@ def test_to_json_and_redact_of_anything_dump_to_utf8_json(value: Any) -> None:
     for clean in (out, redact(out)):
         json.dumps(clean, allow_nan=True).encode("utf-8")
     redact_text(json.dumps(out, allow_nan=True))
+
+
+def _deep(depth: int) -> Any:
+    value: Any = 1.0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+plain_trees = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**64), max_value=2**64),  # int64's edges both sides
+        st.floats(),
+        st.text(alphabet=st.characters(codec=None), max_size=8),
+        st.sampled_from(["a\x00b", "\udce9", "é", "\ud83d\ude00", ""]),  # NUL, surrogates
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.tuples(children, children),
+        st.dictionaries(
+            st.one_of(st.text(max_size=4), st.sampled_from(["k\x00", "\udce9"]), st.booleans()),
+            children,
+            max_size=4,
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(deadline=None)
+@given(st.one_of(plain_trees, hostile_trees, st.sampled_from([_deep(31), _deep(32), _deep(40)])))
+def test_a_plain_value_dumps_as_its_to_json_does(value: Any) -> None:
+    """Where is_plain_json says so, json.dumps of the value itself is the text of its
+    to_json copy (tables write such cells without the copy)."""
+    if is_plain_json(value):
+        direct = json.dumps(value, ensure_ascii=False, allow_nan=True)
+        assert direct == json.dumps(to_json(value), ensure_ascii=False, allow_nan=True)
+
+
+def test_is_plain_json_says_no_where_to_json_changes_the_value() -> None:
+    """Text to clean, an int past int64, a key that is not text, a subclass, nesting past
+    the limit, a cycle: not plain."""
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    for value in (["a\x00"], ["\udce9"], [2**63], {True: 1}, [Color.RED], _deep(33), cycle):
+        assert not is_plain_json(value), value
+    assert is_plain_json({"a": [1, 2.5, None, True, "é", (3, {"b": _deep(20)})]})
 
 
 @settings(deadline=None)

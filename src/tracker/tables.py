@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tracker.records import Cell, Row
-from tracker.values import INT64_MAX, INT64_MIN, clean_text, to_json
+from tracker.values import INT64_MAX, INT64_MIN, clean_text, is_plain_json, to_json
 
 __all__ = ["MAX_ROWS", "MAX_TEXT", "clean_rows"]
 
@@ -69,6 +69,8 @@ def _cell(value: Any) -> Cell:
         return value if INT64_MIN <= value <= INT64_MAX else str(value)
     if kind is str:
         return _cut(clean_text(value))
+    if (kind is list or kind is dict or kind is tuple) and is_plain_json(value):
+        return _cut(json.dumps(value, ensure_ascii=False, allow_nan=True))  # no copy first
     converted = to_json(value)
     if converted is None or isinstance(converted, bool | float):
         return converted

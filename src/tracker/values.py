@@ -109,6 +109,7 @@ __all__ = [
     "clean_text",
     "deep_merge",
     "flatten_metrics",
+    "is_plain_json",
     "is_secret_key",
     "redact",
     "redact_argv",
@@ -337,6 +338,59 @@ def to_json(value: Any) -> Any:
     encodes to UTF-8.
     """
     return _to_json(value, set(), 0)
+
+
+def is_plain_json(value: Any) -> bool:
+    """Whether ``value`` is made only of what `to_json` keeps as it is: exact lists,
+    tuples, dicts with text keys, clean text (`clean_text` leaves it unchanged), int64
+    integers, floats, bools and ``None``, nested less deep than its limit. Then
+    ``json.dumps(value)`` writes what ``json.dumps(to_json(value))`` does, with no copy
+    (a table's cells of nested lists: `tracker.tables`). A cycle is not plain: it passes
+    the depth limit. One loop, scalars checked in it: this runs once a table cell."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or not _clean(key):
+                    return False
+            items: Any = item.values()
+        elif kind is list or kind is tuple:
+            items = item
+        else:
+            return _plain_scalar(item)
+        if depth >= _MAX_DEPTH:
+            return False
+        for child in items:
+            kind = type(child)
+            if kind is float or kind is bool or child is None:
+                continue
+            if kind is str:
+                if not _clean(child):
+                    return False
+            elif kind is int:
+                if not INT64_MIN <= child <= INT64_MAX:
+                    return False
+            elif kind is dict or kind is list or kind is tuple:
+                pending.append((child, depth + 1))
+            else:
+                return False
+    return True
+
+
+def _clean(text: str) -> bool:
+    """Whether `clean_text` leaves exact text ``text`` as it is."""
+    return (text.isascii() and "\x00" not in text) or clean_text(text) is text
+
+
+def _plain_scalar(value: Any) -> bool:
+    kind = type(value)
+    if kind is str:
+        return _clean(value)
+    if kind is int:
+        return bool(INT64_MIN <= value <= INT64_MAX)
+    return value is None or kind is float or kind is bool
 
 
 def _unrepresentable(value: Any) -> str:
