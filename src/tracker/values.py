@@ -596,6 +596,14 @@ def _set(value: Any) -> bool:
     return not (value is None or type(value) is bool or value in ("", [], {}))
 
 
+_REMEMBERED = 4096
+"""Entries of each of the caches below; a full one is emptied (names seldom vary)."""
+_VERDICTS: dict[tuple[tuple[re.Pattern[str], ...], str], bool] = {}
+"""`Redactor.is_secret_key` by (the redactor's extra key patterns, key)."""
+_KEY_TEXTS: dict[tuple[tuple[re.Pattern[str], ...], str], str] = {}
+"""`Redactor.redact_text` of mapping keys by (the redactor's extra patterns, key)."""
+
+
 class Redactor(Record):
     """Secret redaction by this module's rules, plus the user's key names and patterns.
 
@@ -626,7 +634,17 @@ class Redactor(Record):
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a key (``hub_token``, ``wandb.key``) names a credential: its name,
-        lowered and with ``-`` read as ``_``, matches a built-in rule or a user's pattern."""
+        lowered and with ``-`` read as ``_``, matches a built-in rule or a user's pattern.
+        Remembered by name (`_VERDICTS`): a table's rows ask of the same columns each."""
+        verdict = _VERDICTS.get((self.keys, key))
+        if verdict is None:
+            verdict = self._names_credential(key)
+            if len(_VERDICTS) >= _REMEMBERED:
+                _VERDICTS.clear()
+            _VERDICTS[(self.keys, key)] = verdict
+        return verdict
+
+    def _names_credential(self, key: str) -> bool:
         name = key.lower().replace("-", "_")
         return (
             name in _SECRET_NAMES
@@ -657,10 +675,20 @@ class Redactor(Record):
             secret = self.is_secret_key(name) or (
                 parent != "" and self.is_secret_key(f"{parent}.{name}")
             )
-            out[self.redact_text(name)] = (
+            out[self._key_text(name)] = (
                 REDACTED if secret and _set(item) else self._redact(item, name, depth + 1)
             )
         return out
+
+    def _key_text(self, name: str) -> str:
+        """`redact_text` of a mapping's key, remembered (`_KEY_TEXTS`): keys repeat."""
+        text = _KEY_TEXTS.get((self.patterns, name))
+        if text is None:
+            text = self.redact_text(name)
+            if len(_KEY_TEXTS) >= _REMEMBERED:
+                _KEY_TEXTS.clear()
+            _KEY_TEXTS[(self.patterns, name)] = text
+        return text
 
     def redact_text(self, text: str) -> str:
         """``text`` with every value shape of a secret in it replaced."""
