@@ -6,6 +6,7 @@ what it has not sent, and draws the truth about the points."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,37 @@ def test_x_changed_and_back_keeps_the_plot_and_asks_only_once(page: Any, served:
     assert loss is not None
     _check(served, loss, "train/loss", width)
     assert max(len(xs) for xs in loss["xs"]) < STEPS  # thinned at the width
+
+
+def test_an_answer_for_an_x_left_meanwhile_is_not_drawn(page: Any, served: Served) -> None:
+    """x changed to the step, then back to the time before the step's curves came: the
+    chart draws the time (held), and the step's late answer is kept, not drawn against
+    the time (it has no times: the chart was replaced by an error)."""
+    open_page(page, f"{served.url}/?project=warm&x=time")
+    label = (
+        "key => { const d = document.querySelector(`.chart[data-key='${key}']`);"
+        " return d.dataset.drawn === '1' && d.chart ? [...d.chart.plot.xaxis][0].axis_label : ''; }"
+    )
+    page.wait_for_function(f"key => ({label})(key).startsWith('time')", arg="eval/loss")
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/api/curves?*times=0*", hold)
+    page.get_by_label("x axis").select_option("step")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    assert held
+    page.get_by_label("x axis").select_option("time")
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/curves?*times=0*")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(label, "eval/loss").startswith("time")
+    assert page.locator(".chart .error").count() == 0
+    assert page.evaluate(_DRAWN, "eval/loss")["xs"][0][1] != EVAL_EVERY  # not at step 20
 
 
 def test_smoothing_and_hiding_a_run_keep_the_plot_and_ask_nothing(

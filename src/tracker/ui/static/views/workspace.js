@@ -123,7 +123,8 @@ export async function workspacePage(app, params) {
     kept.set(query, answer);
     if (kept.size > KEPT_ANSWERS) kept.delete(kept.keys().next().value);
     answers.set(key, kept);
-    show(key, answer);
+    if (query === asked(key)) show(key, answer);
+    else await load(key);  // x changed meanwhile: kept, and asked again as the chart is now
   };
   const show = (key, answer) => curves.set(key, Object.fromEntries(answer.curves.map((c) => [c.run, c])));
   // two requests at a time, in page order: all at once, the first chart would wait for
