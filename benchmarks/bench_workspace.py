@@ -19,6 +19,17 @@ the first screen is drawn:
   one run's page (its first chart drawn), whose quiet-machine figure docs/benchmarks.md
   gives, so that a loaded machine's numbers can be read against it.
 
+Then what a user knows as *warm* (the target: 0.3 s), in one browser context whose page is
+open (BokehJS cached, the server's curves cached):
+
+* **coming back**: the page reloaded, a run's page left for the workspace by a link, and
+  by the browser's Back (the back-forward cache on, as in a user's chromium), until every
+  chart in view is drawn again;
+* **a redraw of the open page**: the smoothing on and off, moved while on (0.6 to 0.8 and
+  back), a run hidden and shown again, x
+  changed to the time and back to the step, until every chart in view holds its new data
+  and the browser has painted it.
+
 Needs Playwright and /usr/bin/chromium (``scripts/install_browser.sh``), in the ``ui``
 environment. Run: ``python benchmarks/bench_workspace.py [--runs N] [--points N]``.
 """
@@ -36,7 +47,7 @@ import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +169,96 @@ def first_charts(browser: Any, url: str) -> tuple[float, float]:
     return first, in_view
 
 
+BFCACHE_OFF = "--disable-back-forward-cache"
+# a frame painted after the charts' new data: the next animation frame, then the one after
+PAINTED = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+FORGET_DRAWN = (
+    "() => document.querySelectorAll('.chart[data-drawn]').forEach((c) => delete c.dataset.drawn)"
+)
+
+
+def come_back(browser: Any, url: str, run_url: str, samples: int) -> dict[str, list[float]]:
+    """Seconds until every chart in view is drawn again in a context that has shown the
+    workspace: the page reloaded, and navigated to from a run's page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function(IN_VIEW_DRAWN, timeout=120_000, polling=20)
+    times: dict[str, list[float]] = {"reload": [], "from a run's page": [], "back": []}
+    for _ in range(samples):
+        page.wait_for_load_state("networkidle")  # as a user who read the page
+        page.goto(run_url)
+        page.wait_for_selector(".chart[data-drawn]", state="attached", timeout=120_000)
+        start = time.perf_counter()
+        page.go_back(wait_until="commit")  # restored from the back-forward cache: no load
+        page.wait_for_function(IN_VIEW_DRAWN, timeout=120_000, polling="raf")
+        times["back"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        page.reload()
+        page.wait_for_function(IN_VIEW_DRAWN, timeout=120_000, polling="raf")
+        times["reload"].append(time.perf_counter() - start)
+        page.goto(run_url)
+        page.wait_for_selector(".chart[data-drawn]", state="attached", timeout=120_000)
+        start = time.perf_counter()
+        page.goto(url)
+        page.wait_for_function(IN_VIEW_DRAWN, timeout=120_000, polling="raf")
+        times["from a run's page"].append(time.perf_counter() - start)
+    context.close()
+    return times
+
+
+def redraws(browser: Any, url: str, samples: int) -> dict[str, list[float]]:
+    """Seconds from a change of the open workspace until every chart in view holds its new
+    data and is painted: smoothing on and off, moved while on, a run hidden and shown, x as
+    time and step."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function(IN_VIEW_DRAWN, timeout=120_000, polling=20)
+    smoothing = page.get_by_label("smoothing")
+    first_run = page.locator(".run-list input").first
+    x_axis = page.get_by_label("x axis")
+    # each change, done twice a sample (there and back), and the smoothing it starts from
+    changes = {
+        "smoothing 0.6, then 0": (lambda i: smoothing.fill("0.6" if i % 2 == 0 else "0"), "0"),
+        "smoothing moved, 0.6 to 0.8 and back": (
+            lambda i: smoothing.fill("0.6" if i % 2 else "0.8"),
+            "0.6",
+        ),
+        "a run hidden, then shown": (lambda i: first_run.click(), "0"),
+        "x as time, then step": (
+            lambda i: x_axis.select_option("time" if i % 2 == 0 else "step"),
+            "0",
+        ),
+    }
+    times: dict[str, list[float]] = {name: [] for name in changes}
+
+    def timed(change: Callable[[], object]) -> float:
+        page.evaluate(FORGET_DRAWN)
+        start = time.perf_counter()
+        change()
+        page.wait_for_function(IN_VIEW_DRAWN, timeout=120_000, polling="raf")
+        page.evaluate(PAINTED)
+        return time.perf_counter() - start
+
+    for name, (change, smoothed) in changes.items():
+        if smoothing.input_value() != smoothed:
+            timed(lambda: smoothing.fill(smoothed))  # noqa: B023 (called at once)
+        for i in range(2 * samples):
+            times[name].append(timed(lambda: change(i)))  # noqa: B023 (called at once)
+    context.close()
+    return times
+
+
+def report_warm(measures: dict[str, list[float]]) -> None:
+    """Print each warm measure: its median and slowest (target 0.3 s)."""
+    for name, samples in measures.items():
+        print(
+            f"  {name}: median {statistics.median(samples):.3f} s (slowest {max(samples):.3f}; "
+            f"{', '.join(f'{s:.2f}' for s in samples)}) [load {load()}]"
+        )
+
+
 def main() -> None:
     """Fill, measure cold and warm, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -170,6 +271,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=3, help="samples with a new server each")
     parser.add_argument("--warm", type=int, default=5, help="samples on a warm server")
     parser.add_argument("--no-browser", action="store_true", help="the server's part only")
+    parser.add_argument("--only-warm", action="store_true", help="coming back and redraws only")
     parser.add_argument("--uri", help="a store filled before (--keep, or PostgreSQL): not refilled")
     parser.add_argument("--keep", help="fill an SQLite store at this path and keep it")
     args = parser.parse_args()
@@ -188,10 +290,13 @@ def main() -> None:
             f"{args.metrics} metrics x {args.points:,} points; load average {load()}"
         )
         in_view = KEYS[: min(args.in_view, args.metrics)]
-        times = [api_times(uri, args.width, args.runs, in_view) for _ in range(args.cold)]
-        report_api(times, args.width)
+        if not args.only_warm:
+            times = [api_times(uri, args.width, args.runs, in_view) for _ in range(args.cold)]
+            report_api(times, args.width)
         if not args.no_browser:
-            report_browser(*bench_browser(uri, args.runs, args.cold, args.warm))
+            if not args.only_warm:
+                report_browser(*bench_browser(uri, args.runs, args.cold, args.warm))
+            report_warm(bench_warm(uri, args.runs, args.warm))
     print(f"  load average: {load()}")
 
 
@@ -237,6 +342,24 @@ def bench_browser(uri: str, runs: int, cold_samples: int, warm_samples: int) -> 
     with dashboard(uri) as url:  # bench_page drives a Playwright of its own
         reference = bench_page(f"{url}/runs/ws00000000", fresh=warm_samples)
     return cold, warm, reference
+
+
+def bench_warm(uri: str, runs: int, samples: int) -> dict[str, list[float]]:
+    """Coming back to the workspace, and redrawing it, in one browser (a warm server)."""
+    shown = f"/?project=bench&limit={runs}"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, dashboard(uri) as url:
+        # with the back-forward cache of a user's chromium (Playwright turns it off)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, ignore_default_args=[BFCACHE_OFF]
+        )
+        print("warm server, one browser context (the target: 0.3 s):")
+        first_charts(browser, url + shown)  # fills the server's cache
+        measures = come_back(browser, url + shown, f"{url}/runs/ws00000000", samples)
+        measures |= redraws(browser, url + shown, samples)
+        browser.close()
+    return measures
 
 
 def report_browser(cold: list[Sample], warm: list[Sample], reference: dict[str, float]) -> None:

@@ -208,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(asset.body)))
         # static URLs carry a hash of their content (see load_assets): cache them for good
         self.send_header(
-            "Cache-Control", "public, max-age=31536000, immutable" if cache else "no-store"
+            "Cache-Control", "public, max-age=31536000, immutable" if cache else "no-cache"
         )
         for name, value in _SECURITY_HEADERS.items():
             self.send_header(name, value)
