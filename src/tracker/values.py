@@ -92,7 +92,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from tracker.records import Record
 
@@ -596,11 +596,29 @@ def _set(value: Any) -> bool:
     return not (value is None or type(value) is bool or value in ("", [], {}))
 
 
-_REMEMBERED = 4096
-"""Entries of each of the caches below; a full one is emptied (names seldom vary)."""
-_VERDICTS: dict[tuple[tuple[re.Pattern[str], ...], str], bool] = {}
+_V = TypeVar("_V", bool, str)
+
+
+class _Remembered(dict[tuple[tuple[re.Pattern[str], ...], str], _V]):
+    """Answers about names, by (a redactor's extra patterns, name); a full one is emptied
+    (names seldom vary: a table's rows repeat their columns)."""
+
+    def answer(
+        self, patterns: tuple[re.Pattern[str], ...], name: str, make: Callable[[str], _V]
+    ) -> _V:
+        """The answer for ``name``, made once by ``make``."""
+        found = self.get((patterns, name))
+        if found is None:
+            found = make(name)
+            if len(self) >= 4096:
+                self.clear()
+            self[patterns, name] = found
+        return found
+
+
+_VERDICTS: _Remembered[bool] = _Remembered()
 """`Redactor.is_secret_key` by (the redactor's extra key patterns, key)."""
-_KEY_TEXTS: dict[tuple[tuple[re.Pattern[str], ...], str], str] = {}
+_KEY_TEXTS: _Remembered[str] = _Remembered()
 """`Redactor.redact_text` of mapping keys by (the redactor's extra patterns, key)."""
 
 
@@ -636,13 +654,7 @@ class Redactor(Record):
         """Whether a key (``hub_token``, ``wandb.key``) names a credential: its name,
         lowered and with ``-`` read as ``_``, matches a built-in rule or a user's pattern.
         Remembered by name (`_VERDICTS`): a table's rows ask of the same columns each."""
-        verdict = _VERDICTS.get((self.keys, key))
-        if verdict is None:
-            verdict = self._names_credential(key)
-            if len(_VERDICTS) >= _REMEMBERED:
-                _VERDICTS.clear()
-            _VERDICTS[(self.keys, key)] = verdict
-        return verdict
+        return _VERDICTS.answer(self.keys, key, self._names_credential)
 
     def _names_credential(self, key: str) -> bool:
         name = key.lower().replace("-", "_")
@@ -682,13 +694,7 @@ class Redactor(Record):
 
     def _key_text(self, name: str) -> str:
         """`redact_text` of a mapping's key, remembered (`_KEY_TEXTS`): keys repeat."""
-        text = _KEY_TEXTS.get((self.patterns, name))
-        if text is None:
-            text = self.redact_text(name)
-            if len(_KEY_TEXTS) >= _REMEMBERED:
-                _KEY_TEXTS.clear()
-            _KEY_TEXTS[(self.patterns, name)] = text
-        return text
+        return _KEY_TEXTS.answer(self.patterns, name, self.redact_text)
 
     def redact_text(self, text: str) -> str:
         """``text`` with every value shape of a secret in it replaced."""
