@@ -284,10 +284,12 @@ def main() -> None:
             print(f"filling {args.runs} x {args.metrics} x {args.points:,} ...", file=sys.stderr)
             fill(uri, args.runs, args.metrics, args.points)
             print(f"filled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        filled = f"{args.metrics} metrics x {args.points:,} points"
         print(
             f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}; {uri.split(':')[0]}, {args.runs} runs x "
-            f"{args.metrics} metrics x {args.points:,} points; load average {load()}"
+            f"{filled if args.uri is None else 'the metrics and points filled before'}; "
+            f"load average {load()}"
         )
         in_view = KEYS[: min(args.in_view, args.metrics)]
         if not args.only_warm:
