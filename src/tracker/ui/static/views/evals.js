@@ -96,8 +96,8 @@ export async function diffPage(app, params) {
 
 // A run's or a version's evaluations (the lineage's `evaluations`): one row per score, the
 // version evaluated a link to its lineage; two evaluations of one task link to their sample diff.
-export function evaluationsTable(evaluations) {
-  if (!evaluations.length) return el("p", { class: "muted" }, "No evaluations of its checkpoints.");
+export function evaluationsTable(evaluations, none = "No evaluations of its checkpoints.") {
+  if (!evaluations.length) return el("p", { class: "muted" }, none);
   const firstOf = {};
   return table(["Task", "Metric", "Value", "± stderr", "Checkpoint", "Evaluated by", "Samples"],
     evaluations.map((e) => {

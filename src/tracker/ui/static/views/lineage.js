@@ -87,6 +87,7 @@ export async function lineagePage(app, params) {
   const lineage = await api(`/api/lineage?ref=${encodeURIComponent(params.get("ref") || "")}`);
   app.replaceChildren(...about(lineage),
     el("h2", { id: "evaluations" }, "Evaluations"),
-    el("div", { class: "evaluations", id: "evaluations-list" }, evaluationsTable(lineage.evaluations)),
+    el("div", { class: "evaluations", id: "evaluations-list" },
+      evaluationsTable(lineage.evaluations, "No evaluations of this version.")),
     el("h2", {}, "Lineage"), el("div", { class: "lineage" }, lineageFlow(lineage)));
 }
