@@ -268,8 +268,11 @@ class Writer:
         points: list[Point] = []
         summary: dict[str, object] | None = None  # a flush's summaries merge into one
         markers: list[_Sync] = []
+        items = self.channel.take()
+        # the folders are looked at after the points are taken: one saved between a point
+        # taken here and the next is seen now, not after that next point (logged a step late)
         watched = self._written()
-        for item in self.channel.take():
+        for item in items:
             if isinstance(item, tuple):
                 if watched and item[1] > watched[0][0]:  # saved before this point
                     if points:
@@ -342,9 +345,11 @@ class Writer:
     ) -> list[tuple[float, FolderWatch, str]]:
         """Hand an artifact request or change on (a watch is kept here; at the run's end,
         what the watches found is logged); the folders watched, less one requested by name."""
-        if isinstance(item, WatchFolder):
-            self._watches.append(FolderWatch(item.folder, item.pattern, item.kind, item.at))
-            return watched
+        if isinstance(item, WatchFolder):  # looked at now: the points after it may follow a save
+            watch = FolderWatch(item.folder, item.pattern, item.kind, item.at)
+            self._watches.append(watch)
+            found = [*watched, *((t, watch, path) for t, path in watch.written())]
+            return sorted(found, key=lambda f: (f[0], f[2]))
         if isinstance(item, LookAtWatches):  # the run ends: what was written is complete
             return self._submit_found(self._written(), before=math.inf)
         if isinstance(item, ArtifactRequest):
