@@ -32,7 +32,9 @@ The translation, in order:
    empty ``gen_kwargs`` is left out. Settings are redacted as config is (a token in
    ``model_args``).
 4. With ``log_samples``, each of the task's samples is a row: ``doc_id``, ``filter``,
-   ``prompt`` (the first request's context), ``arguments``, ``target``, ``response``
+   ``prompt`` (the first request's context), ``continuations`` where every request is a
+   log-likelihood of that prompt (a multiple-choice sample's choices, the prompt not
+   repeated a choice), else ``arguments`` (lm-eval's, whole), ``target``, ``response``
    (of a generation its text; of a multiple-choice sample the index of the likeliest
    choice, as its target is), ``resps`` (lm-eval's filtered responses whole: the
    log-likelihoods), and its per-sample metrics (``acc``, ``exact_match``) under
@@ -218,15 +220,20 @@ def _rows(samples: list[Any]) -> Iterator[dict[str, Any]]:
         if not isinstance(sample, Mapping):
             continue
         arguments = sample.get("arguments")
+        prompt = _prompt(arguments)
         row: dict[str, Any] = {
             "doc_id": sample.get("doc_id"),
             "filter": sample.get("filter"),
-            "prompt": _prompt(arguments),
-            "arguments": arguments,
-            "target": sample.get("target"),
-            "response": _response(sample.get("filtered_resps")),
-            "resps": sample.get("filtered_resps"),
+            "prompt": prompt,
         }
+        continuations = _continuations(arguments, prompt)
+        if continuations is None:
+            row["arguments"] = arguments
+        else:
+            row["continuations"] = continuations
+        row["target"] = sample.get("target")
+        row["response"] = _response(sample.get("filtered_resps"))
+        row["resps"] = sample.get("filtered_resps")
         names = sample.get("metrics")
         for name in names if isinstance(names, list) else ():
             if isinstance(name, str) and name in sample:
@@ -245,6 +252,29 @@ def _prompt(arguments: Any) -> Any:
             if isinstance(inner, Mapping):
                 return next(iter(inner.values()), None)
     return None
+
+
+def _continuations(arguments: Any, prompt: Any) -> list[str] | None:
+    """Of log-likelihood requests that all share ``prompt`` as their context (a
+    multiple-choice sample: ``[(context, " Paris"), (context, " Rome"), ...]``), each
+    request's continuation; ``None`` for any other shape (kept whole as ``arguments``)."""
+    if not isinstance(prompt, str):
+        return None
+    if isinstance(arguments, Mapping):  # lm-eval's file form: {"gen_args_0": {"arg_0": ...}}
+        requests = [list(r.values()) if isinstance(r, Mapping) else r for r in arguments.values()]
+    elif isinstance(arguments, list | tuple):
+        requests = list(arguments)
+    else:
+        return None
+    found = []
+    for request in requests:
+        if not (isinstance(request, list | tuple) and len(request) == 2):
+            return None
+        context, continuation = request
+        if type(context) is not str or context != prompt or type(continuation) is not str:
+            return None
+        found.append(continuation)
+    return found or None
 
 
 def _response(filtered: Any) -> Any:

@@ -86,6 +86,11 @@ def test_lm_eval_runs_are_evaluations_of_the_checkpoints(
         assert first_row["prompt"].startswith("The sky is")
         for row in rows:  # the likeliest choice is the response, right where it is the target
             assert row["acc"] == (1.0 if row["response"] == row["target"] else 0.0)
+            # each choice once beside the prompt, not lm-eval's arguments repeating it
+            question, choices, _answer = QUESTIONS[row["doc_id"]]
+            assert row["prompt"] == question  # a list is a cell as its JSON text
+            assert json.loads(row["continuations"]) == [f" {c}" for c in choices]
+            assert "arguments" not in row
         assert sum(r["acc"] for r in rows) / len(rows) == pytest.approx(score.value)
         assert not math.isnan(score.value)
     diff = sample_diff(store, cli.eval_id, scored.eval_id)
