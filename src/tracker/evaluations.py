@@ -43,7 +43,7 @@ from typing import Any
 from tracker.artifacts import Evaluated
 from tracker.calls import LogTable
 from tracker.ids import new_run_id
-from tracker.records import Artifact, Evaluation, Row
+from tracker.records import Artifact, Evaluation, Row, paused_gc
 from tracker.values import NotAScalar, clean_text, flatten_metrics, to_json, to_scalar
 
 __all__ = [
@@ -228,9 +228,20 @@ def sample_slices(task: str, samples: Iterable[Any]) -> Iterator[list[Row | Any]
             type(exc).__name__,
         )
         return
+    position, more = 0, True
+    while more:
+        with paused_gc():  # a slice's rows hold no cycles to collect (see paused_gc)
+            part, more = _slice(task, iterator, position)
+        position += len(part)
+        if part:
+            yield part
+
+
+def _slice(task: str, iterator: Iterator[Any], position: int) -> tuple[list[Row | Any], bool]:
+    """The next `SAMPLES_PER_STEP` samples of ``iterator`` (the first at ``position``), and
+    whether there may be more."""
     part: list[Row | Any] = []
-    position = 0
-    while True:
+    while len(part) < SAMPLES_PER_STEP:
         try:
             row = next(iterator, _END)
         except Exception as exc:
@@ -239,18 +250,13 @@ def sample_slices(task: str, samples: Iterable[Any]) -> Iterator[list[Row | Any]
                 "rest is left out",
                 task,
                 type(exc).__name__,
-                position,
+                position + len(part),
             )
-            break
+            return part, False
         if row is _END:
-            break
-        part.append(_sample(row, position))
-        position += 1
-        if len(part) == SAMPLES_PER_STEP:
-            yield part
-            part = []
-    if part:
-        yield part
+            return part, False
+        part.append(_sample(row, position + len(part)))
+    return part, True
 
 
 def _sample(row: Any, position: int) -> Any:

@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tracker.records import Cell, Row
+from tracker.records import Cell, Row, paused_gc
 from tracker.values import INT64_MAX, INT64_MIN, clean_text, is_plain_json, to_json
 
 __all__ = ["MAX_ROWS", "MAX_TEXT", "clean_rows"]
@@ -37,14 +37,15 @@ def clean_rows(rows: list[Any], redact: Callable[[Any], Any] | None) -> tuple[li
     """Rows as stores hold them, and how many entries were skipped (not mappings)."""
     out: list[Row] = []
     skipped = 0
-    for row in rows[:MAX_ROWS]:
-        if not isinstance(row, Mapping):
-            skipped += 1
-            continue
-        try:
-            out.append(_row(row, redact))
-        except Exception:  # a hostile mapping: the row is skipped, never the run
-            skipped += 1
+    with paused_gc():  # thousands of rows of plain cells, no cycles to collect: see paused_gc
+        for row in rows[:MAX_ROWS]:
+            if not isinstance(row, Mapping):
+                skipped += 1
+                continue
+            try:
+                out.append(_row(row, redact))
+            except Exception:  # a hostile mapping: the row is skipped, never the run
+                skipped += 1
     return out, skipped + max(0, len(rows) - MAX_ROWS)
 
 
