@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -76,9 +77,24 @@ RETRY_PAUSE = 0.1
 rotation's ``rmtree``) under way ends first."""
 _VERSION_SUFFIX = re.compile(r"-\d+$")
 _ESCAPED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
-STAMP_SLACK = 0.01
-"""Seconds a file's change time may trail the true moment of a write: file systems stamp
-it from a coarse clock, one kernel tick (1 to 10 ms) behind."""
+
+
+def _stamp_slack() -> float:
+    """Seconds a file's change time may trail the true moment of a write: file systems
+    stamp it from the kernel's coarse clock, at most one tick behind (on Linux that clock's
+    resolution, ``CLOCK_REALTIME_COARSE``: 1 to 10 ms); 10 ms where it cannot be asked."""
+    if sys.platform != "linux":
+        return 0.01
+    try:  # Python names no CLOCK_REALTIME_COARSE; Linux numbers it 5 (linux/time.h)
+        return time.clock_getres(getattr(time, "CLOCK_REALTIME_COARSE", 5))
+    except (OSError, AttributeError):
+        return 0.01
+
+
+STAMP_SLACK = _stamp_slack()
+"""Seconds a file's change time may trail the true moment of a write (`_stamp_slack`). Not
+more: a point logged that long after a folder's first change came after its save, and a
+fast training step (a tiny model's: ~10 ms, save included) is logged soon after."""
 
 
 def local_path(ref: str) -> Path | None:
