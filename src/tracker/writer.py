@@ -177,6 +177,13 @@ class Channel:
         return sum(len(item[2]) for item in list(self._items) if isinstance(item, tuple))
 
 
+def _oldest_first(
+    found: list[tuple[float, FolderWatch, str]],
+) -> list[tuple[float, FolderWatch, str]]:
+    """Folders found written, by the time after which a point came after their save."""
+    return sorted(found, key=lambda f: (f[0], f[2]))
+
+
 class Writer:
     """Moves a run's queued calls to its backends on a daemon thread."""
 
@@ -320,8 +327,7 @@ class Writer:
 
     def _written(self) -> list[tuple[float, FolderWatch, str]]:
         """What the folder watches found written, oldest first."""
-        found = [(t, w, path) for w in self._watches for t, path in w.written()]
-        return sorted(found, key=lambda f: (f[0], f[2]))
+        return _oldest_first([(t, w, path) for w in self._watches for t, path in w.written()])
 
     def _submit_found(
         self, watched: list[tuple[float, FolderWatch, str]], before: float
@@ -348,8 +354,7 @@ class Writer:
         if isinstance(item, WatchFolder):  # looked at now: the points after it may follow a save
             watch = FolderWatch(item.folder, item.pattern, item.kind, item.at)
             self._watches.append(watch)
-            found = [*watched, *((t, watch, path) for t, path in watch.written())]
-            return sorted(found, key=lambda f: (f[0], f[2]))
+            return _oldest_first([*watched, *((t, watch, path) for t, path in watch.written())])
         if isinstance(item, LookAtWatches):  # the run ends: what was written is complete
             return self._submit_found(self._written(), before=math.inf)
         if isinstance(item, ArtifactRequest):
