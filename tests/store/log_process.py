@@ -13,6 +13,7 @@ barrier for processes that must start at the same moment); with ``--own``, also 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def main() -> None:
         while not args.start_when.exists():
             time.sleep(0.0005)
     run.start()
+    if args.start_when is not None:  # a race: what its report needs to be explained
+        print(f"started_at {run.started_at!r}", file=sys.stderr, flush=True)
     for i in range(args.steps):
         if i == args.pause_after:
             assert args.go is not None

@@ -127,15 +127,22 @@ def test_resume_continues_the_same_record(any_store: Store) -> None:
     assert [v for _, v, _ in any_store.history("r", "m")] == [1.0, 2.0]
 
 
-def test_a_second_create_of_one_id_continues_the_run_and_says_why(any_store: Store) -> None:
+@pytest.mark.parametrize("same_time", [False, True], ids=["later", "same-time"])
+def test_a_second_create_of_one_id_continues_the_run_and_says_why(
+    any_store: Store, same_time: bool
+) -> None:
     """start_run(resume=False) of an id that exists (a second process created it at the
-    same moment) keeps the first writer's data, records one ``resumed`` event with its
-    reason, and a retry of the same start (same start time) records none."""
+    same moment, its start time even the very same float: two processes woken together)
+    keeps the first writer's data, records one ``resumed`` event with its reason, and a
+    retry of the same start (the writer sends the same call again) records none."""
     first = time.time() - 100
-    any_store.start_run(_record("r", started=first), resume=False)
+    created = _record("r", started=first)
+    created.environment = {"host": "h", "pid": 1}
+    any_store.start_run(created, resume=False)
     any_store.log_metrics("r", _batch("m", [0], [1.0]))
-    any_store.start_run(_record("r", started=first), resume=False)  # the writer's retry
-    second = _record("r")
+    any_store.start_run(created, resume=False)  # the writer's retry: the same call
+    second = _record("r", started=first if same_time else 0.0)
+    second.environment = {"host": "h", "pid": 2}  # another process's
     any_store.start_run(second, resume=False)
     any_store.log_metrics("r", _batch("m", [1], [2.0]))
     run = any_store.get_run("r")

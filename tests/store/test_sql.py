@@ -248,7 +248,8 @@ def test_two_processes_starting_one_run_id_at_once_both_keep_their_points(
         shared = sorted(s for s, _, _ in store.history("raced", "m0", raw=True))
         assert shared == [*a, *b]
         resumed = [e for e in store.events("raced") if e.kind == "resumed"]
-        assert len(resumed) == 1, [(e.kind, e.payload) for e in store.events("raced")]
+        run = store.get_run("raced")  # what a failure needs to be explained: who created it
+        assert len(resumed) == 1, (store.events("raced"), run.started_at, run.name, results)
         assert resumed[0].payload["reason"]  # why, in words: at the same moment, or after
         assert store.get_run("raced").status == "finished"
     finally:

@@ -216,11 +216,16 @@ class JsonlStore(StoreBase):
 
 def _replay_file(path: Path, memory: MemoryStore) -> None:
     run_id = path.stem
+    starts: dict[str, RunRecord] = {}  # by line: the same start written again is one call's retry
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:  # a line cut short by a crash: the rest is intact
+                continue
+            if record.get("op") == "start":  # another process's start is another line
+                run = starts.setdefault(line, RunRecord(**record["run"]))
+                memory.start_run(run, resume=record["resume"])
                 continue
             op = _OPS.get(record.get("op"))
             if op is not None:
@@ -235,7 +240,6 @@ def _metrics(memory: MemoryStore, run_id: str, record: dict[str, Any]) -> None:
 
 
 _OPS: dict[Any, Callable[[MemoryStore, str, dict[str, Any]], None]] = {
-    "start": lambda m, _, r: m.start_run(RunRecord(**r["run"]), resume=r["resume"]),
     "config": lambda m, run_id, r: m.log_config(run_id, r["config"]),
     "summary": lambda m, run_id, r: m.log_summary(run_id, r["summary"]),
     "metrics": _metrics,

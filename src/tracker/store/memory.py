@@ -25,6 +25,7 @@ from tracker.records import (
     effective_status,
 )
 from tracker.store.base import (
+    CREATED_HERE,
     ArtifactQuery,
     EvaluationQuery,
     History,
@@ -80,9 +81,10 @@ class MemoryStore(StoreBase):
             data = self._runs.get(run.run_id)
             if data is None:
                 self._runs[run.run_id] = _RunData(copy.deepcopy(run))
+                CREATED_HERE.created(self.uri, run)
                 return
             old = data.record
-            if not resume and old.started_at != run.started_at:
+            if not resume and not CREATED_HERE.by_this_call(self.uri, run):
                 data.events.append(started_concurrently(run))
             old.status = RunStatus.RUNNING.value
             old.ended_at = None

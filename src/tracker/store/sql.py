@@ -41,6 +41,7 @@ from tracker.records import (
     paused_gc,
 )
 from tracker.store.base import (
+    CREATED_HERE,
     HISTORY_CHUNK,
     ArtifactQuery,
     Blocks,
@@ -393,11 +394,12 @@ class SqlStore(StoreBase):
             ).fetchone()
             tags = sorted(set(run.tags))
             if created is not None:
+                CREATED_HERE.created(self.uri, run)
                 self._write_values(db, run.run_id, "config", run.config)
                 self._write_values(db, run.run_id, "summary", run.summary)
             if created is None:
                 row = db.execute(
-                    f"SELECT tags, started_at FROM runs WHERE run_id = ?{self._dialect.for_update}",
+                    f"SELECT tags FROM runs WHERE run_id = ?{self._dialect.for_update}",
                     (run.run_id,),
                 ).fetchone()
                 tags = sorted(set(json.loads(row[0])) | set(run.tags))
@@ -417,7 +419,7 @@ class SqlStore(StoreBase):
                         run.run_id,
                     ),
                 )
-                if not resume and row[1] != run.started_at:  # not a retry of our own insert
+                if not resume and not CREATED_HERE.by_this_call(self.uri, run):
                     self._insert_event(db, run.run_id, started_concurrently(run))
             db.executemany(
                 "INSERT INTO run_tags (run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
