@@ -200,7 +200,7 @@ def _settings(results: Mapping[str, Any], task: str) -> dict[str, Any]:
     model_args = _model_args(config.get("model_args"))
     if model_args or "model_args" in settings:
         settings["model_args"] = {k: v for k, v in model_args.items() if k not in _VERSION_ARGS}
-    if settings.get("model") == evaluated_model(results):
+    if "model" in settings and settings["model"] == evaluated_model(results):
         del settings["model"]  # a path: the version itself, not a setting
     if isinstance(settings.get("batch_size"), str) and settings["batch_size"].isdigit():
         settings["batch_size"] = int(settings["batch_size"])  # the CLI's "4" is the API's 4
@@ -220,13 +220,14 @@ def _rows(samples: list[Any]) -> Iterator[dict[str, Any]]:
         if not isinstance(sample, Mapping):
             continue
         arguments = sample.get("arguments")
-        prompt = _prompt(arguments)
+        requests = _requests(arguments)
+        prompt = _prompt(requests)
         row: dict[str, Any] = {
             "doc_id": sample.get("doc_id"),
             "filter": sample.get("filter"),
             "prompt": prompt,
         }
-        continuations = _continuations(arguments, prompt)
+        continuations = _continuations(requests, prompt)
         if continuations is None:
             row["arguments"] = arguments
         else:
@@ -241,30 +242,26 @@ def _rows(samples: list[Any]) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def _prompt(arguments: Any) -> Any:
-    """The first request's context: lm-eval's arguments are ``[(context, ...), ...]``."""
-    if isinstance(arguments, list | tuple) and arguments:
-        first = arguments[0]
-        if isinstance(first, list | tuple) and first:
-            return first[0]
-        if isinstance(first, Mapping):  # newer lm-eval: {"gen_args_0": {"arg_0": ...}}
-            inner = next(iter(first.values()), None)
-            if isinstance(inner, Mapping):
-                return next(iter(inner.values()), None)
-    return None
+def _requests(arguments: Any) -> list[Any]:
+    """lm-eval's arguments as a list of requests, each a sequence of its arguments: as
+    lm-eval holds them (``[(context, continuation), ...]``), or in the form its file
+    writer puts in their place (``{"gen_args_0": {"arg_0": context, ...}, ...}``)."""
+    if isinstance(arguments, Mapping):
+        return [list(r.values()) if isinstance(r, Mapping) else r for r in arguments.values()]
+    return list(arguments) if isinstance(arguments, list | tuple) else []
 
 
-def _continuations(arguments: Any, prompt: Any) -> list[str] | None:
+def _prompt(requests: list[Any]) -> Any:
+    """The first request's context."""
+    first = requests[0] if requests else None
+    return first[0] if isinstance(first, list | tuple) and first else None
+
+
+def _continuations(requests: list[Any], prompt: Any) -> list[str] | None:
     """Of log-likelihood requests that all share ``prompt`` as their context (a
     multiple-choice sample: ``[(context, " Paris"), (context, " Rome"), ...]``), each
     request's continuation; ``None`` for any other shape (kept whole as ``arguments``)."""
     if not isinstance(prompt, str):
-        return None
-    if isinstance(arguments, Mapping):  # lm-eval's file form: {"gen_args_0": {"arg_0": ...}}
-        requests = [list(r.values()) if isinstance(r, Mapping) else r for r in arguments.values()]
-    elif isinstance(arguments, list | tuple):
-        requests = list(arguments)
-    else:
         return None
     found = []
     for request in requests:

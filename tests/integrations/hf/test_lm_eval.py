@@ -132,6 +132,37 @@ def test_a_results_dict_of_another_shape_warns_and_keeps_the_rest(
     assert len(store.table_rows(fine.run_id, fine.samples)) == 100_000
 
 
+def test_both_forms_of_lm_evals_arguments_give_the_prompt_and_its_continuations(
+    tmp_path: Path,
+) -> None:
+    """lm-eval holds a sample's arguments as ``[(context, continuation), ...]``; its file
+    writer puts ``{"gen_args_0": {"arg_0": context, "arg_1": ...}}`` in their place (the
+    CLI's samples after saving): both are one row of prompt and continuations. A
+    generation's ``[(context, gen_kwargs)]`` is kept whole as arguments. (A results dict
+    without ``config``, as here, once raised a KeyError into the evaluation.)"""
+    from tracker.integrations.lm_eval import log_results
+
+    context, choices = "Q: 2+2? A:", [" 3", " 4"]
+    held = [(context, c) for c in choices]
+    written = {f"gen_args_{i}": {"arg_0": context, "arg_1": c} for i, c in enumerate(choices)}
+    generation = [(context, {"until": ["\n"]})]
+    samples = [
+        {"doc_id": i, "target": 1, "arguments": a, "filtered_resps": [(-1.0, False), (-0.5, True)]}
+        for i, a in enumerate((held, written, generation))
+    ]
+    results = {"results": {"qa": {"acc,none": 1.0}}, "samples": {"qa": samples}}
+    uri = str(tmp_path / "t.db")
+    (eval_id,) = log_results(results, project="lm", store=uri)
+    store = open_store(uri)
+    (score,) = store.evaluations(project="lm")
+    rows = sorted(store.table_rows(score.run_id, score.samples), key=lambda r: r["doc_id"])
+    assert [r["prompt"] for r in rows] == [context] * 3
+    assert [json.loads(r["continuations"]) for r in rows[:2]] == [choices, choices]
+    assert "arguments" not in rows[0] and "arguments" not in rows[1]
+    assert "continuations" not in rows[2] and json.loads(rows[2]["arguments"])[0][0] == context
+    assert score.eval_id == eval_id
+
+
 def test_the_hook_wraps_simple_evaluate_only_under_tracker_run() -> None:
     """Without ``tracker run`` lm-eval is untouched: its function is its own."""
     from lm_eval import evaluator
