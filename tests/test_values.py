@@ -9,6 +9,7 @@ import itertools
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -864,3 +865,42 @@ def test_redact_text_of_any_text_is_text_and_redacting_twice_changes_nothing(
     """Any string (surrogates too) is redacted without error, and redaction is idempotent."""
     once = redact_text(text + secret + text)
     assert redact_text(once) == once
+
+
+_COLUMNS = st.sampled_from(
+    ["prompt", "hub_token", "api-key", "password", "acc", "step_", "doc_id", HF, "x" * 40]
+)
+_CELLS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.just(""),
+    st.text(),
+    st.sampled_from([s for s, _ in SHAPES.values()]),
+    st.builds(
+        lambda a, s, b: a + s + b,
+        st.text(max_size=5),
+        st.sampled_from([s for s, _ in SHAPES.values()]),
+        st.text(max_size=5),
+    ),
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.lists(st.dictionaries(_COLUMNS, _CELLS, max_size=6), max_size=6),
+    st.sampled_from(
+        [
+            Redactor(),
+            Redactor(keys=(re.compile("acc"),), patterns=(re.compile("doc"),)),
+            Redactor(enabled=False),
+        ]
+    ),
+)
+def test_redact_rows_makes_what_redact_makes_of_each_flat_row(
+    rows: list[dict[str, Any]], redactor: Redactor
+) -> None:
+    """A table's rows redacted together (each column's name judged once) are what each
+    redacted alone is: secret columns replaced, secret shapes in text cells, key names."""
+    assert redactor.redact_rows(rows) == [redactor.redact(row) for row in rows]

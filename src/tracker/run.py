@@ -256,7 +256,7 @@ class CustomTracker:
             spool_bytes=self.settings.spool_max_mb * 2**20,
             rescue_dirs=rescue_dirs(self.settings.dir / "unsent"),
             figures=Figures(self.process.world_size, system.device_name),
-            redact=self._redactor.redact,
+            redactor=self._redactor,
             on_batch=alerts.check,
             environment=partial(capture, self.process, self._redactor, cwd=cwd, argv=argv),
         )

@@ -19,11 +19,11 @@ the same step replaces that step's rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tracker.records import Cell, Row, paused_gc
-from tracker.values import INT64_MAX, INT64_MIN, clean_text, is_plain_json, to_json
+from tracker.values import INT64_MAX, INT64_MIN, Redactor, clean_text, is_plain_json, to_json
 
 __all__ = ["MAX_ROWS", "MAX_TEXT", "clean_rows"]
 
@@ -33,8 +33,13 @@ MAX_ROWS = 100_000
 """Rows of one table at one step kept (more are dropped with a warning)."""
 
 
-def clean_rows(rows: list[Any], redact: Callable[[Any], Any] | None) -> tuple[list[Row], int]:
-    """Rows as stores hold them, and how many entries were skipped (not mappings)."""
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=True).encode
+"""A nested cell's JSON text (`json.dumps` with these options makes an encoder a call)."""
+
+
+def clean_rows(rows: list[Any], redactor: Redactor | None) -> tuple[list[Row], int]:
+    """Rows as stores hold them, and how many entries were skipped (not mappings):
+    cleaned, then redacted by ``redactor`` (`Redactor.redact_rows`)."""
     out: list[Row] = []
     skipped = 0
     with paused_gc():  # thousands of rows of plain cells, no cycles to collect: see paused_gc
@@ -43,13 +48,15 @@ def clean_rows(rows: list[Any], redact: Callable[[Any], Any] | None) -> tuple[li
                 skipped += 1
                 continue
             try:
-                out.append(_row(row, redact))
+                out.append(_row(row))
             except Exception:  # a hostile mapping: the row is skipped, never the run
                 skipped += 1
+        if redactor is not None:
+            out = redactor.redact_rows(out)
     return out, skipped + max(0, len(rows) - MAX_ROWS)
 
 
-def _row(row: Mapping[Any, Any], redact: Callable[[Any], Any] | None) -> Row:
+def _row(row: Mapping[Any, Any]) -> Row:
     clean: Row = {}
     for key, value in row.items():
         name = key if type(key) is str else _text(key)
@@ -57,8 +64,6 @@ def _row(row: Mapping[Any, Any], redact: Callable[[Any], Any] | None) -> Row:
         if name == "step":
             name = "step_"
         clean[name] = _cell(value)
-    if redact is not None:
-        clean = redact(clean)
     return clean
 
 
@@ -71,7 +76,7 @@ def _cell(value: Any) -> Cell:
     if kind is str:
         return _cut(clean_text(value))
     if (kind is list or kind is dict or kind is tuple) and is_plain_json(value):
-        return _cut(json.dumps(value, ensure_ascii=False, allow_nan=True))  # no copy first
+        return _cut(_ENCODE(value))  # no copy first
     converted = to_json(value)
     if converted is None or isinstance(converted, bool | float):
         return converted
@@ -79,7 +84,7 @@ def _cell(value: Any) -> Cell:
         return _cell(converted)
     if isinstance(converted, str):
         return _cut(converted)
-    return _cut(json.dumps(converted, ensure_ascii=False, allow_nan=True))
+    return _cut(_ENCODE(converted))
 
 
 def _cut(text: str) -> str:

@@ -45,7 +45,7 @@ from tracker.records import MetricBatch, Record, RunRecord, Series
 from tracker.store.base import Backend
 from tracker.system.efficiency import Figures
 from tracker.tables import clean_rows
-from tracker.values import INT64_MAX, INT64_MIN, deep_merge
+from tracker.values import INT64_MAX, INT64_MIN, Redactor, deep_merge
 
 __all__ = ["HIGH_WATER", "STALL_S", "WAKE_AT", "Channel", "WriteReport", "Writer", "group"]
 
@@ -199,7 +199,7 @@ class Writer:
         spool_bytes: int,
         rescue_dirs: Sequence[Path],
         figures: Figures | None = None,
-        redact: Callable[[Any], Any] | None = None,
+        redactor: Redactor | None = None,
         on_batch: Callable[[MetricBatch], None] | None = None,
         environment: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
@@ -209,7 +209,7 @@ class Writer:
         self._id = os.urandom(8).hex()
         self._seq = 0
         self._figures = figures
-        self._redact = redact
+        self._redactor = redactor  # tables' rows (the artifacts' records: the recorder's)
         self._warned_tables: set[str] = set()
         self._on_batch = on_batch  # looks at each batch on this thread (NaN alerts); never raises
         self._rescue_dirs = list(rescue_dirs)
@@ -236,7 +236,9 @@ class Writer:
         self._summarized: set[str] = set()  # the summary keys log_summary gave
         self._step = -1  # the step of the last metric point taken
         self._watches: list[FolderWatch] = []
-        self.artifacts = ArtifactRecorder(record.run_id, self.channel.put, redact or _same)
+        self.artifacts = ArtifactRecorder(
+            record.run_id, self.channel.put, _same if redactor is None else redactor.redact
+        )
 
     def start(self) -> None:
         """Start the thread."""
@@ -407,7 +409,7 @@ class Writer:
             if extra:
                 return LogSummary({**call.summary, **extra})
         elif isinstance(call, LogTable):
-            rows, skipped = clean_rows(call.rows, self._redact)
+            rows, skipped = clean_rows(call.rows, self._redactor)
             if skipped and call.key not in self._warned_tables:
                 self._warned_tables.add(call.key)
                 log.warning(

@@ -570,12 +570,10 @@ class SqlStore(StoreBase):
                 db.execute(
                     "DELETE FROM table_rows WHERE run_id = ? AND key = ? AND step = ?", where
                 )
+            text = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for all rows
             db.executemany(
                 "INSERT INTO table_rows (run_id, key, step, idx, row) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (run_id, key, step, i, json.dumps(row, ensure_ascii=False))
-                    for i, row in enumerate(rows)
-                ],
+                [(run_id, key, step, i, text(row)) for i, row in enumerate(rows)],
             )
             db.execute(
                 "INSERT INTO tables (run_id, key, steps, last_step) VALUES (?, ?, 1, ?) "
