@@ -10,8 +10,13 @@
 // The flow is on a run's page (views/artifacts.js) and on a version's own page,
 // /lineage?ref=PATH_URI_OR_DIGEST (lineagePage: /api/lineage, `tracker lineage REF --json`):
 // what the version is, the runs that made it, its evaluations, then the flow rooted at it.
+// Both ask for a window, DEPTH hops each way (a chain of thousands of runs would be
+// thousands of cards, and its answer megabytes): where there is more, a bar under the flow
+// asks for DEPTH hops more or the whole chain, kept in the address (depth=12, depth=all).
+// A column shows its first CARDS cards (a checkpoint thousands of runs started from),
+// then a button for the rest.
 
-import { api, el, fmt, runLink } from "../common.js";
+import { api, el, fmt, keepInAddress, runLink } from "../common.js";
 import { artifactAnchor, runLinks, stateBadge } from "./artifacts.js";
 import { evaluationsTable } from "./evals.js";
 
@@ -56,7 +61,7 @@ function heading(hops) {
   return hops < 0 ? `${-hops} back` : `${hops} on`;
 }
 
-export function lineageFlow(lineage) {
+export function lineageFlow(lineage, reload) {
   const nodes = lineage.nodes || [];
   if (nodes.length <= 1) return el("p", { class: "muted" }, "No lineage recorded.");
   const byColumn = new Map();
@@ -66,11 +71,55 @@ export function lineageFlow(lineage) {
     byColumn.get(at).push(node);
   }
   const columns = [...byColumn.keys()].sort((a, b) => a - b);
-  return el("div", { class: "flow" }, columns.flatMap((at, i) => [
+  return el("div", {}, el("div", { class: "flow" }, columns.flatMap((at, i) => [
     i ? el("div", { class: "arrow" }, "→") : null,
     el("div", { class: "column", "data-hops": String(at) }, el("h3", {}, heading(at)),
-      el("ul", {}, byColumn.get(at).map((node) => card(node, lineage)))),
-  ]));
+      cards(byColumn.get(at), lineage)),
+  ])), depthBar(lineage, reload));
+}
+
+const CARDS = 100;
+
+function cards(nodes, lineage) {
+  const list = el("ul", {}, nodes.slice(0, CARDS).map((node) => card(node, lineage)));
+  if (nodes.length > CARDS) {
+    const rest = el("li", { class: "rest" }, el("button", {
+      type: "button",
+      onclick: () => rest.replaceWith(...nodes.slice(CARDS).map((node) => card(node, lineage))),
+    }, `${nodes.length - CARDS} more`));
+    list.append(rest);
+  }
+  return list;
+}
+
+export const DEPTH = 6;
+
+// The depth the address asks for: a number of hops, null for the whole chain (depth=all).
+export function lineageDepth(params) {
+  const asked = params.get("depth");
+  if (asked === "all") return null;
+  const hops = Number.parseInt(asked, 10);
+  return hops > 0 ? hops : DEPTH;
+}
+
+// `path` (an /api/... lineage) asking for `depth` hops, or the whole chain (null).
+export function withDepth(path, depth) {
+  return depth === null ? path : `${path}${path.includes("?") ? "&" : "?"}depth=${depth}`;
+}
+
+// Under a flow cut at its depth: what it shows, and buttons for more hops or all of it
+// (`reload(depth)` fetches and draws again; the depth is kept in the address).
+function depthBar(lineage, reload) {
+  if (!reload || lineage.depth === null || !lineage.nodes.some((node) => node.more)) return null;
+  const to = (depth) => () => {
+    keepInAddress("depth", depth === null ? "all" : depth, DEPTH);
+    reload(depth);
+  };
+  return el("p", { class: "depth-bar muted" },
+    `Showing ${lineage.depth} hops each way. `,
+    el("button", { type: "button", class: "deeper", onclick: to(lineage.depth + DEPTH) },
+      `Show ${lineage.depth + DEPTH} hops`), " ",
+    el("button", { type: "button", class: "whole", onclick: to(null) }, "Show the whole chain"));
 }
 
 // The version at the root: its kind, state, uri and the runs that produced it.
@@ -84,10 +133,17 @@ function about(lineage) {
 }
 
 export async function lineagePage(app, params) {
-  const lineage = await api(`/api/lineage?ref=${encodeURIComponent(params.get("ref") || "")}`);
+  const path = `/api/lineage?ref=${encodeURIComponent(params.get("ref") || "")}`;
+  const flow = el("div", { class: "lineage" });
+  const draw = async (depth) => {
+    const lineage = await api(withDepth(path, depth));
+    flow.replaceChildren(lineageFlow(lineage, draw));
+    return lineage;
+  };
+  const lineage = await draw(lineageDepth(params));
   app.replaceChildren(...about(lineage),
     el("h2", { id: "evaluations" }, "Evaluations"),
     el("div", { class: "evaluations", id: "evaluations-list" },
       evaluationsTable(lineage.evaluations, "No evaluations of this version.")),
-    el("h2", {}, "Lineage"), el("div", { class: "lineage" }, lineageFlow(lineage)));
+    el("h2", {}, "Lineage"), flow);
 }
