@@ -19,7 +19,10 @@ the runs that produced it) and downstream (a run to its outputs, a version to th
 that used it). Each node is entered once per direction, so a cycle ends (a run that
 resumed from its own checkpoint, A → B → A); the edge that closes it is kept. ``depth``
 counts edges: run → its checkpoint is one hop, checkpoint → the run that used it another.
-A node at the limit that has links further is marked ``more``.
+A node at the limit that has links further is marked ``more``. ``width`` caps the nodes
+entered at each distance each way (a checkpoint thousands of runs started from): the
+first reached are entered, the others at that distance are counted (`Graph.hidden`) and
+neither they nor their edges are walked.
 """
 
 from __future__ import annotations
@@ -168,24 +171,29 @@ class Links:
 class Graph(NamedTuple):
     """What a walk reached: each node upstream and downstream of ``root`` with its
     distance in edges, in the order reached (``root`` in both, at 0); the edges followed;
-    the nodes at the depth limit with links further."""
+    the nodes at the depth limit with links further; and how many nodes past the width
+    limit were left out at each distance, upstream as negative (``{-3: 9900}``)."""
 
     root: str
     upstream: dict[str, int]
     downstream: dict[str, int]
     edges: list[Edge]
     more: set[str]
+    hidden: dict[int, int]
 
 
-def walk(links: Links, root: str, depth: int | None = None) -> Graph:
+def walk(links: Links, root: str, depth: int | None = None, width: int | None = None) -> Graph:
     """The nodes and edges within ``depth`` edges of ``root`` (all without), upstream
-    and downstream."""
+    and downstream, at most ``width`` nodes at each distance each way (all without)."""
     edges: dict[tuple[str, str, str], Edge] = {}
     more: set[str] = set()
+    hidden: dict[int, int] = {}
     reached = []
     for up in (True, False):
         step = links.upstream if up else links.downstream
         seen = {root: 0}
+        entered: dict[int, int] = {}  # how many nodes were entered at each distance
+        left_out: dict[str, int] = {}  # the nodes past the width, with their distance
         queue = deque([root])
         while queue:
             node = queue.popleft()
@@ -195,13 +203,22 @@ def walk(links: Links, root: str, depth: int | None = None) -> Graph:
                     more.add(node)
                 continue
             for edge in step(node):
-                edges.setdefault((edge.source, edge.target, edge.kind), edge)
                 other = edge.source if up else edge.target
+                if left_out and other in left_out:
+                    continue  # never entered, not even farther on
                 if other not in seen:
+                    if width is not None and entered.get(hops + 1, 0) >= width:
+                        left_out[other] = hops + 1
+                        continue
+                    entered[hops + 1] = entered.get(hops + 1, 0) + 1
                     seen[other] = hops + 1
                     queue.append(other)
+                edges.setdefault((edge.source, edge.target, edge.kind), edge)
         reached.append(seen)
-    return Graph(root, reached[0], reached[1], list(edges.values()), more)
+        for hops in left_out.values():
+            at = -hops if up else hops
+            hidden[at] = hidden.get(at, 0) + 1
+    return Graph(root, reached[0], reached[1], list(edges.values()), more, hidden)
 
 
 def fetch_levels(root_is_run: bool, depth: int | None) -> int | None:

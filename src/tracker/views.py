@@ -246,18 +246,25 @@ def _best(key: str, stats: MetricStats) -> float:
 
 
 def lineage_view(
-    store: Store, root: RunRecord | Artifact, *, depth: int | None = None
+    store: Store,
+    root: RunRecord | Artifact,
+    *,
+    depth: int | None = None,
+    width: int | None = None,
 ) -> dict[str, Any]:
     """The lineage of a run or of one artifact version, as `tracker lineage` (text and
-    ``--json``) and the dashboard give it: the graph both ways within ``depth`` edges
-    (`tracker.lineage`; all without), read in two queries whatever its length.
+    ``--json``) and the dashboard give it: the graph both ways within ``depth`` edges,
+    at most ``width`` nodes at each distance each way (`tracker.lineage`; all without),
+    read in two queries whatever its length.
 
-    ``root`` and ``depth``; ``nodes``, each with ``id`` (``run:ID``, ``version:DIGEST``,
+    ``root``, ``depth`` and ``width``; ``nodes``, each with ``id`` (``run:ID``, ``version:DIGEST``,
     ``version:uri:URI`` or ``evaluation:EVAL_ID``), ``kind`` (``run``, ``version`` or
     ``evaluation``), ``upstream`` and ``downstream`` (its distance from the root that way,
     or ``None``), ``more`` (links past ``depth``) and ``run`` (``{"id", "name"}``),
     ``artifact`` (the producer's record of the version, else its first user's) or
-    ``evaluation`` (`_evaluation_json`); ``edges``, each ``from``, ``to``, ``kind``
+    ``evaluation`` (`_evaluation_json`); ``hidden``, the nodes left out past ``width``:
+    each ``hops`` (negative upstream) and ``nodes`` (how many); ``edges``, each ``from``,
+    ``to``, ``kind``
     (``produced``: run → version, ``used``: version → run, ``evaluated``: version →
     evaluation), and the ``name`` and ``uri`` that run recorded it by (a copy's path; an
     evaluation's task and the path it loaded); ``names``, each run's name by id.
@@ -272,10 +279,12 @@ def lineage_view(
     (`tracker.store.base.version_scores`, one row per evaluating run and version) per
     `_REFS_AT_ONCE` of those, and matched here (`tracker.lineage.Links.add_evaluations`)."""
     with paused_gc():  # tens of thousands of records and dicts, none in a cycle
-        return _lineage(store, root, depth)
+        return _lineage(store, root, depth, width)
 
 
-def _lineage(store: Store, root: RunRecord | Artifact, depth: int | None) -> dict[str, Any]:
+def _lineage(
+    store: Store, root: RunRecord | Artifact, depth: int | None, width: int | None
+) -> dict[str, Any]:
     is_run = isinstance(root, RunRecord)
     if isinstance(root, RunRecord):
         seeds = [root.run_id]
@@ -297,12 +306,14 @@ def _lineage(store: Store, root: RunRecord | Artifact, depth: int | None) -> dic
         start = run_node(root.run_id)
     else:
         start = links.versions_of(root)[0]
-    graph = walk(links, start, depth)
+    graph = walk(links, start, depth, width)
     order = dict.fromkeys([*graph.upstream, *graph.downstream])
     return {
         "root": start,
         "depth": depth,
+        "width": width,
         "nodes": _nodes(order, graph, links, names),
+        "hidden": [{"hops": hops, "nodes": n} for hops, n in sorted(graph.hidden.items())],
         "edges": [_edge(e) for e in graph.edges],
         "names": {run_id: names.get(run_id, "?") for run_id in sorted(_runs(order))},
         **_own_artifacts(root, links),

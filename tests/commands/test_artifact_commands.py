@@ -195,6 +195,31 @@ def test_lineage_depth_limits_the_walk_and_says_there_is_more(
     assert bad.value.code == 2 and "number of hops" in capsys.readouterr().err
 
 
+def test_lineage_width_shows_the_first_nodes_at_each_distance_and_counts_the_rest(
+    chain: dict[str, str], cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--width 2 from sft: its first two checkpoints (one hop on) and what came of them;
+    the third counted, in the text and in the JSON; a width of 0: an error."""
+    dpo, evaluate = chain["dpo"], chain["evaluate"]
+    result = cli("lineage", "sft", "--width", "2", "--color", "never")
+    assert result.code == 0, result.err
+    assert [r[:2] for r in _rows(result.out, "led to")] == [
+        ["1", "checkpoint v1"],
+        ["1", "checkpoint v2"],
+        ["2", f"run dpo ({dpo})"],
+        ["3", "final v1"],
+        ["4", f"run evaluate ({evaluate})"],
+    ]
+    assert "  (+ 1 more at 1 hop, beyond --width 2)" in result.out.splitlines()
+    view = json.loads(cli("lineage", "sft", "--width", "2", "--json").out)
+    assert view["width"] == 2 and view["hidden"] == [{"hops": 1, "nodes": 1}]
+    whole = json.loads(cli("lineage", "sft", "--json").out)
+    assert whole["hidden"] == [] and len(whole["nodes"]) == len(view["nodes"]) + 1
+    with pytest.raises(SystemExit) as bad:
+        cli("lineage", "sft", "--width", "0")
+    assert bad.value.code == 2 and "number of nodes" in capsys.readouterr().err
+
+
 def test_lineage_of_a_gone_checkpoint_still_links(
     chain: dict[str, str], cli: Cli, store: Store
 ) -> None:

@@ -294,6 +294,42 @@ def test_linked_artifacts_end_on_cycles_and_link_by_uri(any_store: Store) -> Non
     assert _reached(any_store, ["g"], upstream=False) == ["g", "h"]
 
 
+def test_a_lineage_width_enters_the_first_nodes_at_each_distance_and_counts_the_rest(
+    any_store: Store,
+) -> None:
+    """a's checkpoint used by u0 ... u4, each saving its own, and u0's by w: with width 2,
+    a's lineage enters u0 and u1 (the first reached) and their checkpoints, counts the three
+    others as hidden two hops on, and walks past none of them (no w, no edge to u2);
+    upstream of w, width 1 keeps the single path. Without a width: everything, none hidden."""
+    any_store.log_artifact("a", Artifact("a", "ckpt", uri="/out/a1", digest="a1"))
+    for i in range(5):
+        _link(any_store, f"u{i}", "a1", f"u{i}1")
+    _link(any_store, "w", "u01", "w1")
+    wide = lineage_view(any_store, any_store.get_run("a"))
+    assert wide["hidden"] == [] and wide["width"] is None
+    assert sum(n["kind"] == "run" for n in wide["nodes"]) == 7
+    view = lineage_view(any_store, any_store.get_run("a"), width=2)
+    shown = [(n["id"], n["downstream"]) for n in view["nodes"]]
+    assert shown == [
+        ("run:a", 0), ("version:a1", 1), ("run:u0", 2), ("run:u1", 2),
+        ("version:u01", 3), ("version:u11", 3), ("run:w", 4), ("version:w1", 5),
+    ]  # fmt: skip
+    assert view["hidden"] == [{"hops": 2, "nodes": 3}] and view["width"] == 2
+    ends = {e["from"] for e in view["edges"]} | {e["to"] for e in view["edges"]}
+    assert ends == {node for node, _ in shown}
+    narrow = lineage_view(any_store, any_store.get_run("w"), width=1)
+    assert [(n["id"], n["upstream"]) for n in narrow["nodes"]] == [
+        ("run:w", 0), ("version:u01", 1), ("run:u0", 2), ("version:a1", 3), ("run:a", 4),
+        ("version:w1", None),
+    ]  # fmt: skip
+    assert narrow["hidden"] == []
+    answer = dispatch(any_store, "/api/runs/a/lineage", {"width": ["2"], "depth": ["2"]})
+    assert answer["hidden"] == [{"hops": 2, "nodes": 3}]
+    assert [n["id"] for n in answer["nodes"]] == ["run:a", "version:a1", "run:u0", "run:u1"]
+    with pytest.raises(ApiError, match="width must be an integer"):
+        dispatch(any_store, "/api/runs/a/lineage", {"width": ["wide"]})
+
+
 @pytest.mark.parametrize("refs_at_once", [1_000, 1])
 def test_lineage_has_evaluations_below_their_versions(
     any_store: Store, refs_at_once: int, monkeypatch: pytest.MonkeyPatch

@@ -1,6 +1,6 @@
 """A long lineage in the dashboard: a window of hops each way, widened on request and kept
-in the address; a column of many cards shows the first hundred, then the rest on request.
-In a real headless browser over a store filled through its API."""
+in the address; a column of many cards is sent and shown a hundred at first, then all on
+request. In a real headless browser over a store filled through its API."""
 
 from __future__ import annotations
 
@@ -115,18 +115,26 @@ def test_a_long_chain_shows_six_hops_each_way_then_more_on_request(
 def test_a_checkpoint_many_runs_started_from_shows_a_hundred_then_the_rest(
     page: Any, served: Served
 ) -> None:
-    """trainer's checkpoint's own page: the 105 runs that used it are 100 cards and a
-    button for 5 more, which shows them all."""
+    """trainer's checkpoint's own page: the server sends the first 100 of the 105 runs that
+    used it and counts 5 more; the column's button asks for all of them, kept in the
+    address (cards=all)."""
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     open_page(page, f"{served.url}/lineage?ref={_digest('trainer')}")
     page.wait_for_selector(".lineage .column", timeout=20_000)
+    assert any("/api/lineage?" in url and "width=100" in url for url in asked)
     users = page.locator('.lineage .column[data-hops="1"]')
     assert users.locator(".card").count() == 100
+    first = users.locator(".card").evaluate_all("cs => cs.map(c => c.dataset.node)")
+    assert first == [f"run:f{i}" for i in range(100)]  # the first to use it
     more = users.get_by_role("button", name="5 more")
     assert more.count() == 1
     assert page.locator(".lineage .depth-bar").count() == 0  # all within six hops
     more.click()
-    shown = users.locator(".card")
-    assert shown.count() == FAN
-    nodes = shown.evaluate_all("cs => cs.map(c => c.dataset.node)")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.lineage .column[data-hops=\"1\"] .card').length > 100"
+    )
+    nodes = users.locator(".card").evaluate_all("cs => cs.map(c => c.dataset.node)")
     assert sorted(nodes) == sorted(f"run:f{i}" for i in range(FAN))
     assert users.get_by_role("button").count() == 0
+    assert "cards=all" in page.url

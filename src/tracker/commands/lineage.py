@@ -1,4 +1,5 @@
-"""``tracker lineage RUN|PATH|DIGEST [--depth N]``: what it came from and what came of it.
+"""``tracker lineage RUN|PATH|DIGEST [--depth N] [--width N]``: what it came from and what
+came of it.
 
 The whole chain both ways (`tracker.views.lineage_view`): upstream, the versions a run
 used, the runs that produced them, their inputs, ... (base model → SFT run → checkpoint →
@@ -6,15 +7,17 @@ DPO run); downstream, its outputs and the runs that used them, and on. A referen
 names no run is an artifact's path, uri or digest: that version's own lineage (the runs
 that produced it, and those that used it), the latest recorded there. Each node is one
 row, by its distance in hops (run → checkpoint is one, checkpoint → the run that used it
-another), with the nodes one hop nearer that it links to; ``--depth`` stops the walk. An
-evaluation of a version is a row below it (one hop on), with its scores and the path
-it loaded.
+another), with the nodes one hop nearer that it links to; ``--depth`` stops the walk, and
+``--width`` shows the first N nodes at each distance each way and counts the others (a
+checkpoint thousands of runs started from). An evaluation of a version is a row below it
+(one hop on), with its scores and the path it loaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 from tracker.commands.app import CommandError, Context, add_common_options
@@ -39,7 +42,7 @@ _VERBS = {  # (edge kind, walking upstream) -> how a node names its nearer neigh
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``RUN_OR_ARTIFACT``, ``--depth``, ``--json``."""
+    """``RUN_OR_ARTIFACT``, ``--depth``, ``--width``, ``--json``."""
     add_common_options(parser)
     parser.add_argument(
         "ref",
@@ -48,27 +51,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--depth",
-        type=_depth,
+        type=_at_least(0, "a number of hops (0, 1, 2, ...)"),
         default=None,
         metavar="N",
         help="follow at most N hops each way (run -> checkpoint is one); default: all",
     )
+    parser.add_argument(
+        "--width",
+        type=_at_least(1, "a number of nodes (1, 2, ...)"),
+        default=None,
+        metavar="N",
+        help="show at most N nodes at each distance each way, counting the others; default: all",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
-def _depth(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hops (0, 1, 2, ...)")
-    return value
+def _at_least(low: int, what: str) -> Callable[[str], int]:
+    """An option's type: a whole number ``low`` or more, else an error naming ``what``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
 
 
 def run(ctx: Context) -> int:
     """Print the lineage."""
-    view = lineage_view(ctx.store, _root_of(ctx, ctx.args.ref), depth=ctx.args.depth)
+    view = lineage_view(
+        ctx.store, _root_of(ctx, ctx.args.ref), depth=ctx.args.depth, width=ctx.args.width
+    )
     if ctx.args.json:
         ctx.console.json(view)
         return 0
@@ -85,6 +102,13 @@ def run(ctx: Context) -> int:
         links = _links(view["edges"], nodes, upstream)
         rows = [_row(n, n[side], ", ".join(links.get(n["id"], ())) or "-") for n in shown]
         console.table(_HEADERS, rows)
+        for hidden in view["hidden"]:
+            if (hidden["hops"] < 0) == upstream:
+                hops = abs(hidden["hops"])
+                console.line(
+                    f"  (+ {hidden['nodes']} more at {hops} hop{'s' * (hops != 1)}, "
+                    f"beyond --width {view['width']})"
+                )
     if any(n["more"] for n in view["nodes"]):
         console.line(f"(+ more beyond --depth {view['depth']})")
     return 0

@@ -28,10 +28,12 @@
 ``GET /api/runs/RUN/table?key=K&step=S&``   the rows of table ``K`` at step ``S`` (default:
 ``limit=N``                                 the last), at most ``N``; only that step is read
 ``GET /api/runs/RUN/artifacts``             the run's artifact versions, outputs and inputs
-``GET /api/runs/RUN/lineage?depth=N``       the run's lineage graph both ways, within N hops
-                                            (`tracker lineage --json`)
-``GET /api/lineage?ref=REF&depth=N``        the lineage of the artifact version at ``REF``
-                                            (a path, uri or digest: the latest recorded
+``GET /api/runs/RUN/lineage?depth=N&``      the run's lineage graph both ways, within N hops,
+``width=W``                                 at most W nodes at each distance each way (the
+                                            others counted in ``hidden``), as ``tracker
+                                            lineage --json`` gives it
+``GET /api/lineage?ref=REF&depth=N&``       the lineage of the artifact version at ``REF``
+``width=W``                                 (a path, uri or digest: the latest recorded
                                             there, an output first), as ``tracker lineage
                                             REF --json`` gives it: its producers, the runs
                                             that used it, its evaluations, and on
@@ -151,7 +153,9 @@ def dispatch(store: Store, path: str, query: Query) -> Any:
                     "artifacts": [artifact_json(a) for a in store.artifacts(run_id=run_id)],
                 }
             case ["runs", ref, "lineage"]:
-                return lineage_view(store, resolve_run(store, ref), depth=_depth(query))
+                return lineage_view(
+                    store, resolve_run(store, ref), depth=_depth(query), width=_width(query)
+                )
             case ["lineage"]:
                 return version_lineage(store, query)
             case ["compare"]:
@@ -184,12 +188,17 @@ def version_lineage(store: Store, query: Query) -> dict[str, Any]:
     version = latest_version(store, [ref])
     if version is None:
         raise ApiError(404, f"no artifact recorded at {ref!r} (a path, uri or digest)")
-    return lineage_view(store, version, depth=_depth(query))
+    return lineage_view(store, version, depth=_depth(query), width=_width(query))
 
 
 def _depth(query: Query) -> int | None:
     """``depth=``: hops each way, ``None`` (the whole chain) where not given."""
     return None if _one(query, "depth") is None else _int(query, "depth", 0, 0, 2**31)
+
+
+def _width(query: Query) -> int | None:
+    """``width=``: the most nodes at each distance each way, ``None`` (all) where not given."""
+    return None if _one(query, "width") is None else _int(query, "width", 1, 1, 2**31)
 
 
 def evals(store: Store, query: Query) -> dict[str, Any]:

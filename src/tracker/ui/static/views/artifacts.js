@@ -5,7 +5,7 @@
 
 import { api, cell, el, fmt, fmtUnit, num, runLink, table } from "../common.js";
 import { evaluationsTable } from "./evals.js";
-import { lineageDepth, lineageFlow, withDepth } from "./lineage.js";
+import { lineageFlow, lineagePath, lineageWindow } from "./lineage.js";
 
 const SHOWN_METRICS = 3;
 const STATE_COLORS = { present: "#1a7f37", gone: "#8c959f", changed: "#cf222e", unreadable: "#cf222e" };
@@ -72,12 +72,12 @@ export function artifactsSection(runId) {
   const outputs = el("div", { class: "artifacts" });
   const flow = el("div", { class: "lineage" });
   const evaluations = el("div", { class: "evaluations", id: "evaluations-list" });
-  let depth = lineageDepth(new URLSearchParams(location.search));
+  let wanted = lineageWindow(new URLSearchParams(location.search));
   const refresh = async () => {
-    lineage = await api(withDepth(`/api/runs/${encodeURIComponent(runId)}/lineage`, depth));
+    lineage = await api(lineagePath(`/api/runs/${encodeURIComponent(runId)}/lineage`, wanted));
     outputs.replaceChildren(outputsTable(lineage.outputs, lineage.names));
     evaluations.replaceChildren(evaluationsTable(lineage.evaluations || []));
-    flow.replaceChildren(lineageFlow(lineage, (deeper) => { depth = deeper; return refresh(); }));
+    flow.replaceChildren(lineageFlow(lineage, (wider) => { wanted = wider; return refresh(); }));
   };
   // a link to one artifact (#artifact-...) is followed once its row exists
   const ready = refresh().then(() => {

@@ -10,11 +10,11 @@
 // The flow is on a run's page (views/artifacts.js) and on a version's own page,
 // /lineage?ref=PATH_URI_OR_DIGEST (lineagePage: /api/lineage, `tracker lineage REF --json`):
 // what the version is, the runs that made it, its evaluations, then the flow rooted at it.
-// Both ask for a window, DEPTH hops each way (a chain of thousands of runs would be
-// thousands of cards, and its answer megabytes): where there is more, a bar under the flow
-// asks for DEPTH hops more or the whole chain, kept in the address (depth=12, depth=all).
-// A column shows its first CARDS cards (a checkpoint thousands of runs started from),
-// then a button for the rest.
+// Both ask for a window, DEPTH hops each way and WIDTH cards a column (a chain of
+// thousands of runs would be thousands of cards, and its answer megabytes; so would a
+// checkpoint thousands of runs started from): where there is more, a bar under the flow
+// asks for DEPTH hops more or the whole chain (depth=12, depth=all in the address), and a
+// column with more than WIDTH cards ends in a button for all of them (cards=all).
 
 import { api, el, fmt, keepInAddress, runLink } from "../common.js";
 import { artifactAnchor, runLinks, stateBadge } from "./artifacts.js";
@@ -70,50 +70,55 @@ export function lineageFlow(lineage, reload) {
     if (!byColumn.has(at)) byColumn.set(at, []);
     byColumn.get(at).push(node);
   }
+  const hidden = new Map((lineage.hidden || []).map((h) => [h.hops, h.nodes]));
   const columns = [...byColumn.keys()].sort((a, b) => a - b);
   return el("div", {}, el("div", { class: "flow" }, columns.flatMap((at, i) => [
     i ? el("div", { class: "arrow" }, "→") : null,
     el("div", { class: "column", "data-hops": String(at) }, el("h3", {}, heading(at)),
-      cards(byColumn.get(at), lineage)),
+      el("ul", {}, byColumn.get(at).map((node) => card(node, lineage)),
+        hidden.has(at) ? rest(hidden.get(at), lineage, reload) : null)),
   ])), depthBar(lineage, reload));
 }
 
-const CARDS = 100;
-
-function cards(nodes, lineage) {
-  const list = el("ul", {}, nodes.slice(0, CARDS).map((node) => card(node, lineage)));
-  if (nodes.length > CARDS) {
-    const rest = el("li", { class: "rest" }, el("button", {
-      type: "button",
-      onclick: () => rest.replaceWith(...nodes.slice(CARDS).map((node) => card(node, lineage))),
-    }, `${nodes.length - CARDS} more`));
-    list.append(rest);
-  }
-  return list;
-}
-
 export const DEPTH = 6;
+export const WIDTH = 100;
 
-// The depth the address asks for: a number of hops, null for the whole chain (depth=all).
-export function lineageDepth(params) {
+// The window the address asks for: `depth` hops each way (null: the whole chain,
+// depth=all) and `width` cards a column (null: all, cards=all).
+export function lineageWindow(params) {
   const asked = params.get("depth");
-  if (asked === "all") return null;
   const hops = Number.parseInt(asked, 10);
-  return hops > 0 ? hops : DEPTH;
+  return {
+    depth: asked === "all" ? null : hops > 0 ? hops : DEPTH,
+    width: params.get("cards") === "all" ? null : WIDTH,
+  };
 }
 
-// `path` (an /api/... lineage) asking for `depth` hops, or the whole chain (null).
-export function withDepth(path, depth) {
-  return depth === null ? path : `${path}${path.includes("?") ? "&" : "?"}depth=${depth}`;
+// `path` (an /api/... lineage) asking for the window `wanted` (lineageWindow).
+export function lineagePath(path, wanted) {
+  const query = [wanted.depth === null ? null : `depth=${wanted.depth}`,
+    wanted.width === null ? null : `width=${wanted.width}`].filter(Boolean).join("&");
+  return query ? `${path}${path.includes("?") ? "&" : "?"}${query}` : path;
+}
+
+// A column's cards past the width: a button that asks for every card.
+function rest(count, lineage, reload) {
+  return el("li", { class: "rest" }, el("button", {
+    type: "button",
+    onclick: () => {
+      keepInAddress("cards", "all");
+      reload({ depth: lineage.depth, width: null });
+    },
+  }, `${count} more`));
 }
 
 // Under a flow cut at its depth: what it shows, and buttons for more hops or all of it
-// (`reload(depth)` fetches and draws again; the depth is kept in the address).
+// (`reload(wanted)` fetches and draws again; the depth is kept in the address).
 function depthBar(lineage, reload) {
-  if (!reload || lineage.depth === null || !lineage.nodes.some((node) => node.more)) return null;
+  if (lineage.depth === null || !lineage.nodes.some((node) => node.more)) return null;
   const to = (depth) => () => {
     keepInAddress("depth", depth === null ? "all" : depth, DEPTH);
-    reload(depth);
+    reload({ depth, width: lineage.width });
   };
   return el("p", { class: "depth-bar muted" },
     `Showing ${lineage.depth} hops each way. `,
@@ -135,12 +140,12 @@ function about(lineage) {
 export async function lineagePage(app, params) {
   const path = `/api/lineage?ref=${encodeURIComponent(params.get("ref") || "")}`;
   const flow = el("div", { class: "lineage" });
-  const draw = async (depth) => {
-    const lineage = await api(withDepth(path, depth));
+  const draw = async (wanted) => {
+    const lineage = await api(lineagePath(path, wanted));
     flow.replaceChildren(lineageFlow(lineage, draw));
     return lineage;
   };
-  const lineage = await draw(lineageDepth(params));
+  const lineage = await draw(lineageWindow(params));
   app.replaceChildren(...about(lineage),
     el("h2", { id: "evaluations" }, "Evaluations"),
     el("div", { class: "evaluations", id: "evaluations-list" },
