@@ -124,12 +124,14 @@ def test_a_checkpoint_many_runs_started_from_shows_a_hundred_then_the_rest(
     page.wait_for_selector(".lineage .column", timeout=20_000)
     assert any("/api/lineage?" in url and "width=100" in url for url in asked)
     users = page.locator('.lineage .column[data-hops="1"]')
+    assert users.locator("h3").inner_text() == "1 on · 100 of 105"
     assert users.locator(".card").count() == 100
     first = users.locator(".card").evaluate_all("cs => cs.map(c => c.dataset.node)")
     assert first == [f"run:f{i}" for i in range(100)]  # the first to use it
     more = users.get_by_role("button", name="5 more")
     assert more.count() == 1
     assert page.locator(".lineage .depth-bar").count() == 0  # all within six hops
+    shot(page, "lineage-fan.png")
     more.click()
     page.wait_for_function(
         "() => document.querySelectorAll('.lineage .column[data-hops=\"1\"] .card').length > 100"
@@ -137,4 +139,5 @@ def test_a_checkpoint_many_runs_started_from_shows_a_hundred_then_the_rest(
     nodes = users.locator(".card").evaluate_all("cs => cs.map(c => c.dataset.node)")
     assert sorted(nodes) == sorted(f"run:f{i}" for i in range(FAN))
     assert users.get_by_role("button").count() == 0
+    assert users.locator("h3").inner_text() == "1 on"
     assert "cards=all" in page.url

@@ -74,7 +74,8 @@ export function lineageFlow(lineage, reload) {
   const columns = [...byColumn.keys()].sort((a, b) => a - b);
   return el("div", {}, el("div", { class: "flow" }, columns.flatMap((at, i) => [
     i ? el("div", { class: "arrow" }, "→") : null,
-    el("div", { class: "column", "data-hops": String(at) }, el("h3", {}, heading(at)),
+    el("div", { class: "column", "data-hops": String(at) }, el("h3", {}, heading(at),
+      hidden.has(at) ? ` · ${byColumn.get(at).length} of ${byColumn.get(at).length + hidden.get(at)}` : null),
       el("ul", {}, byColumn.get(at).map((node) => card(node, lineage)),
         hidden.has(at) ? rest(hidden.get(at), lineage, reload) : null)),
   ])), depthBar(lineage, reload));
