@@ -174,6 +174,11 @@ class Dialect(ABC):
         """``statement`` with its ``?`` placeholders in the driver's style."""
         return statement
 
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``column`` equal to one of ``values`` (at least one), as SQL and its
+        parameters: a ``?`` a value here."""
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
     @abstractmethod
     def connect(self) -> Any:
         """A new connection (DB-API 2 with ``execute`` on the connection itself)."""
@@ -1014,7 +1019,7 @@ class SqlStore(StoreBase):
 
     def select_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         """Artifacts matching the query, in logging order, found by the indexes."""
-        where, params = _where(query, ("run_id", "kind", "direction", "state", "name"))
+        where, params = self._where(query, ("run_id", "kind", "direction", "state", "name"))
         sql = f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -1051,7 +1056,7 @@ class SqlStore(StoreBase):
 
     def select_evaluations(self, query: EvaluationQuery) -> list[Evaluation]:
         """Evaluations matching the query, in recording order, found by the indexes."""
-        where, params = _where(query, ("run_id", "eval_id", "task", "metric"))
+        where, params = self._where(query, ("run_id", "eval_id", "task", "metric"))
         sql = f"SELECT {_EVALUATION_COLUMNS}, id FROM evaluations"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -1074,13 +1079,38 @@ class SqlStore(StoreBase):
             where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
             params.append(project)
         if refs:
-            marks = ", ".join("?" * len(refs))
-            where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
-            params.extend([*refs, *refs])
+            self._refs_term(refs, where, params)
         sql = "SELECT run_id, uri, digest, scores FROM version_scores"
         if where:
             sql += " WHERE " + " AND ".join(where)
         return _version_scores(self._query(sql, params))
+
+    def _where(
+        self, query: ArtifactQuery | EvaluationQuery, columns: Sequence[str]
+    ) -> tuple[list[str], list[Any]]:
+        """The WHERE terms and parameters of an artifact or evaluation query: each of
+        ``columns`` the query gives, the runs of its ``project``, and its ``refs`` (a
+        digest or a uri, by their indexes)."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column in columns:
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.project is not None:
+            where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
+            params.append(query.project)
+        if query.refs:
+            self._refs_term(query.refs, where, params)
+        return where, params
+
+    def _refs_term(self, refs: Sequence[str], where: list[str], params: list[Any]) -> None:
+        """Adds to ``where`` and ``params``: the digest or the uri is one of ``refs``."""
+        digest, by_digest = self._dialect.one_of("digest", refs)
+        uri, by_uri = self._dialect.one_of("uri", refs)
+        where.append(f"({digest} OR {uri})")
+        params.extend([*by_digest, *by_uri])
 
     def delete_run(self, run_id: str) -> None:
         """Remove the run and everything logged to it."""
@@ -1133,29 +1163,6 @@ def _artifacts(rows: Sequence[Sequence[Any]]) -> list[Artifact]:
             )
             for r, m, meta in zip(rows, metrics, metas, strict=True)
         ]
-
-
-def _where(
-    query: ArtifactQuery | EvaluationQuery, columns: Sequence[str]
-) -> tuple[list[str], list[Any]]:
-    """The WHERE terms and parameters of an artifact or evaluation query: each of
-    ``columns`` the query gives, the runs of its ``project``, and its ``refs`` (a digest
-    or a uri, by their indexes)."""
-    where: list[str] = []
-    params: list[Any] = []
-    for column in columns:
-        value = getattr(query, column)
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if query.project is not None:
-        where.append("run_id IN (SELECT run_id FROM runs WHERE project = ?)")
-        params.append(query.project)
-    if query.refs:
-        marks = ", ".join("?" * len(query.refs))
-        where.append(f"(digest IN ({marks}) OR uri IN ({marks}))")
-        params.extend([*query.refs, *query.refs])
-    return where, params
 
 
 def _evaluations(rows: Sequence[Sequence[Any]]) -> list[Evaluation]:
