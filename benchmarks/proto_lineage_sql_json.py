@@ -57,7 +57,7 @@ def linked(store: Any, root: str, upstream: bool) -> list[Row]:
     """The store's recursive query, each row light: the links' columns and its record."""
     mine, other = ("input", "output") if upstream else ("output", "input")
     query = sql._LINKED_RUNS.format(
-        depth="", zero="", next="", limit="", marks="?", columns=COLUMNS
+        depth="", zero="", next="", limit="", seeds="run_id = ?", columns=COLUMNS
     )
     return list(store._query(query, [root, mine, other]))
 

@@ -110,7 +110,7 @@ _ARTIFACT_COLUMNS = (
 )
 _LINKED_RUNS = (  # `SqlStore.linked_artifacts`: {depth} is ", depth" with a limit, else ""
     "WITH RECURSIVE linked(run_id{depth}) AS ("
-    "SELECT run_id{zero} FROM runs WHERE run_id IN ({marks}) "
+    "SELECT run_id{zero} FROM runs WHERE {seeds} "
     "UNION "  # not UNION ALL: a run reached again (a cycle) adds no row, or (with a depth)
     # none at a distance it had, and the distance is bounded: either way the walk ends
     "SELECT other.run_id{next} FROM linked "
@@ -819,8 +819,8 @@ class SqlStore(StoreBase):
         """The runs of ``ids``, in that order."""
         if not ids:
             return []
-        marks = ", ".join("?" * len(ids))
-        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", ids)
+        term, params = self._dialect.one_of("run_id", ids)
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE {term}", params)
         found = {record.run_id: record for record in map(self._record, rows)}
         return [found[run_id] for run_id in ids if run_id in found]
 
@@ -964,12 +964,11 @@ class SqlStore(StoreBase):
         found: dict[str, dict[str, MetricStats]] = {run_id: {} for run_id in run_ids}
         ids = list(found)
         for start in range(0, len(ids), _RUNS_PER_QUERY):
-            part = ids[start : start + _RUNS_PER_QUERY]
+            term, params = self._dialect.one_of("run_id", ids[start : start + _RUNS_PER_QUERY])
             rows = self._query(
                 "SELECT run_id, key, count, last_step, last_value, last_time, min_value, "
-                f"max_value FROM metrics WHERE run_id IN ({', '.join('?' * len(part))}) "
-                "ORDER BY run_id, key",
-                part,
+                f"max_value FROM metrics WHERE {term} ORDER BY run_id, key",
+                params,
             )
             for r in rows:
                 found[r[0]][r[1]] = MetricStats(
@@ -1040,16 +1039,18 @@ class SqlStore(StoreBase):
         mine, other = ("input", "output") if upstream else ("output", "input")
         rows: dict[int, Sequence[Any]] = {}
         for start in range(0, len(run_ids), _SEEDS_PER_QUERY):
-            seeds = run_ids[start : start + _SEEDS_PER_QUERY]
+            seeds, by_seed = self._dialect.one_of(
+                "run_id", run_ids[start : start + _SEEDS_PER_QUERY]
+            )
             sql = _LINKED_RUNS.format(
                 depth=", depth" if limited else "",
                 zero=", 0" if limited else "",
                 next=", linked.depth + 1" if limited else "",
                 limit=" WHERE linked.depth < ?" if limited else "",
-                marks=", ".join("?" * len(seeds)),
+                seeds=seeds,
                 columns=", ".join(f"a.{c}" for c in _ARTIFACT_COLUMNS.split(", ")),
             )
-            params = [*seeds, mine, other, *([depth] if limited else [])]
+            params = [*by_seed, mine, other, *([depth] if limited else [])]
             rows.update((row[-1], row) for row in self._query(sql, params))
         found = [rows[i] for i in sorted(rows)]
         return Linked(_artifacts(found), {r[0]: r[-2] for r in found})
