@@ -257,17 +257,17 @@ def lineage_view(
     at most ``width`` nodes at each distance each way (`tracker.lineage`; all without),
     read in two queries whatever its length.
 
-    ``root``, ``depth`` and ``width``; ``nodes``, each with ``id`` (``run:ID``, ``version:DIGEST``,
-    ``version:uri:URI`` or ``evaluation:EVAL_ID``), ``kind`` (``run``, ``version`` or
-    ``evaluation``), ``upstream`` and ``downstream`` (its distance from the root that way,
-    or ``None``), ``more`` (links past ``depth``) and ``run`` (``{"id", "name"}``),
-    ``artifact`` (the producer's record of the version, else its first user's) or
-    ``evaluation`` (`_evaluation_json`); ``hidden``, the nodes left out past ``width``:
-    each ``hops`` (negative upstream) and ``nodes`` (how many); ``edges``, each ``from``,
-    ``to``, ``kind``
-    (``produced``: run → version, ``used``: version → run, ``evaluated``: version →
-    evaluation), and the ``name`` and ``uri`` that run recorded it by (a copy's path; an
-    evaluation's task and the path it loaded); ``names``, each run's name by id.
+    ``root``, ``depth`` and ``width``; ``nodes``, each with ``id`` (``run:ID``,
+    ``version:DIGEST``, ``version:uri:URI`` or ``evaluation:EVAL_ID``), ``kind``
+    (``run``, ``version`` or ``evaluation``), ``upstream`` and ``downstream`` (its
+    distance from the root that way, or ``None``), ``more`` (links past ``depth``) and
+    ``run`` (``{"id", "name"}``), ``artifact`` (the producer's record of the version,
+    else its first user's) or ``evaluation`` (`_evaluation_json`); ``hidden``, the nodes
+    left out past ``width``: each ``hops`` (negative upstream) and ``nodes`` (how many);
+    ``edges``, each ``from``, ``to``, ``kind`` (``produced``: run → version, ``used``:
+    version → run, ``evaluated``: version → evaluation), and the ``name`` and ``uri``
+    that run recorded it by (a copy's path; an evaluation's task and the path it
+    loaded); ``names``, each run's name by id.
     For a run, also ``run`` and its own ``inputs`` (each with ``from``: the other runs
     that produced it) and ``outputs`` (each with ``used_by``: the other runs that used
     it), as its page lists them; for a version these are ``None`` and empty. And
