@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from array import array
@@ -151,6 +152,30 @@ def test_a_second_create_of_one_id_continues_the_run_and_says_why(
     (event,) = any_store.events("r")
     assert (event.kind, event.at) == ("resumed", second.started_at)
     assert "at the same moment" in event.payload["reason"]
+
+
+def _created_and_dropped(store: Store) -> int:
+    """Creates run ``r`` by a call whose record nothing keeps afterwards; its ``id()``."""
+    record = _record("r", started=time.time() - 100)
+    store.start_run(record, resume=False)
+    return id(record)
+
+
+def test_a_later_start_by_another_call_of_this_process_is_no_retry(any_store: Store) -> None:
+    """Run ``r`` created, its record dropped, then started again by another call of this
+    process (a second tracker given that id, not resuming) whose record took the first
+    one's place in memory where CPython reuses it: one ``resumed`` event, as for another
+    process. A retry is told by the very call, not by an address that can be reused."""
+    first = _created_and_dropped(any_store)
+    gc.collect()
+    records = []  # kept, so each new one takes a fresh address until the freed one
+    for _ in range(10_000):
+        second = _record("r", started=time.time())
+        if id(second) == first:
+            break
+        records.append(second)
+    any_store.start_run(second, resume=False)
+    assert [e.kind for e in any_store.events("r")] == ["resumed"]
 
 
 def test_runs_filter_and_sort_newest_first(any_store: Store) -> None:

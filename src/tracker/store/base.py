@@ -7,6 +7,8 @@ thread. A *store* is a backend that can also be read back (`open_store`, the CLI
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, TypedDict, Unpack, runtime_checkable
 
@@ -366,18 +368,29 @@ class _CreatedHere:
     run id: that same call sent again (the insert was committed, its answer lost) finds
     the run it created itself and is no other process. Start times cannot tell them apart:
     two processes woken together start one run id at the very same ``time.time()`` (3 % of
-    tries of `tests/store/test_sql.py`'s race on 2 cores)."""
+    tries of `tests/store/test_sql.py`'s race on 2 cores). The call is its record object,
+    kept (an ``id()`` alone is reused once the record is freed, and a later call of this
+    process would pass for a retry); the latest `KEPT` creations, as a retry follows its
+    call within seconds."""
+
+    KEPT = 256
 
     def __init__(self) -> None:
-        self._calls: dict[tuple[str, str], int] = {}  # (store uri, run id) -> id() of its record
+        self._calls: OrderedDict[tuple[str, str], RunRecord] = OrderedDict()
+        self._lock = threading.Lock()  # the writers of several runs create at once
 
     def created(self, uri: str, run: RunRecord) -> None:
         """``run``'s record (held by its writer while it may be sent again) created it."""
-        self._calls[uri, run.run_id] = id(run)
+        with self._lock:
+            self._calls[uri, run.run_id] = run
+            self._calls.move_to_end((uri, run.run_id))
+            if len(self._calls) > self.KEPT:
+                self._calls.popitem(last=False)
 
     def by_this_call(self, uri: str, run: RunRecord) -> bool:
         """Whether the existing run was created by this very call (a retry of it)."""
-        return self._calls.get((uri, run.run_id)) == id(run)
+        with self._lock:
+            return self._calls.get((uri, run.run_id)) is run
 
 
 CREATED_HERE = _CreatedHere()
